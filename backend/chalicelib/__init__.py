@@ -1,0 +1,1 @@
+"""Aftercare's domain: forms, catalog, data policy, references, crypto and storage."""
