@@ -1,0 +1,131 @@
+"""Catalog facts on the site: guide navigation, warranty terms, policy windows, AMC list.
+
+The catalog (backend/chalicelib/data/catalog.toml) is the one home of these
+facts; pages carry markers that this hook replaces at build time:
+
+- `<!-- warranty-terms: <product id> -->` on its own line: that product's terms;
+- `<!-- policy: <name> -->` inline: a number from the catalog's [policy] table;
+- `<!-- amc-products -->` on its own line: the products with an AMC offer.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from mkdocs.exceptions import PluginError
+
+CATALOG = Path("backend/chalicelib/data/catalog.toml")
+
+WARRANTY_TERMS = re.compile(r"^<!--\s*warranty-terms:\s*([a-z0-9-]+)\s*-->[ \t]*$", re.MULTILINE)
+POLICY_NUMBER = re.compile(r"<!--\s*policy:\s*([a-z_]+)\s*-->")
+AMC_PRODUCTS = re.compile(r"^<!--\s*amc-products\s*-->[ \t]*$", re.MULTILINE)
+
+_catalog: dict[str, Any] = {}
+
+
+def load_catalog(project_dir: Path) -> dict[str, Any]:
+    with (project_dir / CATALOG).open("rb") as catalog_file:
+        return tomllib.load(catalog_file)
+
+
+def on_config(config: Any) -> Any:
+    project_dir = Path(config.config_file_path).parent
+    _catalog.clear()
+    _catalog.update(load_catalog(project_dir))
+    _add_guides_to_nav(config.get("nav") or [], _catalog["products"])
+    return config
+
+
+def on_serve(server: Any, config: Any, builder: Any) -> Any:
+    server.watch(str(Path(config.config_file_path).parent / CATALOG))
+    return server
+
+
+def _add_guides_to_nav(nav: list[Any], products: list[dict[str, Any]]) -> bool:
+    """Append each product's guide to the nav section that holds guides/index.md."""
+    for entry in nav:
+        children = next(iter(entry.values())) if isinstance(entry, dict) else None
+        if not isinstance(children, list):
+            continue
+        if "guides/index.md" in children:
+            listed = {c if isinstance(c, str) else next(iter(c.values())) for c in children}
+            children.extend(p["guide"] for p in products if p["guide"] not in listed)
+            return True
+        if _add_guides_to_nav(children, products):
+            return True
+    return False
+
+
+def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
+    return render_markers(markdown, page.file.src_uri, _catalog)
+
+
+def render_markers(markdown: str, src_uri: str, catalog: dict[str, Any]) -> str:
+    """Replace every catalog marker in one page's Markdown."""
+    products = {product["id"]: product for product in catalog["products"]}
+    policy = catalog["policy"]
+
+    def link(target: str) -> str:
+        return posixpath.relpath(target, posixpath.dirname(src_uri) or ".")
+
+    def warranty_terms(match: re.Match[str]) -> str:
+        product_id = match.group(1)
+        if product_id not in products:
+            raise PluginError(f"{src_uri}: no product '{product_id}' in the catalog")
+        return warranty_terms_markdown(products[product_id], policy, link)
+
+    def policy_number(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in policy:
+            raise PluginError(f"{src_uri}: no '{name}' in the catalog's [policy] table")
+        return str(policy[name])
+
+    def amc_products(_: re.Match[str]) -> str:
+        offered = [p for p in catalog["products"] if p["amc_offered"]]
+        return "\n".join(
+            f"- [{p['name']}]({link(p['guide'])}) ({p['category'].lower()}, model {p['model']})"
+            for p in offered
+        )
+
+    markdown = WARRANTY_TERMS.sub(warranty_terms, markdown)
+    markdown = AMC_PRODUCTS.sub(amc_products, markdown)
+    return POLICY_NUMBER.sub(policy_number, markdown)
+
+
+def _months(months: int) -> str:
+    if months % 12 == 0:
+        years = months // 12
+        return f"{months} months ({years} year{'s' if years > 1 else ''})"
+    return f"{months} months"
+
+
+def warranty_terms_markdown(product: dict[str, Any], policy: dict[str, Any], link: Any) -> str:
+    name = product["name"]
+    if product["amc_offered"]:
+        amc = (
+            f"offered for the {name} once the warranty ends; see "
+            f"[annual maintenance contracts]({link('policies/maintenance-contracts.md')})."
+        )
+    else:
+        amc = f"not offered for the {name}."
+    return "\n".join(
+        [
+            f"**{name}** (model {product['model']}) at a glance:",
+            "",
+            f"- **Warranty period:** {_months(product['warranty_months'])} from the date of "
+            "purchase. Repairs, parts and labour for faults in materials or manufacturing "
+            "are free during this time.",
+            f"- **Replacement instead of repair:** if a fault appears within "
+            f"{policy['replacement_window_days']} days of purchase.",
+            f"- **Change of mind:** return it unused within {policy['return_window_days']} "
+            f"days of purchase; see [returns]({link('policies/returns.md')}).",
+            f"- **Registration:** [register online]({link('warranty/register.md')}) within "
+            f"{policy['registration_window_days']} days of purchase, with the serial number "
+            f"from the product's label (it looks like `{product['serial_example']}`).",
+            f"- **Annual maintenance contract:** {amc}",
+        ]
+    )

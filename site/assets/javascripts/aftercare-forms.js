@@ -1,0 +1,275 @@
+/*
+ * Aftercare forms: progressive enhancement of the HTML forms the build renders.
+ *
+ * Without this script every form posts as plain HTML and the API answers with
+ * a page of its own. With it, a form sends JSON, shows errors next to the
+ * fields (GOV.UK error-summary pattern) and shows the reference in place.
+ * It listens on the document, so Material's instant navigation, which swaps
+ * pages without reloading scripts, needs nothing more.
+ */
+(function () {
+  "use strict";
+
+  var FORM = "form[data-af-form]";
+  var shownAt = new WeakMap(); // form -> when it was shown (the anti-spam fill time)
+  var fillKeys = new WeakMap(); // form -> Idempotency-Key, one per fill, kept on retry
+
+  if (!window.fetch || !window.crypto || !window.crypto.randomUUID) {
+    return; // an old browser keeps the plain HTML path
+  }
+
+  function markShown() {
+    document.querySelectorAll(FORM).forEach(function (form) {
+      if (!shownAt.has(form)) {
+        shownAt.set(form, Date.now());
+        form.noValidate = true;
+      }
+    });
+  }
+
+  if (window.document$ && typeof window.document$.subscribe === "function") {
+    window.document$.subscribe(markShown);
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", markShown);
+  } else {
+    markShown();
+  }
+
+  function el(tag, attributes, text) {
+    var node = document.createElement(tag);
+    Object.keys(attributes || {}).forEach(function (name) {
+      node.setAttribute(name, attributes[name]);
+    });
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function outcomeFor(form) {
+    if (form.dataset.afMode === "vote") return form.querySelector(".af-outcome");
+    return document.getElementById(form.id + "-outcome");
+  }
+
+  function typed(control, value) {
+    var type = control.dataset.afType;
+    if (type === "boolean") return value === "true";
+    if (type === "integer" || type === "number") {
+      var number = Number(value);
+      return value.trim() !== "" && isFinite(number) ? number : value;
+    }
+    return value;
+  }
+
+  /* The form's fields as JSON: checkboxes as booleans, numbers as numbers, empty ones left out. */
+  function body(form, submitter) {
+    var data = {};
+    Array.prototype.forEach.call(form.elements, function (control) {
+      var name = control.name;
+      if (!name || control.disabled) return;
+      if (control.type === "submit" || control.type === "button") {
+        if (control === submitter) data[name] = typed(control, control.value);
+        return;
+      }
+      if (control.type === "checkbox" && control.dataset.afMultiple !== undefined) {
+        data[name] = data[name] || [];
+        if (control.checked) data[name].push(typed(control, control.value));
+        return;
+      }
+      if (control.type === "checkbox") {
+        data[name] = control.checked;
+        return;
+      }
+      if (control.type === "radio") {
+        if (control.checked) data[name] = typed(control, control.value);
+        return;
+      }
+      if (control.value.trim() === "") return;
+      data[name] = typed(control, control.value);
+    });
+    return data;
+  }
+
+  function clearErrors(form) {
+    var summary = form.querySelector(".af-error-summary");
+    if (summary) summary.hidden = true;
+    form.querySelectorAll(".af-field--error").forEach(function (field) {
+      field.classList.remove("af-field--error");
+    });
+    form.querySelectorAll(".af-error").forEach(function (message) {
+      message.hidden = true;
+      message.textContent = "";
+    });
+    form.querySelectorAll("[aria-invalid]").forEach(function (control) {
+      control.removeAttribute("aria-invalid");
+      var describedBy = (control.getAttribute("aria-describedby") || "")
+        .split(" ")
+        .filter(function (id) { return id && !/-error$/.test(id); })
+        .join(" ");
+      if (describedBy) control.setAttribute("aria-describedby", describedBy);
+      else control.removeAttribute("aria-describedby");
+    });
+  }
+
+  function showProblem(form, message, errors) {
+    var summary = form.querySelector(".af-error-summary");
+    var list = summary.querySelector(".af-error-summary__list");
+    var text = summary.querySelector(".af-error-summary__message");
+    list.textContent = "";
+    text.textContent = message || "";
+    (errors || []).forEach(function (error) {
+      var field = error.field && form.querySelector('[data-af-field="' + CSS.escape(error.field) + '"]');
+      var item = el("li");
+      if (!field) {
+        item.textContent = error.message;
+        list.appendChild(item);
+        return;
+      }
+      var control = field.querySelector("input, select, textarea");
+      var link = el("a", { href: "#" + control.id }, error.message);
+      item.appendChild(link);
+      list.appendChild(item);
+      field.classList.add("af-field--error");
+      var messageNode = field.querySelector(".af-error");
+      messageNode.textContent = "";
+      messageNode.appendChild(el("span", { class: "af-visually-hidden" }, "Error: "));
+      messageNode.appendChild(document.createTextNode(error.message));
+      messageNode.hidden = false;
+      field.querySelectorAll("input, select, textarea").forEach(function (each) {
+        each.setAttribute("aria-invalid", "true");
+        var ids = (each.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+        ids.push(messageNode.id);
+        each.setAttribute("aria-describedby", ids.join(" "));
+      });
+    });
+    if (errors && errors.length && !message) text.textContent = "";
+    summary.hidden = false;
+    summary.focus();
+  }
+
+  function retryAfter(response) {
+    var seconds = parseInt(response.headers.get("Retry-After") || "", 10);
+    return seconds > 0 ? " Please try again in " + seconds + " second" + (seconds === 1 ? "" : "s") + "." : " Please try again in a moment.";
+  }
+
+  function problemMessage(response, data) {
+    var message = data && typeof data.message === "string" ? data.message : "";
+    switch (response.status) {
+      case 413: return message || "That is more than we can take in one form. Please shorten your message.";
+      case 415: return message || "Your browser sent the form in a way we could not read. Please try again.";
+      case 429:
+      case 503: return (message || "We are very busy right now; nothing was lost.") + retryAfter(response);
+      default: return message || "Something went wrong on our side (" + response.status + "). What you typed is still here; please try again.";
+    }
+  }
+
+  function dateText(iso) {
+    var date = new Date(iso + "T00:00:00");
+    if (isNaN(date.getTime())) return iso;
+    return date.toLocaleDateString("en-GB", { day: "numeric", month: "long", year: "numeric" });
+  }
+
+  function showWarranty(form, data) {
+    var outcome = outcomeFor(form);
+    outcome.textContent = "";
+    outcome.appendChild(el("h2", {}, data.under_warranty ? "Your product is under warranty" : "Your warranty has ended"));
+    var facts = el("dl", { class: "af-facts" });
+    [
+      ["Product", data.product_name || data.product],
+      ["Registered on", dateText(data.registered_on)],
+      [data.under_warranty ? "Warranty ends on" : "Warranty ended on", dateText(data.expires_on)]
+    ].forEach(function (pair) {
+      facts.appendChild(el("dt", {}, pair[0]));
+      facts.appendChild(el("dd", {}, pair[1]));
+    });
+    outcome.appendChild(facts);
+    outcome.focus();
+  }
+
+  function showReceived(form, data) {
+    var outcome = outcomeFor(form);
+    outcome.textContent = "";
+    if (form.dataset.afMode === "vote") {
+      outcome.textContent = "Thank you for your feedback.";
+      form.querySelectorAll("button").forEach(function (button) { button.disabled = true; });
+      outcome.focus();
+      return;
+    }
+    outcome.appendChild(el("h2", {}, "Thank you, we have your " + (form.dataset.afTitle || "form")));
+    var line = el("p", {}, "Your reference is ");
+    line.appendChild(el("strong", { class: "af-reference" }, data.reference));
+    line.appendChild(document.createTextNode(". Please quote it if you contact us about this."));
+    outcome.appendChild(line);
+    outcome.focus();
+    form.reset();
+  }
+
+  function send(form, submitter) {
+    if (form.getAttribute("aria-busy") === "true") return;
+    var key = fillKeys.get(form) || window.crypto.randomUUID();
+    fillKeys.set(form, key);
+    clearErrors(form);
+    var outcome = outcomeFor(form);
+    if (outcome && form.dataset.afMode !== "vote") outcome.textContent = "";
+    form.setAttribute("aria-busy", "true");
+    var started = shownAt.get(form) || Date.now();
+
+    fetch(form.getAttribute("action"), {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+        "Idempotency-Key": key,
+        "X-Form-Fill-Ms": String(Date.now() - started)
+      },
+      body: JSON.stringify(body(form, submitter))
+    })
+      .then(function (response) {
+        return response.text().then(function (text) {
+          var data = null;
+          try { data = text ? JSON.parse(text) : null; } catch (ignored) { data = null; }
+          return { response: response, data: data };
+        });
+      })
+      .then(function (answer) {
+        var response = answer.response;
+        var data = answer.data || {};
+        if (response.ok && form.dataset.afMode === "lookup") {
+          showWarranty(form, data);
+        } else if (response.ok) {
+          fillKeys.delete(form);
+          shownAt.set(form, Date.now());
+          showReceived(form, data);
+        } else if (response.status === 400 && Array.isArray(data.errors)) {
+          showProblem(form, data.errors.length ? "" : data.message, data.errors);
+        } else {
+          showProblem(form, problemMessage(response, data), []);
+        }
+      })
+      .catch(function () {
+        showProblem(form, "We could not reach our server. Check your connection and try again; what you typed is still here.", []);
+      })
+      .then(function () {
+        form.removeAttribute("aria-busy");
+      });
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.matches(FORM)) return;
+    event.preventDefault();
+    send(form, event.submitter);
+  });
+
+  /* Error-summary links move focus to the field itself, not just scroll to it. */
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest(".af-error-summary__list a");
+    if (!link) return;
+    var target = document.getElementById(link.getAttribute("href").slice(1));
+    if (!target) return;
+    event.preventDefault();
+    var field = target.closest(".af-field");
+    (field || target).scrollIntoView({ block: "start" });
+    target.focus({ preventScroll: true });
+  });
+})();
