@@ -215,10 +215,8 @@ def _message_for(model: type[Submission], field: str, error: Any) -> str:
     context = error.get("ctx") or {}
     if kind == "extra_forbidden":
         return f"'{field}' is not a field of this form."
-    if kind == "missing":
-        return f"{label} is required."
-    if kind == "string_too_short":
-        return f"{label} is required."
+    if kind in ("missing", "string_too_short"):
+        return f"Answer “{label}”." if label.endswith("?") else f"{label} is required."
     if kind == "string_too_long":
         return f"{label} must be at most {context.get('max_length')} characters."
     if kind == "literal_error":

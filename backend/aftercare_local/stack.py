@@ -1,0 +1,87 @@
+"""The local stack: keys, DynamoDB Local with the table from infra/, and the one-origin server."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3
+
+from aftercare_local import dynamodb
+from aftercare_local.paths import BACKEND, CHALICE_CONFIG
+from chalicelib.crypto import ensure_local_keys
+
+LOCAL_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_DEFAULT_REGION": "eu-west-1",
+}
+
+
+@dataclass(frozen=True)
+class LocalStack:
+    environment: dict[str, str]
+    dynamodb_endpoint: str
+    table_name: str
+    key_dir: Path
+
+    def dynamodb_client(self) -> Any:
+        return boto3.client(
+            "dynamodb",
+            endpoint_url=self.dynamodb_endpoint,
+            region_name=LOCAL_CREDENTIALS["AWS_DEFAULT_REGION"],
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+
+
+def local_stage_environment() -> dict[str, str]:
+    """The `local` stage of the Chalice config: the one place local defaults are written."""
+    config = json.loads(CHALICE_CONFIG.read_text())
+    environment = dict(config.get("environment_variables", {}))
+    environment.update(config["stages"]["local"]["environment_variables"])
+    return environment
+
+
+@contextlib.contextmanager
+def started(
+    *, data_dir: Path | None, key_dir: Path | None = None, dynamodb_port: int | None = None,
+    table_name: str | None = None,
+) -> Iterator[LocalStack]:
+    """Start DynamoDB Local, make the table and keys, and set the app's environment.
+
+    data_dir None keeps the database in memory (tests); key_dir and the port
+    default to the Chalice config's local stage.
+    """
+    environment = local_stage_environment()
+    if key_dir is None:
+        key_dir = (BACKEND / environment["AFTERCARE_LOCAL_KEY_DIR"]).resolve()
+    if dynamodb_port is None:
+        dynamodb_port = urlsplit(environment["AFTERCARE_DYNAMODB_ENDPOINT"]).port or 8001
+    if table_name:
+        environment["AFTERCARE_TABLE_NAME"] = table_name
+    ensure_local_keys(key_dir)
+    with dynamodb.running(dynamodb_port, data_dir) as endpoint:
+        environment.update(
+            AFTERCARE_DYNAMODB_ENDPOINT=endpoint, AFTERCARE_LOCAL_KEY_DIR=str(key_dir)
+        )
+        for name, value in LOCAL_CREDENTIALS.items():
+            environment.setdefault(name, value)
+        stack = LocalStack(environment, endpoint, environment["AFTERCARE_TABLE_NAME"], key_dir)
+        dynamodb.ensure_table(stack.dynamodb_client(), stack.table_name)
+        saved = {name: os.environ.get(name) for name in environment}
+        os.environ.update(environment)
+        try:
+            yield stack
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value

@@ -1,0 +1,23 @@
+"""Submission references: short, readable, kind-prefixed (ENQ-7K3M-Q9XD)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable
+
+# No 0/O, 1/I/L or U: nothing a customer can misread over the phone.
+ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+REFERENCE_PATTERN = re.compile(r"^[A-Z]{2,4}-[2-9A-HJKMNP-TV-Z]{4}-[2-9A-HJKMNP-TV-Z]{4}$")
+
+Chooser = Callable[[str], str]
+
+
+def new_reference(prefix: str, choose: Chooser = secrets.choice) -> str:
+    """A fresh reference; `choose` picks one character (injectable for tests)."""
+    characters = "".join(choose(ALPHABET) for _ in range(8))
+    return f"{prefix}-{characters[:4]}-{characters[4:]}"
+
+
+def is_reference(text: str) -> bool:
+    return bool(REFERENCE_PATTERN.fullmatch(text))

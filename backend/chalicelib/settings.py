@@ -1,0 +1,80 @@
+"""Wiring: builds the intake service from the environment (Lambda or local run)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from chalicelib.crypto import (
+    LOCAL_DATA_KEY_FILE,
+    LOCAL_SUBJECT_KEY_FILE,
+    KmsSubjectHasher,
+    LocalKeyProvider,
+    LocalSubjectHasher,
+    SubjectHasher,
+    SubmissionCipher,
+    kms_key_provider,
+    read_local_key,
+)
+from chalicelib.storage import SubmissionTable, dynamodb_client
+
+
+class ConfigurationError(Exception):
+    """The deployment left out a setting the service cannot run without."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str
+    dynamodb_endpoint: str | None = None
+    kms_key_id: str | None = None
+    subject_key_id: str | None = None
+    local_key_dir: Path | None = None
+    region: str | None = None
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str], base_dir: Path | None = None) -> Settings:
+        table_name = environ.get("AFTERCARE_TABLE_NAME")
+        if not table_name:
+            raise ConfigurationError("AFTERCARE_TABLE_NAME is not set")
+        key_dir = environ.get("AFTERCARE_LOCAL_KEY_DIR")
+        local_key_dir = None
+        if key_dir:
+            local_key_dir = Path(key_dir)
+            if not local_key_dir.is_absolute() and base_dir is not None:
+                local_key_dir = (base_dir / local_key_dir).resolve()
+        settings = cls(
+            table_name=table_name,
+            dynamodb_endpoint=environ.get("AFTERCARE_DYNAMODB_ENDPOINT") or None,
+            kms_key_id=environ.get("AFTERCARE_KMS_KEY_ID") or None,
+            subject_key_id=environ.get("AFTERCARE_SUBJECT_KEY_ID") or None,
+            local_key_dir=local_key_dir,
+            region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None,
+        )
+        if not settings.local_key_dir and not (settings.kms_key_id and settings.subject_key_id):
+            raise ConfigurationError(
+                "set AFTERCARE_KMS_KEY_ID and AFTERCARE_SUBJECT_KEY_ID, "
+                "or AFTERCARE_LOCAL_KEY_DIR for a local run"
+            )
+        return settings
+
+    def table(self) -> SubmissionTable:
+        return SubmissionTable(
+            self.table_name, lambda: dynamodb_client(self.dynamodb_endpoint, self.region)
+        )
+
+    def cipher(self) -> SubmissionCipher:
+        if self.local_key_dir:
+            return SubmissionCipher(
+                LocalKeyProvider.from_key(read_local_key(self.local_key_dir, LOCAL_DATA_KEY_FILE))
+            )
+        assert self.kms_key_id
+        return SubmissionCipher(kms_key_provider(self.kms_key_id))
+
+    def subject_hasher(self) -> SubjectHasher:
+        if self.local_key_dir:
+            return LocalSubjectHasher(read_local_key(self.local_key_dir, LOCAL_SUBJECT_KEY_FILE))
+        assert self.subject_key_id
+        return KmsSubjectHasher(self.subject_key_id, self.region)
+
