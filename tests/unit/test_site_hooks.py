@@ -18,7 +18,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def load_hook(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"site_hook_{name}", REPO / "hooks" / f"{name}.py")
+    path = REPO / "hooks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"site_hook_{name}", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
@@ -110,8 +111,9 @@ def policy_keeping_enquiries_for(months: int) -> dict[str, Any]:
 
 
 def test_privacy_notice_follows_the_retention_in_the_data_policy() -> None:
-    before = privacy_notice.notice_markdown(policy_keeping_enquiries_for(24), {"enquiry": "contact.md"})
-    after = privacy_notice.notice_markdown(policy_keeping_enquiries_for(7), {"enquiry": "contact.md"})
+    pages = {"enquiry": "contact.md"}
+    before = privacy_notice.notice_markdown(policy_keeping_enquiries_for(24), pages)
+    after = privacy_notice.notice_markdown(policy_keeping_enquiries_for(7), pages)
     assert "| Enquiries | 24 months (2 years) |" in before
     assert "| Enquiries | 7 months |" in after
     assert ": 7 months." in after
