@@ -1,0 +1,163 @@
+"""Browser fixtures: Debian's Chromium through Playwright, one browser per session.
+
+Playwright never downloads a browser here: it drives /usr/bin/chromium, which
+`make setup` installs from Debian when it is missing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BUILT_SITE = REPO / "build" / "site"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is missing: `make setup` installs it")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class Visit:
+    """A fresh browser context on the live stack, recording every request it makes."""
+
+    page: Any
+    base_url: str
+    requests: list[str] = field(default_factory=list)
+
+    def open(self, path: str) -> Any:
+        self.page.goto(self.base_url + path)
+        return self.page
+
+
+def _visit(browser: Any, live: Any, **options: Any) -> Iterator[Visit]:
+    context = browser.new_context(base_url=live.base_url, **options)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    visit = Visit(page, live.base_url)
+    page.on("request", lambda request: visit.requests.append(request.url))
+    yield visit
+    context.close()
+
+
+@pytest.fixture
+def with_js(browser: Any, live: Any) -> Iterator[Visit]:
+    yield from _visit(browser, live)
+
+
+@pytest.fixture
+def without_js(browser: Any, live: Any) -> Iterator[Visit]:
+    yield from _visit(browser, live, java_script_enabled=False)
+
+
+# -- The built site -------------------------------------------------------------
+
+def built_pages() -> list[str]:
+    """Every page of the built site, as a path from the site's root."""
+    pages = []
+    for index in sorted(BUILT_SITE.rglob("index.html")):
+        relative = index.parent.relative_to(BUILT_SITE).as_posix()
+        pages.append("/" if relative == "." else f"/{relative}/")
+    return pages
+
+
+FORM_ATTRIBUTES = re.compile(r'data-af-form="([a-z_]+)" data-af-mode="(submit|lookup)"')
+
+
+def form_pages() -> dict[str, str]:
+    """kind -> the page that holds its form, read from the built site."""
+    found: dict[str, str] = {}
+    for path in built_pages():
+        html = (BUILT_SITE / path.strip("/") / "index.html").read_text(encoding="utf-8")
+        for kind, _mode in FORM_ATTRIBUTES.findall(html):
+            found.setdefault(kind, path)
+    return found
+
+
+def guide_pages() -> list[str]:
+    return [p for p in built_pages() if p.startswith("/guides/") and p != "/guides/"]
+
+
+# -- Filling a form as a person would ---------------------------------------------
+
+SAMPLE_EMAIL = "ada@example.com"
+
+
+def purchase_date() -> str:
+    return (date.today() - timedelta(days=10)).isoformat()
+
+
+def fill_valid(page: Any, form: Any) -> None:
+    """Fill every required field with a plausible value, reading the form as shown."""
+    chosen_product: str | None = None
+    for field_box in form.locator(".af-field").all():
+        name = field_box.get_attribute("data-af-field")
+        radios = field_box.locator("input[type=radio]")
+        if radios.count():
+            radios.first.check()
+            if name == "product":
+                chosen_product = radios.first.get_attribute("value")
+            continue
+        select = field_box.locator("select")
+        if select.count():
+            options = [o for o in select.locator("option").all() if o.get_attribute("value")]
+            select.select_option(options[0].get_attribute("value"))
+            if name == "product":
+                chosen_product = options[0].get_attribute("value")
+            continue
+        control = field_box.locator("input:not([type=checkbox]), textarea")
+        if not control.count() or control.get_attribute("required") is None:
+            continue
+        control.fill(sample_value(name or "", control, chosen_product))
+
+
+def sample_value(name: str, control: Any, product: str | None) -> str:
+    kind = control.get_attribute("type") or "text"
+    if kind == "email":
+        return SAMPLE_EMAIL
+    if kind == "tel":
+        return "+44 20 7946 0000"
+    if kind == "date":
+        return purchase_date()
+    if kind == "number":
+        return control.get_attribute("min") or "1"
+    if name == "serial_number":
+        return serial_example(product)
+    if control.evaluate("e => e.tagName") == "TEXTAREA":
+        return "The drum stopped turning halfway through a wash and shows code E21."
+    return "Ada Lovelace" if "name" in name else "Order 12345"
+
+
+def serial_example(product: str | None) -> str:
+    import tomllib
+
+    with (REPO / "backend/chalicelib/data/catalog.toml").open("rb") as catalog:
+        products = tomllib.load(catalog)["products"]
+    return next(p for p in products if product in (None, p["id"]))["serial_example"]

@@ -1,0 +1,225 @@
+"""Every form, as a person uses it: with JavaScript, without it, and with mistakes."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.error
+import urllib.request
+from typing import Any
+
+import pytest
+
+from .conftest import SAMPLE_EMAIL, Visit, fill_valid, form_pages, purchase_date, serial_example
+
+pytestmark = pytest.mark.browser
+
+REFERENCE = re.compile(r"\b[A-Z]{2,4}-[0-9A-Z]{4}-[0-9A-Z]{4}\b")
+INTAKE_KINDS = sorted(k for k, p in form_pages().items() if k != "warranty_status")
+
+
+def only_submission(live: Any) -> dict[str, Any]:
+    stored = live.submissions()
+    assert len(stored) == 1, f"expected exactly one stored item, found {len(stored)}"
+    return stored[0]
+
+
+@pytest.mark.parametrize("kind", INTAKE_KINDS)
+def test_form_with_javascript_shows_the_reference_and_stores_one_item(
+    with_js: Visit, live: Any, kind: str
+) -> None:
+    page = with_js.open(form_pages()[kind])
+    form = page.locator(f"form[data-af-form={kind}]")
+    fill_valid(page, form)
+    form.locator(".af-submit").click()
+
+    outcome = page.locator(".af-outcome[role=status]").first
+    outcome.get_by_text("Your reference is").wait_for()
+    shown = REFERENCE.search(outcome.inner_text())
+    assert shown, outcome.inner_text()
+    assert page.evaluate("document.activeElement.classList.contains('af-outcome')")
+    assert page.url.endswith(form_pages()[kind]), "the page itself answers, no navigation"
+    stored = only_submission(live)
+    assert (stored["kind"], stored["reference"]) == (kind, shown.group(0))
+    # The form is ready for the next one: emptied.
+    assert all(not c.input_value() for c in form.locator("textarea").all())
+
+
+@pytest.mark.parametrize("kind", INTAKE_KINDS)
+def test_form_without_javascript_posts_plain_html_and_shows_the_reference(
+    without_js: Visit, live: Any, kind: str
+) -> None:
+    page = without_js.open(form_pages()[kind])
+    form = page.locator(f"form[data-af-form={kind}]")
+    fill_valid(page, form)
+    form.locator(".af-submit").click()
+    page.wait_for_url(re.compile(r"/api/thanks\?reference="))
+
+    shown = REFERENCE.search(page.locator("main").inner_text())
+    assert shown and "Thank you" in page.locator("h1").inner_text()
+    stored = only_submission(live)
+    assert (stored["kind"], stored["reference"]) == (kind, shown.group(0))
+    assert SAMPLE_EMAIL not in page.url
+
+
+def test_enquiry_error_is_summarised_announced_and_then_corrected(
+    with_js: Visit, live: Any
+) -> None:
+    page = with_js.open("/contact/")
+    form = page.locator("form[data-af-form=enquiry]")
+    fill_valid(page, form)
+    email = page.get_by_label("Email address")
+    email.fill("ada at example")
+    form.locator(".af-submit").click()
+
+    summary = page.locator(".af-error-summary")
+    summary.get_by_role("heading", name="There is a problem").wait_for()
+    assert page.evaluate("document.activeElement.id") == "f-enquiry-errors"
+    assert summary.locator("[role=alert]").count() == 1
+    link = summary.get_by_role("link", name=re.compile("email address", re.I))
+    assert email.get_attribute("aria-invalid") == "true"
+    message = page.locator("#f-enquiry-email-error")
+    assert message.is_visible() and "email address" in message.inner_text().lower()
+    assert "f-enquiry-email-error" in (email.get_attribute("aria-describedby") or "")
+    assert email.input_value() == "ada at example", "what was typed is kept"
+    assert live.submissions() == []
+
+    link.click()
+    assert page.evaluate("document.activeElement.id") == "f-enquiry-email"
+    email.fill(SAMPLE_EMAIL)
+    form.locator(".af-submit").click()
+    page.locator(".af-outcome").get_by_text("Your reference is").wait_for()
+    assert summary.is_hidden()
+    assert email.get_attribute("aria-invalid") is None
+    only_submission(live)
+
+
+def test_enquiry_error_without_javascript_lists_it_and_the_corrected_form_goes_through(
+    without_js: Visit, live: Any
+) -> None:
+    page = without_js.open("/contact/")
+    form = page.locator("form[data-af-form=enquiry]")
+    fill_valid(page, form)
+    page.get_by_label("Email address").fill("ada at example")
+    form.locator(".af-submit").click()
+
+    assert "There is a problem" in page.locator("h1").inner_text()
+    assert "email address" in page.locator("[role=alert]").inner_text().lower()
+    assert live.submissions() == []
+    page.go_back()
+    page.get_by_label("Email address").fill(SAMPLE_EMAIL)
+    page.locator("form[data-af-form=enquiry] .af-submit").click()
+    page.wait_for_url(re.compile(r"/api/thanks\?reference="))
+    only_submission(live)
+
+
+def test_keyboard_alone_sends_an_enquiry(with_js: Visit, live: Any) -> None:
+    page = with_js.open("/contact/")
+    name = page.get_by_label("Your name")
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "f-enquiry-name":
+            break
+    assert name.evaluate("e => e === document.activeElement")
+    page.keyboard.type("Ada Lovelace")
+    page.keyboard.press("Tab")
+    page.keyboard.type(SAMPLE_EMAIL)
+    page.keyboard.press("Tab")  # phone (optional)
+    page.keyboard.press("Tab")  # topic
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Tab")
+    page.keyboard.type("How do I reset the network settings?")
+    page.keyboard.press("Tab")  # order reference (optional)
+    page.keyboard.press("Tab")  # marketing consent
+    page.keyboard.press("Tab")  # submit; the honeypot is never reached
+    assert page.evaluate("document.activeElement.classList.contains('af-submit')")
+    page.keyboard.press("Enter")
+    page.locator(".af-outcome").get_by_text("Your reference is").wait_for()
+    only_submission(live)
+
+
+def test_instant_navigation_keeps_the_forms_enhanced(with_js: Visit, live: Any) -> None:
+    # Material navigates instantly only to pages its sitemap lists under site_url;
+    # the tests' server runs on another port, so the sitemap is moved to it.
+    def sitemap_here(route: Any) -> None:
+        response = route.fetch()
+        site_url = re.search(r"<loc>(https?://[^/]+)/", response.text()).group(1)
+        route.fulfill(response=response, body=response.text().replace(site_url, live.base_url))
+
+    with_js.page.route("**/sitemap.xml", sitemap_here)
+    page = with_js.open("/")
+    page.evaluate("window.__sameDocument = true")
+    page.locator("article").get_by_role("link", name="Contact us").click()
+    page.wait_for_url(re.compile(r"/contact/$"))
+    assert page.evaluate("window.__sameDocument === true"), "instant navigation, no reload"
+    form = page.locator("form[data-af-form=enquiry]")
+    fill_valid(page, form)
+    form.locator(".af-submit").click()
+    page.locator(".af-outcome").get_by_text("Your reference is").wait_for()
+    only_submission(live)
+
+
+def test_form_pages_fit_a_360_pixel_screen(browser: Any, live: Any) -> None:
+    context = browser.new_context(viewport={"width": 360, "height": 740}, base_url=live.base_url)
+    page = context.new_page()
+    for path in ["/", *sorted(set(form_pages().values()))]:
+        page.goto(path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360, path
+    context.close()
+
+
+# -- Check my warranty -------------------------------------------------------------
+
+def post_json(base_url: str, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(  # noqa: S310 (the local stack, http only)
+        base_url + path, data=json.dumps(body).encode(), method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def register_warranty(live: Any) -> dict[str, Any]:
+    if "warranty_status" not in form_pages():
+        pytest.skip("the warranty-status look-up is not in the backend yet")
+    product = "aura-book-14"
+    status, answer = post_json(live.base_url, "/api/warranty-registrations", {
+        "product": product, "serial_number": serial_example(product),
+        "purchase_date": purchase_date(), "purchased_from": "Aftercare online shop",
+        "name": "Ada Lovelace", "email": SAMPLE_EMAIL,
+    })
+    assert status == 201, answer
+    return answer
+
+
+def test_check_my_warranty_with_javascript(with_js: Visit, live: Any) -> None:
+    register_warranty(live)
+    page = with_js.open(form_pages()["warranty_status"])
+    page.get_by_label(re.compile("serial", re.I)).fill(serial_example("aura-book-14"))
+    page.get_by_label(re.compile("email", re.I)).fill(SAMPLE_EMAIL)
+    page.locator("form[data-af-form=warranty_status] .af-submit").click()
+    outcome = page.locator(".af-outcome")
+    outcome.get_by_role("heading", name="Your product is under warranty").wait_for()
+    assert "Aura Book 14" in outcome.inner_text()
+    assert len(live.submissions()) == 1, "the check itself stores nothing"
+
+    page.get_by_label(re.compile("serial", re.I)).fill(serial_example("nimbus-x5"))
+    page.locator("form[data-af-form=warranty_status] .af-submit").click()
+    page.locator(".af-error-summary").wait_for()
+    assert page.get_by_label(re.compile("serial", re.I)).input_value() == serial_example(
+        "nimbus-x5"
+    )
+
+
+def test_check_my_warranty_without_javascript(without_js: Visit, live: Any) -> None:
+    register_warranty(live)
+    page = without_js.open(form_pages()["warranty_status"])
+    page.get_by_label(re.compile("serial", re.I)).fill(serial_example("aura-book-14"))
+    page.get_by_label(re.compile("email", re.I)).fill(SAMPLE_EMAIL)
+    page.locator("form[data-af-form=warranty_status] .af-submit").click()
+    page.wait_for_load_state()
+    assert "Aura Book 14" in page.locator("main").inner_text()
+    assert SAMPLE_EMAIL not in page.url

@@ -1,0 +1,50 @@
+"""'Was this page helpful?' on guide pages: one stored vote, no cookies, no analytics."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from .conftest import Visit, guide_pages
+from .test_forms import post_json
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def vote_route(live: Any) -> None:
+    status, _ = post_json(live.base_url, "/api/page-feedback", {})
+    if status in (403, 404, 405):
+        pytest.skip("POST /api/page-feedback is not in the backend yet")
+    assert live.submissions() == []
+
+
+def test_helpful_vote_with_javascript_thanks_in_place_and_stores_one(
+    with_js: Visit, live: Any, vote_route: None
+) -> None:
+    guide = guide_pages()[0]
+    page = with_js.open(guide)
+    page.get_by_role("group", name="Was this page helpful?").get_by_role(
+        "button", name="Yes"
+    ).click()
+    thanks = page.locator(".af-helpful [role=status]")
+    thanks.get_by_text("Thank you for your feedback.").wait_for()
+    assert page.url.endswith(guide)
+    stored = live.submissions()
+    assert len(stored) == 1
+    assert stored[0]["fields"].get("page") == guide and stored[0]["fields"].get("helpful") is True
+    assert page.context.cookies() == []
+
+
+def test_helpful_vote_without_javascript_posts_plain_html(
+    without_js: Visit, live: Any, vote_route: None
+) -> None:
+    guide = guide_pages()[-1]
+    page = without_js.open(guide)
+    page.get_by_role("button", name="No").click()
+    page.wait_for_url(re.compile(r"/api/"))
+    assert "Thank you" in page.locator("h1").inner_text()
+    stored = live.submissions()
+    assert len(stored) == 1 and stored[0]["fields"].get("helpful") is False

@@ -1,0 +1,51 @@
+"""The site as a whole: nothing fetched from anyone but us, and no accessibility violations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from .conftest import REPO, Visit, built_pages, form_pages, guide_pages
+
+pytestmark = pytest.mark.browser
+
+AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def test_no_page_requests_anything_from_another_origin(with_js: Visit) -> None:
+    origin = urlsplit(with_js.base_url).netloc
+    pages = built_pages()
+    assert len(pages) > 10
+    for path in pages:
+        with_js.page.goto(with_js.base_url + path, wait_until="networkidle")
+    outside = [
+        url for url in with_js.requests
+        if urlsplit(url).scheme not in ("data", "blob") and urlsplit(url).netloc != origin
+    ]
+    assert outside == []
+    assert len(with_js.requests) > len(pages)
+
+
+def axe_pages() -> list[str]:
+    return sorted({"/", guide_pages()[0], *form_pages().values()})
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("path", axe_pages())
+def test_axe_finds_no_violations(browser: Any, live: Any, path: str, scheme: str) -> None:
+    if not Path(AXE).exists():
+        pytest.fail("axe-core is missing: `make setup` installs it from package.json")
+    context = browser.new_context(base_url=live.base_url, color_scheme=scheme)
+    page = context.new_page()
+    page.goto(path)
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    context.close()
+    violations = [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:5])
+        for v in result["violations"]
+    ]
+    assert violations == []
