@@ -24,15 +24,20 @@ def only_submission(live: Any) -> dict[str, Any]:
     return stored[0]
 
 
+def send_valid_form(visit: Visit, kind: str) -> tuple[Any, Any]:
+    """Open the kind's page, fill every required field and press the button."""
+    page = visit.open(form_pages()[kind])
+    form = page.locator(f"form[data-af-form={kind}]")
+    fill_valid(page, form)
+    form.locator(".af-submit").click()
+    return page, form
+
+
 @pytest.mark.parametrize("kind", INTAKE_KINDS)
 def test_form_with_javascript_shows_the_reference_and_stores_one_item(
     with_js: Visit, live: Any, kind: str
 ) -> None:
-    page = with_js.open(form_pages()[kind])
-    form = page.locator(f"form[data-af-form={kind}]")
-    fill_valid(page, form)
-    form.locator(".af-submit").click()
-
+    page, form = send_valid_form(with_js, kind)
     outcome = page.locator(".af-outcome[role=status]").first
     outcome.get_by_text("Your reference is").wait_for()
     shown = REFERENCE.search(outcome.inner_text())
@@ -49,10 +54,7 @@ def test_form_with_javascript_shows_the_reference_and_stores_one_item(
 def test_form_without_javascript_posts_plain_html_and_shows_the_reference(
     without_js: Visit, live: Any, kind: str
 ) -> None:
-    page = without_js.open(form_pages()[kind])
-    form = page.locator(f"form[data-af-form={kind}]")
-    fill_valid(page, form)
-    form.locator(".af-submit").click()
+    page, _ = send_valid_form(without_js, kind)
     page.wait_for_url(re.compile(r"/api/thanks\?reference="))
 
     shown = REFERENCE.search(page.locator("main").inner_text())
