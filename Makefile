@@ -45,3 +45,21 @@ lint: $(VENV)/.installed
 
 clean-local:
 	rm -rf .local
+
+# -- Site: the browser tests' Chromium and the Lighthouse audit -----------------------
+.PHONY: chromium audit
+
+# Browser tests drive Debian's Chromium; Playwright never downloads a browser.
+setup: chromium
+chromium:
+	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+
+# Lighthouse is large and only the audit needs it: installed apart, on first use.
+LIGHTHOUSE_VERSION := 13.5.0
+LIGHTHOUSE := .local/lighthouse/node_modules/.bin/lighthouse
+$(LIGHTHOUSE):
+	npm install --prefix .local/lighthouse --no-audit --no-fund --loglevel=error lighthouse@$(LIGHTHOUSE_VERSION)
+
+# Home, a guide and every form page, mobile and desktop: the four scores per page.
+audit: setup site $(LIGHTHOUSE)
+	$(PY) tests/browser/audit.py $(LIGHTHOUSE)

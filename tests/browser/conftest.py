@@ -6,7 +6,6 @@ Playwright never downloads a browser here: it drives /usr/bin/chromium, which
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -15,8 +14,10 @@ from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-BUILT_SITE = REPO / "build" / "site"
+from .site_pages import REPO, built_pages, form_pages, guide_pages
+
+__all__ = ["REPO", "built_pages", "form_pages", "guide_pages"]
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -75,34 +76,6 @@ def with_js(browser: Any, live: Any) -> Iterator[Visit]:
 @pytest.fixture
 def without_js(browser: Any, live: Any) -> Iterator[Visit]:
     yield from _visit(browser, live, java_script_enabled=False)
-
-
-# -- The built site -------------------------------------------------------------
-
-def built_pages() -> list[str]:
-    """Every page of the built site, as a path from the site's root."""
-    pages = []
-    for index in sorted(BUILT_SITE.rglob("index.html")):
-        relative = index.parent.relative_to(BUILT_SITE).as_posix()
-        pages.append("/" if relative == "." else f"/{relative}/")
-    return pages
-
-
-FORM_ATTRIBUTES = re.compile(r'data-af-form="([a-z_]+)" data-af-mode="(submit|lookup)"')
-
-
-def form_pages() -> dict[str, str]:
-    """kind -> the page that holds its form, read from the built site."""
-    found: dict[str, str] = {}
-    for path in built_pages():
-        html = (BUILT_SITE / path.strip("/") / "index.html").read_text(encoding="utf-8")
-        for kind, _mode in FORM_ATTRIBUTES.findall(html):
-            found.setdefault(kind, path)
-    return found
-
-
-def guide_pages() -> list[str]:
-    return [p for p in built_pages() if p.startswith("/guides/") and p != "/guides/"]
 
 
 # -- Filling a form as a person would ---------------------------------------------

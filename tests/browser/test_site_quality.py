@@ -8,7 +8,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from .conftest import REPO, Visit, built_pages, form_pages, guide_pages
+from .conftest import REPO, Visit
+from .site_pages import audited_pages, built_pages
 
 pytestmark = pytest.mark.browser
 
@@ -29,12 +30,8 @@ def test_no_page_requests_anything_from_another_origin(with_js: Visit) -> None:
     assert len(with_js.requests) > len(pages)
 
 
-def axe_pages() -> list[str]:
-    return sorted({"/", guide_pages()[0], *form_pages().values()})
-
-
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-@pytest.mark.parametrize("path", axe_pages())
+@pytest.mark.parametrize("path", audited_pages())
 def test_axe_finds_no_violations(browser: Any, live: Any, path: str, scheme: str) -> None:
     if not Path(AXE).exists():
         pytest.fail("axe-core is missing: `make setup` installs it from package.json")

@@ -1,0 +1,112 @@
+"""`make audit`: Lighthouse on the home page, a guide and every form page, mobile and desktop.
+
+Serves the built site and the API on a free loopback port (the local stack,
+as `make run` does), runs the Lighthouse command line against Debian's
+Chromium for each page and form factor, and prints the four scores as a table.
+Exits non-zero when a page falls below the bar: accessibility, best practices
+and SEO 100; performance 95 on mobile and 100 on desktop.
+
+Usage: python tests/browser/audit.py LIGHTHOUSE_BIN
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from site_pages import REPO, audited_pages  # noqa: E402
+
+CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
+MINIMUM = {
+    "mobile": {"performance": 95, "accessibility": 100, "best-practices": 100, "seo": 100},
+    "desktop": {"performance": 100, "accessibility": 100, "best-practices": 100, "seo": 100},
+}
+CHROME_FLAGS = (
+    "--headless --no-sandbox --disable-gpu --disable-background-networking "
+    "--disable-component-update --disable-sync --disable-quic --no-first-run"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for(url: str, server: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        if server.poll() is not None:
+            raise SystemExit("the local stack exited before it answered")
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 (loopback only)
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+
+
+def lighthouse(binary: str, url: str, form_factor: str, report: Path) -> dict[str, int]:
+    command = [
+        binary, url, "--quiet", "--output=json", f"--output-path={report}",
+        f"--only-categories={','.join(CATEGORIES)}", f"--chrome-flags={CHROME_FLAGS}",
+    ]
+    if form_factor == "desktop":
+        command.append("--preset=desktop")
+    environment = {**os.environ, "CHROME_PATH": "/usr/bin/chromium"}
+    subprocess.run(command, check=True, env=environment, cwd=REPO)  # noqa: S603
+    result = json.loads(report.read_text())
+    return {c: round((result["categories"][c]["score"] or 0) * 100) for c in CATEGORIES}
+
+
+def main(binary: str) -> int:
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "aftercare_local", "run", "--port", str(port)],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    rows: list[tuple[str, str, dict[str, int]]] = []
+    try:
+        wait_for(f"{base_url}/api/health", server)
+        with tempfile.TemporaryDirectory() as reports:
+            for path in audited_pages():
+                for form_factor in ("mobile", "desktop"):
+                    report = Path(reports) / "report.json"
+                    scores = lighthouse(binary, base_url + path, form_factor, report)
+                    rows.append((path, form_factor, scores))
+                    print(f"  audited {path} ({form_factor})", file=sys.stderr)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    header = f"| {'page':<22} | {'device':<7} | " + " | ".join(f"{c:>14}" for c in CATEGORIES)
+    print(header + " |")
+    print("|" + "-" * 24 + "|" + "-" * 9 + "|" + "|".join("-" * 16 for _ in CATEGORIES) + "|")
+    failures = []
+    for path, form_factor, scores in rows:
+        cells = []
+        for category in CATEGORIES:
+            low = scores[category] < MINIMUM[form_factor][category]
+            cells.append(f"{scores[category]:>13}{'!' if low else ' '}")
+            if low:
+                failures.append(f"{path} {form_factor} {category} {scores[category]}")
+        print(f"| {path:<22} | {form_factor:<7} | " + " | ".join(cells) + " |")
+    if failures:
+        print("\nBelow the bar (marked !):\n  " + "\n  ".join(failures))
+        return 1
+    print("\nEvery page meets the bar.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1]))
