@@ -108,7 +108,7 @@ def notice_markdown(policy: dict[str, Any], form_pages: dict[str, str]) -> str:
     for name, kind in kinds.items():
         lines += [f"### {kind['title']} {{#{name.replace('_', '-')}}}", ""]
         if name in form_pages:
-            lines += [f"Sent with [this form]({form_pages[name]}).", ""]
+            lines += [f"Sent with [the {kind['title'].lower()} form]({form_pages[name]}).", ""]
         lines += [
             "Why",
             f": {kind['purpose']}",
