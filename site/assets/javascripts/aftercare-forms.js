@@ -112,6 +112,14 @@
 
   function showProblem(form, message, errors) {
     var summary = form.querySelector(".af-error-summary");
+    if (!summary) {
+      // The page-helpful vote has no fields to point at: say it in its status line.
+      var outcome = outcomeFor(form);
+      outcome.textContent = message || (errors && errors[0] && errors[0].message) ||
+        "We could not record your answer. Please try again.";
+      outcome.focus();
+      return;
+    }
     var list = summary.querySelector(".af-error-summary__list");
     var text = summary.querySelector(".af-error-summary__message");
     list.textContent = "";
