@@ -157,3 +157,14 @@ def test_a_marker_for_an_unknown_product_fails_the_build() -> None:
         catalog_markers.render_markers("<!-- warranty-terms: nope -->", "guides/x.md", catalog)
     with pytest.raises(PluginError):
         catalog_markers.render_markers("<!-- policy: nope_days -->", "guides/x.md", catalog)
+
+
+def test_theme_fixes_name_the_search_dialog_and_defer_the_bundle() -> None:
+    theme_fixes = load_hook("theme_fixes")
+    page = (
+        '<div class="md-search" data-md-component="search" role="dialog">'
+        '<script src="../assets/javascripts/bundle.a5f9d56c.min.js"></script>'
+    )
+    fixed = theme_fixes.on_post_page(page, None, None)
+    assert 'role="dialog" aria-label="Search"' in fixed
+    assert '<script src="../assets/javascripts/bundle.a5f9d56c.min.js" defer>' in fixed
