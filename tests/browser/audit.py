@@ -6,6 +6,9 @@ Chromium for each page and form factor, and prints the four scores as a table.
 Exits non-zero when a page falls below the bar: accessibility, best practices
 and SEO 100; performance 95 on mobile and 100 on desktop.
 
+A page below the bar is audited twice more and its median scores count, as
+Lighthouse's variability guide advises (one run on a shared host is noisy).
+
 Mobile runs slow the CPU down to a mid-tier phone. Lighthouse's default 4x
 assumes a fast desktop host; on a slower host its own throttling guide
 (docs/throttling.md, "Calibrating the CPU slowdown") says to lower the
@@ -20,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -59,6 +63,10 @@ def wait_for(url: str, server: subprocess.Popen[bytes], seconds: float = 60) -> 
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.3)
+
+
+def meets_bar(scores: dict[str, int], form_factor: str) -> bool:
+    return all(scores[c] >= MINIMUM[form_factor][c] for c in CATEGORIES)
 
 
 def cpu_slowdown(benchmark_index: float) -> float:
@@ -108,9 +116,15 @@ def main(binary: str) -> int:
             slowdown = cpu_slowdown(benchmark_index)
             for path in audited_pages():
                 for form_factor in ("mobile", "desktop"):
-                    scores, _ = lighthouse(binary, base_url + path, form_factor, report, slowdown)
+                    runs = [lighthouse(binary, base_url + path, form_factor, report, slowdown)[0]]
+                    if not meets_bar(runs[0], form_factor):
+                        runs += [
+                            lighthouse(binary, base_url + path, form_factor, report, slowdown)[0]
+                            for _ in range(2)
+                        ]
+                    scores = {c: int(statistics.median(r[c] for r in runs)) for c in CATEGORIES}
                     rows.append((path, form_factor, scores))
-                    print(f"  audited {path} ({form_factor})", file=sys.stderr)
+                    print(f"  audited {path} ({form_factor}, {len(runs)} runs)", file=sys.stderr)
     finally:
         server.terminate()
         server.wait(timeout=30)
