@@ -8,13 +8,13 @@ from functools import cache
 from pathlib import Path
 
 from chalice import Chalice, Response
-
 from chalicelib import web
+from chalicelib.crypto import KeyServiceUnavailable
 from chalicelib.forms import FORMS, FormKind, InvalidSubmission, validate
 from chalicelib.intake import IdempotencyKeyReused, Intake
 from chalicelib.policy import data_policy
 from chalicelib.references import is_reference
-from chalicelib.settings import Settings
+from chalicelib.settings import ConfigurationError, Settings
 from chalicelib.storage import StorageUnavailable
 
 app = Chalice(app_name="aftercare")
@@ -55,8 +55,8 @@ def receive(form: FormKind) -> Response:
             "This Idempotency-Key was already used for a different form. Use a new key.",
             post.referer_path,
         ))
-    except StorageUnavailable as outage:
-        app.log.warning("storage unavailable for %s: %s", form.kind, outage)
+    except (StorageUnavailable, KeyServiceUnavailable, ConfigurationError) as outage:
+        app.log.warning("could not store %s: %s: %s", form.kind, type(outage).__name__, outage)
         return answer(web.unavailable_answer(post.from_browser_form, post.referer_path))
     app.log.info("stored %s %s%s", form.kind, receipt.reference,
                  " (replayed)" if receipt.replayed else "")

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from aftercare_local import template as cfn_template
-
 from aftercare_local.paths import INFRA_TEMPLATE, NODE_MODULES
 
 LAUNCHER = Path(__file__).with_name("LoopbackDynamoDBLocal.java")
