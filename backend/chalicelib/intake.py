@@ -60,7 +60,10 @@ class Intake:
             answer = {"reference": reference}
             items = self._items(form, submission, reference, now)
             if idempotency_key:
-                items.append(self._idempotency_item(form, idempotency_key, fingerprint, answer, now))
+                subject = items[0].item.get("subject_hash")
+                items.append(
+                    self._idempotency_item(form, idempotency_key, fingerprint, answer, subject, now)
+                )
             try:
                 self.table.create_all(items)
             except WriteConflict as conflict:
@@ -128,11 +131,19 @@ class Intake:
         return NewItem(item, "consent")
 
     def _idempotency_item(
-        self, form: FormKind, key: str, fingerprint: str, answer: dict[str, Any], now: datetime
+        self, form: FormKind, key: str, fingerprint: str, answer: dict[str, Any],
+        subject: str | None, now: datetime,
     ) -> NewItem:
+        """The record that makes a retry answer the first reference.
+
+        It carries the subject hash and time so that erasing a person finds it
+        through the by-subject index too.
+        """
         item = {
             "pk": idempotency_partition(form.kind, key),
             "sk": IDEMPOTENCY_SORT_KEY,
+            "created_at": timestamp(now),
+            "subject_hash": subject,
             "reference": answer["reference"],
             "fingerprint": fingerprint,
             "answer": json.dumps(answer, separators=(",", ":")),
