@@ -7,6 +7,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+DYNAMODB_PORT ?= 8001
+export NO_MKDOCS_2_WARNING := 1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup run test site lint clean-local java
@@ -17,7 +19,6 @@ setup: $(VENV)/.installed node_modules/.installed java
 # runner) in editable mode, with the development tools.
 $(VENV)/.installed: pyproject.toml backend/requirements.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]' -r backend/requirements.txt
 	touch $@
 
@@ -35,7 +36,7 @@ site: $(VENV)/.installed
 	$(VENV)/bin/mkdocs build --strict --quiet
 
 run: setup site
-	$(PY) -m aftercare_local run --port $(PORT)
+	$(PY) -m aftercare_local run --port $(PORT) --dynamodb-port $(DYNAMODB_PORT)
 
 test: setup site
 	$(PY) -m pytest

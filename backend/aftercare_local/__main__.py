@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import sys
 from pathlib import Path
 
 import click
@@ -18,11 +20,16 @@ def main() -> None:
 
 @main.command()
 @click.option("--port", default=8000, show_default=True, help="Port for the site and the API.")
-def run(port: int) -> None:
+@click.option("--dynamodb-port", type=int, default=None,
+              help="Port for DynamoDB Local [default: the Chalice config's local stage, 8001].")
+def run(port: int, dynamodb_port: int | None) -> None:
     """Serve the built site and the API on http://127.0.0.1:PORT, data kept in .local/."""
     if not (BUILT_SITE / "index.html").exists():
         raise click.ClickException("the site is not built: run `make run`, which builds it")
-    with stack.started(data_dir=LOCAL_STATE / "dynamodb") as local:
+    # A terminal's Ctrl-C raises KeyboardInterrupt; a plain kill should stop
+    # DynamoDB Local just as cleanly.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    with stack.started(data_dir=LOCAL_STATE / "dynamodb", dynamodb_port=dynamodb_port) as local:
         httpd = server.make_server(port, BUILT_SITE, server.load_app())
         click.echo(f"DynamoDB Local: {local.dynamodb_endpoint} (data in .local/dynamodb)")
         click.echo(f"Aftercare:      http://127.0.0.1:{port}/  (Ctrl-C stops everything)")
