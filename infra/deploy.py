@@ -93,7 +93,9 @@ def package(
     if not (site_dir / "index.html").is_file():
         raise SystemExit(f"no built site in {site_dir}: run `make site` first")
     if not LAMBDA_WHEELS.is_dir():
-        raise SystemExit(f"no cached Lambda wheels in {LAMBDA_WHEELS}: run `make package` once online")
+        raise SystemExit(
+            f"no cached Lambda wheels in {LAMBDA_WHEELS}: run `make package` once online"
+        )
     chalice_out = out_dir / "chalice"
     shutil.rmtree(chalice_out, ignore_errors=True)
     chalice = Path(sys.executable).with_name("chalice")
@@ -163,38 +165,36 @@ class DeployOptions:
 def deploy_stack(
     cfn, name: str, parameters: dict[str, str], *, body: str | None = None, url: str | None = None
 ) -> dict[str, str]:
-    """Create or update one stack through a change set; return its outputs."""
+    """Create or update one stack and wait for it; return its outputs."""
     try:
         status = cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
-        change_set_type = "CREATE" if status == "REVIEW_IN_PROGRESS" else "UPDATE"
     except ClientError as error:
         if "does not exist" not in str(error):
             raise
-        change_set_type = "CREATE"
-    change_set = f"deploy-{int(time.time())}"
-    source = {"TemplateBody": body} if body is not None else {"TemplateURL": url}
-    cfn.create_change_set(
-        StackName=name,
-        ChangeSetName=change_set,
-        ChangeSetType=change_set_type,
-        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
-        Capabilities=CAPABILITIES,
-        **source,
-    )
-    try:
-        cfn.get_waiter("change_set_create_complete").wait(
-            StackName=name, ChangeSetName=change_set, WaiterConfig={"Delay": 5}
-        )
-    except WaiterError:
-        described = cfn.describe_change_set(StackName=name, ChangeSetName=change_set)
-        reason = described.get("StatusReason", "")
-        if "didn't contain changes" in reason or "No updates" in reason:
-            cfn.delete_change_set(StackName=name, ChangeSetName=change_set)
+        status = None
+    if status == "ROLLBACK_COMPLETE":
+        raise SystemExit(f"{name} failed to create earlier; delete it, then deploy again")
+    request = {
+        "StackName": name,
+        "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+        "Capabilities": CAPABILITIES,
+        **({"TemplateBody": body} if body is not None else {"TemplateURL": url}),
+    }
+    if status is None:
+        cfn.create_stack(**request)
+        waiter = "stack_create_complete"
+    else:
+        try:
+            cfn.update_stack(**request)
+        except ClientError as error:
+            if "No updates are to be performed" not in str(error):
+                raise
             return stack_outputs(cfn, name)
-        raise SystemExit(f"{name}: change set failed: {reason}") from None
-    cfn.execute_change_set(StackName=name, ChangeSetName=change_set)
-    waiter = "stack_create_complete" if change_set_type == "CREATE" else "stack_update_complete"
-    cfn.get_waiter(waiter).wait(StackName=name, WaiterConfig={"Delay": 10, "MaxAttempts": 180})
+        waiter = "stack_update_complete"
+    try:
+        cfn.get_waiter(waiter).wait(StackName=name, WaiterConfig={"Delay": 10, "MaxAttempts": 180})
+    except WaiterError as error:
+        raise SystemExit(f"{name}: {error}; see the stack's events") from None
     return stack_outputs(cfn, name)
 
 
@@ -258,7 +258,12 @@ def _upload_artefact(s3, bucket: str, prefix: str, path: Path) -> str:
     return key
 
 
-def deploy(options: DeployOptions, package_dir: Path = PACKAGE_DIR, site_dir: Path = SITE_DIR):
+def deploy(
+    options: DeployOptions,
+    package_dir: Path = PACKAGE_DIR,
+    site_dir: Path = SITE_DIR,
+    templates_dir: Path = INFRA,
+):
     """Deploy the side stacks, then the main stack, then the site. Return the main outputs."""
     options.check()
     session = boto3.Session(region_name=options.region)
@@ -269,18 +274,20 @@ def deploy(options: DeployOptions, package_dir: Path = PACKAGE_DIR, site_dir: Pa
     if options.account_settings:
         enable_backup_for_dynamodb(session, options.region)
 
-    artefacts = deploy_stack(cfn, f"{name}-artifacts", {}, body=_read(INFRA / "artifacts.yaml"))
+    artefacts = deploy_stack(
+        cfn, f"{name}-artifacts", {}, body=_read(templates_dir / "artifacts.yaml")
+    )
     edge = deploy_stack(
         session.client("cloudformation", region_name=EDGE_REGION),
         f"{name}-edge",
         {},
-        body=_read(INFRA / "edge.yaml"),
+        body=_read(templates_dir / "edge.yaml"),
     )
     offsite = deploy_stack(
         session.client("cloudformation", region_name=options.backup_region),
         f"{name}-offsite",
         {},
-        body=_read(INFRA / "offsite.yaml"),
+        body=_read(templates_dir / "offsite.yaml"),
     )
 
     bucket = artefacts["ArtifactsBucketName"]
