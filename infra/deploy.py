@@ -297,9 +297,8 @@ def deploy(
     deployable = package_dir / f"{name}.yaml"
     deployable.write_text(yaml.safe_dump(template, sort_keys=False), encoding="utf-8")
     template_key = _upload_artefact(s3, bucket, name, deployable)
-    template_url = s3.generate_presigned_url(
-        "get_object", Params={"Bucket": bucket, "Key": template_key}, ExpiresIn=3600
-    )
+    # CloudFormation reads the template with the caller's own credentials.
+    template_url = f"https://{bucket}.s3.{options.region}.amazonaws.com/{template_key}"
 
     parameters = {
         "WebAclArn": edge["WebAclArn"],

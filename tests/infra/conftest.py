@@ -79,3 +79,9 @@ def package_dir(tmp_path_factory, deploy_module) -> Path:
 @pytest.fixture(scope="session")
 def packaged(package_dir, deploy_module) -> dict[str, Any]:
     return load_template(package_dir / deploy_module.MAIN_TEMPLATE)
+
+
+@pytest.fixture(scope="session")
+def read_cfn():
+    """The CloudFormation-aware YAML reader, for tests that load templates themselves."""
+    return load_template
