@@ -43,10 +43,18 @@ def data_policy_kinds() -> set[str]:
     return set(tomllib.loads(DATA_POLICY.read_text(encoding="utf-8"))["kinds"])
 
 
-def public_role_policy(packaged: dict[str, Any]) -> dict[str, Any]:
+POLICY_API = ROOT / "backend" / ".chalice" / "policy-api.json"
+
+
+@pytest.fixture(scope="module")
+def public_policy() -> dict[str, Any]:
+    return json.loads(POLICY_API.read_text(encoding="utf-8"))
+
+
+def test_chalice_gives_the_function_the_hand_written_policy(packaged, public_policy):
     role = packaged["Resources"]["ApiHandlerRole"]
     (policy,) = role["Properties"]["Policies"]
-    return policy["PolicyDocument"]
+    assert policy["PolicyDocument"] == public_policy
 
 
 # -- Keys and table ----------------------------------------------------------------
@@ -99,14 +107,14 @@ def test_only_the_staff_role_and_the_services_may_decrypt_with_the_data_key(reso
             assert all(re.match(r"(dynamodb|backup)\.", s["Fn::Sub"]) for s in through_service)
 
 
-def test_key_policy_and_public_role_allow_exactly_the_data_policy_kinds(resources, packaged):
+def test_key_policy_and_public_role_allow_exactly_the_data_policy_kinds(resources, public_policy):
     kinds = data_policy_kinds()
     (in_key_policy,) = [
         s
         for s in statements(resources["Resources"]["DataKey"]["Properties"]["KeyPolicy"])
         if s["Sid"] == "PublicApiEncryptsOnly"
     ]
-    (in_role,) = [s for s in statements(public_role_policy(packaged)) if s["Sid"] == "EncryptOnly"]
+    (in_role,) = [s for s in statements(public_policy) if s["Sid"] == "EncryptOnly"]
     for statement in (in_key_policy, in_role):
         assert as_list(statement["Action"]) == ["kms:GenerateDataKey"]
         allowed = statement["Condition"]["StringEquals"]["kms:EncryptionContext:aftercare:kind"]
@@ -116,8 +124,8 @@ def test_key_policy_and_public_role_allow_exactly_the_data_policy_kinds(resource
 # -- Roles ----------------------------------------------------------------
 
 
-def test_public_role_can_neither_decrypt_nor_read_back_submissions(packaged):
-    granted = actions(public_role_policy(packaged))
+def test_public_role_can_neither_decrypt_nor_read_back_submissions(public_policy):
+    granted = actions(public_policy)
     assert "kms:Decrypt" not in granted
     assert (
         not {"dynamodb:Scan", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
@@ -134,16 +142,14 @@ def test_public_role_can_neither_decrypt_nor_read_back_submissions(packaged):
     }
 
 
-def test_public_role_names_every_resource_and_limits_item_keys(packaged):
-    for statement in statements(public_role_policy(packaged)):
+def test_public_role_names_every_resource_and_limits_item_keys(public_policy):
+    for statement in statements(public_policy):
         assert "*" not in json.dumps(statement["Action"])
         assert statement["Resource"] != "*", statement["Sid"]
         if any(a.startswith("dynamodb:") for a in as_list(statement["Action"])):
             leading = statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
             assert leading and all(re.fullmatch(r"[A-Z]+#\*", k) for k in leading)
-    (reads,) = [
-        s for s in statements(public_role_policy(packaged)) if s["Sid"] == "ReplayAndWarrantyStatus"
-    ]
+    (reads,) = [s for s in statements(public_policy) if s["Sid"] == "ReplayAndWarrantyStatus"]
     assert reads["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] == [
         "IDEM#*",
         "WARRANTY#*",
