@@ -73,8 +73,11 @@ def _request_body(model: type[Submission], today: date) -> dict[str, Any]:
     }
 
 
+SHARED_STATUS = {"Invalid": "400", "TooLarge": "413", "UnsupportedType": "415", "Unavailable": "503"}
+
+
 def _shared(*names: str) -> dict[str, Any]:
-    return {name: {"$ref": f"#/components/responses/{name}"} for name in names}
+    return {SHARED_STATUS[name]: {"$ref": f"#/components/responses/{name}"} for name in names}
 
 
 def _form_operation(form: FormKind, today: date) -> dict[str, Any]:
@@ -91,7 +94,7 @@ def _form_operation(form: FormKind, today: date) -> dict[str, Any]:
             "description": "A plain HTML form post was stored: on to the thank-you page.",
             "headers": {"Location": {"schema": {"type": "string"}}},
         },
-        "400": {"$ref": "#/components/responses/Invalid"},
+        **_shared("Invalid"),
     }
     if form.model.unique_claims is not Submission.unique_claims:
         responses["409"] = _problem("Already registered by someone; nothing about them is revealed.")
@@ -120,7 +123,7 @@ def _warranty_status_operation(today: date) -> dict[str, Any]:
                 "description": "The warranty on that serial number (a plain HTML page for form posts).",
                 "content": {JSON: {"schema": _ref(WarrantyStatus)}, HTML: {"schema": {"type": "string"}}},
             },
-            "400": {"$ref": "#/components/responses/Invalid"},
+            **_shared("Invalid"),
             "404": _problem("No warranty matches both that serial number and that email address."),
             **_shared("TooLarge", "UnsupportedType", "Unavailable"),
         },
