@@ -33,8 +33,15 @@ class Product:
         return bool(self.serial_pattern.fullmatch(normalised))
 
     def warranty_expires_on(self, purchased: date) -> date:
-        """The last day the warranty covers: the day before the same date `warranty_months` later."""
-        return add_months(purchased, self.warranty_months) - timedelta(days=1)  # type: ignore[arg-type]
+        """The last day the warranty covers: the day before the same date `warranty_months` later.
+
+        Where that month has no such date (bought on 31 January), cover runs to
+        the month's last day rather than ending early.
+        """
+        anniversary: date = add_months(purchased, self.warranty_months)  # type: ignore[arg-type]
+        if anniversary.day != purchased.day:
+            return anniversary
+        return anniversary - timedelta(days=1)
 
 
 @dataclass(frozen=True)
