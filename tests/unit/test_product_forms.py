@@ -176,17 +176,21 @@ def test_a_return_may_be_asked_for_long_after_the_registration_window() -> None:
 
 
 def test_a_return_bought_in_the_future_or_before_release_is_refused() -> None:
-    assert "future" in errors_of(ReturnRequest, {**RETURN, "purchase_date": "2026-11-23"})["purchase_date"]
-    assert "went on sale" in errors_of(ReturnRequest, {**RETURN, "purchase_date": "2024-01-01"})["purchase_date"]
+    future = errors_of(ReturnRequest, {**RETURN, "purchase_date": "2026-11-23"})
+    too_early = errors_of(ReturnRequest, {**RETURN, "purchase_date": "2024-01-01"})
+    assert "future" in future["purchase_date"]
+    assert "went on sale" in too_early["purchase_date"]
 
 
 @pytest.mark.parametrize("outcome", ["repair", "replacement", "refund", "exchange"])
 def test_each_wanted_outcome_is_accepted(outcome: str) -> None:
-    assert validate(ReturnRequest, {**RETURN, "wanted_outcome": outcome}, today=TODAY).wanted_outcome == outcome
+    request = validate(ReturnRequest, {**RETURN, "wanted_outcome": outcome}, today=TODAY)
+    assert request.wanted_outcome == outcome
 
 
 def test_an_unlisted_outcome_is_refused() -> None:
-    assert "Refund me" in errors_of(ReturnRequest, {**RETURN, "wanted_outcome": "store credit"})["wanted_outcome"]
+    errors = errors_of(ReturnRequest, {**RETURN, "wanted_outcome": "store credit"})
+    assert "Refund me" in errors["wanted_outcome"]
 
 
 # -- Warranty status ------------------------------------------------------------------
