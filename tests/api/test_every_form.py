@@ -146,3 +146,26 @@ def test_no_value_a_client_can_send_gets_a_500(api: Any, moto_account: Any, form
             if response.status_code == 400:
                 text = response.body.decode()
                 assert "<script>" not in text
+
+
+CONTACT_FORMS = [form for form in FORM_KINDS if "email" in form.model.model_fields]
+
+
+def test_every_form_with_contact_details_offers_marketing_unticked() -> None:
+    assert {form.kind for form in CONTACT_FORMS} == {
+        "enquiry", "warranty_registration", "complaint", "return_request"
+    }
+    for form in CONTACT_FORMS:
+        consent = form.model.model_json_schema()["properties"]["marketing_consent"]
+        assert consent["default"] is False and consent["x-widget"] == "checkbox"
+
+
+@pytest.mark.parametrize("form", CONTACT_FORMS, ids=lambda f: f.kind)
+def test_an_opt_in_is_recorded_with_its_form_and_notice_version(
+    api: Any, moto_account: Any, form: FormKind
+) -> None:
+    post_json(api, form.path, {**example(form), "marketing_consent": True})
+    [consent] = [item for item in moto_account.raw_items() if item.get("kind") == "consent"]
+    assert consent["fields"]["source_form"] == form.kind
+    assert consent["fields"]["notice_version"] == data_policy().notice_version
+    assert consent["subject_hash"] == moto_account.submissions(form.kind)[0]["subject_hash"]
