@@ -1,8 +1,9 @@
 """Spam screening without third parties: a honeypot field and a minimum fill time.
 
 - The honeypot (`website`, hidden from people and from screen readers) is only
-  ever filled by robots. A hit is answered exactly as a success would be, with
-  a real-looking reference, and nothing is stored: the robot learns nothing.
+  ever filled by robots. A hit is answered exactly as the same body would be
+  without it (the field errors if invalid, else a success with a real-looking
+  reference and the usual details), and nothing is stored: the robot learns nothing.
 - The fill time (`X-Form-Fill-Ms`, sent by the site's script) applies to
   JavaScript posts only; API clients and no-JavaScript forms do not send it.
   Too fast a post is refused with a 400 that asks to send again, rather than

@@ -113,3 +113,12 @@ def test_a_claim_conflict_on_the_real_engine_is_reported_as_already_claimed(inta
         intake.receive(form, registration, "key-b")
     with pytest.raises(AlreadyClaimed):
         intake.receive(form, registration)
+
+
+def test_spam_screening_holds_over_http(live: LiveStack) -> None:
+    body = examples(openapi(live))["/feedback"]
+    status, _, answer = post(live, "/feedback", body, **{"X-Form-Fill-Ms": "300"})
+    assert status == 400 and "send it again" in answer["message"]
+    status, _, answer = post(live, "/feedback", {**body, "website": "http://spam.example"})
+    assert status == 201 and answer["reference"].startswith("FB-")
+    assert live.submissions() == []
