@@ -7,6 +7,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+DYNAMODB_PORT ?= 8001
+export NO_MKDOCS_2_WARNING := 1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup run test site lint clean-local java
@@ -17,7 +19,6 @@ setup: $(VENV)/.installed node_modules/.installed java
 # runner) in editable mode, with the development tools.
 $(VENV)/.installed: pyproject.toml backend/requirements.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]' -r backend/requirements.txt
 	touch $@
 
@@ -35,7 +36,7 @@ site: $(VENV)/.installed
 	$(VENV)/bin/mkdocs build --strict --quiet
 
 run: setup site
-	$(PY) -m aftercare_local run --port $(PORT)
+	$(PY) -m aftercare_local run --port $(PORT) --dynamodb-port $(DYNAMODB_PORT)
 
 test: setup site
 	$(PY) -m pytest
@@ -45,6 +46,43 @@ lint: $(VENV)/.installed
 
 clean-local:
 	rm -rf .local
+
+# -- Infrastructure and deploy (infra/) -----------------------------------------
+#   make package                       site + deployable template and Lambda zip in build/infra (offline)
+#   make deploy STAGE=prod BACKUP_REGION=eu-central-1 [DOMAIN=... CERTIFICATE_ARN=... ALARM_EMAIL=...]
+.PHONY: package deploy
+
+STAGE ?= dev
+BACKUP_REGION ?=
+DOMAIN ?=
+CERTIFICATE_ARN ?=
+ALARM_EMAIL ?=
+LAMBDA_WHEELS := .cache/lambda-wheels
+CHECKOV_VENV := .venv-checkov
+
+# The Lambda's dependencies as Linux wheels, fetched once so that packaging
+# never needs the network afterwards.
+$(LAMBDA_WHEELS)/.downloaded: backend/requirements.txt $(VENV)/.installed
+	$(PY) -m pip download --quiet --only-binary=:all: --platform manylinux2014_x86_64 \
+	  --python-version 3.11 --implementation cp -r backend/requirements.txt -d $(LAMBDA_WHEELS)
+	touch $@
+
+# checkov pins its own dependencies tightly; it gets a venv of its own.
+$(CHECKOV_VENV)/.installed:
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet 'checkov>=3.2,<4'
+	touch $@
+
+package: site $(LAMBDA_WHEELS)/.downloaded
+	$(PY) infra/deploy.py package
+
+deploy: site $(LAMBDA_WHEELS)/.downloaded
+	$(PY) infra/deploy.py deploy --stage $(STAGE) --backup-region $(BACKUP_REGION) \
+	  --domain-name '$(DOMAIN)' --certificate-arn '$(CERTIFICATE_ARN)' --alarm-email '$(ALARM_EMAIL)'
+
+# The infra tests package offline and run cfn-lint and checkov.
+test: $(LAMBDA_WHEELS)/.downloaded $(CHECKOV_VENV)/.installed
 
 # -- Site: the browser tests' Chromium and the Lighthouse audit -----------------------
 .PHONY: chromium audit

@@ -4,22 +4,31 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
 from chalice import Chalice, Response
-
-from chalicelib import web
-from chalicelib.forms import FORMS, FormKind, InvalidSubmission, validate
-from chalicelib.intake import IdempotencyKeyReused, Intake
+from chalicelib import openapi, pages, web
+from chalicelib.antispam import TOO_FAST_MESSAGE, Verdict, screen
+from chalicelib.catalog import catalog
+from chalicelib.crypto import KeyServiceUnavailable
+from chalicelib.forms import FORMS, FormKind, InvalidSubmission, WarrantyStatusQuery, validate
+from chalicelib.intake import AlreadyClaimed, IdempotencyKeyReused, Intake
 from chalicelib.policy import data_policy
 from chalicelib.references import is_reference
-from chalicelib.settings import Settings
+from chalicelib.settings import ConfigurationError, Settings
 from chalicelib.storage import StorageUnavailable
+from chalicelib.warranty import NoSuchWarranty, WarrantyLookup
 
 app = Chalice(app_name="aftercare")
 app.log.setLevel(logging.INFO)
 ANY_CONTENT_TYPE = ["*/*"]  # checked in chalicelib.web, so a wrong type gets our own 415
+OUTAGES = (StorageUnavailable, KeyServiceUnavailable, ConfigurationError)
+NO_SUCH_WARRANTY = (
+    "We found no warranty for that serial number and email address. "
+    "Check both against your registration, or send us an enquiry."
+)
 
 
 @cache
@@ -33,33 +42,61 @@ def get_intake() -> Intake:
     )
 
 
+def get_warranty_lookup() -> WarrantyLookup:
+    intake = get_intake()
+    return WarrantyLookup(intake.table, intake.hasher, catalog(), intake.clock)
+
+
 def answer(result: web.Answer) -> Response:
     return Response(body=result.body, status_code=result.status, headers=result.headers)
 
 
-def receive(form: FormKind) -> Response:
+def decode_post() -> web.FormPost | Response:
     request = app.current_request
     try:
-        post = web.decode(dict(request.headers), request.raw_body)
+        return web.decode(dict(request.headers), request.raw_body)
     except web.BadRequest as problem:
         from_form = (request.headers.get("content-type") or "").startswith(web.FORM)
         return answer(web.problem_answer(from_form, problem.status, problem.message))
+
+
+def back_link(post: web.FormPost, page: str) -> str:
+    return post.referer_path if post.referer_path != "/" else page
+
+
+def receive(form: FormKind) -> Response:
+    post = decode_post()
+    if isinstance(post, Response):
+        return post
+    back_to = back_link(post, form.page)
+    verdict = screen(post)
+    if verdict is Verdict.TOO_FAST:
+        return answer(web.problem_answer(False, 400, TOO_FAST_MESSAGE))
     try:
-        submission = validate(form.model, post.fields)
-        receipt = get_intake().receive(form, submission, post.idempotency_key)
+        intake = get_intake()
+        submission = validate(form.model, post.fields, today=intake.clock().date())
+        if verdict is Verdict.DECOY:
+            receipt = intake.pretend(form, submission)
+        else:
+            receipt = intake.receive(form, submission, post.idempotency_key)
     except InvalidSubmission as invalid:
-        return answer(web.errors_answer(post.from_browser_form, invalid.errors, post.referer_path))
+        return answer(web.errors_answer(post.from_browser_form, invalid.errors, back_to))
+    except AlreadyClaimed as taken:
+        return answer(web.problem_answer(post.from_browser_form, 409, taken.message, back_to))
     except IdempotencyKeyReused:
         return answer(web.problem_answer(
             post.from_browser_form, 422,
             "This Idempotency-Key was already used for a different form. Use a new key.",
-            post.referer_path,
+            back_to,
         ))
-    except StorageUnavailable as outage:
-        app.log.warning("storage unavailable for %s: %s", form.kind, outage)
-        return answer(web.unavailable_answer(post.from_browser_form, post.referer_path))
-    app.log.info("stored %s %s%s", form.kind, receipt.reference,
-                 " (replayed)" if receipt.replayed else "")
+    except OUTAGES as outage:
+        app.log.warning("could not store %s: %s: %s", form.kind, type(outage).__name__, outage)
+        return answer(web.unavailable_answer(post.from_browser_form, back_to))
+    if verdict is Verdict.DECOY:
+        app.log.info("screened out a %s (honeypot); nothing stored", form.kind)
+    else:
+        app.log.info("stored %s %s%s", form.kind, receipt.reference,
+                     " (replayed)" if receipt.replayed else "")
     if post.from_browser_form:
         return Response(body="", status_code=303,
                         headers={"Location": web.thanks_location(receipt.reference)})
@@ -70,6 +107,57 @@ def receive(form: FormKind) -> Response:
 @app.route("/enquiries", methods=["POST"], content_types=ANY_CONTENT_TYPE)
 def post_enquiry() -> Response:
     return receive(FORMS["enquiry"])
+
+
+@app.route("/feedback", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+def post_feedback() -> Response:
+    return receive(FORMS["feedback"])
+
+
+@app.route("/page-feedback", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+def post_page_feedback() -> Response:
+    return receive(FORMS["page_feedback"])
+
+
+@app.route("/warranty-registrations", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+def post_warranty_registration() -> Response:
+    return receive(FORMS["warranty_registration"])
+
+
+@app.route("/complaints", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+def post_complaint() -> Response:
+    return receive(FORMS["complaint"])
+
+
+@app.route("/return-requests", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+def post_return_request() -> Response:
+    return receive(FORMS["return_request"])
+
+
+@app.route("/warranty-status", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+def post_warranty_status() -> Response:
+    post = decode_post()
+    if isinstance(post, Response):
+        return post
+    back_to = back_link(post, "/warranty/check/")
+    try:
+        query = validate(WarrantyStatusQuery, post.fields)
+        status = get_warranty_lookup().status(query.serial_number, query.email)
+    except InvalidSubmission as invalid:
+        return answer(web.errors_answer(post.from_browser_form, invalid.errors, back_to))
+    except NoSuchWarranty:
+        return answer(web.problem_answer(post.from_browser_form, 404, NO_SUCH_WARRANTY, back_to))
+    except OUTAGES as outage:
+        app.log.warning("could not look up a warranty: %s: %s", type(outage).__name__, outage)
+        return answer(web.unavailable_answer(post.from_browser_form, back_to))
+    if post.from_browser_form:
+        return answer(pages.warranty_status_page(status, back_to))
+    return answer(web.json_answer(200, status.model_dump(mode="json")))
+
+
+@app.route("/openapi.json", methods=["GET"])
+def get_openapi() -> Response:
+    return answer(web.json_answer(200, openapi.document(datetime.now(UTC).date())))
 
 
 @app.route("/thanks", methods=["GET"])

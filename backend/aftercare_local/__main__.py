@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+from pathlib import Path
+
 import click
 
 from aftercare_local import server, stack
@@ -15,11 +20,16 @@ def main() -> None:
 
 @main.command()
 @click.option("--port", default=8000, show_default=True, help="Port for the site and the API.")
-def run(port: int) -> None:
+@click.option("--dynamodb-port", type=int, default=None,
+              help="Port for DynamoDB Local [default: the Chalice config's local stage, 8001].")
+def run(port: int, dynamodb_port: int | None) -> None:
     """Serve the built site and the API on http://127.0.0.1:PORT, data kept in .local/."""
     if not (BUILT_SITE / "index.html").exists():
         raise click.ClickException("the site is not built: run `make run`, which builds it")
-    with stack.started(data_dir=LOCAL_STATE / "dynamodb") as local:
+    # A terminal's Ctrl-C raises KeyboardInterrupt; a plain kill should stop
+    # DynamoDB Local just as cleanly.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    with stack.started(data_dir=LOCAL_STATE / "dynamodb", dynamodb_port=dynamodb_port) as local:
         httpd = server.make_server(port, BUILT_SITE, server.load_app())
         click.echo(f"DynamoDB Local: {local.dynamodb_endpoint} (data in .local/dynamodb)")
         click.echo(f"Aftercare:      http://127.0.0.1:{port}/  (Ctrl-C stops everything)")
@@ -29,6 +39,30 @@ def run(port: int) -> None:
             click.echo("\nStopping.")
         finally:
             httpd.server_close()
+
+
+@main.command()
+@click.option("--port", required=True, type=int, help="Port for the site and the API (0: any free one).")
+@click.option("--dynamodb-endpoint", required=True, help="A running DynamoDB Local.")
+@click.option("--table", "table_name", required=True, help="The submissions table (must exist).")
+@click.option("--key-dir", required=True, type=click.Path(file_okay=False), help="Local keys.")
+@click.option("--site-dir", default=str(BUILT_SITE), show_default=True, type=click.Path())
+def serve(port: int, dynamodb_endpoint: str, table_name: str, key_dir: str, site_dir: str) -> None:
+    """Serve site and API against an already running DynamoDB Local (used by the tests)."""
+    os.environ.update(stack.LOCAL_CREDENTIALS)
+    os.environ.update(
+        AFTERCARE_TABLE_NAME=table_name,
+        AFTERCARE_DYNAMODB_ENDPOINT=dynamodb_endpoint,
+        AFTERCARE_LOCAL_KEY_DIR=str(Path(key_dir).resolve()),
+    )
+    httpd = server.make_server(port, Path(site_dir), server.load_app())
+    click.echo(f"listening on http://127.0.0.1:{httpd.server_address[1]}/", err=True)
+    try:
+        httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        httpd.server_close()
 
 
 if __name__ == "__main__":

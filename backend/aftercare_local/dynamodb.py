@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from aftercare_local import template as cfn_template
-
 from aftercare_local.paths import INFRA_TEMPLATE, NODE_MODULES
 
 LAUNCHER = Path(__file__).with_name("LoopbackDynamoDBLocal.java")
@@ -37,6 +36,8 @@ def running(port: int, data_dir: Path | None) -> Iterator[str]:
     if java is None:
         raise DynamoDBLocalError("Java is not installed: run `make setup`")
     engine = engine_dir()
+    if _listening(port):
+        raise DynamoDBLocalError(f"port {port} is in use: stop what holds it or choose another port")
     storage = ["-inMemory"]
     if data_dir is not None:
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -69,11 +70,15 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
         if process.poll() is not None:
             detail = process.stderr.read().decode(errors="replace")[-2000:] if process.stderr else ""
             raise DynamoDBLocalError(f"DynamoDB Local exited early: {detail}")
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
+        if _listening(port):
+            return
         time.sleep(0.2)
     raise DynamoDBLocalError(f"DynamoDB Local did not listen on port {port} in time")
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def table_definition(template: Path = INFRA_TEMPLATE) -> dict[str, Any]:

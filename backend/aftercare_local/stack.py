@@ -12,10 +12,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
+from chalicelib.crypto import ensure_local_keys
 
 from aftercare_local import dynamodb
 from aftercare_local.paths import BACKEND, CHALICE_CONFIG
-from chalicelib.crypto import ensure_local_keys
 
 LOCAL_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "local",

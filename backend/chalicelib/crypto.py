@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import aws_encryption_sdk
 import boto3
+from aws_encryption_sdk.exceptions import AWSEncryptionSDKClientError
 from aws_encryption_sdk.identifiers import (
     Algorithm,
     CommitmentPolicy,
@@ -29,6 +30,7 @@ from aws_encryption_sdk.identifiers import (
 from aws_encryption_sdk.internal.crypto.wrapping_keys import WrappingKey
 from aws_encryption_sdk.key_providers.base import MasterKeyProvider
 from aws_encryption_sdk.key_providers.raw import RawMasterKeyProvider
+from botocore.exceptions import BotoCoreError, ClientError
 
 # Key-committing and unsigned: every party that encrypts is also ours, so a
 # signature per message would only add milliseconds to every export row.
@@ -37,6 +39,10 @@ CONTEXT_KIND = "aftercare:kind"
 CONTEXT_REFERENCE = "aftercare:reference"
 LOCAL_DATA_KEY_FILE = "submissions.key"
 LOCAL_SUBJECT_KEY_FILE = "subject.key"
+
+
+class KeyServiceUnavailable(Exception):
+    """KMS (or the local key) could not be used just now; nothing was stored."""
 
 
 class CiphertextMismatch(Exception):
@@ -64,10 +70,8 @@ class LocalKeyProvider(RawMasterKeyProvider):  # type: ignore[misc]
         return provider
 
 
-def kms_key_provider(key_id: str, botocore_session: Any = None) -> MasterKeyProvider:
-    return aws_encryption_sdk.StrictAwsKmsMasterKeyProvider(
-        key_ids=[key_id], botocore_session=botocore_session
-    )
+def kms_key_provider(key_id: str) -> MasterKeyProvider:
+    return aws_encryption_sdk.StrictAwsKmsMasterKeyProvider(key_ids=[key_id])
 
 
 class SubmissionCipher:
@@ -85,12 +89,15 @@ class SubmissionCipher:
 
     def seal(self, fields: Mapping[str, Any], *, kind: str, reference: str) -> bytes:
         plaintext = json.dumps(fields, separators=(",", ":"), sort_keys=True).encode()
-        ciphertext, _ = self._client.encrypt(
-            source=plaintext,
-            key_provider=self._key_provider,
-            encryption_context=_context(kind, reference),
-            algorithm=ALGORITHM,
-        )
+        try:
+            ciphertext, _ = self._client.encrypt(
+                source=plaintext,
+                key_provider=self._key_provider,
+                encryption_context=_context(kind, reference),
+                algorithm=ALGORITHM,
+            )
+        except (AWSEncryptionSDKClientError, BotoCoreError, ClientError) as error:
+            raise KeyServiceUnavailable(type(error).__name__) from None
         return bytes(ciphertext)
 
     def open(self, blob: bytes, *, kind: str, reference: str) -> dict[str, Any]:
@@ -134,9 +141,12 @@ class KmsSubjectHasher:
     def digest(self, message: bytes) -> str:
         if self._client is None:
             self._client = boto3.client("kms", region_name=self._region)
-        answer = self._client.generate_mac(
-            KeyId=self._key_id, Message=message, MacAlgorithm="HMAC_SHA_256"
-        )
+        try:
+            answer = self._client.generate_mac(
+                KeyId=self._key_id, Message=message, MacAlgorithm="HMAC_SHA_256"
+            )
+        except (BotoCoreError, ClientError) as error:
+            raise KeyServiceUnavailable(type(error).__name__) from None
         return bytes(answer["Mac"]).hex()
 
 

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from chalicelib.crypto import SubjectHasher, SubmissionCipher, subject_hash
-from chalicelib.forms import FormKind, Submission
+from chalicelib.forms import FormKind, Submission, UniqueClaim
 from chalicelib.policy import DataPolicy
 from chalicelib.references import Chooser, new_reference
 from chalicelib.storage import NewItem, SubmissionTable, WriteConflict
@@ -26,6 +26,17 @@ REFERENCE_ATTEMPTS = 3
 
 class IdempotencyKeyReused(Exception):
     """The Idempotency-Key was already used for a different submission."""
+
+
+class AlreadyClaimed(Exception):
+    """Another submission holds a key this one needed (a serial number already registered).
+
+    The message is written for the customer and says nothing about the other submission.
+    """
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -55,12 +66,19 @@ class Intake:
         """
         now = self.clock()
         fingerprint = self._fingerprint(form, submission)
+        claims = submission.unique_claims(now.date())
         for _ in range(REFERENCE_ATTEMPTS):
             reference = new_reference(form.reference_prefix, self.choose)
-            answer = {"reference": reference}
+            answer = submission.answer(reference, now.date()).model_dump(mode="json")
             items = self._items(form, submission, reference, now)
+            subject = items[0].item.get("subject_hash")
+            items[1:1] = [self._claim_item(form, claim, reference, subject, now) for claim in claims]
             if idempotency_key:
-                items.append(self._idempotency_item(form, idempotency_key, fingerprint, answer, now))
+                # First in the transaction: when a retry also collides with its
+                # own claims, the idempotency record is the conflict reported.
+                items.insert(
+                    0, self._idempotency_item(form, idempotency_key, fingerprint, answer, subject, now)
+                )
             try:
                 self.table.create_all(items)
             except WriteConflict as conflict:
@@ -68,9 +86,18 @@ class Intake:
                     return self._replay(form, submission, idempotency_key, fingerprint, now)
                 if conflict.guard == SUBMISSION_GUARD:
                     continue
+                for claim in claims:
+                    if conflict.guard == claim.guard:
+                        raise AlreadyClaimed(claim.conflict_message) from None
                 raise
             return Receipt(reference, answer)
         raise RuntimeError("could not find a free reference")  # 30^8 references; never in practice
+
+    def pretend(self, form: FormKind, submission: Submission) -> Receipt:
+        """The answer a submission would get, with a fresh reference, storing nothing (for spam)."""
+        reference = new_reference(form.reference_prefix, self.choose)
+        answer = submission.answer(reference, self.clock().date()).model_dump(mode="json")
+        return Receipt(reference, answer)
 
     def _items(
         self, form: FormKind, submission: Submission, reference: str, now: datetime
@@ -101,6 +128,25 @@ class Intake:
             items.append(self._consent_item(form, personal, subject, reference, now))
         return items
 
+    def _claim_item(
+        self, form: FormKind, claim: UniqueClaim, reference: str, subject: str | None, now: datetime
+    ) -> NewItem:
+        """The record that holds a unique key for the submission `reference`.
+
+        It carries the subject hash, time and the kind's expiry, so that it is
+        erased and expires together with the submission it belongs to.
+        """
+        item = {
+            **claim.fields,
+            "pk": claim.partition,
+            "sk": claim.sort,
+            "reference": reference,
+            "created_at": timestamp(now),
+            "expires_at": epoch(self.policy.expires_at(form.kind, now)),
+            "subject_hash": subject,
+        }
+        return NewItem(item, claim.guard)
+
     def _consent_item(
         self, form: FormKind, personal: dict[str, Any], subject: str, source: str, now: datetime
     ) -> NewItem:
@@ -128,11 +174,19 @@ class Intake:
         return NewItem(item, "consent")
 
     def _idempotency_item(
-        self, form: FormKind, key: str, fingerprint: str, answer: dict[str, Any], now: datetime
+        self, form: FormKind, key: str, fingerprint: str, answer: dict[str, Any],
+        subject: str | None, now: datetime,
     ) -> NewItem:
+        """The record that makes a retry answer the first reference.
+
+        It carries the subject hash and time so that erasing a person finds it
+        through the by-subject index too.
+        """
         item = {
             "pk": idempotency_partition(form.kind, key),
             "sk": IDEMPOTENCY_SORT_KEY,
+            "created_at": timestamp(now),
+            "subject_hash": subject,
             "reference": answer["reference"],
             "fingerprint": fingerprint,
             "answer": json.dumps(answer, separators=(",", ":")),

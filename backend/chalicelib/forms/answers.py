@@ -1,0 +1,58 @@
+"""The JSON answers the API gives: one model each, so the OpenAPI document shows what is sent."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, Field
+
+
+class Accepted(BaseModel):
+    """A stored submission: quote the reference in any later contact."""
+
+    reference: str = Field(title="Reference", examples=["ENQ-7K3M-Q9XD"])
+
+
+class WarrantyRegistered(Accepted):
+    """A registered warranty and the last day it covers."""
+
+    product: str = Field(title="Product id")
+    product_name: str = Field(title="Product")
+    registered_on: date = Field(title="Registered on")
+    expires_on: date = Field(title="Warranty covers until (inclusive)")
+
+
+class ReturnAssessed(Accepted):
+    """A return request, with where the item stands against the return window and the warranty."""
+
+    return_window_ends_on: date = Field(title="Last day to return an unwanted item")
+    inside_return_window: bool = Field(title="Inside the return window")
+    warranty_expires_on: date = Field(title="Warranty covers until (inclusive)")
+    under_warranty: bool = Field(title="Under warranty")
+
+
+class WarrantyStatus(BaseModel):
+    """The warranty registered for one serial number."""
+
+    product: str = Field(title="Product id")
+    product_name: str = Field(title="Product")
+    registered_on: date = Field(title="Registered on")
+    expires_on: date = Field(title="Warranty covers until (inclusive)")
+    under_warranty: bool = Field(title="Under warranty")
+
+
+class Problem(BaseModel):
+    """Why the request was not taken."""
+
+    message: str
+
+
+class FieldProblem(BaseModel):
+    field: str = Field(description="The field's name; empty for the body as a whole.")
+    message: str
+
+
+class ValidationProblem(Problem):
+    """Every field that needs correcting, each with a message for people."""
+
+    errors: list[FieldProblem]

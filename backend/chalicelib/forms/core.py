@@ -1,0 +1,180 @@
+"""What every form shares: the base model, how it is received, and readable validation errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo
+
+from chalicelib.forms.answers import Accepted
+
+
+def personal(**ui: Any) -> dict[str, Any]:
+    """Schema extras for a field that holds personal data (encrypted at rest)."""
+    return {"x-personal": True, **ui}
+
+
+@dataclass(frozen=True)
+class UniqueClaim:
+    """A key only one submission may ever take (a serial number, say).
+
+    It is written in the same transaction as the submission, so either both
+    are stored or neither; `conflict_message` is what the customer reads when
+    the key is taken, and must not say by whom.
+    """
+
+    partition: str
+    sort: str
+    guard: str
+    conflict_message: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+class Submission(BaseModel):
+    """What every form shares: strict about unknown fields, tidy about spaces."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    # The JSON answer a stored submission gets (see `answer`).
+    answer_model: ClassVar[type[Accepted]] = Accepted
+
+    @classmethod
+    def personal_fields(cls) -> tuple[str, ...]:
+        return tuple(
+            name
+            for name, field_info in cls.model_fields.items()
+            if isinstance(field_info.json_schema_extra, dict)
+            and field_info.json_schema_extra.get("x-personal")
+        )
+
+    @classmethod
+    def open_fields(cls) -> tuple[str, ...]:
+        personal_names = set(cls.personal_fields())
+        return tuple(name for name in cls.model_fields if name not in personal_names)
+
+    @classmethod
+    def example(cls, today: date) -> dict[str, Any]:
+        """A body that validates on `today`: the OpenAPI document's example."""
+        raise NotImplementedError(cls.__name__)
+
+    def answer(self, reference: str, today: date) -> Accepted:
+        """What the customer is told once the submission is stored."""
+        return Accepted(reference=reference)
+
+    def unique_claims(self, today: date) -> list[UniqueClaim]:
+        """Keys this submission must be the first to take; none for most forms."""
+        return []
+
+
+@dataclass(frozen=True)
+class FormKind:
+    """How one kind of submission is received: its route, model and reference prefix."""
+
+    kind: str
+    path: str
+    model: type[Submission]
+    reference_prefix: str
+    title: str
+    initial_status: str = "received"
+    page: str = "/"  # the site page that shows the form: where "back to the form" leads
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+class InvalidSubmission(Exception):
+    """The submission broke one or more rules; `errors` names every field."""
+
+    def __init__(self, errors: list[FieldError]):
+        super().__init__(f"{len(errors)} field(s) failed validation")
+        self.errors = errors
+
+
+def validate(model: type[BaseModel], payload: Any, *, today: date | None = None) -> Any:
+    """Validate a decoded body, or raise InvalidSubmission naming every failing field.
+
+    `today` (from the caller's clock) is what date rules such as "not in the
+    future" are checked against. Messages are written for people and never
+    repeat what was sent, so no personal data can travel back in an error.
+    """
+    if not isinstance(payload, dict):
+        raise InvalidSubmission([FieldError("", "Send the form's fields as a JSON object.")])
+    try:
+        return model.model_validate(payload, context={"today": today})
+    except ValidationError as exc:
+        raise InvalidSubmission(_readable_errors(model, exc)) from None
+
+
+def today_of(info: ValidationInfo) -> date:
+    """The date a validation runs on; forms with date rules cannot be checked without it."""
+    today = (info.context or {}).get("today")
+    if not isinstance(today, date):
+        raise TypeError("validate(..., today=...) is required for forms with date rules")
+    return today
+
+
+def _readable_errors(model: type[BaseModel], exc: ValidationError) -> list[FieldError]:
+    errors: dict[str, FieldError] = {}
+    for error in exc.errors(include_input=False, include_url=False):
+        location = error["loc"]
+        field_name = str(location[0]) if location else ""
+        if field_name in errors:
+            continue
+        errors[field_name] = FieldError(field_name, _message_for(model, field_name, error))
+    return list(errors.values())
+
+
+@cache
+def _property_schemas(model: type[BaseModel]) -> dict[str, dict[str, Any]]:
+    """Each field's JSON schema, with an optional field's inner type unwrapped."""
+    properties = model.model_json_schema().get("properties", {})
+    unwrapped = {}
+    for name, schema in properties.items():
+        inner = [s for s in schema.get("anyOf", []) if s.get("type") != "null"]
+        unwrapped[name] = {**schema, **(inner[0] if len(inner) == 1 else {})}
+    return unwrapped
+
+
+def _message_for(model: type[BaseModel], field_name: str, error: Any) -> str:
+    info = model.model_fields.get(field_name)
+    label = (info.title if info and info.title else field_name.replace("_", " ")).removesuffix(
+        " (optional)"
+    )
+    # A question reads better quoted: “What is it about?” must be ...
+    subject = f"“{label}”" if label.endswith("?") else label
+    schema = _property_schemas(model).get(field_name, {})
+    kind = error["type"]
+    context = error.get("ctx") or {}
+    if kind == "extra_forbidden":
+        return f"'{field_name}' is not a field of this form."
+    if kind in ("missing", "string_too_short"):
+        return f"Answer {subject}." if label.endswith("?") else f"{subject} is required."
+    if kind == "string_too_long":
+        return f"{subject} must be at most {context.get('max_length')} characters."
+    if kind in ("literal_error", "enum"):
+        labels = schema.get("x-labels")
+        choices = ", ".join(labels.values()) if labels else context.get("expected")
+        return f"{subject} — choose one of {choices}."
+    if kind == "string_pattern_mismatch":
+        return f"{subject} has characters we cannot accept."
+    if kind in ("bool_type", "bool_parsing"):
+        return f"{subject} must be yes or no."
+    if kind in ("int_type", "int_parsing", "int_from_float", "greater_than_equal", "less_than_equal",
+                "greater_than", "less_than"):
+        if "minimum" in schema and "maximum" in schema:
+            return f"{subject} must be a whole number from {schema['minimum']} to {schema['maximum']}."
+        return f"{subject} must be a whole number."
+    if kind in ("date_type", "date_parsing", "date_from_datetime_parsing",
+                "date_from_datetime_inexact"):
+        return f"{subject} must be a date like 2026-01-31."
+    if kind == "string_type":
+        return f"{subject} must be text."
+    if kind == "value_error":
+        return str(context.get("error", "")) or f"{subject} is not valid."
+    return f"{subject} is not valid."

@@ -1,0 +1,181 @@
+"""Field types the forms share: contact details, references, ratings, products, serials and dates."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BeforeValidator, Field
+
+from chalicelib.catalog import catalog, normalise_serial
+from chalicelib.forms.core import personal
+
+EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+$")
+PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 ().-]{5,22}$")
+ISO_DATE_PATTERN = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+# Any serial of any product, once normalised; each product's own pattern is stricter.
+SERIAL_SHAPE = re.compile(r"^[A-Z0-9]{4,32}$")
+SITE_PATH_PATTERN = r"^/[A-Za-z0-9/_.~-]*$"
+
+
+def blank_is_missing(value: Any) -> Any:
+    """An empty text box in a plain HTML form posts ''; treat it as not given."""
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+def _check_email(value: str) -> str:
+    if len(value) > 254 or not EMAIL_PATTERN.fullmatch(value):
+        raise ValueError("Enter an email address like name@example.com.")
+    return value
+
+
+def _check_phone(value: str) -> str:
+    if not PHONE_PATTERN.fullmatch(value):
+        raise ValueError("Enter a phone number using digits, spaces and an optional leading +.")
+    return value
+
+
+def _iso_date_text(value: Any) -> Any:
+    """Dates come as YYYY-MM-DD text, as a date input sends them; not as numbers."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not ISO_DATE_PATTERN.fullmatch(value.strip()):
+        raise ValueError("Enter the date as year-month-day, like 2026-01-31.")
+    return value.strip()
+
+
+def _serial_shape(value: str) -> str:
+    serial = normalise_serial(value)
+    if not SERIAL_SHAPE.fullmatch(serial):
+        raise ValueError("Enter the serial number as printed on the label: letters and digits.")
+    return serial
+
+
+def _whole_number(value: Any) -> Any:
+    if isinstance(value, bool):  # JSON true would otherwise count as a 1
+        raise ValueError("Choose a rating from 1 to 5.")
+    return value
+
+
+Email = Annotated[
+    str,
+    Field(
+        max_length=254,
+        title="Email address",
+        description="We reply to this address and never share it.",
+        json_schema_extra=personal(**{"x-autocomplete": "email", "x-input-type": "email"}),
+    ),
+    AfterValidator(_check_email),
+]
+Name = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=120,
+        title="Your name",
+        json_schema_extra=personal(**{"x-autocomplete": "name"}),
+    ),
+]
+Phone = Annotated[
+    Annotated[str, Field(max_length=24), AfterValidator(_check_phone)] | None,
+    BeforeValidator(blank_is_missing),
+    Field(
+        title="Phone number (optional)",
+        description="Only if you would like us to call you.",
+        json_schema_extra=personal(**{"x-autocomplete": "tel", "x-input-type": "tel"}),
+    ),
+]
+Address = Annotated[
+    Annotated[str, Field(max_length=500)] | None,
+    BeforeValidator(blank_is_missing),
+    Field(
+        title="Postal address (optional)",
+        description="Where an engineer would visit or we would collect from.",
+        json_schema_extra=personal(**{"x-widget": "textarea", "x-autocomplete": "street-address"}),
+    ),
+]
+ReferenceText = Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9 /#.-]*$")]
+OrderReference = Annotated[
+    ReferenceText | None,
+    BeforeValidator(blank_is_missing),
+    Field(
+        title="Order or product reference (optional)",
+        description="From your receipt or the label on the product.",
+    ),
+]
+MarketingConsent = Annotated[
+    bool,
+    # An unticked checkbox is simply absent from a plain HTML form post.
+    BeforeValidator(lambda v: False if v is None or v == "" else v),
+    Field(
+        title="Send me product news and offers by email",
+        description="Optional. You can stop them at any time.",
+        json_schema_extra={"x-widget": "checkbox"},
+    ),
+]
+
+RATING_LABELS = {
+    "1": "Very dissatisfied",
+    "2": "Dissatisfied",
+    "3": "Neither satisfied nor dissatisfied",
+    "4": "Satisfied",
+    "5": "Very satisfied",
+}
+_RATING_UI = {"x-widget": "radio", "x-labels": RATING_LABELS}
+Rating = Annotated[int, Field(ge=1, le=5, json_schema_extra=_RATING_UI), BeforeValidator(_whole_number)]
+AspectRating = Annotated[
+    Annotated[int, Field(ge=1, le=5), BeforeValidator(_whole_number)] | None,
+    BeforeValidator(blank_is_missing),
+    Field(description="Leave it blank if it does not apply.", json_schema_extra=_RATING_UI),
+]
+
+
+def free_text(title: str, max_length: int, description: str | None = None) -> Any:
+    """A required text box of the customer's own words: personal, so encrypted."""
+    return Field(
+        min_length=1, max_length=max_length, title=title, description=description,
+        json_schema_extra=personal(**{"x-widget": "textarea"}),
+    )
+
+
+OptionalFreeText = Annotated[Annotated[str, Field(max_length=2000)] | None, BeforeValidator(blank_is_missing)]
+
+
+def optional_free_text(title: str) -> Any:
+    return Field(default=None, title=title, json_schema_extra=personal(**{"x-widget": "textarea"}))
+
+
+# The product list comes from the catalog, so a new product needs no code change.
+ProductId = Literal[tuple(catalog().products)]  # type: ignore[valid-type]
+Product = Annotated[
+    ProductId,
+    Field(
+        title="Product",
+        description="Find the model on the label or in the box.",
+        json_schema_extra={"x-labels": catalog().product_names()},
+    ),
+]
+SerialNumber = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=40,
+        title="Serial number",
+        description="On the label on the back or underneath, usually after “S/N”.",
+        json_schema_extra={"x-autocomplete": "off"},
+    ),
+    AfterValidator(_serial_shape),
+]
+PurchaseDate = Annotated[
+    date,
+    BeforeValidator(_iso_date_text),
+    Field(
+        title="Date of purchase",
+        description="As on your receipt.",
+        json_schema_extra={"x-input-type": "date"},
+    ),
+]
+SitePath = Annotated[str, Field(max_length=200, pattern=SITE_PATH_PATTERN)]

@@ -1,0 +1,185 @@
+"""The OpenAPI 3.1 document of the public API, generated from the form and answer models."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from chalicelib.forms import FORMS, FormKind, Submission, WarrantyStatusQuery
+from chalicelib.forms.answers import Problem, ValidationProblem, WarrantyStatus
+from chalicelib.web import FORM, JSON, MAX_BODY_BYTES, MAX_IDEMPOTENCY_KEY, RETRY_AFTER_SECONDS
+
+REF = "#/components/schemas/{model}"
+HTML = "text/html"
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def _problem(description: str, model: type[BaseModel] = Problem, **extra: Any) -> dict[str, Any]:
+    """An error answer: JSON for scripts, a plain HTML page for no-JavaScript form posts."""
+    return {
+        "description": description,
+        "content": {JSON: {"schema": _ref(model)}, HTML: {"schema": {"type": "string"}}},
+        **extra,
+    }
+
+
+SHARED_RESPONSES: dict[str, Any] = {
+    "Invalid": _problem(
+        "Some fields need correcting: every failing field is named, with a message for people.",
+        ValidationProblem,
+    ),
+    "TooLarge": _problem(f"The body is larger than {MAX_BODY_BYTES // 1024} KB."),
+    "UnsupportedType": _problem(f"The body is neither {JSON} nor {FORM}."),
+    "Unavailable": _problem(
+        "Nothing was stored; try again after the time given in Retry-After.",
+        headers={"Retry-After": {
+            "description": "Seconds to wait.",
+            "schema": {"type": "integer", "example": RETRY_AFTER_SECONDS},
+        }},
+    ),
+}
+SHARED_PARAMETERS: dict[str, Any] = {
+    "IdempotencyKey": {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        "description": "Makes a retry answer the first reference and store nothing twice. "
+                       "A form may send it as the hidden field `idempotency_key` instead.",
+        "schema": {"type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY},
+    },
+    "FormFillMs": {
+        "name": "X-Form-Fill-Ms",
+        "in": "header",
+        "required": False,
+        "description": "Sent by the site's script: milliseconds since the form was shown.",
+        "schema": {"type": "integer"},
+    },
+}
+
+
+def _request_body(model: type[Submission], today: date) -> dict[str, Any]:
+    return {
+        "required": True,
+        "content": {
+            JSON: {"schema": _ref(model), "example": model.example(today)},
+            FORM: {"schema": _ref(model)},
+        },
+    }
+
+
+SHARED_STATUS = {"Invalid": "400", "TooLarge": "413", "UnsupportedType": "415", "Unavailable": "503"}
+
+
+def _shared(*names: str) -> dict[str, Any]:
+    return {SHARED_STATUS[name]: {"$ref": f"#/components/responses/{name}"} for name in names}
+
+
+def _form_operation(form: FormKind, today: date) -> dict[str, Any]:
+    responses: dict[str, Any] = {
+        "201": {
+            "description": "Stored. Quote the reference in any later contact.",
+            "headers": {"Idempotent-Replayed": {
+                "description": "`true` when this answers a retry with the same Idempotency-Key.",
+                "schema": {"type": "string", "enum": ["true"]},
+            }},
+            "content": {JSON: {"schema": _ref(form.model.answer_model)}},
+        },
+        "303": {
+            "description": "A plain HTML form post was stored: on to the thank-you page.",
+            "headers": {"Location": {"schema": {"type": "string"}}},
+        },
+        **_shared("Invalid"),
+    }
+    if form.model.unique_claims is not Submission.unique_claims:
+        responses["409"] = _problem("Already registered by someone; nothing about them is revealed.")
+    responses["422"] = _problem("This Idempotency-Key was already used for a different body.")
+    responses.update(_shared("TooLarge", "UnsupportedType", "Unavailable"))
+    return {
+        "operationId": f"post_{form.kind}",
+        "summary": f"Send a {form.title.lower()}",
+        "description": (form.model.__doc__ or "").strip(),
+        "parameters": [{"$ref": "#/components/parameters/IdempotencyKey"},
+                       {"$ref": "#/components/parameters/FormFillMs"}],
+        "requestBody": _request_body(form.model, today),
+        "responses": responses,
+    }
+
+
+def _warranty_status_operation(today: date) -> dict[str, Any]:
+    return {
+        "operationId": "post_warranty_status",
+        "summary": "Look up a registered warranty",
+        "description": "The serial number and the owner's email travel in the body, never in the URL. "
+                       "An unknown serial and a wrong email get the same 404.",
+        "requestBody": _request_body(WarrantyStatusQuery, today),
+        "responses": {
+            "200": {
+                "description": "The warranty on that serial number (a plain HTML page for form posts).",
+                "content": {JSON: {"schema": _ref(WarrantyStatus)}, HTML: {"schema": {"type": "string"}}},
+            },
+            **_shared("Invalid"),
+            "404": _problem("No warranty matches both that serial number and that email address."),
+            **_shared("TooLarge", "UnsupportedType", "Unavailable"),
+        },
+    }
+
+
+def _page(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {HTML: {"schema": {"type": "string"}}}}
+
+
+def document(today: date) -> dict[str, Any]:
+    """The whole document; examples are dated relative to `today`, so they always validate."""
+    request_models: list[type[BaseModel]] = [form.model for form in FORMS.values()]
+    request_models.append(WarrantyStatusQuery)
+    answer_models: list[type[BaseModel]] = [form.model.answer_model for form in FORMS.values()]
+    answer_models += [WarrantyStatus, Problem, ValidationProblem]
+    _, schemas = models_json_schema(
+        [(model, "validation") for model in request_models]
+        + [(model, "serialization") for model in dict.fromkeys(answer_models)],
+        ref_template=REF,
+    )
+    paths: dict[str, Any] = {form.path: {"post": _form_operation(form, today)} for form in FORMS.values()}
+    paths["/warranty-status"] = {"post": _warranty_status_operation(today)}
+    paths["/thanks"] = {"get": {
+        "operationId": "get_thanks",
+        "summary": "The thank-you page a plain HTML form post is sent on to",
+        "parameters": [{"name": "reference", "in": "query", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": _page("Shows the reference."), "404": _page("Not one of our references.")},
+    }}
+    paths["/health"] = {"get": {
+        "operationId": "get_health",
+        "summary": "Liveness",
+        "responses": {"200": {"description": "Up.", "content": {JSON: {"schema": {
+            "type": "object", "properties": {"status": {"const": "ok"}}, "required": ["status"]}}}}},
+    }}
+    paths["/openapi.json"] = {"get": {
+        "operationId": "get_openapi",
+        "summary": "This document",
+        "responses": {"200": {
+            "description": "OpenAPI 3.1.", "content": {JSON: {"schema": {"type": "object"}}},
+        }},
+    }}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Aftercare",
+            "version": "1",
+            "description": "After-sales forms: enquiries, feedback, warranties, complaints and returns. "
+                           f"Every form takes {JSON} (answered with JSON) or {FORM} (answered with a "
+                           "redirect to a thank-you page or a plain HTML page listing the errors).",
+        },
+        "servers": [{"url": "/api"}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas["$defs"],
+            "responses": SHARED_RESPONSES,
+            "parameters": SHARED_PARAMETERS,
+        },
+    }

@@ -1,0 +1,371 @@
+"""Package and deploy Aftercare to AWS: the templates, the Lambda package and the site.
+
+    python infra/deploy.py package
+    python infra/deploy.py deploy --stage prod --backup-region eu-central-1
+
+`package` needs no network once the Lambda wheels are cached (`make package`
+downloads them once into .cache/lambda-wheels). `deploy` talks to AWS through
+boto3 with the caller's credentials; AWS_ENDPOINT_URL points it elsewhere (the
+tests use moto's server).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import mimetypes
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+import yaml
+from botocore.exceptions import ClientError, WaiterError
+
+ROOT = Path(__file__).resolve().parent.parent
+INFRA = ROOT / "infra"
+BACKEND = ROOT / "backend"
+SITE_DIR = ROOT / "build" / "site"
+PACKAGE_DIR = ROOT / "build" / "infra"
+LAMBDA_WHEELS = ROOT / ".cache" / "lambda-wheels"
+
+MAIN_TEMPLATE = "template.yaml"
+LAMBDA_ZIP = "deployment.zip"
+# CloudFront's WAF can only be created in us-east-1.
+EDGE_REGION = "us-east-1"
+CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+
+_INLINE_SCRIPT = re.compile(r"<script(?P<attrs>[^>]*)>(?P<body>.*?)</script>", re.S | re.I)
+_NON_JS_TYPE = re.compile(r"""\btype\s*=\s*["']?(?!text/javascript|module)[^"'\s>]+""", re.I)
+
+
+# -- Package ---------------------------------------------------------------------
+
+
+def inline_script_hashes(site_dir: Path) -> list[str]:
+    """CSP source expressions ('sha256-...') for every inline script the built site runs."""
+    hashes: set[str] = set()
+    for page in sorted(site_dir.rglob("*.html")):
+        for script in _INLINE_SCRIPT.finditer(page.read_text(encoding="utf-8")):
+            attrs = script.group("attrs")
+            if re.search(r"\bsrc\s*=", attrs, re.I) or _NON_JS_TYPE.search(attrs):
+                continue
+            digest = hashlib.sha256(script.group("body").encode("utf-8")).digest()
+            hashes.add(f"'sha256-{base64.b64encode(digest).decode('ascii')}'")
+    return sorted(hashes)
+
+
+def with_script_hashes(csp: str, hashes: list[str]) -> str:
+    """The policy with the hashes added to its script-src directive."""
+    directives = [d.strip() for d in csp.split(";") if d.strip()]
+    for i, directive in enumerate(directives):
+        if directive.split()[0] == "script-src":
+            directives[i] = " ".join([directive, *hashes])
+            break
+    else:
+        raise ValueError("the Content-Security-Policy has no script-src directive")
+    return "; ".join(directives)
+
+
+def _lambda_build_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # Only the wheels cached ahead of time: packaging never reaches an index.
+    env["PIP_NO_INDEX"] = "1"
+    env["PIP_FIND_LINKS"] = str(LAMBDA_WHEELS)
+    # Chalice insists on a region even though packaging calls no AWS API.
+    env.setdefault("AWS_DEFAULT_REGION", os.environ.get("AWS_REGION", EDGE_REGION))
+    return env
+
+
+def package(
+    out_dir: Path = PACKAGE_DIR,
+    site_dir: Path = SITE_DIR,
+    project_dir: Path = BACKEND,
+    stage: str = "aws",
+) -> Path:
+    """Write the deployable main template and the Lambda package to out_dir, offline."""
+    if not (site_dir / "index.html").is_file():
+        raise SystemExit(f"no built site in {site_dir}: run `make site` first")
+    if not LAMBDA_WHEELS.is_dir():
+        raise SystemExit(
+            f"no cached Lambda wheels in {LAMBDA_WHEELS}: run `make package` once online"
+        )
+    chalice_out = out_dir / "chalice"
+    shutil.rmtree(chalice_out, ignore_errors=True)
+    chalice = Path(sys.executable).with_name("chalice")
+    subprocess.run(  # noqa: S603 - fixed arguments, our own tool
+        [
+            str(chalice),
+            "package",
+            "--stage",
+            stage,
+            "--template-format",
+            "yaml",
+            "--merge-template",
+            str(INFRA / "resources.yaml"),
+            str(chalice_out),
+        ],
+        cwd=project_dir,
+        env=_lambda_build_env(),
+        check=True,
+    )
+    template = yaml.safe_load((chalice_out / "sam.yaml").read_text(encoding="utf-8"))
+    csp = template["Resources"]["SiteHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"][
+        "SecurityHeadersConfig"
+    ]["ContentSecurityPolicy"]
+    csp["ContentSecurityPolicy"] = with_script_hashes(
+        csp["ContentSecurityPolicy"], inline_script_hashes(site_dir)
+    )
+    template["Resources"]["APIHandler"]["Properties"]["CodeUri"] = f"./{LAMBDA_ZIP}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(chalice_out / "deployment.zip"), out_dir / LAMBDA_ZIP)
+    shutil.rmtree(chalice_out)
+    main = out_dir / MAIN_TEMPLATE
+    main.write_text(yaml.safe_dump(template, sort_keys=False), encoding="utf-8")
+    return main
+
+
+# -- Deploy ----------------------------------------------------------------------
+
+
+@dataclass
+class DeployOptions:
+    stage: str
+    backup_region: str
+    region: str
+    domain_name: str = ""
+    certificate_arn: str = ""
+    alarm_email: str = ""
+    backup_retention_days: int | None = None
+    parameters: dict[str, str] = field(default_factory=dict)
+    # The account-wide AWS Backup switches for DynamoDB (see enable_backup_for_dynamodb).
+    account_settings: bool = True
+
+    @property
+    def stack_name(self) -> str:
+        return f"aftercare-{self.stage}"
+
+    def check(self) -> None:
+        if not re.fullmatch(r"[a-z][a-z0-9-]{0,20}", self.stage):
+            raise SystemExit("STAGE must be lower-case letters, digits and dashes, at most 21")
+        if self.backup_region == self.region:
+            raise SystemExit(
+                f"the backup copy must go to another region than {self.region} (BACKUP_REGION)"
+            )
+        if bool(self.domain_name) != bool(self.certificate_arn):
+            raise SystemExit("a domain name needs a certificate (in us-east-1), and the reverse")
+
+
+def deploy_stack(
+    cfn, name: str, parameters: dict[str, str], *, body: str | None = None, url: str | None = None
+) -> dict[str, str]:
+    """Create or update one stack and wait for it; return its outputs."""
+    try:
+        status = cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
+    except ClientError as error:
+        if "does not exist" not in str(error):
+            raise
+        status = None
+    if status == "ROLLBACK_COMPLETE":
+        raise SystemExit(f"{name} failed to create earlier; delete it, then deploy again")
+    request = {
+        "StackName": name,
+        "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+        "Capabilities": CAPABILITIES,
+        **({"TemplateBody": body} if body is not None else {"TemplateURL": url}),
+    }
+    if status is None:
+        cfn.create_stack(**request)
+        waiter = "stack_create_complete"
+    else:
+        try:
+            cfn.update_stack(**request)
+        except ClientError as error:
+            if "No updates are to be performed" not in str(error):
+                raise
+            return stack_outputs(cfn, name)
+        waiter = "stack_update_complete"
+    try:
+        cfn.get_waiter(waiter).wait(StackName=name, WaiterConfig={"Delay": 10, "MaxAttempts": 180})
+    except WaiterError as error:
+        raise SystemExit(f"{name}: {error}; see the stack's events") from None
+    return stack_outputs(cfn, name)
+
+
+def stack_outputs(cfn, name: str) -> dict[str, str]:
+    stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def enable_backup_for_dynamodb(session: boto3.Session, region: str) -> None:
+    """Opt the region into AWS Backup for DynamoDB with its advanced features.
+
+    Cross-region copies of DynamoDB backups need these account-level settings;
+    CloudFormation has no resource for them, so the deploy sets them (idempotent).
+    """
+    session.client("backup", region_name=region).update_region_settings(
+        ResourceTypeOptInPreference={"DynamoDB": True},
+        ResourceTypeManagementPreference={"DynamoDB": True},
+    )
+
+
+def _content_type(path: Path) -> str:
+    guessed, _ = mimetypes.guess_type(path.name)
+    if path.suffix in {".html", ".css", ".js", ".json", ".xml", ".txt", ".svg"}:
+        return f"{guessed or 'text/plain'}; charset=utf-8"
+    return guessed or "application/octet-stream"
+
+
+def upload_site(s3, bucket: str, site_dir: Path) -> list[str]:
+    """Make the bucket hold exactly the built site; return the keys written."""
+    keys = []
+    for path in sorted(p for p in site_dir.rglob("*") if p.is_file()):
+        key = path.relative_to(site_dir).as_posix()
+        # Pages change in place; Material's assets carry a content hash in their names.
+        fingerprinted = key.startswith("assets/") and re.search(r"\.[0-9a-f]{8}\.min\.", key)
+        s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=path.read_bytes(),
+            ContentType=_content_type(path),
+            CacheControl="public, max-age=31536000, immutable"
+            if fingerprinted
+            else "public, max-age=300",
+        )
+        keys.append(key)
+    wanted = set(keys)
+    stale = [
+        {"Key": obj["Key"]}
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        for obj in page.get("Contents", [])
+        if obj["Key"] not in wanted
+    ]
+    for start in range(0, len(stale), 1000):
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": stale[start : start + 1000]})
+    return keys
+
+
+def _upload_artefact(s3, bucket: str, prefix: str, path: Path) -> str:
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    key = f"{prefix}/{digest}-{path.name}"
+    s3.upload_file(str(path), bucket, key)
+    return key
+
+
+def deploy(
+    options: DeployOptions,
+    package_dir: Path = PACKAGE_DIR,
+    site_dir: Path = SITE_DIR,
+    templates_dir: Path = INFRA,
+):
+    """Deploy the side stacks, then the main stack, then the site. Return the main outputs."""
+    options.check()
+    session = boto3.Session(region_name=options.region)
+    name = options.stack_name
+    cfn = session.client("cloudformation")
+    s3 = session.client("s3")
+
+    if options.account_settings:
+        enable_backup_for_dynamodb(session, options.region)
+
+    artefacts = deploy_stack(
+        cfn, f"{name}-artifacts", {}, body=_read(templates_dir / "artifacts.yaml")
+    )
+    edge = deploy_stack(
+        session.client("cloudformation", region_name=EDGE_REGION),
+        f"{name}-edge",
+        {},
+        body=_read(templates_dir / "edge.yaml"),
+    )
+    offsite = deploy_stack(
+        session.client("cloudformation", region_name=options.backup_region),
+        f"{name}-offsite",
+        {},
+        body=_read(templates_dir / "offsite.yaml"),
+    )
+
+    bucket = artefacts["ArtifactsBucketName"]
+    code_key = _upload_artefact(s3, bucket, name, package_dir / LAMBDA_ZIP)
+    template = yaml.safe_load(_read(package_dir / MAIN_TEMPLATE))
+    template["Resources"]["APIHandler"]["Properties"]["CodeUri"] = f"s3://{bucket}/{code_key}"
+    deployable = package_dir / f"{name}.yaml"
+    deployable.write_text(yaml.safe_dump(template, sort_keys=False), encoding="utf-8")
+    template_key = _upload_artefact(s3, bucket, name, deployable)
+    # CloudFormation reads the template with the caller's own credentials.
+    template_url = f"https://{bucket}.s3.{options.region}.amazonaws.com/{template_key}"
+
+    parameters = {
+        "WebAclArn": edge["WebAclArn"],
+        "BackupCopyVaultArn": offsite["BackupVaultArn"],
+        "DomainName": options.domain_name,
+        "CertificateArn": options.certificate_arn,
+        "AlarmEmail": options.alarm_email,
+        **options.parameters,
+    }
+    if options.backup_retention_days is not None:
+        parameters["BackupRetentionDays"] = str(options.backup_retention_days)
+    outputs = deploy_stack(cfn, name, parameters, url=template_url)
+
+    upload_site(s3, outputs["SiteBucketName"], site_dir)
+    session.client("cloudfront").create_invalidation(
+        DistributionId=outputs["SiteDistributionId"],
+        InvalidationBatch={
+            "Paths": {"Quantity": 1, "Items": ["/*"]},
+            "CallerReference": f"{name}-{int(time.time())}",
+        },
+    )
+    return outputs
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+# -- Command line ------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("package", help="write build/infra/ (offline)")
+    run = commands.add_parser("deploy", help="package, deploy the stacks, upload the site")
+    run.add_argument("--stage", required=True)
+    run.add_argument(
+        "--region",
+        default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
+        help="the main region (default: AWS_REGION)",
+    )
+    run.add_argument("--backup-region", required=True, help="second region for backup copies")
+    run.add_argument("--domain-name", default="")
+    run.add_argument("--certificate-arn", default="")
+    run.add_argument("--alarm-email", default="")
+    run.add_argument("--backup-retention-days", type=int)
+    args = parser.parse_args(argv)
+
+    package()
+    if args.command == "deploy":
+        if not args.region:
+            raise SystemExit("set AWS_REGION (or pass --region)")
+        outputs = deploy(
+            DeployOptions(
+                stage=args.stage,
+                region=args.region,
+                backup_region=args.backup_region,
+                domain_name=args.domain_name,
+                certificate_arn=args.certificate_arn,
+                alarm_email=args.alarm_email,
+                backup_retention_days=args.backup_retention_days,
+            )
+        )
+        for key, value in sorted(outputs.items()):
+            print(f"{key}: {value}")
+
+
+if __name__ == "__main__":
+    main()

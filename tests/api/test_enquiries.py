@@ -1,0 +1,186 @@
+"""POST /api/enquiries through Chalice's test client, on moto's DynamoDB and KMS."""
+
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from botocore.exceptions import ClientError
+from chalicelib.references import is_reference
+
+VALID = {
+    "name": "Ann Lee",
+    "email": "ann.lee@example.com",
+    "phone": "+44 20 7946 0958",
+    "topic": "warranty",
+    "message": "The screen flickers when cold.",
+    "order_reference": "ORD-12345",
+    "marketing_consent": True,
+}
+JSON_HEADERS = {"Content-Type": "application/json"}
+FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded", "Referer": "http://127.0.0.1/contact/"}
+
+
+def post(api: Any, body: Any, headers: dict[str, str] | None = None) -> Any:
+    return api.http.post(
+        "/enquiries", headers={**JSON_HEADERS, **(headers or {})},
+        body=body if isinstance(body, str | bytes) else json.dumps(body),
+    )
+
+
+def test_valid_enquiry_answers_201_with_a_readable_reference(api: Any, moto_account: Any) -> None:
+    response = post(api, VALID)
+    assert response.status_code == 201
+    reference = response.json_body["reference"]
+    assert is_reference(reference) and reference.startswith("ENQ-")
+    [stored] = moto_account.submissions("enquiry")
+    assert stored["reference"] == reference
+    assert stored["fields"]["topic"] == "warranty"
+    assert stored["status"] == "received"
+
+
+def test_stored_item_holds_no_personal_data_in_plaintext(api: Any, moto_account: Any) -> None:
+    post(api, VALID)
+    raw = json.dumps([{k: repr(v) for k, v in item.items()} for item in moto_account.raw_items()])
+    for value in ("Ann Lee", "ann.lee@example.com", "7946 0958", "flickers"):
+        assert value not in raw
+
+
+def test_personal_fields_decrypt_with_the_kms_key(api: Any, moto_account: Any) -> None:
+    from chalicelib.crypto import SubmissionCipher, kms_key_provider
+
+    post(api, VALID)
+    [stored] = moto_account.submissions("enquiry")
+    cipher = SubmissionCipher(kms_key_provider(moto_account.data_key_id))
+    opened = cipher.open(stored["personal"], kind="enquiry", reference=stored["reference"])
+    assert opened == {"name": "Ann Lee", "email": "ann.lee@example.com",
+                      "phone": "+44 20 7946 0958", "message": "The screen flickers when cold."}
+
+
+def test_item_expires_after_the_policy_retention(api: Any, moto_account: Any) -> None:
+    post(api, VALID)
+    [stored] = moto_account.submissions("enquiry")
+    created_year = int(stored["created_at"][:4])
+    from datetime import UTC, datetime
+
+    expires = datetime.fromtimestamp(stored["expires_at"], UTC)
+    assert expires.year == created_year + 2
+
+
+def test_marketing_opt_in_is_recorded_with_time_form_and_notice(api: Any, moto_account: Any) -> None:
+    post(api, VALID)
+    [consent] = [i for i in moto_account.raw_items() if i.get("kind") == "consent"]
+    assert consent["status"] == "opted-in"
+    assert consent["fields"]["source_form"] == "enquiry"
+    assert consent["fields"]["notice_version"]
+    assert consent["fields"]["given_at"]
+    assert consent["subject_hash"] == moto_account.submissions("enquiry")[0]["subject_hash"]
+
+
+def test_no_consent_record_without_opt_in(api: Any, moto_account: Any) -> None:
+    post(api, {**VALID, "marketing_consent": False})
+    assert [i for i in moto_account.raw_items() if i.get("kind") == "consent"] == []
+
+
+def test_missing_fields_are_all_named_in_one_400(api: Any, moto_account: Any) -> None:
+    response = post(api, {"phone": "x"})
+    assert response.status_code == 400
+    fields = {error["field"] for error in response.json_body["errors"]}
+    assert fields == {"name", "email", "topic", "message", "phone"}
+    assert moto_account.raw_items() == []
+
+
+def test_unknown_fields_are_rejected(api: Any) -> None:
+    response = post(api, {**VALID, "is_admin": True})
+    assert response.status_code == 400
+    assert response.json_body["errors"] == [
+        {"field": "is_admin", "message": "'is_admin' is not a field of this form."}
+    ]
+
+
+@pytest.mark.parametrize(("body", "headers", "status"), [
+    ("{not json", {}, 400),
+    ("", {}, 400),
+    ("[]", {}, 400),
+    ("x" * (1024 * 1024), {}, 413),
+    ("hello", {"Content-Type": "text/plain"}, 415),
+])
+def test_unreadable_bodies_get_clear_answers_never_500(
+    api: Any, body: str, headers: dict[str, str], status: int
+) -> None:
+    response = post(api, body, headers)
+    assert response.status_code == status
+    assert response.json_body["message"]
+
+
+def test_retry_with_same_key_returns_same_reference(api: Any, moto_account: Any) -> None:
+    first = post(api, VALID, {"Idempotency-Key": "retry-1"})
+    again = post(api, VALID, {"Idempotency-Key": "retry-1"})
+    assert first.status_code == again.status_code == 201
+    assert first.json_body == again.json_body
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert len(moto_account.submissions("enquiry")) == 1
+    assert len([i for i in moto_account.raw_items() if i.get("kind") == "consent"]) == 1
+
+
+def test_same_key_with_a_different_form_is_refused(api: Any, moto_account: Any) -> None:
+    post(api, VALID, {"Idempotency-Key": "retry-2"})
+    response = post(api, {**VALID, "message": "Something else"}, {"Idempotency-Key": "retry-2"})
+    assert response.status_code == 422
+    assert len(moto_account.submissions("enquiry")) == 1
+
+
+def test_without_a_key_each_post_is_a_new_enquiry(api: Any, moto_account: Any) -> None:
+    references = {post(api, VALID).json_body["reference"] for _ in range(2)}
+    assert len(references) == 2
+
+
+def test_storage_failure_answers_503_with_retry_after(
+    api: Any, chalice_app: Any, monkeypatch: pytest.MonkeyPatch, moto_account: Any
+) -> None:
+    table = chalice_app.get_intake().table
+
+    def throttled(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "PutItem")
+
+    monkeypatch.setattr(table.client, "put_item", throttled)
+    monkeypatch.setattr(table.client, "transact_write_items", throttled)
+    response = post(api, VALID)
+    assert response.status_code == 503
+    assert int(response.headers["Retry-After"]) > 0
+    assert "try again" in response.json_body["message"]
+
+
+def test_plain_html_form_post_redirects_to_the_thank_you_page(api: Any, moto_account: Any) -> None:
+    body = urlencode({**VALID, "marketing_consent": "on", "website": ""})
+    response = api.http.post("/enquiries", headers=FORM_HEADERS, body=body)
+    assert response.status_code == 303
+    location = response.headers["Location"]
+    [stored] = moto_account.submissions("enquiry")
+    assert location == f"/api/thanks?reference={stored['reference']}"
+    page = api.http.get(location.removeprefix("/api"))
+    assert page.status_code == 200
+    assert stored["reference"] in page.body.decode()
+
+
+def test_plain_html_form_errors_are_listed_with_a_link_back(api: Any, moto_account: Any) -> None:
+    body = urlencode({**VALID, "email": "nope", "topic": ""})
+    response = api.http.post("/enquiries", headers=FORM_HEADERS, body=body)
+    assert response.status_code == 400
+    assert response.headers["Content-Type"].startswith("text/html")
+    page = response.body.decode()
+    assert "Enter an email address" in page
+    assert "What is it about?" in page
+    assert 'href="/contact/"' in page
+    assert "nope" not in page
+    assert moto_account.raw_items() == []
+
+
+def test_thanks_page_only_echoes_real_looking_references(api: Any) -> None:
+    response = api.http.get("/thanks?reference=%3Cscript%3E")
+    assert response.status_code == 404
+    assert "<script>" not in response.body.decode()
+
+
+def test_health(api: Any) -> None:
+    assert api.http.get("/health").json_body == {"status": "ok"}

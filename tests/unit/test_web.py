@@ -1,0 +1,55 @@
+import json
+
+import pytest
+from chalicelib.web import MAX_BODY_BYTES, BadRequest, decode
+
+
+def test_json_body_is_decoded_and_transport_fields_taken_out() -> None:
+    post = decode(
+        {"content-type": "application/json; charset=utf-8", "idempotency-key": "k1"},
+        json.dumps({"name": "Ann", "website": ""}).encode(),
+    )
+    assert post.fields == {"name": "Ann"}
+    assert post.idempotency_key == "k1"
+    assert not post.honeypot_filled
+    assert not post.from_browser_form
+
+
+def test_plain_html_form_post_is_decoded() -> None:
+    post = decode(
+        {"content-type": "application/x-www-form-urlencoded", "referer": "http://x/contact/?a=1"},
+        b"name=Ann+Lee&email=ann%40example.com&website=spam",
+    )
+    assert post.fields == {"name": "Ann Lee", "email": "ann@example.com"}
+    assert post.honeypot_filled
+    assert post.from_browser_form
+    assert post.referer_path == "/contact/"
+
+
+@pytest.mark.parametrize(("headers", "body", "status"), [
+    ({"content-type": "text/plain"}, b"hi", 415),
+    ({"content-type": "multipart/form-data; boundary=x"}, b"", 415),
+    ({"content-type": "application/json"}, b"{not json", 400),
+    ({"content-type": "application/json"}, b"[1, 2]", 400),
+    ({"content-type": "application/json"}, b"\xff\xfe", 400),
+    ({"content-type": "application/json"}, b" " * (MAX_BODY_BYTES + 1), 413),
+    ({"content-type": "application/json", "idempotency-key": "k" * 129}, b"{}", 400),
+])
+def test_unreadable_requests_get_a_clear_status(headers: dict, body: bytes, status: int) -> None:
+    with pytest.raises(BadRequest) as caught:
+        decode(headers, body)
+    assert caught.value.status == status
+    assert caught.value.message
+
+
+@pytest.mark.parametrize(("referer", "back_to"), [
+    ("https://evil.example/contact/", "/contact/"),
+    ("https://evil.example//evil.example/x", "/"),
+    ("javascript:alert(1)", "/"),
+    (None, "/"),
+])
+def test_the_back_link_always_stays_on_this_site(referer: str | None, back_to: str) -> None:
+    headers = {"content-type": "application/json"}
+    if referer:
+        headers["referer"] = referer
+    assert decode(headers, b"{}").referer_path == back_to
