@@ -39,16 +39,23 @@ class FormSpec:
     lookup: bool = False
 
 
+# The warranty check is a look-up, not an intake kind: it stores nothing, and
+# its route is the API contract's `POST /api/warranty-status`.
+WARRANTY_STATUS_ROUTE = "/api/warranty-status"
+
+
 def form_specs() -> dict[str, FormSpec]:
-    """Every form the backend accepts: the intake kinds and the look-ups (warranty status)."""
+    """Every form the backend accepts: the intake kinds and the warranty check."""
     from chalicelib import forms
 
     specs = {
         kind: FormSpec(kind, "/api" + form.path, form.model, form.title)
         for kind, form in forms.FORMS.items()
     }
-    for kind, form in getattr(forms, "LOOKUPS", {}).items():
-        specs[kind] = FormSpec(kind, "/api" + form.path, form.model, form.title, lookup=True)
+    specs["warranty_status"] = FormSpec(
+        "warranty_status", WARRANTY_STATUS_ROUTE, forms.WarrantyStatusQuery, "Warranty check",
+        lookup=True,
+    )
     return specs
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from chalicelib.antispam import MINIMUM_FILL_MILLISECONDS
 
 from .site_pages import REPO, built_pages, form_pages, guide_pages
 
@@ -51,18 +52,24 @@ class Visit:
 
     page: Any
     base_url: str
+    javascript: bool = True
     requests: list[str] = field(default_factory=list)
 
     def open(self, path: str) -> Any:
         self.page.goto(self.base_url + path)
         return self.page
 
+    def take_time_to_fill(self) -> None:
+        """People take a moment; the API refuses script posts faster than its minimum."""
+        if self.javascript:
+            self.page.wait_for_timeout(MINIMUM_FILL_MILLISECONDS + 200)
+
 
 def _visit(browser: Any, live: Any, **options: Any) -> Iterator[Visit]:
     context = browser.new_context(base_url=live.base_url, **options)
     context.set_default_timeout(10_000)
     page = context.new_page()
-    visit = Visit(page, live.base_url)
+    visit = Visit(page, live.base_url, javascript=options.get("java_script_enabled", True))
     page.on("request", lambda request: visit.requests.append(request.url))
     yield visit
     context.close()
@@ -89,6 +96,7 @@ def purchase_date() -> str:
 
 def fill_valid(page: Any, form: Any) -> None:
     """Fill every required field with a plausible value, reading the form as shown."""
+    form.wait_for()  # after instant navigation the URL changes before the content does
     chosen_product: str | None = None
     for field_box in form.locator(".af-field").all():
         name = field_box.get_attribute("data-af-field")

@@ -8,24 +8,16 @@ from typing import Any
 import pytest
 
 from .conftest import Visit, guide_pages
-from .test_forms import post_json
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def vote_route(live: Any) -> None:
-    status, _ = post_json(live.base_url, "/api/page-feedback", {})
-    if status in (403, 404, 405):
-        pytest.skip("POST /api/page-feedback is not in the backend yet")
-    assert live.submissions() == []
-
-
 def test_helpful_vote_with_javascript_thanks_in_place_and_stores_one(
-    with_js: Visit, live: Any, vote_route: None
+    with_js: Visit, live: Any
 ) -> None:
     guide = guide_pages()[0]
     page = with_js.open(guide)
+    with_js.take_time_to_fill()  # reading the page
     page.get_by_role("group", name="Was this page helpful?").get_by_role(
         "button", name="Yes"
     ).click()
@@ -39,7 +31,7 @@ def test_helpful_vote_with_javascript_thanks_in_place_and_stores_one(
 
 
 def test_helpful_vote_without_javascript_posts_plain_html(
-    without_js: Visit, live: Any, vote_route: None
+    without_js: Visit, live: Any
 ) -> None:
     guide = guide_pages()[-1]
     page = without_js.open(guide)
