@@ -304,6 +304,15 @@ def _choice_group(
             f'<label for="{option_id}">{html.escape(_option_label(value, labels, names))}'
             "</label></div>"
         )
+    if not multiple and not required and default is None:
+        # A chosen radio button cannot be unchosen: an optional question offers
+        # an explicit way back to no answer, which is sent as nothing at all.
+        no_answer_id = f"{field_id}-none"
+        control = _attrs(type="radio", id=no_answer_id, name=name, value="", checked=True)
+        options.append(
+            f'<div class="af-check"><input {control}>'
+            f'<label for="{no_answer_id}">No answer</label></div>'
+        )
     fieldset = _attrs(class_="af-fieldset", aria_describedby=hint_id)
     return (
         f"<div {wrapper}><fieldset {fieldset}><legend class=\"af-label\">{label}</legend>"

@@ -46,3 +46,14 @@ def test_axe_finds_no_violations(browser: Any, live: Any, path: str, scheme: str
         for v in result["violations"]
     ]
     assert violations == []
+
+
+def test_axe_finds_no_violations_in_a_form_showing_errors(with_js: Visit) -> None:
+    page = with_js.open("/contact/")
+    page.get_by_label("Email address").fill("not an email")
+    with_js.take_time_to_fill()
+    page.locator("form[data-af-form=enquiry] .af-submit").click()
+    page.locator(".af-error-summary").wait_for()
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    assert [(v["id"], [n["target"] for n in v["nodes"]]) for v in result["violations"]] == []

@@ -80,7 +80,7 @@
         return;
       }
       if (control.type === "radio") {
-        if (control.checked) data[name] = typed(control, control.value);
+        if (control.checked && control.value !== "") data[name] = typed(control, control.value);
         return;
       }
       if (control.value.trim() === "") return;
