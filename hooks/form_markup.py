@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import html
 import re
-import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.pages import Page
 
 FORM_MARKER = re.compile(r'<!--\s*form:\s*([a-z_]+)(?:\s+submit="([^"<>]*)")?\s*-->')
-CATALOG = Path("backend/chalicelib/data/catalog.toml")
 # Choices up to this many are radio buttons (all visible at once); more, a list box.
 MAX_RADIOS = 5
 HONEYPOT = "website"
@@ -59,21 +56,18 @@ def form_specs() -> dict[str, FormSpec]:
     return specs
 
 
-def product_names(project_dir: Path) -> dict[str, str]:
+def product_names() -> dict[str, str]:
     """Display names for catalog product ids, for a product list without x-labels."""
-    with (project_dir / CATALOG).open("rb") as catalog_file:
-        catalog = tomllib.load(catalog_file)
-    return {
-        p["id"]: f"{p['name']} ({p['category'].lower()}, model {p['model']})"
-        for p in catalog["products"]
-    }
+    from chalicelib.catalog import catalog
+
+    return catalog().product_names()
 
 
 _state: dict[str, Any] = {}
 
 
 def on_config(config: Any) -> Any:
-    _state["names"] = product_names(Path(config.config_file_path).parent)
+    _state["names"] = product_names()
     _state["specs"] = form_specs()
     return config
 
@@ -84,13 +78,7 @@ def on_page_content(content: str, page: Page, config: Any, files: Any) -> str:
     def replace(match: re.Match[str]) -> str:
         kind, submit = match.group(1), match.group(2)
         if kind not in specs:
-            # Another branch is adding the remaining kinds; until a kind exists
-            # its page says so instead of failing the whole build.
-            return (
-                '<div class="admonition note"><p class="admonition-title">Coming soon</p>'
-                "<p>This form is not open yet. Please use the "
-                '<a href="/contact/">contact form</a> meanwhile.</p></div>'
-            )
+            raise PluginError(f"{page.file.src_uri}: no form '{kind}' (known: {sorted(specs)})")
         return render_form(specs[kind], _state["names"], submit_label=submit)
 
     return FORM_MARKER.sub(replace, content)

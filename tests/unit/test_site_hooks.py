@@ -8,7 +8,7 @@ import re
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
@@ -53,7 +53,7 @@ class FormControls(HTMLParser):
 
 def rendered(kind: str) -> FormControls:
     specs = form_markup.form_specs()
-    names = form_markup.product_names(REPO)
+    names = form_markup.product_names()
     parser = FormControls()
     parser.feed(form_markup.render_form(specs[kind], names))
     return parser
@@ -98,10 +98,11 @@ def test_enquiry_form_posts_to_the_api_and_carries_the_honeypot() -> None:
     assert "<textarea" in markup and 'name="message"' in markup
 
 
-def test_form_marker_for_an_unknown_kind_says_the_form_is_not_open() -> None:
-    form_markup._state.update(specs={}, names={})
-    page_html = form_markup.on_page_content("<!-- form: no_such_kind -->", None, None, None)
-    assert "not open yet" in page_html
+def test_form_marker_for_an_unknown_kind_fails_the_build() -> None:
+    form_markup._state.update(specs=form_markup.form_specs(), names={})
+    page = SimpleNamespace(file=SimpleNamespace(src_uri="contact.md"))
+    with pytest.raises(PluginError, match="no_such_kind"):
+        form_markup.on_page_content("<!-- form: no_such_kind -->", page, None, None)
 
 
 def policy_keeping_enquiries_for(months: int) -> dict[str, Any]:
