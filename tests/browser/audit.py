@@ -103,7 +103,8 @@ def main(binary: str) -> int:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "aftercare_local", "run", "--port", str(port)],
+        [sys.executable, "-m", "aftercare_local", "run", "--port", str(port),
+         "--dynamodb-port", str(free_port())],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     rows: list[tuple[str, str, dict[str, int]]] = []
