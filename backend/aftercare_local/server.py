@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import functools
+import gzip
 import importlib
+import io
 import sys
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -22,6 +24,8 @@ from chalice.local import LocalGateway, LocalGatewayException
 from aftercare_local.paths import BACKEND
 
 API_PREFIX = "/api"
+# What CloudFront compresses for browsers that accept it (the site's text files).
+COMPRESSIBLE = {".html", ".css", ".js", ".json", ".xml", ".svg", ".txt"}
 # API Gateway refuses payloads over 10 MB before the function sees them.
 GATEWAY_MAX_BODY = 10 * 1024 * 1024
 SECURITY_HEADERS = {
@@ -49,6 +53,23 @@ class OneOriginHandler(SimpleHTTPRequestHandler):
         for name, value in SECURITY_HEADERS.items():
             self.send_header(name, value)
         super().end_headers()
+
+    def send_head(self) -> Any:
+        """Static text files gzip-compressed when the browser accepts it, as CloudFront does."""
+        path = Path(self.translate_path(self.path))
+        if path.is_dir() and self.path.split("?")[0].endswith("/"):
+            path = path / "index.html"
+        accepts_gzip = "gzip" in (self.headers.get("Accept-Encoding") or "")
+        if not accepts_gzip or path.suffix not in COMPRESSIBLE or not path.is_file():
+            return super().send_head()
+        body = gzip.compress(path.read_bytes(), mtime=0)
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", self.guess_type(str(path)))
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Vary", "Accept-Encoding")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        return io.BytesIO(body)
 
     def _is_api(self) -> bool:
         return self.path == API_PREFIX or self.path.startswith(API_PREFIX + "/") or \

@@ -156,3 +156,14 @@ def test_data_and_keys_survive_a_restart(tmp_path: Path) -> None:
 @pytest.mark.parametrize("path", ["/api/openapi-not-here", "/api/"])
 def test_unknown_api_paths_are_not_500(live: LiveStack, path: str) -> None:
     assert http("GET", live.base_url + path)[0] in (403, 404)
+
+
+def test_site_text_is_served_compressed_as_cloudfront_does(live: LiveStack) -> None:
+    import gzip
+
+    status, headers, body = http("GET", f"{live.base_url}/", headers={"Accept-Encoding": "gzip"})
+    assert status == 200
+    assert headers["Content-Encoding"] == "gzip"
+    assert b"Aftercare" in gzip.decompress(body)
+    status, headers, _ = http("GET", f"{live.base_url}/")
+    assert "Content-Encoding" not in headers
