@@ -30,7 +30,7 @@ node_modules/.installed: package.json package-lock.json
 # DynamoDB Local runs on Java; its loopback-only launcher is a single-file
 # Java program, which needs the JDK's compiler module.
 java:
-	@command -v javac >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq default-jdk-headless; }
+	@command -v javac >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jdk-headless; }
 
 site: $(VENV)/.installed
 	$(VENV)/bin/mkdocs build --strict --quiet
@@ -90,7 +90,7 @@ test: $(LAMBDA_WHEELS)/.downloaded $(CHECKOV_VENV)/.installed
 # Browser tests drive Debian's Chromium; Playwright never downloads a browser.
 setup: chromium
 chromium:
-	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 # Lighthouse is large and only the audit needs it: installed apart, on first use.
 LIGHTHOUSE_VERSION := 13.5.0
