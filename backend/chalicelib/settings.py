@@ -21,6 +21,8 @@ from chalicelib.crypto import (
 )
 from chalicelib.storage import SubmissionTable, dynamodb_client
 
+LOCAL_REGION = "eu-west-1"  # DynamoDB Local wants a region; any will do
+
 
 class ConfigurationError(Exception):
     """The deployment left out a setting the service cannot run without."""
@@ -68,15 +70,27 @@ class Settings:
         return self.local_key_dir is not None
 
     def session(self) -> boto3.Session | None:
-        """The profile's session, or None for the default credential chain (the Lambda's role)."""
-        if self.profile is None:
-            return None
-        return boto3.Session(profile_name=self.profile, region_name=self.region)
+        """The profile's session, or None for the default credential chain (the Lambda's role).
+
+        On the local stack (local keys and a DynamoDB Local endpoint) any
+        credentials do, so nobody needs an AWS account to run it.
+        """
+        if self.profile is not None:
+            return boto3.Session(profile_name=self.profile, region_name=self.region)
+        if self.local_key_dir and self.dynamodb_endpoint:
+            return boto3.Session(
+                aws_access_key_id="local", aws_secret_access_key="local",  # noqa: S106 - not a secret
+                region_name=self.region or LOCAL_REGION,
+            )
+        return None
 
     def table(self) -> SubmissionTable:
         return SubmissionTable(
             self.table_name,
-            lambda: dynamodb_client(self.dynamodb_endpoint, self.region, self.session()),
+            lambda: dynamodb_client(
+                self.dynamodb_endpoint, self.region or (LOCAL_REGION if self.local_key_dir else None),
+                self.session(),
+            ),
         )
 
     def cipher(self) -> SubmissionCipher:

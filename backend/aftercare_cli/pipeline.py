@@ -1,0 +1,123 @@
+"""Decrypting an export in parallel while the next Query pages arrive, in bounded memory.
+
+One thread pages through the Query (I/O) into a short queue; chunks of rows
+are decrypted by a pool (processes for the local key, where decryption is
+CPU work; threads for KMS, where each row waits on a Decrypt call); rows come
+back in their original order. At most PREFETCH_PAGES pages and `window`
+chunks are in flight, so memory stays flat however many rows there are.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import threading
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from typing import Any
+
+from chalicelib.settings import Settings
+from chalicelib.storage import from_dynamodb, is_expired
+
+from aftercare_cli.records import staff_view
+
+PREFETCH_PAGES = 3
+CHUNK_ROWS = 200
+KMS_THREADS = 16
+_DONE = object()
+_worker = threading.local()
+
+
+def default_workers(settings: Settings) -> int:
+    if settings.uses_local_keys:
+        return max(1, min(os.cpu_count() or 1, 4))
+    return KMS_THREADS
+
+
+def _start_worker(settings: Settings) -> None:
+    _worker.cipher = settings.cipher()
+
+
+def _decode_chunk(raw_items: list[dict[str, Any]], now_epoch: int) -> list[dict[str, Any]]:
+    rows = []
+    for raw in raw_items:
+        item = from_dynamodb(raw)
+        if not is_expired(item, now_epoch):
+            rows.append(staff_view(item, _worker.cipher))
+    return rows
+
+
+class _Inline(Executor):
+    """Decrypt in the calling thread: one worker, or a small export not worth a pool."""
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        future.set_result(fn(*args, **kwargs))
+        return future
+
+
+def make_pool(settings: Settings, workers: int) -> Executor:
+    if workers <= 1:
+        _start_worker(settings)
+        return _Inline()
+    if settings.uses_local_keys:
+        # forkserver: workers start clean, not as copies of a process that runs threads.
+        context = multiprocessing.get_context("forkserver")
+        return ProcessPoolExecutor(
+            max_workers=workers, mp_context=context,
+            initializer=_start_worker, initargs=(settings,),
+        )
+    return ThreadPoolExecutor(
+        max_workers=workers, initializer=_start_worker, initargs=(settings,)
+    )
+
+
+def _prefetched(pages: Iterable[list[dict[str, Any]]], stop: threading.Event) -> Iterator[Any]:
+    box: queue.Queue[Any] = queue.Queue(maxsize=PREFETCH_PAGES)
+
+    def fetch() -> None:
+        try:
+            for page in pages:
+                while not stop.is_set():
+                    try:
+                        box.put(page, timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            box.put(_DONE)
+        except BaseException as error:  # handed to the consumer, which raises it
+            box.put(error)
+
+    fetcher = threading.Thread(target=fetch, name="query-pages", daemon=True)
+    fetcher.start()
+    while True:
+        page = box.get()
+        if page is _DONE:
+            return
+        if isinstance(page, BaseException):
+            raise page
+        yield page
+
+
+def decoded_rows(
+    pages: Iterable[list[dict[str, Any]]], pool: Executor, *, now_epoch: int, window: int
+) -> Iterator[dict[str, Any]]:
+    """Rows of the raw pages, decrypted by the pool, in the pages' order."""
+    pending: deque[Future[list[dict[str, Any]]]] = deque()
+    stop = threading.Event()
+    try:
+        for page in _prefetched(pages, stop):
+            for start in range(0, len(page), CHUNK_ROWS):
+                pending.append(pool.submit(_decode_chunk, page[start:start + CHUNK_ROWS], now_epoch))
+                while len(pending) >= window:
+                    yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
+    finally:
+        stop.set()
+        for future in pending:
+            future.cancel()
