@@ -118,7 +118,7 @@ def _kinds(_: click.Context, __: click.Parameter, values: tuple[str, ...]) -> li
 @contextlib.contextmanager
 def _output(path: str, binary: bool) -> Iterator[IO[Any]]:
     if path == "-":
-        stream = click.get_binary_stream("stdout") if binary else click.get_text_stream("stdout")
+        stream = sys.stdout.buffer if binary else sys.stdout
         yield stream
         stream.flush()
         return
