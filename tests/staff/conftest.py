@@ -17,7 +17,7 @@ from chalicelib.forms import FORMS, FormKind, validate
 from chalicelib.intake import Intake
 from chalicelib.policy import data_policy
 from chalicelib.settings import Settings
-from chalicelib.storage import SubmissionTable, from_dynamodb
+from chalicelib.storage import EXPIRY_ATTRIBUTE, SubmissionTable, from_dynamodb
 from click.testing import CliRunner, Result
 
 # Values for a form's fields by name, for models without an `example`.
@@ -120,6 +120,12 @@ def _desk_on_local(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
     table: SubmissionTable = request.getfixturevalue("local_table")
     endpoint: str = request.getfixturevalue("dynamodb_local_endpoint")
     ensure_local_keys(key_dir)
+    # DynamoDB Local sweeps expired items within seconds; AWS takes up to days. With
+    # TTL off here, expired items stay, as they do in AWS, and must be left out by reads.
+    table.client.update_time_to_live(
+        TableName=table.table_name,
+        TimeToLiveSpecification={"AttributeName": EXPIRY_ATTRIBUTE, "Enabled": False},
+    )
     monkeypatch.setenv("AFTERCARE_TABLE_NAME", table.table_name)
     monkeypatch.setenv("AFTERCARE_DYNAMODB_ENDPOINT", endpoint)
     monkeypatch.setenv("AFTERCARE_LOCAL_KEY_DIR", str(key_dir))
