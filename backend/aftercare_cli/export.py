@@ -11,9 +11,9 @@ from datetime import time as day_time
 
 from chalicelib.intake import epoch, timestamp
 
-from aftercare_cli.pipeline import decoded_rows, make_pool
+from aftercare_cli.pipeline import decoded_chunks, make_pool
 from aftercare_cli.records import CONSENT_KIND
-from aftercare_cli.sheets import RowWriter
+from aftercare_cli.sheets import Sink
 from aftercare_cli.staff import Staff
 
 PROGRESS_EVERY_SECONDS = 0.25
@@ -55,8 +55,8 @@ class Progress:
     def for_terminal(cls) -> Progress:
         return cls(sys.stderr.isatty())
 
-    def step(self, kind: str) -> None:
-        self.rows += 1
+    def step(self, kind: str, rows: int) -> None:
+        self.rows += rows
         if not self.enabled:
             return
         now = time.monotonic()
@@ -72,7 +72,7 @@ class Progress:
 
 
 def export_kinds(
-    staff: Staff, kinds: list[str], window: Window, status: str | None, writer: RowWriter,
+    staff: Staff, kinds: list[str], window: Window, status: str | None, sink: Sink,
     *, workers: int, progress: Progress,
 ) -> Counter[str]:
     """Write every live item of the kinds, kind by kind, oldest first; answers rows per kind."""
@@ -85,13 +85,15 @@ def export_kinds(
             pages = staff.table.query_kind_pages(
                 kind, since=window.since, until=window.until, status=wanted, now_epoch=now_epoch
             )
-            writer.begin(kind)
+            render = sink.begin(kind)
             counts[kind] += 0
-            for row in decoded_rows(pages, pool, now_epoch=now_epoch, window=max(2, workers * 2)):
-                writer.write(row)
-                counts[kind] += 1
-                progress.step(kind)
-        writer.close()
+            for rows, rendered in decoded_chunks(
+                pages, pool, now_epoch=now_epoch, window=max(2, workers * 2), render=render
+            ):
+                sink.write(rendered)
+                counts[kind] += rows
+                progress.step(kind, rows)
+        sink.close()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         progress.finish()

@@ -21,8 +21,8 @@ from aftercare_cli import cases, subjects
 from aftercare_cli.audit import AUDIT_KIND, audited
 from aftercare_cli.export import Progress, Window, export_kinds
 from aftercare_cli.pipeline import default_workers
-from aftercare_cli.records import CONSENT_KIND, exportable_kinds, union_columns
-from aftercare_cli.sheets import FORMATS, CsvWriter, JsonLinesWriter, RowWriter, XlsxWriter
+from aftercare_cli.records import CONSENT_KIND, exportable_kinds
+from aftercare_cli.sheets import FORMATS, CsvSink, JsonLinesSink, Sink, XlsxSink
 from aftercare_cli.staff import Staff, Target
 
 DATES = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"])
@@ -164,9 +164,8 @@ def export(lazy: _LazyStaff, kinds: list[str], since: datetime | None, until: da
     detail = {"format": file_format, "since": _text(since), "until": _text(until), "status": status or ""}
     with _plainly(), audited(staff, "export", kinds, detail=detail) as action, \
             _output(output, binary=file_format == "xlsx") as stream:
-        writer = _writer(file_format, stream, kinds)
         counts = export_kinds(
-            staff, kinds, Window.of(since, until), status, writer,
+            staff, kinds, Window.of(since, until), status, _sink(file_format, stream, kinds),
             workers=workers or default_workers(staff.settings), progress=Progress.for_terminal(),
         )
         action.item_count = sum(counts.values())
@@ -183,12 +182,12 @@ def _text(moment: datetime | None) -> str:
     return moment.isoformat() if moment else ""
 
 
-def _writer(file_format: str, stream: IO[Any], kinds: list[str]) -> RowWriter:
+def _sink(file_format: str, stream: IO[Any], kinds: list[str]) -> Sink:
     if file_format == "xlsx":
-        return XlsxWriter(stream)
+        return XlsxSink(stream)
     if file_format == "jsonl":
-        return JsonLinesWriter(stream)
-    return CsvWriter(stream, union_columns(kinds))
+        return JsonLinesSink(stream)
+    return CsvSink(stream, kinds)
 
 
 # -- subject --------------------------------------------------------------------------

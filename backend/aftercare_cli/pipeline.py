@@ -14,7 +14,7 @@ import os
 import queue
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
@@ -22,6 +22,7 @@ from chalicelib.settings import Settings
 from chalicelib.storage import from_dynamodb, is_expired
 
 from aftercare_cli.records import staff_view
+from aftercare_cli.sheets import Row
 
 PREFETCH_PAGES = 3
 CHUNK_ROWS = 200
@@ -40,13 +41,16 @@ def _start_worker(settings: Settings) -> None:
     _worker.cipher = settings.cipher()
 
 
-def _decode_chunk(raw_items: list[dict[str, Any]], now_epoch: int) -> list[dict[str, Any]]:
+def _decode_chunk(
+    raw_items: list[dict[str, Any]], now_epoch: int, render: Callable[[list[Row]], Any] | None
+) -> tuple[int, Any]:
+    """Decrypt a chunk and render it where it was decrypted: only output text travels back."""
     rows = []
     for raw in raw_items:
         item = from_dynamodb(raw)
         if not is_expired(item, now_epoch):
             rows.append(staff_view(item, _worker.cipher))
-    return rows
+    return len(rows), render(rows) if render else rows
 
 
 class _Inline(Executor):
@@ -63,8 +67,10 @@ def make_pool(settings: Settings, workers: int) -> Executor:
         _start_worker(settings)
         return _Inline()
     if settings.uses_local_keys:
-        # forkserver: workers start clean, not as copies of a process that runs threads.
+        # forkserver: workers start clean, not as copies of a process that runs threads;
+        # the server imports the crypto code once and workers share those pages.
         context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__])
         return ProcessPoolExecutor(
             max_workers=workers, mp_context=context,
             initializer=_start_worker, initargs=(settings,),
@@ -103,20 +109,25 @@ def _prefetched(pages: Iterable[list[dict[str, Any]]], stop: threading.Event) ->
         yield page
 
 
-def decoded_rows(
-    pages: Iterable[list[dict[str, Any]]], pool: Executor, *, now_epoch: int, window: int
-) -> Iterator[dict[str, Any]]:
-    """Rows of the raw pages, decrypted by the pool, in the pages' order."""
-    pending: deque[Future[list[dict[str, Any]]]] = deque()
+def decoded_chunks(
+    pages: Iterable[list[dict[str, Any]]], pool: Executor, *, now_epoch: int, window: int,
+    render: Callable[[list[Row]], Any] | None = None,
+) -> Iterator[tuple[int, Any]]:
+    """(row count, rendered rows) for each chunk of the raw pages, in the pages' order.
+
+    `render` must pickle (a sheets renderer); without it, chunks are lists of row dicts.
+    """
+    pending: deque[Future[tuple[int, Any]]] = deque()
     stop = threading.Event()
     try:
         for page in _prefetched(pages, stop):
             for start in range(0, len(page), CHUNK_ROWS):
-                pending.append(pool.submit(_decode_chunk, page[start:start + CHUNK_ROWS], now_epoch))
+                chunk = page[start:start + CHUNK_ROWS]
+                pending.append(pool.submit(_decode_chunk, chunk, now_epoch, render))
                 while len(pending) >= window:
-                    yield from pending.popleft().result()
+                    yield pending.popleft().result()
         while pending:
-            yield from pending.popleft().result()
+            yield pending.popleft().result()
     finally:
         stop.set()
         for future in pending:

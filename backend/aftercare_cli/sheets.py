@@ -1,19 +1,29 @@
-"""Writing rows as CSV, JSON Lines or XLSX, a row at a time, with spreadsheet formulas neutralised."""
+"""CSV, JSON Lines and XLSX output, with spreadsheet formulas neutralised.
+
+Rows are turned into output text (or cells) by a renderer that runs where the
+rows were decrypted, in the export's worker processes; the sink in the main
+process only writes what comes back, in order.
+"""
 
 from __future__ import annotations
 
 import csv
+import io
 import json
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
 from openpyxl import Workbook
 
-from aftercare_cli.records import columns_for
+from aftercare_cli.records import columns_for, union_columns
 
 FORMATS = ("csv", "jsonl", "xlsx")
 # OWASP "CSV injection": a cell starting with one of these may run as a formula.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 XLSX_SHEET_TITLE_LIMIT = 31
+
+Row = dict[str, Any]
 
 
 def neutralise(text: str) -> str:
@@ -31,73 +41,111 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
-class RowWriter(Protocol):
-    def begin(self, kind: str) -> None: ...
-    def write(self, row: dict[str, Any]) -> None: ...
-    def close(self) -> None: ...
-
-
-class CsvWriter:
-    """One header for every kind exported (each kind's columns, each name once)."""
-
-    def __init__(self, stream: IO[str], columns: tuple[str, ...]):
-        self._columns = columns
-        self._csv = csv.writer(stream, lineterminator="\r\n")
-        self._csv.writerow(columns)
-
-    def begin(self, kind: str) -> None:
-        pass
-
-    def write(self, row: dict[str, Any]) -> None:
-        self._csv.writerow([neutralise(cell_text(row.get(name))) for name in self._columns])
-
-    def close(self) -> None:
-        pass
-
-
-class JsonLinesWriter:
-    """One JSON object a line, holding its kind's columns in order (JSON runs no formulas)."""
-
-    def __init__(self, stream: IO[str]):
-        self._stream = stream
-        self._columns: dict[str, tuple[str, ...]] = {}
-
-    def begin(self, kind: str) -> None:
-        self._columns[kind] = columns_for(kind)
-
-    def write(self, row: dict[str, Any]) -> None:
-        columns = self._columns.get(row["kind"]) or columns_for(row["kind"])
-        line = {name: row.get(name) for name in columns}
-        self._stream.write(json.dumps(line, ensure_ascii=False) + "\n")
-
-    def close(self) -> None:
-        pass
-
-
-class XlsxWriter:
-    """A sheet per kind; openpyxl's write-only mode streams rows to disk instead of holding them."""
-
-    def __init__(self, target: Any):
-        self._target = target
-        self._book = Workbook(write_only=True)
-        self._sheet: Any = None
-        self._columns: tuple[str, ...] = ()
-
-    def begin(self, kind: str) -> None:
-        self._columns = columns_for(kind)
-        self._sheet = self._book.create_sheet(title=kind[:XLSX_SHEET_TITLE_LIMIT])
-        self._sheet.append(list(self._columns))
-
-    def write(self, row: dict[str, Any]) -> None:
-        self._sheet.append([_xlsx_cell(row.get(name)) for name in self._columns])
-
-    def close(self) -> None:
-        if not self._book.worksheets:
-            self._book.create_sheet(title="empty")
-        self._book.save(self._target)
+def _csv_cell(value: Any) -> str:
+    if type(value) is str:  # most cells: skip the general conversion
+        return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
+    return neutralise(cell_text(value))
 
 
 def _xlsx_cell(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float):
         return value
     return neutralise(cell_text(value))
+
+
+@dataclass(frozen=True)
+class CsvRender:
+    columns: tuple[str, ...]
+
+    def __call__(self, rows: list[Row]) -> str:
+        text = io.StringIO()
+        columns = self.columns
+        csv.writer(text, lineterminator="\r\n").writerows(
+            [_csv_cell(row.get(name)) for name in columns] for row in rows
+        )
+        return text.getvalue()
+
+
+@dataclass(frozen=True)
+class JsonLinesRender:
+    """JSON runs no formulas: values go out as they are, in the kind's column order."""
+
+    columns: tuple[str, ...]
+
+    def __call__(self, rows: list[Row]) -> str:
+        return "".join(
+            json.dumps({name: row.get(name) for name in self.columns}, ensure_ascii=False) + "\n"
+            for row in rows
+        )
+
+
+@dataclass(frozen=True)
+class XlsxRender:
+    columns: tuple[str, ...]
+
+    def __call__(self, rows: list[Row]) -> list[list[Any]]:
+        return [[_xlsx_cell(row.get(name)) for name in self.columns] for row in rows]
+
+
+class Sink(Protocol):
+    def begin(self, kind: str) -> Any:
+        """Start a kind; answers the renderer for its rows."""
+
+    def write(self, rendered: Any) -> None: ...
+    def close(self) -> None: ...
+
+
+class CsvSink:
+    """One header for every kind exported (each kind's columns, each name once)."""
+
+    def __init__(self, stream: IO[str], kinds: Iterable[str]):
+        self._stream = stream
+        self._render = CsvRender(union_columns(kinds))
+        csv.writer(stream, lineterminator="\r\n").writerow(self._render.columns)
+
+    def begin(self, kind: str) -> CsvRender:
+        return self._render
+
+    def write(self, rendered: str) -> None:
+        self._stream.write(rendered)
+
+    def close(self) -> None:
+        pass
+
+
+class JsonLinesSink:
+    def __init__(self, stream: IO[str]):
+        self._stream = stream
+
+    def begin(self, kind: str) -> JsonLinesRender:
+        return JsonLinesRender(columns_for(kind))
+
+    def write(self, rendered: str) -> None:
+        self._stream.write(rendered)
+
+    def close(self) -> None:
+        pass
+
+
+class XlsxSink:
+    """A sheet per kind; openpyxl's write-only mode streams rows to disk instead of holding them."""
+
+    def __init__(self, target: Any):
+        self._target = target
+        self._book = Workbook(write_only=True)
+        self._sheet: Any = None
+
+    def begin(self, kind: str) -> XlsxRender:
+        render = XlsxRender(columns_for(kind))
+        self._sheet = self._book.create_sheet(title=kind[:XLSX_SHEET_TITLE_LIMIT])
+        self._sheet.append(list(render.columns))
+        return render
+
+    def write(self, rendered: list[list[Any]]) -> None:
+        for cells in rendered:
+            self._sheet.append(cells)
+
+    def close(self) -> None:
+        if not self._book.worksheets:
+            self._book.create_sheet(title="empty")
+        self._book.save(self._target)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,46 +12,16 @@ from typing import Any
 import pytest
 from aftercare_cli.main import cli
 from chalicelib.crypto import ensure_local_keys, subject_hash
-from chalicelib.forms import FORMS, FormKind, validate
+from chalicelib.forms import FORMS, FormKind
 from chalicelib.intake import Intake
 from chalicelib.policy import data_policy
 from chalicelib.settings import Settings
 from chalicelib.storage import EXPIRY_ATTRIBUTE, SubmissionTable, from_dynamodb
 from click.testing import CliRunner, Result
 
-# Values for a form's fields by name, for models without an `example`.
-SAMPLE_VALUES: dict[str, Any] = {
-    "name": "Ann Lee",
-    "email": "ann.lee@example.com",
-    "phone": None,
-    "topic": "installation",
-    "message": "Which wall bracket fits the Vista 55?",
-    "order_reference": None,
-    "marketing_consent": False,
-}
+from tests.samples import payload_for, validated
+
 NOW = datetime.now(UTC)
-
-
-def payload_for(form: FormKind, **changes: Any) -> dict[str, Any]:
-    """A body the kind's form accepts, with `changes` (e.g. another person's email)."""
-    model: Any = form.model
-    body: dict[str, Any] | None = None
-    example = getattr(model, "example", None)
-    if example is not None:
-        try:
-            body = dict(example(NOW.date()))
-        except NotImplementedError:
-            body = None
-    if body is None:
-        body = {name: SAMPLE_VALUES[name] for name in model.model_fields if name in SAMPLE_VALUES}
-    body.update({name: value for name, value in changes.items() if name in model.model_fields})
-    return body
-
-
-def validated(form: FormKind, body: dict[str, Any]) -> Any:
-    if "today" in inspect.signature(validate).parameters:
-        return validate(form.model, body, today=NOW.date())
-    return validate(form.model, body)
 
 
 @pytest.fixture
@@ -82,7 +51,8 @@ class HelpDesk:
             table=self.table, cipher=self.settings.cipher(), hasher=self.settings.subject_hasher(),
             policy=data_policy(), clock=lambda: at,
         )
-        receipt = intake.receive(form, validated(form, payload_for(form, **changes)), idempotency_key)
+        body = payload_for(form, NOW.date(), **changes)
+        receipt = intake.receive(form, validated(form, body, NOW.date()), idempotency_key)
         return receipt.reference
 
     def subject(self, email: str) -> str:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from aftercare_cli.main import cli
-from aftercare_cli.pipeline import decoded_rows, make_pool
+from aftercare_cli.pipeline import decoded_chunks, make_pool
 from aftercare_cli.staff import Target
 from aftercare_local.paths import BACKEND
 from chalicelib.intake import epoch
@@ -63,7 +63,8 @@ def test_process_pool_export_over_many_pages_keeps_order(local_desk: HelpDesk) -
     pages = local_desk.table.query_kind_pages("enquiry", now_epoch=now_epoch, page_size=40)
     pool = make_pool(local_desk.settings, 2)
     try:
-        rows = list(decoded_rows(pages, pool, now_epoch=now_epoch, window=3))
+        rows = [row for _, chunk in decoded_chunks(pages, pool, now_epoch=now_epoch, window=3)
+                for row in chunk]
     finally:
         pool.shutdown()
 
