@@ -1,14 +1,15 @@
 """Decrypting an export in parallel while the next Query pages arrive, in bounded memory.
 
 One thread pages through the Query (I/O) into a short queue; chunks of rows
-are decrypted by a pool (processes for the local key, where decryption is
-CPU work; threads for KMS, where each row waits on a Decrypt call); rows come
-back in their original order. At most PREFETCH_PAGES pages and `window`
+are decrypted and rendered as output by a pool (processes for the local key,
+where decryption is CPU work; threads for KMS, where each row waits on a
+Decrypt call); chunks come back in their original order. At most PREFETCH_PAGES pages and `window`
 chunks are in flight, so memory stays flat however many rows there are.
 """
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import queue
@@ -33,7 +34,8 @@ _worker = threading.local()
 
 def default_workers(settings: Settings) -> int:
     if settings.uses_local_keys:
-        return max(1, min(os.cpu_count() or 1, 4))
+        # One more than the CPUs: the main process mostly waits on DynamoDB and the disk.
+        return max(1, min((os.cpu_count() or 1) + 1, 8))
     return KMS_THREADS
 
 
@@ -67,14 +69,18 @@ def make_pool(settings: Settings, workers: int) -> Executor:
         _start_worker(settings)
         return _Inline()
     if settings.uses_local_keys:
-        # forkserver: workers start clean, not as copies of a process that runs threads;
-        # the server imports the crypto code once and workers share those pages.
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([__name__])
-        return ProcessPoolExecutor(
-            max_workers=workers, mp_context=context,
+        # fork: workers share the parent's loaded code instead of importing it again
+        # (peak memory). They are all started here, before the Query thread exists,
+        # so no lock can be copied mid-use; gc.freeze keeps the collector from
+        # touching, and so copying, the shared pages.
+        gc.freeze()
+        pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context("fork"),
             initializer=_start_worker, initargs=(settings,),
         )
+        pool.submit(int).result()
+        gc.unfreeze()  # the workers keep theirs frozen; this process may collect again
+        return pool
     return ThreadPoolExecutor(
         max_workers=workers, initializer=_start_worker, initargs=(settings,)
     )
