@@ -3,8 +3,8 @@
 Loads the rows (written the way Intake writes them, sealed with a local key)
 into an in-memory DynamoDB Local on a free port, then runs, in turn:
 
-* the floor: a plain boto3 Query of the same kinds, printing each raw item,
-  no decryption;
+* the floor: a plain boto3 Query of the same kinds with the export's page
+  size, printing each raw item, no decryption;
 * the export: `aftercare export` to CSV, every personal field decrypted.
 
 Each runs twice, alternately (the machine may be busy); the best run of each
@@ -37,7 +37,7 @@ from chalicelib.forms import FORMS, InvalidSubmission
 from chalicelib.intake import Intake
 from chalicelib.policy import data_policy
 from chalicelib.settings import Settings
-from chalicelib.storage import NewItem, SubmissionTable
+from chalicelib.storage import EXPORT_PAGE_SIZE, NewItem, SubmissionTable
 
 from tests.samples import payload_for, validated
 
@@ -51,9 +51,9 @@ FLOOR = """
 import sys, boto3
 client = boto3.client("dynamodb", endpoint_url=sys.argv[1], region_name="eu-west-1",
                       aws_access_key_id="local", aws_secret_access_key="local")
-for kind in sys.argv[3:]:
+for kind in sys.argv[4:]:
     pages = client.get_paginator("query").paginate(
-        TableName=sys.argv[2], IndexName="by-kind",
+        TableName=sys.argv[2], IndexName="by-kind", Limit=int(sys.argv[3]),
         KeyConditionExpression="kind = :kind", ExpressionAttributeValues={":kind": {"S": kind}})
     for page in pages:
         for item in page["Items"]:
@@ -187,7 +187,7 @@ def main() -> None:
         items = load(settings.table(), scratch / "keys", kinds, arguments.rows)
         print(f"loaded {items:,} items ({arguments.rows:,} submissions and their consents) "
               f"in {time.perf_counter() - started:.0f} s", flush=True)
-        floor_command = [python, "-c", FLOOR, endpoint, TABLE, *kinds]
+        floor_command = [python, "-c", FLOOR, endpoint, TABLE, str(EXPORT_PAGE_SIZE), *kinds]
         export_command = [python, "-m", "aftercare_cli.main", "export", "-o", str(scratch / "out.csv"),
                           *[option for kind in kinds for option in ("--kind", kind)]]
         timed(floor_command, env, scratch / "warm.txt")  # DynamoDB Local's JIT warms up
