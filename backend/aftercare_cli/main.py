@@ -133,15 +133,18 @@ def _output(path: str, binary: bool) -> Iterator[IO[Any]]:
 @click.option("--kind", "kinds", multiple=True, callback=_kinds, metavar="KIND",
               help="A kind to export (repeat for several): enquiry, complaint, ..., `consents` "
                    "for the current opt-in mailing list, or `all` (default: every form).")
-@click.option("--since", type=DATES, help="From this date or time (UTC), inclusive.")
-@click.option("--until", type=DATES, help="Up to this date (the whole day) or time (UTC), inclusive.")
+@click.option("--since", type=DATES, metavar="DATE",
+              help="From this date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM:SS, UTC), inclusive.")
+@click.option("--until", type=DATES, metavar="DATE",
+              help="Up to this date (the whole day) or time (UTC), inclusive.")
 @click.option("--status", help="Only items with this status (e.g. received, open, resolved).")
 @click.option("--format", "file_format", type=click.Choice(FORMATS),
               help="Output format (default: from the file's suffix, else csv).")
 @click.option("-o", "--output", default="-", show_default=True, metavar="FILE",
               help="Where to write; - is standard output.")
 @click.option("--workers", type=click.IntRange(1, 64),
-              help="Parallel decryptors (default: the CPUs for local keys, 16 for KMS).")
+              help="Parallel decryptors (default: one more than the CPUs with local keys, "
+                   "16 with KMS).")
 @click.pass_obj
 def export(lazy: _LazyStaff, kinds: list[str], since: datetime | None, until: datetime | None,
            status: str | None, file_format: str | None, output: str, workers: int | None) -> None:
@@ -389,8 +392,10 @@ def complaints_resolve(lazy: _LazyStaff, reference: str, heard_by: str, action_t
 # -- audit ----------------------------------------------------------------------------
 
 @cli.command()
-@click.option("--since", type=DATES, help="From this date or time (UTC), inclusive.")
-@click.option("--until", type=DATES, help="Up to this date (the whole day) or time (UTC), inclusive.")
+@click.option("--since", type=DATES, metavar="DATE",
+              help="From this date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM:SS, UTC), inclusive.")
+@click.option("--until", type=DATES, metavar="DATE",
+              help="Up to this date (the whole day) or time (UTC), inclusive.")
 @click.pass_obj
 def audit(lazy: _LazyStaff, since: datetime | None, until: datetime | None) -> None:
     """List the audit trail as JSON lines: who did what, when, to how many items."""

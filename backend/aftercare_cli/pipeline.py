@@ -3,8 +3,9 @@
 One thread pages through the Query (I/O) into a short queue; chunks of rows
 are decrypted and rendered as output by a pool (processes for the local key,
 where decryption is CPU work; threads for KMS, where each row waits on a
-Decrypt call); chunks come back in their original order. At most PREFETCH_PAGES pages and `window`
-chunks are in flight, so memory stays flat however many rows there are.
+Decrypt call); chunks come back in their original order. At most
+PREFETCH_PAGES pages and `window` chunks are in flight, so memory stays flat
+however many rows there are.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def _decode_chunk(
 
 
 class _Inline(Executor):
-    """Decrypt in the calling thread: one worker, or a small export not worth a pool."""
+    """Decrypt in the calling thread (--workers 1)."""
 
     def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
         future: Future[Any] = Future()
@@ -87,22 +88,26 @@ def make_pool(settings: Settings, workers: int) -> Executor:
 
 
 def _prefetched(pages: Iterable[list[dict[str, Any]]], stop: threading.Event) -> Iterator[Any]:
+    """The pages, fetched one step ahead by a thread; it gives up once `stop` is set."""
     box: queue.Queue[Any] = queue.Queue(maxsize=PREFETCH_PAGES)
+
+    def hand_over(thing: Any) -> bool:
+        while not stop.is_set():
+            try:
+                box.put(thing, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def fetch() -> None:
         try:
             for page in pages:
-                while not stop.is_set():
-                    try:
-                        box.put(page, timeout=0.2)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not hand_over(page):
                     return
-            box.put(_DONE)
+            hand_over(_DONE)
         except BaseException as error:  # handed to the consumer, which raises it
-            box.put(error)
+            hand_over(error)
 
     fetcher = threading.Thread(target=fetch, name="query-pages", daemon=True)
     fetcher.start()

@@ -20,6 +20,7 @@ from chalicelib.storage import SubmissionTable
 
 # Variables that, once set, mean "work on AWS (or the table they name), not the local stack".
 AWS_SELECTORS = ("AFTERCARE_TABLE_NAME",)
+LOCAL_ONLY = ("AFTERCARE_LOCAL_KEY_DIR", "AFTERCARE_DYNAMODB_ENDPOINT")
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,10 @@ class Target:
             merged = dict(local_defaults())
         else:
             merged = dict(environ)
+        if self.profile or self.region:
+            # Asking for a profile or region means AWS: leftovers of a local run must not apply.
+            for name in LOCAL_ONLY:
+                merged.pop(name, None)
         overrides = {
             "AFTERCARE_TABLE_NAME": self.table_name,
             "AFTERCARE_KMS_KEY_ID": self.kms_key_id,

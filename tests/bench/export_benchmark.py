@@ -19,6 +19,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -26,6 +27,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -132,9 +134,17 @@ def _tree_memory_mb(root: int) -> float:
     return total / 1024
 
 
-def timed(command: list[str], env: dict[str, str], output: Path) -> tuple[float, float]:
-    """Wall seconds and peak process-tree memory (MB) of one run, its stdout to a file."""
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    peak_mb: float
+    cpu_seconds: float  # user + system of the process and its workers: what a busy machine rations
+
+
+def timed(command: list[str], env: dict[str, str], output: Path) -> Run:
+    """Wall time, peak process-tree memory and CPU time of one run, its stdout to a file."""
     peak = 0.0
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with output.open("wb") as sink:
         started = time.perf_counter()
         process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.PIPE, cwd=REPO)
@@ -156,7 +166,9 @@ def timed(command: list[str], env: dict[str, str], output: Path) -> tuple[float,
         seconds = time.perf_counter() - started
     if process.returncode != 0:
         raise SystemExit(f"{command[0]} failed: {errors.decode(errors='replace')[-2000:]}")
-    return seconds, peak
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return Run(seconds, peak, cpu)
 
 
 def free_port() -> int:
@@ -195,19 +207,22 @@ def main() -> None:
         for run in range(arguments.runs):
             floors.append(timed(floor_command, env, scratch / "floor.txt"))
             exports.append(timed(export_command, env, scratch / "export.log"))
-            print(f"run {run + 1}: floor {floors[-1][0]:.1f} s, export {exports[-1][0]:.1f} s "
-                  f"({exports[-1][1]:.0f} MB)", flush=True)
+            print(f"run {run + 1}: floor {floors[-1].seconds:.1f} s, export {exports[-1].seconds:.1f} s "
+                  f"({exports[-1].peak_mb:.0f} MB), load average {os.getloadavg()[0]:.1f}", flush=True)
         rows = sum(1 for _ in (scratch / "out.csv").open(encoding="utf-8", newline="")) - 1
         printed = sum(1 for _ in (scratch / "floor.txt").open())
-    floor_seconds = min(seconds for seconds, _ in floors)
-    export_seconds = min(seconds for seconds, _ in exports)
+    floor_seconds = min(run.seconds for run in floors)
+    export_seconds = min(run.seconds for run in exports)
     report = {
         "rows": rows,
         "floor_rows_per_second": round(printed / floor_seconds),
         "export_rows_per_second": round(rows / export_seconds),
         "export_to_floor": round(floor_seconds / export_seconds * printed / max(rows, 1), 2),
-        "export_peak_mb": round(max(peak for _, peak in exports)),
-        "floor_peak_mb": round(max(peak for _, peak in floors)),
+        "export_peak_mb": round(max(run.peak_mb for run in exports)),
+        "floor_peak_mb": round(max(run.peak_mb for run in floors)),
+        # Client-side CPU per row (DynamoDB Local's own CPU is the same for both).
+        "floor_cpu_ms_per_row": round(min(run.cpu_seconds for run in floors) * 1000 / printed, 3),
+        "export_cpu_ms_per_row": round(min(run.cpu_seconds for run in exports) * 1000 / rows, 3),
         "cpus": os.cpu_count(),
     }
     print(json.dumps(report, indent=2))

@@ -166,3 +166,15 @@ def test_an_unknown_kind_is_refused_with_the_choices(desk: HelpDesk) -> None:
     assert result.exit_code == 2
     assert "enquiry" in result.output and "consents" in result.output
     assert desk.audit_records() == []
+
+
+def test_audit_lists_the_trail_without_personal_data(desk: HelpDesk) -> None:
+    desk.submit(name="Ann Lee", email="ann@example.com")
+    desk.ok("export", "--kind", "enquiry")
+    desk.ok("subject", "find", "--email", "ann@example.com")
+
+    lines = [json.loads(line) for line in desk.ok("audit", "--since", "2000-01-01").stdout.splitlines()]
+
+    assert [line["action"] for line in lines] == ["export", "subject.find"]
+    assert lines[1]["about_subject"] == desk.subject("ann@example.com")
+    assert "ann@example.com" not in json.dumps(lines) and "Ann Lee" not in json.dumps(lines)

@@ -44,8 +44,9 @@ def test_the_local_stack_is_the_default_and_aws_needs_asking_for() -> None:
              "AFTERCARE_DYNAMODB_ENDPOINT": "http://127.0.0.1:8001"}
 
     default = Target().settings({}, lambda: local, BACKEND)
+    leftovers = {"AFTERCARE_LOCAL_KEY_DIR": "/somewhere", "AFTERCARE_DYNAMODB_ENDPOINT": "http://x"}
     aws = Target(profile="staff", region="eu-west-2", table_name="prod",
-                 kms_key_id="k", subject_key_id="s").settings({}, lambda: local, BACKEND)
+                 kms_key_id="k", subject_key_id="s").settings(leftovers, lambda: local, BACKEND)
 
     assert default.table_name == "aftercare-local" and default.local_key_dir is not None
     assert default.local_key_dir.is_absolute() and default.dynamodb_endpoint
