@@ -1,6 +1,7 @@
 # Aftercare: the front door. Every target sets itself up.
 #   make run    build everything and serve site + API on http://127.0.0.1:8000
 #   make test   set up and run every test
+#   make bench  staff export throughput and memory on 100,000 rows (not part of test)
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -11,7 +12,7 @@ DYNAMODB_PORT ?= 8001
 export NO_MKDOCS_2_WARNING := 1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup run test site lint clean-local java
+.PHONY: setup run test site lint clean-local java bench
 
 setup: $(VENV)/.installed node_modules/.installed java
 
@@ -101,3 +102,9 @@ $(LIGHTHOUSE):
 # Home, a guide and every form page, mobile and desktop: the four scores per page.
 audit: setup site $(LIGHTHOUSE)
 	$(PY) tests/browser/audit.py $(LIGHTHOUSE)
+
+# Staff export on 100,000 mixed submissions in DynamoDB Local (in memory, own
+# port): rows per second beside a plain boto3 Query-and-print, and peak memory.
+.PHONY: bench
+bench: setup
+	$(PY) -m tests.bench.export_benchmark

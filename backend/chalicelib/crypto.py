@@ -70,8 +70,13 @@ class LocalKeyProvider(RawMasterKeyProvider):  # type: ignore[misc]
         return provider
 
 
-def kms_key_provider(key_id: str) -> MasterKeyProvider:
-    return aws_encryption_sdk.StrictAwsKmsMasterKeyProvider(key_ids=[key_id])
+def kms_key_provider(key_id: str, botocore_session: Any = None) -> MasterKeyProvider:
+    """The KMS key provider; `botocore_session` carries a staff profile's credentials."""
+    if botocore_session is None:
+        return aws_encryption_sdk.StrictAwsKmsMasterKeyProvider(key_ids=[key_id])
+    return aws_encryption_sdk.StrictAwsKmsMasterKeyProvider(
+        key_ids=[key_id], botocore_session=botocore_session
+    )
 
 
 class SubmissionCipher:
@@ -133,14 +138,15 @@ class LocalSubjectHasher:
 class KmsSubjectHasher:
     """HMAC-SHA-256 computed inside KMS; the key cannot be exported."""
 
-    def __init__(self, key_id: str, region: str | None = None):
+    def __init__(self, key_id: str, region: str | None = None, session: Any = None):
         self._key_id = key_id
         self._region = region
+        self._session = session  # a boto3 Session for a staff profile; None: the default chain
         self._client: Any = None
 
     def digest(self, message: bytes) -> str:
         if self._client is None:
-            self._client = boto3.client("kms", region_name=self._region)
+            self._client = (self._session or boto3).client("kms", region_name=self._region)
         try:
             answer = self._client.generate_mac(
                 KeyId=self._key_id, Message=message, MacAlgorithm="HMAC_SHA_256"

@@ -1,10 +1,12 @@
-"""Wiring: builds the intake service from the environment (Lambda or local run)."""
+"""Wiring: builds the table, cipher and hasher from the environment (Lambda, local run, staff tools)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+import boto3
 
 from chalicelib.crypto import (
     LOCAL_DATA_KEY_FILE,
@@ -19,6 +21,8 @@ from chalicelib.crypto import (
 )
 from chalicelib.storage import SubmissionTable, dynamodb_client
 
+LOCAL_REGION = "eu-west-1"  # DynamoDB Local wants a region; any will do
+
 
 class ConfigurationError(Exception):
     """The deployment left out a setting the service cannot run without."""
@@ -32,6 +36,8 @@ class Settings:
     subject_key_id: str | None = None
     local_key_dir: Path | None = None
     region: str | None = None
+    # A named AWS profile (staff tools); None uses the default credential chain.
+    profile: str | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], base_dir: Path | None = None) -> Settings:
@@ -59,9 +65,32 @@ class Settings:
             )
         return settings
 
+    @property
+    def uses_local_keys(self) -> bool:
+        return self.local_key_dir is not None
+
+    def session(self) -> boto3.Session | None:
+        """The profile's session, or None for the default credential chain (the Lambda's role).
+
+        On the local stack (local keys and a DynamoDB Local endpoint) any
+        credentials do, so nobody needs an AWS account to run it.
+        """
+        if self.profile is not None:
+            return boto3.Session(profile_name=self.profile, region_name=self.region)
+        if self.local_key_dir and self.dynamodb_endpoint:
+            return boto3.Session(
+                aws_access_key_id="local", aws_secret_access_key="local",  # noqa: S106 - not a secret
+                region_name=self.region or LOCAL_REGION,
+            )
+        return None
+
     def table(self) -> SubmissionTable:
         return SubmissionTable(
-            self.table_name, lambda: dynamodb_client(self.dynamodb_endpoint, self.region)
+            self.table_name,
+            lambda: dynamodb_client(
+                self.dynamodb_endpoint, self.region or (LOCAL_REGION if self.local_key_dir else None),
+                self.session(),
+            ),
         )
 
     def cipher(self) -> SubmissionCipher:
@@ -70,11 +99,14 @@ class Settings:
                 LocalKeyProvider.from_key(read_local_key(self.local_key_dir, LOCAL_DATA_KEY_FILE))
             )
         assert self.kms_key_id
-        return SubmissionCipher(kms_key_provider(self.kms_key_id))
+        session = self.session()
+        return SubmissionCipher(
+            kms_key_provider(self.kms_key_id, session._session if session else None)
+        )
 
     def subject_hasher(self) -> SubjectHasher:
         if self.local_key_dir:
             return LocalSubjectHasher(read_local_key(self.local_key_dir, LOCAL_SUBJECT_KEY_FILE))
         assert self.subject_key_id
-        return KmsSubjectHasher(self.subject_key_id, self.region)
+        return KmsSubjectHasher(self.subject_key_id, self.region, self.session())
 

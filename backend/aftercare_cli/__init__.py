@@ -1,0 +1,1 @@
+"""`aftercare`: the staff command line (exports, data-subject requests, consent, complaints)."""

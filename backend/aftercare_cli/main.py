@@ -1,0 +1,413 @@
+"""The `aftercare` command: staff exports, data-subject requests, consent and complaints."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+import click
+from chalicelib.crypto import KeyServiceUnavailable
+from chalicelib.intake import epoch
+from chalicelib.settings import ConfigurationError
+from chalicelib.storage import ItemGone, StorageUnavailable
+
+from aftercare_cli import cases, subjects
+from aftercare_cli.audit import AUDIT_KIND, audited
+from aftercare_cli.export import Progress, Window, export_kinds
+from aftercare_cli.pipeline import default_workers
+from aftercare_cli.records import CONSENT_KIND, exportable_kinds
+from aftercare_cli.sheets import FORMATS, CsvSink, JsonLinesSink, Sink, XlsxSink
+from aftercare_cli.staff import Staff, Target
+
+DATES = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"])
+KIND_ALIASES = {"consents": CONSENT_KIND}
+FAILURES = (ConfigurationError, StorageUnavailable, KeyServiceUnavailable,
+            subjects.SubjectRequestError, ItemGone)
+
+
+def _local_defaults() -> dict[str, str]:
+    from aftercare_local.stack import local_stage_environment
+
+    return local_stage_environment()
+
+
+def _backend_dir() -> Path:
+    from aftercare_local.paths import BACKEND
+
+    return BACKEND
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--profile", help="AWS profile to act as (your own staff credentials).")
+@click.option("--region", help="AWS region of the table and keys (default: the profile's).")
+@click.option("--table", "table_name", help="Submissions table name. [env: AFTERCARE_TABLE_NAME]")
+@click.option("--kms-key-id", help="KMS key that encrypts submissions. [env: AFTERCARE_KMS_KEY_ID]")
+@click.option("--subject-key-id",
+              help="KMS HMAC key for finding a person by email. [env: AFTERCARE_SUBJECT_KEY_ID]")
+@click.pass_context
+def cli(ctx: click.Context, profile: str | None, region: str | None, table_name: str | None,
+        kms_key_id: str | None, subject_key_id: str | None) -> None:
+    """Aftercare staff tools: export submissions and answer customers' data requests.
+
+    \b
+    Where it works:
+      * by default, on the local stack that `make run` starts (DynamoDB Local
+        and the keys in .local/keys);
+      * on AWS when you give --profile, --region or --table, or when
+        AFTERCARE_TABLE_NAME is set; the KMS key ids come from the options or
+        AFTERCARE_KMS_KEY_ID / AFTERCARE_SUBJECT_KEY_ID, credentials from the
+        profile or the usual AWS variables.
+
+    Every command that reads or changes personal data writes an audit record:
+    your AWS identity, the action, the kinds and how many items (never the
+    data itself). `aftercare audit` lists them.
+    """
+    target = Target(profile, region, table_name, kms_key_id, subject_key_id)
+
+    def staff() -> Staff:
+        try:
+            return Staff(target.settings(os.environ, _local_defaults, _backend_dir()))
+        except ConfigurationError as problem:
+            raise click.ClickException(str(problem)) from None
+
+    ctx.obj = _LazyStaff(staff)
+
+
+class _LazyStaff:
+    """Settings are read when a command runs, so `--help` works anywhere."""
+
+    def __init__(self, build: Any):
+        self._build = build
+        self._staff: Staff | None = None
+
+    def get(self) -> Staff:
+        if self._staff is None:
+            self._staff = self._build()
+        return self._staff
+
+
+@contextlib.contextmanager
+def _plainly() -> Iterator[None]:
+    """Service failures become one readable line, never a traceback with data in it."""
+    try:
+        yield
+    except FAILURES as problem:
+        raise click.ClickException(str(problem) or type(problem).__name__) from None
+
+
+def _kinds(_: click.Context, __: click.Parameter, values: tuple[str, ...]) -> list[str]:
+    known = exportable_kinds()
+    if not values or "all" in values:
+        return [kind for kind in known if kind != CONSENT_KIND]
+    kinds = []
+    for value in values:
+        kind = KIND_ALIASES.get(value, value)
+        if kind not in known:
+            raise click.BadParameter(f"'{value}' is not one of: all, consents, {', '.join(known)}")
+        if kind not in kinds:
+            kinds.append(kind)
+    return kinds
+
+
+@contextlib.contextmanager
+def _output(path: str, binary: bool) -> Iterator[IO[Any]]:
+    if path == "-":
+        stream = sys.stdout.buffer if binary else sys.stdout
+        yield stream
+        stream.flush()
+        return
+    mode = "wb" if binary else "w"
+    with open(path, mode, **({} if binary else {"encoding": "utf-8", "newline": ""})) as stream:
+        yield stream
+
+
+# -- export ---------------------------------------------------------------------------
+
+@cli.command()
+@click.option("--kind", "kinds", multiple=True, callback=_kinds, metavar="KIND",
+              help="A kind to export (repeat for several): enquiry, complaint, ..., `consents` "
+                   "for the current opt-in mailing list, or `all` (default: every form).")
+@click.option("--since", type=DATES, metavar="DATE",
+              help="From this date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM:SS, UTC), inclusive.")
+@click.option("--until", type=DATES, metavar="DATE",
+              help="Up to this date (the whole day) or time (UTC), inclusive.")
+@click.option("--status", help="Only items with this status (e.g. received, open, resolved).")
+@click.option("--format", "file_format", type=click.Choice(FORMATS),
+              help="Output format (default: from the file's suffix, else csv).")
+@click.option("-o", "--output", default="-", show_default=True, metavar="FILE",
+              help="Where to write; - is standard output.")
+@click.option("--workers", type=click.IntRange(1, 64),
+              help="Parallel decryptors (default: one more than the CPUs with local keys, "
+                   "16 with KMS).")
+@click.pass_obj
+def export(lazy: _LazyStaff, kinds: list[str], since: datetime | None, until: datetime | None,
+           status: str | None, file_format: str | None, output: str, workers: int | None) -> None:
+    """Export submissions, personal fields decrypted, to CSV, JSON Lines or XLSX.
+
+    Columns follow each form's fields in order. Items past their retention
+    time are left out. Cells a spreadsheet would run as a formula start with
+    a ' so they show as text. A row counter shows on a terminal.
+
+    \b
+    Examples:
+      aftercare export --kind enquiry --since 2026-01-01 -o enquiries.xlsx
+      aftercare export --kind complaint --status open --format jsonl
+      aftercare export --kind consents -o mailing.csv
+    """
+    file_format = file_format or _format_of(output)
+    if file_format == "xlsx" and output == "-" and sys.stdout.isatty():
+        raise click.UsageError("XLSX is binary: give -o FILE.xlsx")
+    staff = lazy.get()
+    detail = {"format": file_format, "since": _text(since), "until": _text(until), "status": status or ""}
+    with _plainly(), audited(staff, "export", kinds, detail=detail) as action, \
+            _output(output, binary=file_format == "xlsx") as stream:
+        counts = export_kinds(
+            staff, kinds, Window.of(since, until), status, _sink(file_format, stream, kinds),
+            workers=workers or default_workers(staff.settings), progress=Progress.for_terminal(),
+        )
+        action.item_count = sum(counts.values())
+    summary = ", ".join(f"{kind} {count}" for kind, count in counts.items())
+    click.echo(f"exported {sum(counts.values())} rows ({summary})", err=True)
+
+
+def _format_of(output: str) -> str:
+    suffix = Path(output).suffix.lower().lstrip(".")
+    return suffix if suffix in FORMATS else "csv"
+
+
+def _text(moment: datetime | None) -> str:
+    return moment.isoformat() if moment else ""
+
+
+def _sink(file_format: str, stream: IO[Any], kinds: list[str]) -> Sink:
+    if file_format == "xlsx":
+        return XlsxSink(stream)
+    if file_format == "jsonl":
+        return JsonLinesSink(stream)
+    return CsvSink(stream, kinds)
+
+
+# -- subject --------------------------------------------------------------------------
+
+EMAIL_OPTION = click.option("--email", required=True, help="The person's email address, as they gave it.")
+
+
+@cli.group()
+def subject() -> None:
+    """Answer a person's request to see, correct or erase their data.
+
+    Items are found by a keyed hash of the normalised email address (case and
+    spaces do not matter), never by the address itself.
+    """
+
+
+@subject.command("find")
+@EMAIL_OPTION
+@click.pass_obj
+def subject_find(lazy: _LazyStaff, email: str) -> None:
+    """List what is stored about the person: record, kind, reference, date, status."""
+    staff = lazy.get()
+    with _plainly():
+        hashed = subjects.subject_of(staff, email)
+        with audited(staff, "subject.find", [], subject=hashed) as action:
+            items = subjects.find(staff, hashed)
+            action.kinds = sorted({str(summary["kind"]) for summary in map(subjects.summary, items)})
+            action.item_count = len(items)
+    for item in items:
+        line = subjects.summary(item)
+        click.echo("\t".join(str(line[name] or "-") for name in
+                             ("record", "kind", "reference", "created_at", "status")))
+    click.echo(f"{len(items)} item(s) found", err=True)
+
+
+@subject.command("export")
+@EMAIL_OPTION
+@click.option("-o", "--output", default="-", show_default=True, metavar="FILE",
+              help="Where to write the JSON document; - is standard output.")
+@click.pass_obj
+def subject_export(lazy: _LazyStaff, email: str, output: str) -> None:
+    """Write everything stored about the person, decrypted, as one JSON document.
+
+    This is the copy to send when a person asks to see their data.
+    """
+    staff = lazy.get()
+    with _plainly():
+        hashed = subjects.subject_of(staff, email)
+        with audited(staff, "subject.export", [], subject=hashed) as action:
+            items = subjects.find(staff, hashed)
+            document = subjects.portable_copy(staff, items)
+            action.kinds = sorted({str(record["kind"]) for record in document["items"]})
+            action.item_count = len(items)
+    with _output(output, binary=False) as stream:
+        json.dump(document, stream, ensure_ascii=False, indent=2, default=str)
+        stream.write("\n")
+    click.echo(f"{len(items)} item(s) exported", err=True)
+
+
+@subject.command("correct")
+@EMAIL_OPTION
+@click.option("--reference", required=True, help="The submission's reference, e.g. ENQ-7K3M-Q9XD.")
+@click.option("--field", "field_name", required=True, help="The form field to correct, e.g. name or phone.")
+@click.option("--value", required=True, help="The corrected value (empty clears an optional field).")
+@click.pass_obj
+def subject_correct(lazy: _LazyStaff, email: str, reference: str, field_name: str, value: str) -> None:
+    """Correct one field of one of the person's submissions.
+
+    The value is checked by the form's own rules, so nothing the form would
+    refuse can be stored. Correcting the email moves the submission to the
+    new address: later requests must use that one.
+    """
+    staff = lazy.get()
+    with _plainly():
+        hashed = subjects.subject_of(staff, email)
+        with audited(staff, "subject.correct", [], subject=hashed,
+                     detail={"reference": reference, "field": field_name}) as action:
+            done = subjects.correct(staff, hashed, reference, field_name, value)
+            action.kinds, action.item_count = [done.kind], 1
+    moved = " (now found under the new email address)" if done.subject_changed else ""
+    click.echo(f"corrected {done.field} of {done.reference}{moved}")
+
+
+@subject.command("erase")
+@EMAIL_OPTION
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def subject_erase(lazy: _LazyStaff, email: str, yes: bool) -> None:
+    """Erase every item of the person: submissions, consents, idempotency and other records.
+
+    Erasure from the live table is final. Backups age out on their own:
+    point-in-time recovery keeps 35 days and AWS Backup copies expire on their
+    schedule, so the person's data is gone from every copy after that time.
+    The audit record keeps only the keyed hash, the count and who erased.
+    """
+    staff = lazy.get()
+    with _plainly():
+        hashed = subjects.subject_of(staff, email)
+        found = subjects.find(staff, hashed, include_expired=True)
+        if not found:
+            click.echo("nothing stored for that email address")
+            return
+        if not yes:
+            click.confirm(f"Erase {len(found)} item(s) of this person for good?", abort=True)
+        with audited(staff, "subject.erase", [], subject=hashed) as action:
+            erased = subjects.erase(staff, hashed)
+            action.kinds = sorted(erased)
+            action.item_count = sum(erased.values())
+    click.echo(f"erased {sum(erased.values())} item(s): "
+               + ", ".join(f"{count} {name}" for name, count in sorted(erased.items())))
+
+
+# -- consent ------------------------------------------------------------------------
+
+@cli.group()
+def consent() -> None:
+    """A person's marketing consent. The mailing list: `aftercare export --kind consents`."""
+
+
+@consent.command("list")
+@EMAIL_OPTION
+@click.pass_obj
+def consent_list(lazy: _LazyStaff, email: str) -> None:
+    """Show each consent the person gave: when, on which form, under which notice, and its status."""
+    staff = lazy.get()
+    with _plainly():
+        hashed = subjects.subject_of(staff, email)
+        with audited(staff, "consent.list", [CONSENT_KIND], subject=hashed) as action:
+            records = subjects.consents(staff, hashed)
+            action.item_count = len(records)
+    for item in records:
+        fields = item.get("fields") or {}
+        click.echo("\t".join(str(value or "-") for value in (
+            item["reference"], item["status"], fields.get("given_at"), fields.get("source_form"),
+            fields.get("notice_version"), fields.get("withdrawn_at"),
+        )))
+    click.echo(f"{len(records)} consent record(s)", err=True)
+
+
+@consent.command("withdraw")
+@EMAIL_OPTION
+@click.pass_obj
+def consent_withdraw(lazy: _LazyStaff, email: str) -> None:
+    """Withdraw the person's marketing consent: they leave the mailing list at once.
+
+    The records stay, marked withdrawn with the time, as proof for the data
+    policy's retention period.
+    """
+    staff = lazy.get()
+    with _plainly():
+        hashed = subjects.subject_of(staff, email)
+        with audited(staff, "consent.withdraw", [CONSENT_KIND], subject=hashed) as action:
+            action.item_count = subjects.withdraw_consent(staff, hashed)
+    click.echo(f"withdrew {action.item_count} consent(s)")
+
+
+# -- complaints ---------------------------------------------------------------------
+
+@cli.group()
+def complaints() -> None:
+    """Complaints: the open ones, and recording how each was resolved."""
+
+
+@complaints.command("list")
+@click.option("--status", default="open", show_default=True, help="open or resolved.")
+@click.pass_obj
+def complaints_list(lazy: _LazyStaff, status: str) -> None:
+    """List complaints, oldest first: reference, date, and what they are about (no personal data).
+
+    For names and descriptions: aftercare export --kind complaint --status open
+    """
+    staff = lazy.get()
+    shown = 0
+    with _plainly():
+        for case in cases.open_cases(staff, status):
+            click.echo(json.dumps(case, ensure_ascii=False, default=str))
+            shown += 1
+    click.echo(f"{shown} {status} complaint(s)", err=True)
+
+
+@complaints.command("resolve")
+@click.argument("reference")
+@click.option("--heard-by", required=True, help="Who heard the complaint (staff member).")
+@click.option("--action", "action_taken", required=True, help="What was done to put it right.")
+@click.pass_obj
+def complaints_resolve(lazy: _LazyStaff, reference: str, heard_by: str, action_taken: str) -> None:
+    """Record what was done about complaint REFERENCE and by whom, and mark it resolved.
+
+    Who heard it and what was done are stored encrypted; your AWS identity is
+    recorded as the one who resolved it.
+    """
+    staff = lazy.get()
+    with _plainly(), audited(staff, "complaint.resolve", [], detail={"reference": reference}) as action:
+        item = cases.resolve(staff, reference, heard_by=heard_by, action_taken=action_taken)
+        action.kinds, action.item_count = [item["kind"]], 1
+    click.echo(f"{reference} resolved")
+
+
+# -- audit ----------------------------------------------------------------------------
+
+@cli.command()
+@click.option("--since", type=DATES, metavar="DATE",
+              help="From this date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM:SS, UTC), inclusive.")
+@click.option("--until", type=DATES, metavar="DATE",
+              help="Up to this date (the whole day) or time (UTC), inclusive.")
+@click.pass_obj
+def audit(lazy: _LazyStaff, since: datetime | None, until: datetime | None) -> None:
+    """List the audit trail as JSON lines: who did what, when, to how many items."""
+    staff = lazy.get()
+    window = Window.of(since, until)
+    with _plainly():
+        for item in staff.table.query_kind(AUDIT_KIND, since=window.since, until=window.until,
+                                           now_epoch=epoch(staff.now())):
+            click.echo(json.dumps({name: item.get(name) for name in (
+                "created_at", "actor", "action", "kinds", "item_count", "outcome",
+                "about_subject", "detail")}, default=str))
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,71 @@
+"""What a stored item looks like to staff: its columns, in the order of the kind's model, and its values."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from chalicelib.crypto import SubmissionCipher
+from chalicelib.forms import FORMS
+
+BASE_COLUMNS = ("reference", "kind", "created_at", "status")
+# Marketing consent is not a form: intake.py writes it from a form's tick box.
+CONSENT_KIND = "consent"
+CONSENT_COLUMNS = (
+    "email", "name", "channel", "given_at", "source_form", "source_reference",
+    "notice_version", "withdrawn_at",
+)
+# Kinds stored as "open" are cases staff work on; these record how each was closed.
+OPEN_STATUS = "open"
+RESOLVED_STATUS = "resolved"
+CASE_COLUMNS = ("resolved_at", "resolved_by", "heard_by", "action_taken")
+CASE_PERSONAL = ("heard_by", "action_taken")
+
+
+def case_kinds() -> list[str]:
+    return [kind for kind, form in FORMS.items() if form.initial_status == OPEN_STATUS]
+
+
+def exportable_kinds() -> list[str]:
+    return [*FORMS, CONSENT_KIND]
+
+
+def columns_for(kind: str) -> tuple[str, ...]:
+    """A kind's columns: the shared ones, then the model's fields in the model's order."""
+    if kind == CONSENT_KIND:
+        return BASE_COLUMNS + CONSENT_COLUMNS
+    form = FORMS[kind]
+    columns = BASE_COLUMNS + tuple(form.model.model_fields)
+    if form.initial_status == OPEN_STATUS:
+        columns += CASE_COLUMNS
+    return columns
+
+
+def union_columns(kinds: Iterable[str]) -> tuple[str, ...]:
+    """One header for several kinds (CSV): each kind's columns in turn, each name once."""
+    seen: dict[str, None] = {}
+    for kind in kinds:
+        seen.update(dict.fromkeys(columns_for(kind)))
+    return tuple(seen)
+
+
+def resolution_context(kind: str) -> str:
+    """The encryption context's kind for a case's resolution note: it cannot pass as personal fields."""
+    return f"{kind}#resolution"
+
+
+def staff_view(item: dict[str, Any], cipher: SubmissionCipher) -> dict[str, Any]:
+    """One stored item as staff read it: open fields and decrypted personal fields side by side."""
+    kind, reference = item["kind"], item["reference"]
+    row: dict[str, Any] = {
+        "reference": reference, "kind": kind,
+        "created_at": item.get("created_at"), "status": item.get("status"),
+    }
+    row.update(item.get("fields") or {})
+    if item.get("personal"):
+        row.update(cipher.open(item["personal"], kind=kind, reference=reference))
+    if item.get("resolution"):
+        row.update(cipher.open(item["resolution"], kind=resolution_context(kind), reference=reference))
+        row["resolved_at"] = item.get("resolved_at")
+        row["resolved_by"] = item.get("resolved_by")
+    return row

@@ -1,0 +1,165 @@
+"""Data-subject requests: find, export, correct and erase everything stored about one person."""
+
+from __future__ import annotations
+
+import inspect
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.crypto import subject_hash
+from chalicelib.forms import FORMS, InvalidSubmission, validate
+from chalicelib.intake import epoch, open_value, timestamp
+
+from aftercare_cli.records import CONSENT_KIND, resolution_context
+from aftercare_cli.staff import Staff
+
+SUBMISSION_SORT_KEY = "SUBMISSION"
+# What an item is, from the first part of its partition key (SUB#, CONSENT#, IDEM#, ...).
+RECORD_NAMES = {"SUB": "submission", "CONSENT": "consent", "IDEM": "idempotency"}
+# Bookkeeping that says nothing about the person and is not worth a line in their copy.
+INTERNAL_ATTRIBUTES = {"pk", "sk", "subject_hash", "personal", "resolution", "fingerprint"}
+WITHDRAWN_STATUS = "withdrawn"
+OPTED_IN_STATUS = "opted-in"
+
+
+class SubjectRequestError(Exception):
+    """The request cannot be carried out as asked; the message says why, without personal data."""
+
+
+def record_type(item: dict[str, Any]) -> str:
+    prefix = str(item["pk"]).split("#", 1)[0]
+    return RECORD_NAMES.get(prefix, prefix.lower())
+
+
+def subject_of(staff: Staff, email: str) -> str:
+    return subject_hash(staff.hasher, email)
+
+
+def find(staff: Staff, subject: str, *, include_expired: bool = False) -> list[dict[str, Any]]:
+    """Every item of one person, through the index on the keyed hash of their email."""
+    return list(staff.table.query_subject(
+        subject, now_epoch=epoch(staff.now()), include_expired=include_expired
+    ))
+
+
+def summary(item: dict[str, Any]) -> dict[str, Any]:
+    """What an item is, without what it says: for listings and reports."""
+    return {
+        "record": record_type(item),
+        "kind": item.get("kind") or _kind_from_key(item),
+        "reference": item.get("reference"),
+        "created_at": item.get("created_at"),
+        "status": item.get("status"),
+    }
+
+
+def _kind_from_key(item: dict[str, Any]) -> str | None:
+    parts = str(item["pk"]).split("#")
+    return parts[1] if record_type(item) == "idempotency" and len(parts) > 2 else None
+
+
+def portable_copy(staff: Staff, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """One JSON document with everything stored about the person, decrypted."""
+    records = []
+    for item in items:
+        record = summary(item)
+        record["stored"] = {
+            name: value for name, value in sorted(item.items())
+            if name not in INTERNAL_ATTRIBUTES and not isinstance(value, bytes)
+        }
+        if item.get("personal") and item.get("kind") and item.get("reference"):
+            record["personal"] = staff.cipher.open(
+                item["personal"], kind=item["kind"], reference=item["reference"]
+            )
+        if item.get("resolution"):
+            record["resolution"] = staff.cipher.open(
+                item["resolution"], kind=resolution_context(item["kind"]),
+                reference=item["reference"],
+            )
+        records.append(record)
+    return {
+        "generated_at": timestamp(staff.now()),
+        "controller_note": "Everything Aftercare stores about the person with this email address.",
+        "item_count": len(records),
+        "items": records,
+    }
+
+
+@dataclass(frozen=True)
+class Correction:
+    reference: str
+    kind: str
+    field: str
+    subject_changed: bool
+    new_subject: str | None
+
+
+def correct(staff: Staff, subject: str, reference: str, field: str, value: str) -> Correction:
+    """Change one field of one submission, checked by the form's own rules, and re-seal it."""
+    now = staff.now()
+    item = staff.table.get(f"SUB#{reference}", SUBMISSION_SORT_KEY, now_epoch=epoch(now))
+    if item is None or item.get("subject_hash") != subject:
+        raise SubjectRequestError(f"no submission {reference} belongs to that email address")
+    form = FORMS.get(item["kind"])
+    if form is None:
+        raise SubjectRequestError(f"{reference} is a {item['kind']}, which has no form to check against")
+    model = form.model
+    if field not in model.model_fields:
+        raise SubjectRequestError(
+            f"{form.kind} has no field '{field}'; its fields are: {', '.join(model.model_fields)}"
+        )
+    if field == "marketing_consent":
+        raise SubjectRequestError("marketing consent is changed with `aftercare consent withdraw`")
+    personal = staff.cipher.open(item["personal"], kind=form.kind, reference=reference)
+    whole = {**(item.get("fields") or {}), **personal, field: value}
+    submission = _validate(model, whole, now.date())
+    sealed_fields = {
+        name: found for name in model.personal_fields()
+        if (found := getattr(submission, name)) is not None
+    }
+    email = sealed_fields.get("email")
+    new_subject = subject_hash(staff.hasher, email) if email else None
+    item["personal"] = staff.cipher.seal(sealed_fields, kind=form.kind, reference=reference)
+    item["fields"] = {name: open_value(getattr(submission, name)) for name in model.open_fields()}
+    item["subject_hash"] = new_subject
+    item["corrected_at"] = timestamp(now)
+    staff.table.replace(item)
+    return Correction(reference, form.kind, field, new_subject != subject, new_subject)
+
+
+def _validate(model: Any, payload: dict[str, Any], today: Any) -> Any:
+    """The form's own validation; forms with date rules are checked against today."""
+    try:
+        if "today" in inspect.signature(validate).parameters:
+            return validate(model, payload, today=today)
+        return validate(model, payload)
+    except InvalidSubmission as invalid:
+        messages = "; ".join(f"{error.field}: {error.message}" for error in invalid.errors)
+        raise SubjectRequestError(f"the form would refuse that value ({messages})") from None
+
+
+def erase(staff: Staff, subject: str) -> Counter[str]:
+    """Delete every item of the person, expired or not; answers how many of each record type."""
+    items = find(staff, subject, include_expired=True)
+    staff.table.delete_all([(item["pk"], item["sk"]) for item in items])
+    return Counter(record_type(item) for item in items)
+
+
+def consents(staff: Staff, subject: str) -> list[dict[str, Any]]:
+    return [item for item in find(staff, subject) if item.get("kind") == CONSENT_KIND]
+
+
+def withdraw_consent(staff: Staff, subject: str) -> int:
+    """Withdraw every standing opt-in; each record stays, as proof, for the policy's period."""
+    now = staff.now()
+    withdrawn = 0
+    for item in consents(staff, subject):
+        if item.get("status") != OPTED_IN_STATUS:
+            continue
+        item["status"] = WITHDRAWN_STATUS
+        item["fields"] = {**(item.get("fields") or {}), "withdrawn_at": timestamp(now)}
+        item["expires_at"] = epoch(staff.policy.expires_at(CONSENT_KIND, now))
+        staff.table.replace(item)
+        withdrawn += 1
+    return withdrawn

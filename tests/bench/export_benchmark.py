@@ -1,0 +1,234 @@
+"""`make bench`: export throughput and peak memory on 100,000 mixed submissions in DynamoDB Local.
+
+Loads the rows (written the way Intake writes them, sealed with a local key)
+into an in-memory DynamoDB Local on a free port, then runs, in turn:
+
+* the floor: a plain boto3 Query of the same kinds with the export's page
+  size, printing each raw item, no decryption;
+* the export: `aftercare export` to CSV, every personal field decrypted.
+
+Each runs twice, alternately (the machine may be busy); the best run of each
+counts. Peak memory is the proportional set size (PSS) of the export's whole
+process tree (main process, fork server and decrypting workers), sampled
+from /proc every 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from aftercare_local import dynamodb as dynamodb_local
+from aftercare_local.paths import REPO
+from chalicelib.crypto import ensure_local_keys
+from chalicelib.forms import FORMS, InvalidSubmission
+from chalicelib.intake import Intake
+from chalicelib.policy import data_policy
+from chalicelib.settings import Settings
+from chalicelib.storage import EXPORT_PAGE_SIZE, NewItem, SubmissionTable
+
+from tests.samples import payload_for, validated
+
+TABLE = "aftercare-bench"
+START = datetime.now(UTC) - timedelta(days=300)
+CHUNK = 500
+RUN_SECONDS = 1800
+CONSENT_EVERY = 10  # one submission in ten opts in to marketing
+
+FLOOR = """
+import sys, boto3
+client = boto3.client("dynamodb", endpoint_url=sys.argv[1], region_name="eu-west-1",
+                      aws_access_key_id="local", aws_secret_access_key="local")
+for kind in sys.argv[4:]:
+    pages = client.get_paginator("query").paginate(
+        TableName=sys.argv[2], IndexName="by-kind", Limit=int(sys.argv[3]),
+        KeyConditionExpression="kind = :kind", ExpressionAttributeValues={":kind": {"S": kind}})
+    for page in pages:
+        for item in page["Items"]:
+            print(item)
+"""
+
+
+class _Captured:
+    """Stands in for the table so Intake's own items can be loaded in bulk."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+
+    def create_all(self, items: list[NewItem]) -> None:
+        self.items.extend(new.item for new in items)
+
+
+def usable_kinds() -> list[str]:
+    kinds = []
+    for kind, form in FORMS.items():
+        try:
+            validated(form, payload_for(form, START.date()), START.date())
+        except InvalidSubmission:
+            continue
+        kinds.append(kind)
+    return kinds
+
+
+def make_items(job: tuple[str, list[str], int, int]) -> list[dict[str, Any]]:
+    """Items for submissions first..last (run in a worker process: sealing is CPU work)."""
+    key_dir, kinds, first, last = job
+    settings = Settings(table_name=TABLE, local_key_dir=Path(key_dir))
+    captured = _Captured()
+    intake = Intake(table=captured, cipher=settings.cipher(),  # type: ignore[arg-type]
+                    hasher=settings.subject_hasher(), policy=data_policy())
+    for number in range(first, last):
+        form = FORMS[kinds[number % len(kinds)]]
+        moment = START + timedelta(seconds=number * 200)
+        intake.clock = lambda moment=moment: moment  # type: ignore[misc]
+        body = payload_for(form, moment.date(), email=f"person{number}@example.com",
+                           name=f"Person {number}", marketing_consent=number % CONSENT_EVERY == 0)
+        intake.receive(form, validated(form, body, moment.date()))
+    return captured.items
+
+
+def load(table: SubmissionTable, key_dir: Path, kinds: list[str], rows: int) -> int:
+    jobs = [(str(key_dir), kinds, first, min(first + CHUNK, rows)) for first in range(0, rows, CHUNK)]
+    written = 0
+    with multiprocessing.get_context("forkserver").Pool(os.cpu_count() or 1) as pool, \
+            ThreadPoolExecutor(8) as writers:
+        pending = []
+        for items in pool.imap(make_items, jobs):
+            written += len(items)
+            for start in range(0, len(items), 100):
+                pending.append(writers.submit(table.put_all, items[start:start + 100]))
+            while len(pending) > 64:
+                pending.pop(0).result()
+        for future in pending:
+            future.result()
+    return written
+
+
+def _tree_memory_mb(root: int) -> float:
+    """Proportional set size of a process and its descendants: shared pages counted once in all."""
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                stack.extend(int(child) for child in (task / "children").read_text().split())
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total / 1024
+
+
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    peak_mb: float
+    cpu_seconds: float  # user + system of the process and its workers: what a busy machine rations
+
+
+def timed(command: list[str], env: dict[str, str], output: Path) -> Run:
+    """Wall time, peak process-tree memory and CPU time of one run, its stdout to a file."""
+    peak = 0.0
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with output.open("wb") as sink:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.PIPE, cwd=REPO)
+        done = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            while not done.is_set():
+                peak = max(peak, _tree_memory_mb(process.pid))
+                time.sleep(0.05)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        try:
+            _, errors = process.communicate(timeout=RUN_SECONDS)
+        finally:
+            done.set()
+            sampler.join()
+        seconds = time.perf_counter() - started
+    if process.returncode != 0:
+        raise SystemExit(f"{command[0]} failed: {errors.decode(errors='replace')[-2000:]}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return Run(seconds, peak, cpu)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=2)
+    arguments = parser.parse_args()
+    kinds = usable_kinds()
+    python = sys.executable
+    with tempfile.TemporaryDirectory() as scratch_dir, \
+            dynamodb_local.running(free_port(), data_dir=None) as endpoint:
+        scratch = Path(scratch_dir)
+        ensure_local_keys(scratch / "keys")
+        env = {**os.environ, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+               "AWS_DEFAULT_REGION": "eu-west-1", "AFTERCARE_TABLE_NAME": TABLE,
+               "AFTERCARE_DYNAMODB_ENDPOINT": endpoint,
+               "AFTERCARE_LOCAL_KEY_DIR": str(scratch / "keys")}
+        settings = Settings.from_environ(env)
+        dynamodb_local.ensure_table(settings.table().client, TABLE)
+        print(f"loading {arguments.rows:,} submissions of {', '.join(kinds)} ...", flush=True)
+        started = time.perf_counter()
+        items = load(settings.table(), scratch / "keys", kinds, arguments.rows)
+        print(f"loaded {items:,} items ({arguments.rows:,} submissions and their consents) "
+              f"in {time.perf_counter() - started:.0f} s", flush=True)
+        floor_command = [python, "-c", FLOOR, endpoint, TABLE, str(EXPORT_PAGE_SIZE), *kinds]
+        export_command = [python, "-m", "aftercare_cli.main", "export", "-o", str(scratch / "out.csv"),
+                          *[option for kind in kinds for option in ("--kind", kind)]]
+        timed(floor_command, env, scratch / "warm.txt")  # DynamoDB Local's JIT warms up
+        floors, exports = [], []
+        for run in range(arguments.runs):
+            floors.append(timed(floor_command, env, scratch / "floor.txt"))
+            exports.append(timed(export_command, env, scratch / "export.log"))
+            print(f"run {run + 1}: floor {floors[-1].seconds:.1f} s, export {exports[-1].seconds:.1f} s "
+                  f"({exports[-1].peak_mb:.0f} MB), load average {os.getloadavg()[0]:.1f}", flush=True)
+        rows = sum(1 for _ in (scratch / "out.csv").open(encoding="utf-8", newline="")) - 1
+        printed = sum(1 for _ in (scratch / "floor.txt").open())
+    floor_seconds = min(run.seconds for run in floors)
+    export_seconds = min(run.seconds for run in exports)
+    report = {
+        "rows": rows,
+        "floor_rows_per_second": round(printed / floor_seconds),
+        "export_rows_per_second": round(rows / export_seconds),
+        "export_to_floor": round(floor_seconds / export_seconds * printed / max(rows, 1), 2),
+        "export_peak_mb": round(max(run.peak_mb for run in exports)),
+        "floor_peak_mb": round(max(run.peak_mb for run in floors)),
+        # Client-side CPU per row (DynamoDB Local's own CPU is the same for both).
+        "floor_cpu_ms_per_row": round(min(run.cpu_seconds for run in floors) * 1000 / printed, 3),
+        "export_cpu_ms_per_row": round(min(run.cpu_seconds for run in exports) * 1000 / rows, 3),
+        "cpus": os.cpu_count(),
+    }
+    print(json.dumps(report, indent=2))
+    if rows != printed:
+        raise SystemExit(f"the export wrote {rows} rows but the floor printed {printed}")
+
+
+if __name__ == "__main__":
+    main()

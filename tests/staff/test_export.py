@@ -1,0 +1,180 @@
+"""`aftercare export`: columns, filters, formats, formula neutralisation, expiry, audit."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from aftercare_cli.records import BASE_COLUMNS, columns_for
+from chalicelib.forms import FORMS
+from openpyxl import load_workbook
+
+from tests.staff.conftest import HelpDesk
+
+
+def csv_rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_csv_columns_follow_the_model_and_personal_fields_are_decrypted(desk: HelpDesk) -> None:
+    first = desk.submit(at=datetime(2026, 3, 1, tzinfo=UTC), name="Ann Lee", email="ann@example.com")
+    second = desk.submit(at=datetime(2026, 3, 2, tzinfo=UTC), name="Bo Chan", email="bo@example.com")
+
+    result = desk.ok("export", "--kind", "enquiry")
+
+    header = next(csv.reader(io.StringIO(result.stdout)))
+    assert header == [*BASE_COLUMNS, *FORMS["enquiry"].model.model_fields]
+    rows = csv_rows(result.stdout)
+    assert [row["reference"] for row in rows] == [first, second]
+    assert [(row["name"], row["email"]) for row in rows] == [
+        ("Ann Lee", "ann@example.com"), ("Bo Chan", "bo@example.com"),
+    ]
+    assert rows[0]["created_at"].startswith("2026-03-01T")
+    assert "exported 2 rows" in result.stderr
+
+
+def test_since_and_until_pick_a_date_range_whole_days_included(desk: HelpDesk) -> None:
+    desk.submit(at=datetime(2026, 1, 31, 23, 59, tzinfo=UTC))
+    inside = [desk.submit(at=datetime(2026, 2, 1, 0, 0, tzinfo=UTC)),
+              desk.submit(at=datetime(2026, 2, 28, 23, 59, 59, tzinfo=UTC))]
+    desk.submit(at=datetime(2026, 3, 1, tzinfo=UTC))
+
+    rows = csv_rows(desk.ok("export", "--kind", "enquiry",
+                            "--since", "2026-02-01", "--until", "2026-02-28").stdout)
+
+    assert [row["reference"] for row in rows] == inside
+
+
+def test_status_filter_and_all_kinds(desk: HelpDesk, complaint_kind: str) -> None:
+    enquiry = desk.submit()
+    open_one = desk.submit(complaint_kind)
+    closed = desk.submit(complaint_kind)
+    desk.ok("complaints", "resolve", closed, "--heard-by", "Sam", "--action", "Refunded")
+
+    open_rows = csv_rows(desk.ok("export", "--kind", complaint_kind, "--status", "open").stdout)
+    every_row = csv_rows(desk.ok("export").stdout)
+
+    assert [row["reference"] for row in open_rows] == [open_one]
+    assert {row["reference"] for row in every_row} == {enquiry, open_one, closed}
+
+
+def test_expired_items_are_left_out(desk: HelpDesk) -> None:
+    # Created long ago: its retention has passed, but TTL deletion has not happened yet.
+    expired = desk.submit(at=datetime(2020, 1, 1, tzinfo=UTC))
+    live = desk.submit()
+    assert expired in {item["reference"] for item in desk.items("SUB#")}
+
+    rows = csv_rows(desk.ok("export", "--kind", "enquiry").stdout)
+
+    assert [row["reference"] for row in rows] == [live]
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_formula_triggers_are_neutralised(start: str) -> None:
+    from aftercare_cli.sheets import neutralise
+
+    assert neutralise(f"{start}1+1") == f"'{start}1+1"
+    assert neutralise("plain") == "plain"
+
+
+def test_csv_and_xlsx_cells_never_start_a_formula(desk: HelpDesk, tmp_path: Path) -> None:
+    desk.submit(name="=1+2", message="@SUM(A1:A9)", phone="+44 20 7946 0000",
+                at=datetime(2026, 5, 1, tzinfo=UTC))
+    desk.submit(name="-Ann", message="\tindented", at=datetime(2026, 5, 2, tzinfo=UTC))
+
+    rows = csv_rows(desk.ok("export", "--kind", "enquiry").stdout)
+    desk.ok("export", "--kind", "enquiry", "-o", str(tmp_path / "out.xlsx"))
+    sheet = load_workbook(tmp_path / "out.xlsx")["enquiry"]
+    cells = [cell for row in sheet.iter_rows(min_row=2) for cell in row]
+
+    assert rows[0]["name"] == "'=1+2" and rows[0]["message"] == "'@SUM(A1:A9)"
+    assert rows[0]["phone"] == "'+44 20 7946 0000"
+    assert rows[1]["name"] == "'-Ann"
+    assert all(cell.data_type != "f" for cell in cells)
+    assert {"'=1+2", "'@SUM(A1:A9)", "'-Ann"} <= {cell.value for cell in cells}
+
+
+def test_xlsx_has_a_sheet_per_kind_with_the_right_rows(desk: HelpDesk, complaint_kind: str,
+                                                      tmp_path: Path) -> None:
+    enquiries = [desk.submit(email=f"p{n}@example.com", at=datetime(2026, 5, n + 1, tzinfo=UTC))
+                 for n in range(3)]
+    complaint = desk.submit(complaint_kind)
+    target = tmp_path / "all.xlsx"
+
+    desk.ok("export", "--kind", "enquiry", "--kind", complaint_kind, "-o", str(target))
+
+    book = load_workbook(target, read_only=True)
+    assert book.sheetnames == ["enquiry", complaint_kind]
+    enquiry_rows = list(book["enquiry"].iter_rows(values_only=True))
+    assert list(enquiry_rows[0]) == list(columns_for("enquiry"))
+    assert [row[0] for row in enquiry_rows[1:]] == enquiries
+    assert [row[3] for row in enquiry_rows[1:]] == ["received"] * 3
+    email_column = columns_for("enquiry").index("email")
+    assert [row[email_column] for row in enquiry_rows[1:]] == [f"p{n}@example.com" for n in range(3)]
+    assert [row[0] for row in book[complaint_kind].iter_rows(min_row=2, values_only=True)] == [complaint]
+
+
+def test_json_lines_hold_each_kinds_columns_in_order(desk: HelpDesk) -> None:
+    reference = desk.submit(name="Ann Lee", topic="warranty")
+
+    lines = desk.ok("export", "--format", "jsonl").stdout.splitlines()
+
+    record = json.loads(lines[0])
+    assert len(lines) == 1
+    assert list(record) == list(columns_for("enquiry"))
+    assert record["reference"] == reference and record["name"] == "Ann Lee"
+    assert record["topic"] == "warranty" and record["marketing_consent"] is False
+
+
+def test_consents_export_is_the_current_opt_in_list(desk: HelpDesk) -> None:
+    desk.submit(email="keen@example.com", name="Keen", marketing_consent=True)
+    desk.submit(email="gone@example.com", name="Gone", marketing_consent=True)
+    desk.submit(email="never@example.com", marketing_consent=False)
+    desk.ok("consent", "withdraw", "--email", "gone@example.com")
+
+    rows = csv_rows(desk.ok("export", "--kind", "consents").stdout)
+
+    assert [(row["email"], row["name"], row["status"]) for row in rows] == [
+        ("keen@example.com", "Keen", "opted-in")
+    ]
+    assert rows[0]["source_form"] == "enquiry" and rows[0]["notice_version"]
+
+
+def test_export_writes_an_audit_record_without_personal_data(desk: HelpDesk, tmp_path: Path) -> None:
+    desk.submit(name="Ann Lee", email="ann@example.com")
+    desk.submit(name="Bo Chan", email="bo@example.com")
+
+    desk.ok("export", "--kind", "enquiry", "--since", "2000-01-01", "-o", str(tmp_path / "x.csv"))
+
+    (record,) = desk.audit_records()
+    assert record["action"] == "export" and record["kinds"] == ["enquiry"]
+    assert record["item_count"] == 2 and record["outcome"] == "done"
+    assert record["actor"].startswith("arn:aws:" if desk.engine == "moto" else "local:")
+    assert record["expires_at"] > datetime.now(UTC).timestamp()
+    text = json.dumps(record, default=str)
+    for secret in ("ann@example.com", "Ann Lee", "bo@example.com", "Bo Chan"):
+        assert secret not in text
+
+
+def test_an_unknown_kind_is_refused_with_the_choices(desk: HelpDesk) -> None:
+    result = desk.run("export", "--kind", "enquiries")
+
+    assert result.exit_code == 2
+    assert "enquiry" in result.output and "consents" in result.output
+    assert desk.audit_records() == []
+
+
+def test_audit_lists_the_trail_without_personal_data(desk: HelpDesk) -> None:
+    desk.submit(name="Ann Lee", email="ann@example.com")
+    desk.ok("export", "--kind", "enquiry")
+    desk.ok("subject", "find", "--email", "ann@example.com")
+
+    lines = [json.loads(line) for line in desk.ok("audit", "--since", "2000-01-01").stdout.splitlines()]
+
+    assert [line["action"] for line in lines] == ["export", "subject.find"]
+    assert lines[1]["about_subject"] == desk.subject("ann@example.com")
+    assert "ann@example.com" not in json.dumps(lines) and "Ann Lee" not in json.dumps(lines)

@@ -1,0 +1,174 @@
+"""`aftercare subject` and `aftercare consent`: one person's items, and nobody else's."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from tests.staff.conftest import HelpDesk
+
+ANN = "ann@example.com"
+BO = "bo@example.com"
+
+
+def people(desk: HelpDesk) -> dict[str, list[str]]:
+    """Ann: two enquiries (one opting in, one sent with an Idempotency-Key); Bo: one, opting in.
+
+    Bo's is the newest, so a listing in time order cannot pass by stopping early.
+    """
+    return {
+        ANN: [desk.submit(email=ANN, name="Ann Lee", marketing_consent=True,
+                          at=datetime(2026, 4, 1, tzinfo=UTC)),
+              # Idempotency records live a day: this one is from just now.
+              desk.submit(email=ANN, name="Ann Lee", idempotency_key="retry-me")],
+        BO: [desk.submit(email=BO, name="Bo Chan", marketing_consent=True,
+                         at=datetime.now(UTC))],
+    }
+
+
+def no_personal_data_in(records: list[dict[str, object]]) -> None:
+    text = json.dumps(records, default=str).lower()
+    for secret in ("ann@example.com", "ann lee", "bo@example.com", "bo chan", "new@example.com"):
+        assert secret not in text
+
+
+def test_find_lists_every_record_of_the_person_only(desk: HelpDesk) -> None:
+    references = people(desk)
+
+    result = desk.ok("subject", "find", "--email", "  ANN@Example.com ")
+
+    lines = [line.split("\t") for line in result.stdout.splitlines()]
+    assert sorted(line[0] for line in lines) == ["consent", "idempotency", "submission", "submission"]
+    assert {line[2] for line in lines if line[0] == "submission"} == set(references[ANN])
+    assert not set(references[BO]) & {line[2] for line in lines}
+    (record,) = desk.audit_records()
+    assert record["action"] == "subject.find" and record["item_count"] == 4
+    assert record["about_subject"] == desk.subject(ANN)
+    no_personal_data_in(desk.audit_records())
+
+
+def test_export_is_one_json_document_with_decrypted_fields(desk: HelpDesk) -> None:
+    references = people(desk)
+
+    document = json.loads(desk.ok("subject", "export", "--email", ANN).stdout)
+
+    assert document["item_count"] == 4
+    submissions = [item for item in document["items"] if item["record"] == "submission"]
+    assert sorted(item["reference"] for item in submissions) == sorted(references[ANN])
+    assert all(item["personal"]["email"] == ANN for item in submissions)
+    assert all(item["personal"]["name"] == "Ann Lee" for item in submissions)
+    (consent,) = [item for item in document["items"] if item["record"] == "consent"]
+    assert consent["personal"] == {"email": ANN, "name": "Ann Lee"}
+    assert "Bo Chan" not in json.dumps(document)
+    (record,) = desk.audit_records()
+    assert record["action"] == "subject.export" and record["item_count"] == 4
+    no_personal_data_in(desk.audit_records())
+
+
+def test_correct_reseals_a_personal_field(desk: HelpDesk) -> None:
+    reference = people(desk)[ANN][0]
+
+    result = desk.ok("subject", "correct", "--email", ANN, "--reference", reference,
+                     "--field", "name", "--value", "Ann Lee-Smith")
+
+    assert "corrected name" in result.stdout and "Lee-Smith" not in result.output
+    (stored,) = [item for item in desk.items(f"SUB#{reference}")]
+    assert b"Lee-Smith" not in stored["personal"]
+    opened = desk.settings.cipher().open(stored["personal"], kind="enquiry", reference=reference)
+    assert opened["name"] == "Ann Lee-Smith" and opened["email"] == ANN
+    assert stored["subject_hash"] == desk.subject(ANN)
+    (record,) = desk.audit_records()
+    assert record["action"] == "subject.correct" and record["detail"]["field"] == "name"
+    no_personal_data_in(desk.audit_records())
+
+
+def test_correct_an_open_field(desk: HelpDesk) -> None:
+    reference = people(desk)[ANN][0]
+
+    desk.ok("subject", "correct", "--email", ANN, "--reference", reference,
+            "--field", "topic", "--value", "warranty")
+
+    (stored,) = desk.items(f"SUB#{reference}")
+    assert stored["fields"]["topic"] == "warranty"
+
+
+def test_correcting_the_email_moves_the_item_to_the_new_address(desk: HelpDesk) -> None:
+    reference = people(desk)[ANN][0]
+
+    desk.ok("subject", "correct", "--email", ANN, "--reference", reference,
+            "--field", "email", "--value", "New@Example.com")
+
+    assert reference in desk.ok("subject", "find", "--email", "new@example.com").stdout
+    assert reference not in desk.ok("subject", "find", "--email", ANN).stdout
+    no_personal_data_in(desk.audit_records())
+
+
+def test_a_value_the_form_would_refuse_is_not_stored(desk: HelpDesk) -> None:
+    reference = people(desk)[ANN][0]
+    (before,) = desk.items(f"SUB#{reference}")
+
+    result = desk.run("subject", "correct", "--email", ANN, "--reference", reference,
+                      "--field", "email", "--value", "not an email")
+
+    assert result.exit_code == 1 and "email" in result.output and "refuse" in result.output
+    assert "not an email" not in result.output
+    assert desk.items(f"SUB#{reference}") == [before]
+    (record,) = desk.audit_records()
+    assert record["outcome"] == "failed" and record["item_count"] == 0
+
+
+def test_nobody_can_correct_another_persons_submission(desk: HelpDesk) -> None:
+    bo_reference = people(desk)[BO][0]
+
+    result = desk.run("subject", "correct", "--email", ANN, "--reference", bo_reference,
+                      "--field", "name", "--value", "Mallory")
+
+    assert result.exit_code == 1 and "belongs" in result.output
+
+
+def test_erase_removes_everything_of_the_person_and_nothing_else(desk: HelpDesk) -> None:
+    references = people(desk)
+    desk.submit(email=ANN, at=datetime(2020, 1, 1, tzinfo=UTC))  # expired, not yet removed by TTL
+    bo_items_before = [item for item in desk.raw_items() if item.get("subject_hash") == desk.subject(BO)]
+
+    result = desk.ok("subject", "erase", "--email", ANN, "--yes")
+
+    assert "erased 5 item(s)" in result.stdout
+    assert "1 consent" in result.stdout and "1 idempotency" in result.stdout
+    remaining = desk.raw_items()
+    assert not [item for item in remaining if item.get("subject_hash") == desk.subject(ANN)]
+    assert not [item for item in remaining if item.get("reference") in references[ANN]]
+    assert [item for item in remaining if item.get("subject_hash") == desk.subject(BO)] == bo_items_before
+    assert desk.ok("subject", "find", "--email", ANN).stdout == ""
+    erased = [record for record in desk.audit_records() if record["action"] == "subject.erase"]
+    assert len(erased) == 1 and erased[0]["item_count"] == 5
+    assert erased[0]["about_subject"] == desk.subject(ANN)
+    no_personal_data_in(desk.audit_records())
+
+
+def test_erase_asks_first_and_stops_on_no(desk: HelpDesk) -> None:
+    people(desk)
+    count = len(desk.raw_items())
+
+    result = desk.run("subject", "erase", "--email", ANN, input="n\n")
+
+    assert result.exit_code == 1 and "Aborted" in result.output
+    assert len(desk.raw_items()) == count
+
+
+def test_consent_list_and_withdraw(desk: HelpDesk) -> None:
+    people(desk)
+
+    listed = desk.ok("consent", "list", "--email", ANN).stdout.splitlines()
+    withdrawn = desk.ok("consent", "withdraw", "--email", ANN).stdout
+    again = desk.ok("consent", "withdraw", "--email", ANN).stdout
+    after = desk.ok("consent", "list", "--email", ANN).stdout.splitlines()
+
+    assert len(listed) == 1 and "\topted-in\t" in listed[0]
+    assert "withdrew 1" in withdrawn and "withdrew 0" in again
+    assert len(after) == 1 and "\twithdrawn\t" in after[0]
+    bo_consents = [item for item in desk.items("CONSENT#") if item["subject_hash"] == desk.subject(BO)]
+    assert [item["status"] for item in bo_consents] == ["opted-in"]
+    actions = [record["action"] for record in desk.audit_records()]
+    assert actions.count("consent.withdraw") == 2 and actions.count("consent.list") == 2
+    no_personal_data_in(desk.audit_records())
