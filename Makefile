@@ -39,7 +39,7 @@ site: $(VENV)/.installed
 run: setup site
 	$(PY) -m aftercare_local run --port $(PORT) --dynamodb-port $(DYNAMODB_PORT)
 
-test: setup site
+test: setup site lint
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed
