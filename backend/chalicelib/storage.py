@@ -217,13 +217,26 @@ class SubmissionTable:
         )
 
     def replace(self, item: dict[str, Any]) -> None:
-        """Write a changed item over the one stored under its key, only if that one still exists."""
+        """Write a changed item's attributes over the stored one, only if that one still exists.
+
+        An UpdateItem rather than a PutItem: staff may update and delete
+        submissions but put nothing but audit records (infra/resources.yaml,
+        StaffPolicy). Every attribute of `item` is set; none is removed.
+        """
+        attributes = {
+            name: value for name, value in item.items()
+            if name not in (PARTITION_KEY, SORT_KEY) and value is not None
+        }
+        names = {f"#a{i}": name for i, name in enumerate(attributes)}
+        values = {f":v{i}": value for i, value in enumerate(attributes.values())}
         try:
-            self.client.put_item(
+            self.client.update_item(
                 TableName=self.table_name,
-                Item=to_dynamodb(item),
+                Key=to_dynamodb({PARTITION_KEY: item[PARTITION_KEY], SORT_KEY: item[SORT_KEY]}),
+                UpdateExpression="SET " + ", ".join(f"{n} = {v}" for n, v in zip(names, values, strict=True)),
                 ConditionExpression="attribute_exists(#pk)",
-                ExpressionAttributeNames={"#pk": PARTITION_KEY},
+                ExpressionAttributeNames={"#pk": PARTITION_KEY, **names},
+                ExpressionAttributeValues=to_dynamodb(values),
             )
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
