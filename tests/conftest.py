@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 import pytest
 from aftercare_local import dynamodb as dynamodb_local
+from aftercare_local import processes
 from aftercare_local.paths import BACKEND, BUILT_SITE, REPO
 from chalicelib.crypto import (
     LOCAL_DATA_KEY_FILE,
@@ -68,17 +69,13 @@ def no_network() -> Iterator[None]:
 
 # -- moto: the app's AWS services, in memory --------------------------------------
 
-@dataclass(frozen=True)
-class MotoAccount:
+class StoredItems:
+    """Reading back what a test stored, raw, as the table holds it."""
+
     table_name: str
-    data_key_id: str
-    subject_key_id: str
 
     def dynamodb(self) -> Any:
-        return boto3.client("dynamodb", region_name=TEST_REGION)
-
-    def table(self) -> SubmissionTable:
-        return SubmissionTable(self.table_name, self.dynamodb)
+        raise NotImplementedError
 
     def raw_items(self) -> list[dict[str, Any]]:
         pages = self.dynamodb().get_paginator("scan").paginate(TableName=self.table_name)
@@ -89,6 +86,19 @@ class MotoAccount:
             item for item in self.raw_items()
             if item["sk"] == "SUBMISSION" and (kind is None or item["kind"] == kind)
         ]
+
+
+@dataclass(frozen=True)
+class MotoAccount(StoredItems):
+    table_name: str
+    data_key_id: str
+    subject_key_id: str
+
+    def dynamodb(self) -> Any:
+        return boto3.client("dynamodb", region_name=TEST_REGION)
+
+    def table(self) -> SubmissionTable:
+        return SubmissionTable(self.table_name, self.dynamodb)
 
 
 @pytest.fixture
@@ -163,7 +173,7 @@ def local_table(dynamodb_local_endpoint: str) -> Iterator[SubmissionTable]:
 
 
 @dataclass
-class LiveStack:
+class LiveStack(StoredItems):
     """The one-origin server (site + API) over DynamoDB Local, as `make run` serves it."""
 
     base_url: str
@@ -173,16 +183,6 @@ class LiveStack:
 
     def dynamodb(self) -> Any:
         return local_client(self.endpoint)
-
-    def raw_items(self) -> list[dict[str, Any]]:
-        pages = self.dynamodb().get_paginator("scan").paginate(TableName=self.table_name)
-        return [from_dynamodb(raw) for page in pages for raw in page["Items"]]
-
-    def submissions(self, kind: str | None = None) -> list[dict[str, Any]]:
-        return [
-            item for item in self.raw_items()
-            if item["sk"] == "SUBMISSION" and (kind is None or item["kind"] == kind)
-        ]
 
     def cipher(self) -> SubmissionCipher:
         return SubmissionCipher(
@@ -223,11 +223,7 @@ def serving(endpoint: str, table_name: str, key_dir: Path) -> Iterator[str]:
                 time.sleep(0.2)
         yield base_url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        processes.stop(process)
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from aftercare_local import processes
 from aftercare_local import template as cfn_template
 from aftercare_local.paths import INFRA_TEMPLATE, NODE_MODULES
 
@@ -56,12 +57,7 @@ def running(port: int, data_dir: Path | None) -> Iterator[str]:
         _wait_for_port(port, process)
         yield f"http://127.0.0.1:{port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        processes.stop(process)
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:

@@ -29,6 +29,7 @@ from pathlib import Path
 import boto3
 import pytest
 import yaml
+from aftercare_local import processes
 from moto.cloudformation.parsing import resource_class_from_type
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,11 +64,7 @@ def moto_endpoint(tmp_path_factory):
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        processes.stop(server)
         log.close()
 
 
