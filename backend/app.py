@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 
 from chalice import Chalice, Response
-from chalicelib import openapi, pages, web
+from chalicelib import openapi, origin, pages, web
 from chalicelib.antispam import TOO_FAST_MESSAGE, Verdict, screen
 from chalicelib.catalog import catalog
 from chalicelib.crypto import KeyServiceUnavailable
@@ -23,6 +23,7 @@ from chalicelib.warranty import NoSuchWarranty, WarrantyLookup
 
 app = Chalice(app_name="aftercare")
 app.log.setLevel(logging.INFO)
+app.register_middleware(origin.guard(os.environ), "http")
 ANY_CONTENT_TYPE = ["*/*"]  # checked in chalicelib.web, so a wrong type gets our own 415
 OUTAGES = (StorageUnavailable, KeyServiceUnavailable, ConfigurationError)
 NO_SUCH_WARRANTY = (

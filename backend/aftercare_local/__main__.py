@@ -8,9 +8,17 @@ import sys
 from pathlib import Path
 
 import click
+from chalicelib.origin import SECRET_VARIABLE
 
 from aftercare_local import server, stack
 from aftercare_local.paths import BUILT_SITE, LOCAL_STATE
+
+
+def origin_secret() -> str:
+    """A secret for this run, set where the app reads it, for the server to add as CloudFront does."""
+    secret = server.new_origin_secret()
+    os.environ[SECRET_VARIABLE] = secret
+    return secret
 
 
 @click.group()
@@ -30,7 +38,7 @@ def run(port: int, dynamodb_port: int | None) -> None:
     # DynamoDB Local just as cleanly.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with stack.started(data_dir=LOCAL_STATE / "dynamodb", dynamodb_port=dynamodb_port) as local:
-        httpd = server.make_server(port, BUILT_SITE, server.load_app())
+        httpd = server.make_server(port, BUILT_SITE, server.load_app(), origin_secret=origin_secret())
         click.echo(f"DynamoDB Local: {local.dynamodb_endpoint} (data in .local/dynamodb)")
         click.echo(f"Aftercare:      http://127.0.0.1:{port}/  (Ctrl-C stops everything)")
         try:
@@ -55,7 +63,7 @@ def serve(port: int, dynamodb_endpoint: str, table_name: str, key_dir: str, site
         AFTERCARE_DYNAMODB_ENDPOINT=dynamodb_endpoint,
         AFTERCARE_LOCAL_KEY_DIR=str(Path(key_dir).resolve()),
     )
-    httpd = server.make_server(port, Path(site_dir), server.load_app())
+    httpd = server.make_server(port, Path(site_dir), server.load_app(), origin_secret=origin_secret())
     click.echo(f"listening on http://127.0.0.1:{httpd.server_address[1]}/", err=True)
     try:
         httpd.serve_forever()
