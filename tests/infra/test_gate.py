@@ -113,6 +113,45 @@ def test_the_secret_is_compared_in_constant_time(monkeypatch):
     assert compared == [(SECRET.encode(), SECRET.encode()), (b"nope", SECRET.encode())]
 
 
+def regional_acl_lets_through(acl: dict[str, Any], headers: dict[str, str]) -> bool:
+    for rule in sorted(acl["Rules"], key=lambda r: r["Priority"]):
+        if matches(rule["Statement"], "POST", "/api/enquiries", headers):
+            return "Allow" in rule["Action"]
+    return "Allow" in acl["DefaultAction"]
+
+
+def with_secret(value: Any, secret: str) -> Any:
+    """The template with the deploy-time secret resolved, as CloudFormation does."""
+    resolved = json.dumps({"Fn::Sub": "{{resolve:secretsmanager:${OriginSecret}:SecretString}}"})
+    return json.loads(json.dumps(value).replace(resolved, json.dumps(secret)))
+
+
+def test_direct_calls_are_dropped_before_they_count_against_the_stage_throttle(packaged):
+    resources = packaged["Resources"]
+    assert packaged["Parameters"]["BlockDirectApiCalls"]["Default"] == "true"
+    acl = resources["ApiWebAcl"]
+    association = resources["ApiWebAclAssociation"]
+    assert acl["Condition"] == association["Condition"] == "BlocksDirectApiCalls"
+    assert acl["Properties"]["Scope"] == "REGIONAL"
+    # On the stage CloudFront's "api" origin calls (the SAM transform names it).
+    assert resources["RestAPI"]["Properties"]["StageName"] == "api"
+    assert association["DependsOn"] == "RestAPIapiStage"
+    assert association["Properties"]["ResourceArn"] == {"Fn::Sub": (
+        "arn:${AWS::Partition}:apigateway:${AWS::Region}::/restapis/${RestAPI}/stages/api")}
+    assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": ["ApiWebAcl", "Arn"]}
+    rules = with_secret(acl["Properties"], SECRET)
+    assert regional_acl_lets_through(rules, {origin.ORIGIN_HEADER: SECRET})
+    assert regional_acl_lets_through(rules, {origin.ORIGIN_HEADER.lower(): SECRET})
+    for headers in ({}, {origin.ORIGIN_HEADER: SECRET[:-1]}, {origin.ORIGIN_HEADER: SECRET + " "},
+                    {"X-Other": SECRET}):
+        assert not regional_acl_lets_through(rules, headers)
+    assert acl["Properties"]["DefaultAction"]["Block"]["CustomResponse"]["ResponseCode"] == 403
+    # Samples would show the secret header to whoever reads the console.
+    visibility = [acl["Properties"]["VisibilityConfig"],
+                  *(rule["VisibilityConfig"] for rule in acl["Properties"]["Rules"])]
+    assert [v["SampledRequestsEnabled"] for v in visibility] == [False] * len(visibility)
+
+
 # -- The WAF's per-IP limit counts every way into the API -------------------------------
 
 
@@ -132,17 +171,26 @@ def transform(value: str, transformations: list[dict[str, Any]]) -> str:
     return value
 
 
-def matches(statement: dict[str, Any], method: str, path: str) -> bool:
-    """WAF's statements, the kinds the rate rule uses, evaluated on one request."""
+def matches(statement: dict[str, Any], method: str, path: str,
+            headers: dict[str, str] | None = None) -> bool:
+    """WAF's statements, the kinds our rules use, evaluated on one request."""
     (kind, body), = statement.items()
     if kind == "OrStatement":
-        return any(matches(s, method, path) for s in body["Statements"])
+        return any(matches(s, method, path, headers) for s in body["Statements"])
     if kind == "AndStatement":
-        return all(matches(s, method, path) for s in body["Statements"])
+        return all(matches(s, method, path, headers) for s in body["Statements"])
     if kind == "NotStatement":
-        return not matches(body["Statement"], method, path)
-    (field,) = body["FieldToMatch"]
-    value = transform({"UriPath": path, "Method": method}[field], body["TextTransformations"])
+        return not matches(body["Statement"], method, path, headers)
+    ((field, spec),) = body["FieldToMatch"].items()
+    if field == "SingleHeader":
+        # WAF names headers in lower case and matches them whatever their case.
+        assert spec["Name"] == spec["Name"].lower()
+        sent = {name.lower(): value for name, value in (headers or {}).items()}
+        if spec["Name"] not in sent:
+            return False
+        value = transform(sent[spec["Name"]], body["TextTransformations"])
+    else:
+        value = transform({"UriPath": path, "Method": method}[field], body["TextTransformations"])
     if kind == "RegexMatchStatement":
         return re.search(body["RegexString"], value) is not None
     if kind == "ByteMatchStatement":
