@@ -386,3 +386,21 @@ def test_every_write_the_api_makes_is_conditional_on_a_free_key(api, monkeypatch
     assert len(puts) >= len(FORMS)
     for put in puts:
         assert "attribute_not_exists" in put["ConditionExpression"], put["Item"]["pk"]
+
+
+# -- Turning the switches from the deploy command ----------------------------------------
+
+
+def test_deploy_passes_named_parameters_to_the_main_stack(deploy_module):
+    assert deploy_module.stack_parameters(["StaffRequiresMfa=false", "BlockDirectApiCalls=true"]) \
+        == {"StaffRequiresMfa": "false", "BlockDirectApiCalls": "true"}
+    for malformed in ("StaffRequiresMfa", "=false", "Staff Requires=false"):
+        with pytest.raises(SystemExit):
+            deploy_module.stack_parameters([malformed])
+
+
+def test_a_malformed_parameter_stops_the_deploy_before_packaging(deploy_module, monkeypatch):
+    monkeypatch.setattr(deploy_module, "package", lambda: pytest.fail("packaged anyway"))
+    with pytest.raises(SystemExit, match="NAME=VALUE"):
+        deploy_module.main(["deploy", "--stage", "dev", "--backup-region", "eu-central-1",
+                            "--parameter", "StaffRequiresMfa"])
