@@ -63,7 +63,9 @@ def serve(port: int, dynamodb_endpoint: str, table_name: str, key_dir: str, site
         AFTERCARE_DYNAMODB_ENDPOINT=dynamodb_endpoint,
         AFTERCARE_LOCAL_KEY_DIR=str(Path(key_dir).resolve()),
     )
-    httpd = server.make_server(port, Path(site_dir), server.load_app(), origin_secret=origin_secret())
+    # Errors only: a caller that never reads stderr must not fill the pipe and stall us.
+    httpd = server.make_server(port, Path(site_dir), server.load_app(), origin_secret=origin_secret(),
+                               log_requests=False)
     click.echo(f"listening on http://127.0.0.1:{httpd.server_address[1]}/", err=True)
     try:
         httpd.serve_forever()

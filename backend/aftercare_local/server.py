@@ -122,6 +122,11 @@ class OneOriginHandler(SimpleHTTPRequestHandler):
     # (`app.current_request`), so two API requests at once would see each
     # other's. One at a time, as one Lambda instance handles them.
     api_lock: threading.Lock
+    log_requests: bool
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        if self.log_requests:
+            super().log_request(code, size)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         # Paths only: bodies and query strings never reach the log.
@@ -349,12 +354,14 @@ def new_origin_secret() -> str:
 
 
 def make_server(
-    port: int, site_dir: Path, app: Any, *, origin_secret: str | None = None
+    port: int, site_dir: Path, app: Any, *, origin_secret: str | None = None,
+    log_requests: bool = True,
 ) -> ThreadingHTTPServer:
     """A server on 127.0.0.1 only; port 0 picks a free one.
 
     With origin_secret, every API request carries it, as CloudFront adds it;
     the app checks it when AFTERCARE_ORIGIN_SECRET holds the same value.
+    Without log_requests only errors are logged.
     """
     gateway = LocalGateway(app, Config.create(lambda_timeout=15, lambda_memory_size=512))
     handler = type("Handler", (OneOriginHandler,), {
@@ -362,5 +369,6 @@ def make_server(
         "headers_for_every_answer": security_headers(template.load(INFRA_TEMPLATE), site_dir),
         "origin_secret": origin_secret,
         "api_lock": threading.Lock(),
+        "log_requests": log_requests,
     })
     return OneOriginServer(("127.0.0.1", port), functools.partial(handler, directory=str(site_dir)))

@@ -116,3 +116,31 @@ def test_each_local_run_gives_the_app_and_the_server_one_new_secret(
     assert len(given) >= 32
     assert os.environ[SECRET_VARIABLE] == given
     assert cli.origin_secret() != given
+
+
+def test_a_quiet_server_writes_nothing_per_request(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    # The tests' server has its stderr on a pipe nobody reads until it exits:
+    # a line per request would fill it and stall the server after a few thousand.
+    app = slow_echo_app()
+    httpd = server.make_server(0, tmp_path, app, log_requests=False)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        assert post(httpd.server_address[1], {"n": 1})[0] == 200
+        connection = http.client.HTTPConnection("127.0.0.1", httpd.server_address[1], timeout=5)
+        for _ in range(3):
+            connection.request("GET", "/quiet-check")
+            answer = connection.getresponse()
+            answer.read()
+            assert answer.status == 404
+        connection.close()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert "quiet-check" not in capfd.readouterr().err
+    with running(app, tmp_path) as port:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        connection.request("GET", "/loud-check")
+        connection.getresponse().read()
+        connection.close()
+    assert "GET /loud-check 404" in capfd.readouterr().err
