@@ -205,7 +205,7 @@ class OneOriginHandler(SimpleHTTPRequestHandler):
     def _method_not_allowed(self, allowed: tuple[str, ...]) -> None:
         if self._has_body():
             self.close_connection = True
-        body = json.dumps({"message": f"The method {self.command} is not allowed here."}).encode()
+        body = b'{"message": "This method is not allowed here."}'
         self._reply(HTTPStatus.METHOD_NOT_ALLOWED,
                     {"Content-Type": JSON_TYPE, "Allow": ", ".join(allowed)}, body)
 
