@@ -27,6 +27,7 @@ from chalicelib.crypto import (
     ensure_local_keys,
     read_local_key,
 )
+from chalicelib.items import SORT_KEY, SUBMISSION_SORT_KEY
 from chalicelib.storage import SubmissionTable, from_dynamodb
 from moto import mock_aws
 
@@ -84,7 +85,7 @@ class StoredItems:
     def submissions(self, kind: str | None = None) -> list[dict[str, Any]]:
         return [
             item for item in self.raw_items()
-            if item["sk"] == "SUBMISSION" and (kind is None or item["kind"] == kind)
+            if item[SORT_KEY] == SUBMISSION_SORT_KEY and (kind is None or item["kind"] == kind)
         ]
 
 

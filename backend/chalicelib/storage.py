@@ -13,10 +13,8 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-# Attribute names the key schema in infra/resources.yaml defines.
-PARTITION_KEY = "pk"
-SORT_KEY = "sk"
-EXPIRY_ATTRIBUTE = "expires_at"
+from chalicelib.items import EXPIRY_ATTRIBUTE, PARTITION_KEY, SORT_KEY
+
 KIND_INDEX = "by-kind"
 SUBJECT_INDEX = "by-subject"
 

@@ -18,6 +18,7 @@ from chalicelib.forms.core import (
 )
 from chalicelib.forms.feedback import Feedback, PageFeedback
 from chalicelib.forms.products import ReturnRequest, WarrantyRegistration, WarrantyStatusQuery
+from chalicelib.items import OPEN
 
 FORMS: dict[str, FormKind] = {
     form.kind: form
@@ -31,7 +32,7 @@ FORMS: dict[str, FormKind] = {
         ),
         FormKind(
             "complaint", "/complaints", Complaint, "CMP", "Complaint",
-            initial_status="open", page="/complaints/new/",
+            initial_status=OPEN, page="/complaints/new/",
         ),
         FormKind(
             "return_request", "/return-requests", ReturnRequest, "RET", "Return request",

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo
 
 from chalicelib.forms.answers import Accepted
+from chalicelib.items import RECEIVED
 
 
 def personal(**ui: Any) -> dict[str, Any]:
@@ -19,16 +20,15 @@ def personal(**ui: Any) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class UniqueClaim:
-    """A key only one submission may ever take (a serial number, say).
+    """A value only one submission may ever take (a serial number, say), named by its guard.
 
-    It is written in the same transaction as the submission, so either both
-    are stored or neither; `conflict_message` is what the customer reads when
-    the key is taken, and must not say by whom.
+    The intake turns it into a conditional write in the same transaction as the
+    submission, so either both are stored or neither; `conflict_message` is what
+    the customer reads when the value is taken, and must not say by whom.
     """
 
-    partition: str
-    sort: str
     guard: str
+    value: str
     conflict_message: str
     fields: dict[str, Any] = field(default_factory=dict)
 
@@ -78,7 +78,7 @@ class FormKind:
     model: type[Submission]
     reference_prefix: str
     title: str
-    initial_status: str = "received"
+    initial_status: str = RECEIVED
     page: str = "/"  # the site page that shows the form: where "back to the form" leads
 
 
