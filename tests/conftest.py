@@ -127,9 +127,9 @@ def chalice_app(moto_account: MotoAccount) -> Iterator[Any]:
         sys.path.insert(0, str(BACKEND))
     import app as app_module
 
-    app_module.get_intake.cache_clear()
+    app_module.get_reception.cache_clear()
     yield app_module
-    app_module.get_intake.cache_clear()
+    app_module.get_reception.cache_clear()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from chalicelib import items
@@ -42,6 +42,7 @@ class Receipt:
     reference: str
     answer: dict[str, Any]
     replayed: bool = False
+    screened_out: bool = False  # a decoy: answered as if stored, nothing stored
 
 
 @dataclass
@@ -90,12 +91,6 @@ class Intake:
                 raise
             return Receipt(reference, answer)
         raise RuntimeError("could not find a free reference")  # 30^8 references; never in practice
-
-    def pretend(self, form: FormKind, submission: Submission) -> Receipt:
-        """The answer a submission would get, with a fresh reference, storing nothing (for spam)."""
-        reference = new_reference(form.reference_prefix, self.choose)
-        answer = submission.answer(reference, self.clock().date()).model_dump(mode="json")
-        return Receipt(reference, answer)
 
     def _items(
         self, form: FormKind, submission: Submission, reference: str, now: datetime
@@ -163,3 +158,9 @@ class Intake:
         canonical = json.dumps(submission.model_dump(mode="json"), sort_keys=True)
         return self.hasher.digest(f"idempotency:{form.kind}:{canonical}".encode())
 
+
+def pretend(form: FormKind, submission: Submission, today: date, choose: Chooser) -> Receipt:
+    """The answer a submission would get, with a fresh reference, storing nothing (for spam)."""
+    reference = new_reference(form.reference_prefix, choose)
+    answer = submission.answer(reference, today).model_dump(mode="json")
+    return Receipt(reference, answer, screened_out=True)

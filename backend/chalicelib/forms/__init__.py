@@ -12,6 +12,7 @@ from chalicelib.forms.core import (
     FieldError,
     FormKind,
     InvalidSubmission,
+    Lookup,
     Submission,
     UniqueClaim,
     validate,
@@ -41,6 +42,10 @@ FORMS: dict[str, FormKind] = {
     )
 }
 
+WARRANTY_STATUS = Lookup(
+    "warranty_status", "/warranty-status", WarrantyStatusQuery, "Warranty check", page="/warranty/check/",
+)
+
 __all__ = [
     "FORMS",
     "Complaint",
@@ -49,10 +54,12 @@ __all__ = [
     "FieldError",
     "FormKind",
     "InvalidSubmission",
+    "Lookup",
     "PageFeedback",
     "ReturnRequest",
     "Submission",
     "UniqueClaim",
+    "WARRANTY_STATUS",
     "WarrantyRegistration",
     "WarrantyStatusQuery",
     "validate",

@@ -83,6 +83,17 @@ class FormKind:
 
 
 @dataclass(frozen=True)
+class Lookup:
+    """A form that asks rather than submits (a warranty's status): its route and model; nothing is stored."""
+
+    kind: str
+    path: str
+    model: type[Submission]
+    title: str
+    page: str = "/"
+
+
+@dataclass(frozen=True)
 class FieldError:
     field: str
     message: str
