@@ -16,13 +16,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.web import API_BASE, HONEYPOT_FIELD
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.pages import Page
 
 FORM_MARKER = re.compile(r'<!--\s*form:\s*([a-z_]+)(?:\s+submit="([^"<>]*)")?\s*-->')
 # Choices up to this many are radio buttons (all visible at once); more, a list box.
 MAX_RADIOS = 5
-HONEYPOT = "website"
 
 
 @dataclass(frozen=True)
@@ -36,23 +36,17 @@ class FormSpec:
     lookup: bool = False
 
 
-# The warranty check is a look-up, not an intake kind: it stores nothing, and
-# its route is the API contract's `POST /api/warranty-status`.
-WARRANTY_STATUS_ROUTE = "/api/warranty-status"
-
-
 def form_specs() -> dict[str, FormSpec]:
-    """Every form the backend accepts: the intake kinds and the warranty check."""
-    from chalicelib import forms
+    """Every form the backend accepts: the intake kinds and the look-ups (which store nothing)."""
+    from chalicelib.forms import FORMS, WARRANTY_STATUS
 
     specs = {
-        kind: FormSpec(kind, "/api" + form.path, form.model, form.title)
-        for kind, form in forms.FORMS.items()
+        kind: FormSpec(kind, API_BASE + form.path, form.model, form.title) for kind, form in FORMS.items()
     }
-    specs["warranty_status"] = FormSpec(
-        "warranty_status", WARRANTY_STATUS_ROUTE, forms.WarrantyStatusQuery, "Warranty check",
-        lookup=True,
-    )
+    for lookup in (WARRANTY_STATUS,):
+        specs[lookup.kind] = FormSpec(
+            lookup.kind, API_BASE + lookup.path, lookup.model, lookup.title, lookup=True
+        )
     return specs
 
 
@@ -167,11 +161,11 @@ def render_form(spec: FormSpec, names: dict[str, str], submit_label: str | None 
 
 
 def _honeypot(prefix: str) -> str:
-    field_id = f"{prefix}-{HONEYPOT}"
+    field_id = f"{prefix}-{HONEYPOT_FIELD}"
     return (
         '<div class="af-honeypot" aria-hidden="true">'
         f'<label for="{field_id}">Leave this field empty</label>'
-        f'<input type="text" id="{field_id}" name="{HONEYPOT}" value="" tabindex="-1" '
+        f'<input type="text" id="{field_id}" name="{HONEYPOT_FIELD}" value="" tabindex="-1" '
         'autocomplete="off"></div>'
     )
 

@@ -10,7 +10,7 @@ from pydantic.json_schema import models_json_schema
 
 from chalicelib.forms import FORMS, WARRANTY_STATUS, FormKind, Submission
 from chalicelib.forms.answers import Problem, ValidationProblem, WarrantyStatus
-from chalicelib.web import FORM, JSON, MAX_BODY_BYTES, MAX_IDEMPOTENCY_KEY, RETRY_AFTER_SECONDS
+from chalicelib.web import API_BASE, FORM, JSON, MAX_BODY_BYTES, MAX_IDEMPOTENCY_KEY, RETRY_AFTER_SECONDS
 
 REF = "#/components/schemas/{model}"
 HTML = "text/html"
@@ -175,7 +175,7 @@ def document(today: date) -> dict[str, Any]:
                            f"Every form takes {JSON} (answered with JSON) or {FORM} (answered with a "
                            "redirect to a thank-you page or a plain HTML page listing the errors).",
         },
-        "servers": [{"url": "/api"}],
+        "servers": [{"url": API_BASE}],
         "paths": paths,
         "components": {
             "schemas": schemas["$defs"],

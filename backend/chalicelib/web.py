@@ -21,6 +21,7 @@ MAX_BODY_BYTES = 64 * 1024
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 RETRY_AFTER_SECONDS = 5
+API_BASE = "/api"  # where the site's origin sends the API (CloudFront and the local server)
 
 # Fields a form may carry beside the model's own: never stored.
 HONEYPOT_FIELD = "website"
@@ -167,4 +168,4 @@ class Reply:
 
 
 def thanks_location(reference: str) -> str:
-    return f"/api/thanks?reference={quote(reference)}"
+    return f"{API_BASE}/thanks?reference={quote(reference)}"
