@@ -20,6 +20,7 @@ import pytest
 from aftercare_local import dynamodb as dynamodb_local
 from aftercare_local import processes
 from aftercare_local.paths import BACKEND, BUILT_SITE, REPO
+from aftercare_local.processes import free_port
 from chalicelib.crypto import (
     LOCAL_DATA_KEY_FILE,
     LocalKeyProvider,
@@ -142,12 +143,6 @@ def api(chalice_app: Any) -> Iterator[Any]:
 
 
 # -- DynamoDB Local and the live stack ----------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
 
 @pytest.fixture(scope="session")
 def dynamodb_local_endpoint() -> Iterator[str]:
