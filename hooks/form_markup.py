@@ -4,9 +4,11 @@ A page asks for a form with a marker, `<!-- form: enquiry -->`, optionally with
 the button's words: `<!-- form: warranty_status submit="Check my warranty" -->`.
 Each model's JSON schema gives the fields: `title` is the label, `description`
 the hint, `x-widget`, `x-input-type`, `x-autocomplete` and `x-labels` shape the
-control, `required`, `enum`, `minimum` and `maximum` the rules. The form posts
-to `/api` + the kind's path, so it works without JavaScript; the site's script
-enhances it (assets/javascripts/aftercare-forms.js).
+control, `required`, `enum`, `minimum` and `maximum` the rules; this hook turns
+them into a view of each field and `overrides/partials/af-form.html` draws it,
+in the theme's own Jinja environment. The form posts to `/api` + the kind's
+path, so it works without JavaScript; the site's script enhances it
+(assets/javascripts/aftercare-forms.js).
 """
 
 from __future__ import annotations
