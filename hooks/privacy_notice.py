@@ -70,8 +70,10 @@ def _sentence_list(items: list[str]) -> str:
 def notice_markdown(policy: dict[str, Any], form_pages: dict[str, str]) -> str:
     """The whole notice, in Markdown, from the data policy."""
     kinds: dict[str, dict[str, Any]] = policy["kinds"]
-    controller = policy["controller"]
-    email = policy["contact_email"]
+    from chalicelib.retailer import retailer
+
+    controller = retailer().legal_name
+    email = retailer().privacy_email
     contact_page = form_pages.get("enquiry", "contact.md")
     lines = [
         f"This notice explains what {controller} (\"we\") collects through this site, why, "
