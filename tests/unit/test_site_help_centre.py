@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import subprocess
@@ -12,23 +11,15 @@ from collections.abc import Iterator
 from dataclasses import replace
 from html import unescape
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from chalicelib.catalog import catalog
 from chalicelib.retailer import RetailerSettingError, parse_retailer, retailer
 
+from .test_site_hooks import load_hook
+
 REPO = Path(__file__).resolve().parents[2]
 RETAILER_TOML = REPO / "backend/chalicelib/data/retailer.toml"
-
-
-def load_hook(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"site_hook_{name}", REPO / "hooks" / f"{name}.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 help_centre = load_hook("help_centre")
