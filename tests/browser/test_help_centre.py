@@ -11,6 +11,7 @@ import pytest
 from chalicelib.retailer import retailer
 
 from .conftest import Visit
+from .test_site_quality import AXE
 
 pytestmark = pytest.mark.browser
 
@@ -129,3 +130,14 @@ def test_policy_pages_offer_was_this_page_helpful(
     assert len(stored) == 1
     assert stored[0]["fields"].get("page") == policy_page
     assert stored[0]["fields"].get("helpful") is True
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_axe_finds_no_violations_on_the_missing_page(browser: Any, live: Any, scheme: str) -> None:
+    context = browser.new_context(base_url=live.base_url, color_scheme=scheme)
+    page = context.new_page()
+    page.goto("/no-such-page/")
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    context.close()
+    assert [(v["id"], [n["target"] for n in v["nodes"]][:5]) for v in result["violations"]] == []
