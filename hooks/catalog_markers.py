@@ -106,7 +106,7 @@ def warranty_terms_markdown(product: Product, policy: AfterSalesPolicy, link: An
     name = product.name
     if product.amc_offered:
         amc = (
-            f"offered for the {name} once the warranty ends; see "
+            f"offered for the {name}; you can take one out {policy.amc_available}. See "
             f"[annual maintenance contracts]({link('policies/maintenance-contracts.md')})."
         )
     else:

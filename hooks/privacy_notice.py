@@ -14,6 +14,7 @@ from typing import Any
 
 from chalicelib.items import CONSENT_KIND
 from chalicelib.policy import DataPolicy, parse_policy
+from chalicelib.retailer import retailer
 from mkdocs.exceptions import PluginError
 
 DATA_POLICY = Path("backend/chalicelib/data/data_policy.toml")
@@ -72,8 +73,8 @@ def notice_markdown(policy: DataPolicy, form_pages: dict[str, str]) -> str:
     """The whole notice, in Markdown, from the data policy."""
     kinds = policy.notices
     months = policy.retention_months
-    controller = policy.controller
-    email = policy.contact_email
+    controller = retailer().legal_name
+    email = retailer().privacy_email
     contact_page = form_pages.get("enquiry", "contact.md")
     lines = [
         f"This notice explains what {controller} (\"we\") collects through this site, why, "

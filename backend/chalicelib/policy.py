@@ -25,8 +25,6 @@ class DataPolicy:
     notice_version: str
     retention_months: dict[str, int]
     idempotency_hours: int
-    controller: str = ""
-    contact_email: str = ""
     storage: str = ""
     backups: str = ""
     notices: dict[str, KindNotice] = field(default_factory=dict)
@@ -54,8 +52,6 @@ def parse_policy(text: str) -> DataPolicy:
         notice_version=raw["notice_version"],
         retention_months={kind: int(spec["retention_months"]) for kind, spec in kinds.items()},
         idempotency_hours=int(raw["technical"]["idempotency_hours"]),
-        controller=raw.get("controller", ""),
-        contact_email=raw.get("contact_email", ""),
         storage=raw.get("storage", ""),
         backups=raw.get("backups", ""),
         notices={

@@ -12,6 +12,7 @@ from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
+from chalicelib.retailer import retailer
 from mkdocs.exceptions import PluginError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -129,7 +130,8 @@ def test_privacy_notice_covers_every_kind_and_the_rights() -> None:
         assert kind.who_can_see in notice
         for item in kind.collects:
             assert item[1:] in notice
-    assert policy.contact_email in notice
+    assert retailer().privacy_email in notice
+    assert retailer().legal_name in notice
     assert policy.storage in notice and policy.backups in notice
     assert "within one month" in notice
     assert "unsubscribe link" in notice
