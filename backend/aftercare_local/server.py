@@ -74,13 +74,7 @@ def security_headers(resources: Mapping[str, Any], site_dir: Path | None = None)
     security = config.get("SecurityHeadersConfig", {})
     headers: dict[str, str] = {}
     if "StrictTransportSecurity" in security:
-        hsts = security["StrictTransportSecurity"]
-        value = f"max-age={hsts['AccessControlMaxAgeSec']}"
-        if hsts.get("IncludeSubdomains"):
-            value += "; includeSubDomains"
-        if hsts.get("Preload"):
-            value += "; preload"
-        headers["Strict-Transport-Security"] = value
+        headers["Strict-Transport-Security"] = _hsts(security["StrictTransportSecurity"])
     if "ContentSecurityPolicy" in security:
         csp = security["ContentSecurityPolicy"]["ContentSecurityPolicy"]
         if site_dir is not None and (site_dir / "index.html").is_file():
@@ -95,13 +89,24 @@ def security_headers(resources: Mapping[str, Any], site_dir: Path | None = None)
         headers["Referrer-Policy"] = security["ReferrerPolicy"]["ReferrerPolicy"]
     if "XSSProtection" in security:
         xss = security["XSSProtection"]
-        value = "1" if xss.get("Protection") else "0"
-        if xss.get("ModeBlock"):
-            value += "; mode=block"
-        headers["X-XSS-Protection"] = value
+        headers["X-XSS-Protection"] = ("1" if xss.get("Protection") else "0") + (
+            "; mode=block" if xss.get("ModeBlock") else ""
+        )
     for item in config.get("CustomHeadersConfig", {}).get("Items", []):
         headers[item["Header"]] = str(item["Value"])
     return headers
+
+
+def _hsts(hsts: Mapping[str, Any]) -> str:
+    value = f"max-age={hsts['AccessControlMaxAgeSec']}"
+    if hsts.get("IncludeSubdomains"):
+        value += "; includeSubDomains"
+    if hsts.get("Preload"):
+        value += "; preload"
+    return value
+
+
+BAD_CHUNKS = "The request's chunks are not valid."
 
 
 class BadBody(Exception):
@@ -257,33 +262,37 @@ class OneOriginHandler(SimpleHTTPRequestHandler):
 
     def _read_chunks(self) -> bytes:
         body = bytearray()
-        while True:
-            line = self.rfile.readline(1024)
-            if not line.endswith(b"\n"):
-                raise BadBody(HTTPStatus.BAD_REQUEST, "The request's chunks are not valid.")
-            size_text = line.split(b";", 1)[0].strip()
-            try:
-                size = int(size_text, 16)
-            except ValueError:
-                raise BadBody(HTTPStatus.BAD_REQUEST, "The request's chunks are not valid.") from None
-            if size < 0:
-                raise BadBody(HTTPStatus.BAD_REQUEST, "The request's chunks are not valid.")
-            if size == 0:
-                break
+        while size := self._chunk_size():
             if len(body) + size > GATEWAY_MAX_BODY:
                 raise BadBody(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Request too large")
             chunk = self.rfile.read(size)
             if len(chunk) != size or self.rfile.read(2) != b"\r\n":
-                raise BadBody(HTTPStatus.BAD_REQUEST, "The request's chunks are not valid.")
+                raise BadBody(HTTPStatus.BAD_REQUEST, BAD_CHUNKS)
             body += chunk
-        # Trailer fields, up to the empty line that ends the message.
+        self._skip_trailers()
+        return bytes(body)
+
+    def _chunk_size(self) -> int:
+        line = self.rfile.readline(1024)
+        if not line.endswith(b"\n"):
+            raise BadBody(HTTPStatus.BAD_REQUEST, BAD_CHUNKS)
+        try:
+            size = int(line.split(b";", 1)[0].strip(), 16)
+        except ValueError:
+            raise BadBody(HTTPStatus.BAD_REQUEST, BAD_CHUNKS) from None
+        if size < 0:
+            raise BadBody(HTTPStatus.BAD_REQUEST, BAD_CHUNKS)
+        return size
+
+    def _skip_trailers(self) -> None:
+        """Trailer fields, up to the empty line that ends the message."""
         for _ in range(100):
             trailer = self.rfile.readline(8192)
             if trailer in (b"\r\n", b"\n"):
-                return bytes(body)
+                return
             if not trailer.endswith(b"\n"):
                 break
-        raise BadBody(HTTPStatus.BAD_REQUEST, "The request's chunks are not valid.")
+        raise BadBody(HTTPStatus.BAD_REQUEST, BAD_CHUNKS)
 
     def _to_api(self) -> None:
         try:

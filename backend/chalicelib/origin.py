@@ -14,7 +14,7 @@ import hmac
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from chalice import Response
+from chalice.app import Response
 
 from chalicelib import web
 
@@ -44,8 +44,8 @@ def came_through_front_door(headers: Mapping[str, str], secret: str | None) -> b
 
 
 def refusal() -> Response:
-    answer = web.problem_answer(False, 403, NOT_THROUGH_FRONT_DOOR)
-    return Response(body=answer.body, status_code=answer.status, headers=answer.headers)
+    answer = web.Reply(html=False).problem(403, NOT_THROUGH_FRONT_DOOR)
+    return Response(body=answer.body, status_code=answer.status, headers=dict(answer.headers))
 
 
 def guard(environ: Mapping[str, str]) -> Callable[[Any, Callable[[Any], Response]], Response]:

@@ -320,12 +320,18 @@ def readme_staff_permissions() -> list[str]:
     return [line[2:] for line in block.splitlines() if line.startswith("- ")]
 
 
-def test_the_readme_lists_the_staff_permissions_the_policy_grants(staff_policy, resources):
-    """Each README line names actions and what limits them; the policy must agree."""
+def listed_permissions() -> dict[str, str]:
+    """Each action the README names, with the line that names it."""
     listed: dict[str, str] = {}
     for line in readme_staff_permissions():
         for action in re.findall(r"`((?:dynamodb|kms):\w+)`", line):
             listed[action] = line
+    return listed
+
+
+def test_the_readme_lists_the_staff_permissions_the_policy_grants(staff_policy, resources):
+    """Each README line names actions and what limits them; the policy must agree."""
+    listed = listed_permissions()
     granted = {a for s in staff_policy["Statement"] if s["Effect"] == "Allow"
                for a in as_list(s["Action"])}
     assert set(listed) == granted
@@ -343,6 +349,12 @@ def test_the_readme_lists_the_staff_permissions_the_policy_grants(staff_policy, 
             assert on_audit and on_submission, action
         if "deletes only" in line:
             assert not staff_may(staff_policy, action, keys=["SUB#ENQ-1"], attributes=ITEM)
+    assert "needs\na session signed in with MFA" in README.read_text(encoding="utf-8")
+    assert "StaffRequiresMfa" in resources["Parameters"]
+
+
+def test_the_readme_names_the_key_each_kms_permission_is_on(staff_policy):
+    listed = listed_permissions()
     key_of = {"kms:Decrypt": "DataKey", "kms:GenerateDataKey": "DataKey",
               "kms:GenerateMac": "SubjectHashKey"}
     for statement in staff_policy["Statement"]:
@@ -352,8 +364,6 @@ def test_the_readme_lists_the_staff_permissions_the_policy_grants(staff_policy, 
                     {"Fn::GetAtt": [key_of[action], "Arn"]}), action
                 assert ("the data key" if key_of[action] == "DataKey" else "the subject-hash key") \
                     in listed[action]
-    assert "needs\na session signed in with MFA" in README.read_text(encoding="utf-8")
-    assert "StaffRequiresMfa" in resources["Parameters"]
 
 
 # -- The public role's writes ------------------------------------------------------------
