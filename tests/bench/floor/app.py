@@ -31,7 +31,7 @@ def dynamodb() -> Any:
 def post_enquiry() -> Response:
     reference = f"ENQ-{secrets.token_hex(4).upper()}"
     dynamodb().put_item(
-        TableName=os.environ["AFTERCARE_TABLE_NAME"],
+        TableName=os.environ["FLOOR_TABLE_NAME"],
         Item={
             "pk": {"S": f"SUB#{reference}"},
             "sk": {"S": "SUBMISSION"},

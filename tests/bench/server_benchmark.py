@@ -1,0 +1,138 @@
+"""The local server under concurrency: enquiries per second beside /api/health, at 32 clients.
+
+The server is the one `make run` starts (`python -m aftercare_local serve`)
+over DynamoDB Local with local keys. Each client thread keeps one HTTP/1.1
+connection open and reconnects when the server drops it; a dropped or reset
+connection is counted, never retried silently.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from aftercare_local import processes
+from aftercare_local.paths import REPO
+
+from tests.bench.figures import Figure
+from tests.bench.intake_benchmark import enquiry
+
+CLIENTS = 32
+RESETS = (ConnectionError, http.client.RemoteDisconnected, http.client.BadStatusLine)
+
+
+@dataclass(frozen=True)
+class Load:
+    per_second: float
+    resets: int
+    failures: int  # answers other than the one expected
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def local_server(endpoint: str, table: str, key_dir: Path) -> Iterator[int]:
+    port = free_port()
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "aftercare_local", "serve", "--port", str(port),
+             "--dynamodb-endpoint", endpoint, "--table", table, "--key-dir", str(key_dir)],
+            cwd=REPO, stdout=subprocess.DEVNULL, stderr=log,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                if process.poll() is not None:
+                    log.seek(0)
+                    raise SystemExit(f"local server exited: {log.read().decode()[-2000:]}")
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2):  # noqa: S310
+                        break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.2)
+            yield port
+        finally:
+            processes.stop(process)
+
+
+def hammer(port: int, method: str, path: str, expected: int, seconds: float) -> Load:
+    """CLIENTS threads send requests for `seconds`; answers per second over all of them."""
+    answered, resets, failures = [0], [0], [0]
+    lock = threading.Lock()
+    start = threading.Barrier(CLIENTS + 1)
+    deadline = [0.0]
+
+    def client(number: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        sent = 0
+        start.wait()
+        while time.perf_counter() < deadline[0]:
+            sent += 1
+            body = enquiry(number * 1_000_000 + sent).encode() if method == "POST" else None
+            try:
+                connection.request(method, path, body=body,
+                                   headers={"Content-Type": "application/json"} if body else {})
+                response = connection.getresponse()
+                response.read()
+            except RESETS:
+                with lock:
+                    resets[0] += 1
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                continue
+            with lock:
+                if response.status == expected:
+                    answered[0] += 1
+                else:
+                    failures[0] += 1
+            if response.getheader("Connection", "").lower() == "close":
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.close()
+
+    threads = [threading.Thread(target=client, args=(number,)) for number in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    started = time.perf_counter()
+    deadline[0] = started + seconds
+    start.wait()
+    for thread in threads:
+        thread.join()
+    return Load(answered[0] / (time.perf_counter() - started), resets[0], failures[0])
+
+
+def measure_server(endpoint: str, table: str, key_dir: Path, seconds: float, runs: int) -> tuple[
+    Figure, str
+]:
+    posts, healths, resets, failures = [], [], 0, 0
+    with local_server(endpoint, table, key_dir) as port:
+        hammer(port, "POST", "/api/enquiries", 201, min(seconds, 2.0))  # warm-up
+        for _ in range(runs):
+            post = hammer(port, "POST", "/api/enquiries", 201, seconds)
+            health = hammer(port, "GET", "/api/health", 200, seconds)
+            posts.append(post.per_second)
+            healths.append(health.per_second)
+            resets += post.resets + health.resets
+            failures += post.failures + health.failures
+    figure = Figure(f"local server enquiries/s at {CLIENTS} concurrent (floor: /api/health)",
+                    "per s", posts, healths,
+                    f"{CLIENTS} keep-alive clients, {seconds:g} s each", higher_is_better=True)
+    problems = (f"local server at {CLIENTS} concurrent: {resets} connection resets, "
+                f"{failures} unexpected answers over {runs} runs")
+    return figure, problems
