@@ -216,7 +216,7 @@ def measure_export(endpoint: str, key_dir: Path, rows: int, runs: int) -> tuple[
     figure = Figure(
         "staff export rows/s (floor: raw boto3 Query)", "rows/s",
         [rows / run.seconds for run in exports], [rows / run.seconds for run in floors],
-        f"{rows:,} rows", higher_is_better=True,
+        f"{rows:,} rows",
     )
     cpu_export = min(run.cpu_seconds for run in exports) * 1000 / rows
     cpu_floor = min(run.cpu_seconds for run in floors) * 1000 / rows

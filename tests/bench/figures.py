@@ -8,14 +8,16 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Figure:
-    """A measure of the project beside its floor, one (project, floor) pair per run."""
+    """A measure of the project beside its floor, one (project, floor) pair per run.
+
+    The ratio is project / floor for times and throughputs alike, as the issue's table reads.
+    """
 
     measure: str
     unit: str
     project: list[float]
     floor: list[float]
     n: str
-    higher_is_better: bool = False  # throughput: the ratio is project / floor either way
 
     def ratios(self) -> list[float]:
         return [p / f if f else float("inf") for p, f in zip(self.project, self.floor, strict=True)]

@@ -134,7 +134,7 @@ def measure_server(endpoint: str, table: str, key_dir: Path, seconds: float, run
             failures += post.failures + health.failures
     figure = Figure(f"local server enquiries/s at {CLIENTS} concurrent (floor: /api/health)",
                     "per s", posts, healths,
-                    f"{CLIENTS} keep-alive clients, {seconds:g} s each", higher_is_better=True)
+                    f"{CLIENTS} keep-alive clients, {seconds:g} s each")
     problems = (f"local server at {CLIENTS} concurrent: {resets} connection resets, "
                 f"{failures} unexpected answers over {runs} runs")
     return figure, problems

@@ -125,3 +125,19 @@ def _wrapped_data_key(blob: bytes) -> bytes:
     header, _ = deserialize_header(io.BytesIO(blob))
     (encrypted_key,) = header.encrypted_data_keys
     return bytes(encrypted_key.encrypted_data_key)
+
+
+def test_the_app_loads_without_the_encryption_sdk_until_it_seals() -> None:
+    # Cold start: a health check or a page never pays for the SDK's import.
+    import subprocess
+    import sys
+
+    from aftercare_local.paths import BACKEND
+
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import app; "
+        "print('aws_encryption_sdk' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe, str(BACKEND)],
+                          capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "False"
