@@ -64,7 +64,8 @@ class Intake:
         submission is refused.
         """
         now = self.clock()
-        fingerprint = self._fingerprint(form, submission)
+        # Only a retry with the same key compares fingerprints: without a key, none is needed.
+        fingerprint = self._fingerprint(form, submission) if idempotency_key else ""
         claims = submission.unique_claims(now.date())
         for _ in range(REFERENCE_ATTEMPTS):
             reference = new_reference(form.reference_prefix, self.choose)
