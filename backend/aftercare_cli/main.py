@@ -259,9 +259,14 @@ def subject_export(lazy: _LazyStaff, email: str, output: str) -> None:
 def subject_correct(lazy: _LazyStaff, email: str, reference: str, field_name: str, value: str) -> None:
     """Correct one field of one of the person's submissions.
 
-    The value is checked by the form's own rules, so nothing the form would
-    refuse can be stored. Correcting the email moves the submission to the
-    new address: later requests must use that one.
+    The value is checked by the form's own rules (date rules as on the day it
+    was sent), so nothing the form would refuse can be stored. Everything
+    derived from the submission changes with it, in one transaction: a
+    warranty's record moves to a corrected serial number and its expiry
+    follows a corrected purchase date; consent records follow the email and
+    name. If something cannot follow (the new serial is already registered),
+    nothing changes and the reason is shown. Correcting the email moves the
+    submission to the new address: later requests must use that one.
     """
     staff = lazy.get()
     with _plainly():
@@ -271,7 +276,8 @@ def subject_correct(lazy: _LazyStaff, email: str, reference: str, field_name: st
             done = subjects.correct(staff, hashed, reference, field_name, value)
             action.kinds, action.item_count = [done.kind], 1
     moved = " (now found under the new email address)" if done.subject_changed else ""
-    click.echo(f"corrected {done.field} of {done.reference}{moved}")
+    derived = f", with its {' and '.join(done.derived)} record(s)" if done.derived else ""
+    click.echo(f"corrected {done.field} of {done.reference}{derived}{moved}")
 
 
 @subject.command("erase")

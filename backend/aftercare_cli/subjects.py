@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import inspect
 from collections import Counter
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from chalicelib.crypto import subject_hash
 from chalicelib.forms import FORMS, InvalidSubmission, validate
-from chalicelib.intake import epoch, open_value, timestamp
+from chalicelib.intake import SUBMISSION_GUARD, Intake, epoch, open_value, timestamp
+from chalicelib.storage import ItemChange, WriteConflict
 
 from aftercare_cli.records import CONSENT_KIND, resolution_context
 from aftercare_cli.staff import Staff
@@ -93,10 +94,18 @@ class Correction:
     field: str
     subject_changed: bool
     new_subject: str | None
+    derived: tuple[str, ...] = ()
 
 
 def correct(staff: Staff, subject: str, reference: str, field: str, value: str) -> Correction:
-    """Change one field of one submission, checked by the form's own rules, and re-seal it."""
+    """Change one field of one submission, checked by the form's own rules, and re-seal it.
+
+    Every item derived from the submission changes with it, in one
+    transaction: the records of its unique keys (a warranty under its serial
+    number, with the expiry worked out from the purchase date), and the
+    subject hash of its consent and idempotency records. If any of them cannot
+    follow (the new serial is already registered, say), nothing changes.
+    """
     now = staff.now()
     item = staff.table.get(f"SUB#{reference}", SUBMISSION_SORT_KEY, now_epoch=epoch(now))
     if item is None or item.get("subject_hash") != subject:
@@ -111,9 +120,12 @@ def correct(staff: Staff, subject: str, reference: str, field: str, value: str) 
         )
     if field == "marketing_consent":
         raise SubjectRequestError("marketing consent is changed with `aftercare consent withdraw`")
+    created = _created(item, now)
     personal = staff.cipher.open(item["personal"], kind=form.kind, reference=reference)
-    whole = {**(item.get("fields") or {}), **personal, field: value}
-    submission = _validate(model, whole, now.date())
+    stored = {**(item.get("fields") or {}), **personal}
+    # Date rules are checked as on the day the form was sent: a correction says
+    # what was true then (a registration stays inside its window, say).
+    submission = _validate(model, {**stored, field: value}, created.date())
     sealed_fields = {
         name: found for name in model.personal_fields()
         if (found := getattr(submission, name)) is not None
@@ -124,19 +136,96 @@ def correct(staff: Staff, subject: str, reference: str, field: str, value: str) 
     item["fields"] = {name: open_value(getattr(submission, name)) for name in model.open_fields()}
     item["subject_hash"] = new_subject
     item["corrected_at"] = timestamp(now)
-    staff.table.replace(item)
-    return Correction(reference, form.kind, field, new_subject != subject, new_subject)
-
-
-def _validate(model: Any, payload: dict[str, Any], today: Any) -> Any:
-    """The form's own validation; forms with date rules are checked against today."""
+    changes = [ItemChange(item["pk"], item["sk"], item, guard=SUBMISSION_GUARD,
+                          expect={"subject_hash": subject})]
+    claims = _claim_changes(staff, form, stored, submission, reference, new_subject, created)
+    related = _related_changes(staff, subject, reference, new_subject, sealed_fields)
     try:
-        if "today" in inspect.signature(validate).parameters:
-            return validate(model, payload, today=today)
-        return validate(model, payload)
+        staff.table.change_all(changes + claims + related)
+    except WriteConflict as conflict:
+        if conflict.guard in {change.guard for change in claims}:
+            raise SubjectRequestError(
+                f"not corrected: another submission already holds that {conflict.guard.replace('-', ' ')}"
+            ) from None
+        raise SubjectRequestError(
+            f"not corrected: {reference} or a record derived from it changed meanwhile; try again"
+        ) from None
+    derived = tuple(sorted({change.guard for change in claims + related}))
+    return Correction(reference, form.kind, field, new_subject != subject, new_subject, derived)
+
+
+def _validate(model: Any, payload: dict[str, Any], today: date) -> Any:
+    """The form's own validation, its date rules checked against `today`."""
+    try:
+        return validate(model, payload, today=today)
     except InvalidSubmission as invalid:
         messages = "; ".join(f"{error.field}: {error.message}" for error in invalid.errors)
         raise SubjectRequestError(f"the form would refuse that value ({messages})") from None
+
+
+def _created(item: dict[str, Any], now: datetime) -> datetime:
+    try:
+        return datetime.fromisoformat(str(item["created_at"]).replace("Z", "+00:00"))
+    except (KeyError, ValueError):
+        return now
+
+
+def _claim_changes(staff: Staff, form: Any, stored: dict[str, Any], submission: Any,
+                   reference: str, subject: str | None, created: datetime) -> list[ItemChange]:
+    """Move or rewrite the records of the submission's unique keys to follow the correction."""
+    after = submission.unique_claims(created.date())
+    if not after:
+        return []
+    before = {(claim.partition, claim.sort): claim
+              for claim in _as_sent(form.model, stored, created).unique_claims(created.date())}
+    intake = Intake(table=staff.table, cipher=staff.cipher, hasher=staff.hasher,
+                    policy=staff.policy, clock=lambda: created)
+    changes = []
+    for claim in after:
+        record = intake._claim_item(form, claim, reference, subject, created).item
+        kept = (claim.partition, claim.sort) in before
+        changes.append(ItemChange(
+            claim.partition, claim.sort, record, guard=claim.guard,
+            # A key the submission keeps must still be its own; a new key must be free.
+            exists=kept, expect={"reference": reference} if kept else {},
+        ))
+    moved = {(claim.partition, claim.sort) for claim in after}
+    changes += [
+        ItemChange(partition, sort, None, guard=claim.guard, exists=None, expect={"reference": reference})
+        for (partition, sort), claim in before.items() if (partition, sort) not in moved
+    ]
+    return changes
+
+
+def _as_sent(model: Any, stored: dict[str, Any], created: datetime) -> Any:
+    try:
+        return validate(model, stored, today=created.date())
+    except InvalidSubmission:
+        raise SubjectRequestError(
+            "not corrected: the stored submission no longer passes its form's rules, so the "
+            "records derived from it cannot be worked out"
+        ) from None
+
+
+def _related_changes(staff: Staff, subject: str, reference: str, new_subject: str | None,
+                     sealed: dict[str, Any]) -> list[ItemChange]:
+    """The person's consent and idempotency records that came from this submission follow it."""
+    changes = []
+    for related in find(staff, subject):
+        fields = related.get("fields") or {}
+        if related.get("kind") == CONSENT_KIND and fields.get("source_reference") == reference:
+            contact = {"email": sealed.get("email"), "name": sealed.get("name")}
+            if not contact["email"]:
+                continue
+            changes.append(ItemChange(related["pk"], related["sk"], {
+                "subject_hash": new_subject,
+                "personal": staff.cipher.seal(contact, kind=CONSENT_KIND, reference=related["reference"]),
+            }, guard="consent"))
+        elif record_type(related) == "idempotency" and related.get("reference") == reference \
+                and new_subject != subject:
+            changes.append(ItemChange(related["pk"], related["sk"], {"subject_hash": new_subject},
+                                      guard="idempotency"))
+    return changes
 
 
 def erase(staff: Staff, subject: str) -> Counter[str]:
