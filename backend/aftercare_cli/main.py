@@ -151,8 +151,11 @@ def export(lazy: _LazyStaff, kinds: list[str], since: datetime | None, until: da
     """Export submissions, personal fields decrypted, to CSV, JSON Lines or XLSX.
 
     Columns follow each form's fields in order. Items past their retention
-    time are left out. Cells a spreadsheet would run as a formula start with
-    a ' so they show as text. A row counter shows on a terminal.
+    time are left out. In CSV, a cell a spreadsheet would run as a formula
+    (=..., @..., +A1) starts with a ' so it shows as text; phone numbers such
+    as +44 20 7946 0000 are left alone. XLSX has typed cells (text never runs),
+    real dates, a frozen header row with filters, and fitting column widths.
+    A row counter shows on a terminal.
 
     \b
     Examples:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
 from chalicelib.crypto import SubmissionCipher
@@ -39,6 +41,21 @@ def columns_for(kind: str) -> tuple[str, ...]:
     if form.initial_status == OPEN_STATUS:
         columns += CASE_COLUMNS
     return columns
+
+
+# Times the system writes (stored as sortable UTC text), whatever the kind.
+TIME_COLUMNS = ("created_at", "resolved_at", "given_at", "withdrawn_at")
+
+
+def date_columns(kind: str) -> tuple[str, ...]:
+    """The kind's columns that hold a calendar date (the model's date fields, e.g. purchase_date)."""
+    form = FORMS.get(kind)
+    if form is None:
+        return ()
+    return tuple(
+        name for name, info in form.model.model_fields.items()
+        if date in (info.annotation, *typing.get_args(info.annotation))
+    )
 
 
 def union_columns(kinds: Iterable[str]) -> tuple[str, ...]:

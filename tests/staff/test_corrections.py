@@ -1,4 +1,4 @@
-"""`aftercare subject correct` on a warranty registration: every derived record follows, or nothing changes."""
+"""`aftercare subject correct` on a warranty registration: every derived record follows, or none."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -78,24 +78,67 @@ def test_formula_triggers_are_neutralised(start: str) -> None:
     from aftercare_cli.sheets import neutralise
 
     assert neutralise(f"{start}1+1") == f"'{start}1+1"
+    assert neutralise(f"{start}A1") == f"'{start}A1"
     assert neutralise("plain") == "plain"
 
 
-def test_csv_and_xlsx_cells_never_start_a_formula(desk: HelpDesk, tmp_path: Path) -> None:
+@pytest.mark.parametrize("number", ["+44 20 7946 0000", "+1 (555) 010-9999", "-12.5", "+33.1.23.45"])
+def test_a_number_after_plus_or_minus_runs_nothing_and_keeps_its_sign(number: str) -> None:
+    from aftercare_cli.sheets import neutralise
+
+    assert neutralise(number) == number
+
+
+def test_csv_neutralises_only_what_a_spreadsheet_would_run(desk: HelpDesk) -> None:
     desk.submit(name="=1+2", message="@SUM(A1:A9)", phone="+44 20 7946 0000",
                 at=datetime(2026, 5, 1, tzinfo=UTC))
-    desk.submit(name="-Ann", message="\tindented", at=datetime(2026, 5, 2, tzinfo=UTC))
+    desk.submit(name="-Ann", at=datetime(2026, 5, 2, tzinfo=UTC))
 
     rows = csv_rows(desk.ok("export", "--kind", "enquiry").stdout)
-    desk.ok("export", "--kind", "enquiry", "-o", str(tmp_path / "out.xlsx"))
-    sheet = load_workbook(tmp_path / "out.xlsx")["enquiry"]
-    cells = [cell for row in sheet.iter_rows(min_row=2) for cell in row]
 
     assert rows[0]["name"] == "'=1+2" and rows[0]["message"] == "'@SUM(A1:A9)"
-    assert rows[0]["phone"] == "'+44 20 7946 0000"
+    assert rows[0]["phone"] == "+44 20 7946 0000"
     assert rows[1]["name"] == "'-Ann"
+
+
+def test_xlsx_cells_are_typed_text_that_never_runs_and_shows_no_mark(desk: HelpDesk, tmp_path: Path) -> None:
+    desk.submit(name="=1+2", message="@SUM(A1:A9)", phone="+44 20 7946 0000",
+                at=datetime(2026, 5, 1, tzinfo=UTC))
+    desk.submit(name="-Ann", at=datetime(2026, 5, 2, tzinfo=UTC))
+
+    desk.ok("export", "--kind", "enquiry", "-o", str(tmp_path / "out.xlsx"))
+
+    sheet = load_workbook(tmp_path / "out.xlsx")["enquiry"]
+    cells = [cell for row in sheet.iter_rows(min_row=2) for cell in row]
     assert all(cell.data_type != "f" for cell in cells)
-    assert {"'=1+2", "'@SUM(A1:A9)", "'-Ann"} <= {cell.value for cell in cells}
+    values = {cell.value for cell in cells}
+    assert {"=1+2", "@SUM(A1:A9)", "+44 20 7946 0000", "-Ann"} <= values
+    assert not [value for value in values if isinstance(value, str) and value.startswith("'")]
+
+
+def test_xlsx_has_real_dates_a_frozen_filtered_header_and_fitting_widths(
+    desk: HelpDesk, tmp_path: Path
+) -> None:
+    bought = (datetime.now(UTC) - timedelta(days=10)).date()
+    desk.submit("warranty_registration", purchase_date=bought.isoformat(),
+                at=datetime(2026, 5, 1, 9, 30, tzinfo=UTC))
+    target = tmp_path / "w.xlsx"
+
+    desk.ok("export", "--kind", "warranty_registration", "-o", str(target))
+
+    sheet = load_workbook(target)["warranty_registration"]
+    header = [cell.value for cell in sheet[1]]
+    row = {name: cell for name, cell in zip(header, sheet[2], strict=True)}
+    assert row["created_at"].value == datetime(2026, 5, 1, 9, 30)
+    assert row["created_at"].is_date and row["purchase_date"].is_date
+    assert row["purchase_date"].value.date() == bought
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, len(header)).column_letter}2"
+    widths = {name: sheet.column_dimensions[sheet.cell(1, i + 1).column_letter].width
+              for i, name in enumerate(header)}
+    assert widths["where_bought"] >= len("Aftercare Store, Leeds")
+    assert widths["reference"] >= len(row["reference"].value)
+    assert all(8 <= width <= 60 for width in widths.values())
 
 
 def test_xlsx_has_a_sheet_per_kind_with_the_right_rows(desk: HelpDesk, complaint_kind: str,
