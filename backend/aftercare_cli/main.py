@@ -13,20 +13,29 @@ from typing import IO, Any
 
 import click
 from chalicelib.crypto import KeyServiceUnavailable
+from chalicelib.forms.fields import Email
 from chalicelib.intake import epoch
 from chalicelib.settings import ConfigurationError
 from chalicelib.storage import ItemGone, StorageUnavailable
+from pydantic import TypeAdapter, ValidationError
 
 from aftercare_cli import cases, subjects
 from aftercare_cli.audit import AUDIT_KIND, audited
 from aftercare_cli.export import Progress, Window, export_kinds
 from aftercare_cli.pipeline import default_workers
-from aftercare_cli.records import CONSENT_KIND, exportable_kinds
+from aftercare_cli.records import (
+    CONSENT_KIND,
+    OPEN_STATUS,
+    RESOLVED_STATUS,
+    exportable_kinds,
+    known_statuses,
+)
 from aftercare_cli.sheets import FORMATS, CsvSink, JsonLinesSink, Sink, XlsxSink
 from aftercare_cli.staff import Staff, Target
 
 DATES = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"])
 KIND_ALIASES = {"consents": CONSENT_KIND}
+EMAIL_RULE: TypeAdapter[str] = TypeAdapter(Email)
 FAILURES = (ConfigurationError, StorageUnavailable, KeyServiceUnavailable,
             subjects.SubjectRequestError, ItemGone)
 
@@ -101,6 +110,24 @@ def _plainly() -> Iterator[None]:
         raise click.ClickException(str(problem) or type(problem).__name__) from None
 
 
+def _email(_: click.Context, __: click.Parameter, value: str) -> str:
+    """The form's own email rule; the message never repeats the address."""
+    try:
+        return str(EMAIL_RULE.validate_python(value.strip()))
+    except ValidationError:
+        raise click.BadParameter("that is not an email address (like ann@example.com)") from None
+
+
+def _window(since: datetime | None, until: datetime | None) -> Window:
+    window = Window.of(since, until)
+    if window.since and window.until and window.since > window.until:
+        raise click.BadParameter(
+            f"--since ({_text(since)}) is after --until ({_text(until)}): nothing can match",
+            param_hint="'--since' / '--until'",
+        )
+    return window
+
+
 def _kinds(_: click.Context, __: click.Parameter, values: tuple[str, ...]) -> list[str]:
     known = exportable_kinds()
     if not values or "all" in values:
@@ -123,7 +150,12 @@ def _output(path: str, binary: bool) -> Iterator[IO[Any]]:
         stream.flush()
         return
     mode = "wb" if binary else "w"
-    with open(path, mode, **({} if binary else {"encoding": "utf-8", "newline": ""})) as stream:
+    try:
+        opened = open(path, mode, **({} if binary else {"encoding": "utf-8", "newline": ""}))  # noqa: SIM115
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise click.ClickException(f"cannot write to {path}: {reason}") from None
+    with opened as stream:
         yield stream
 
 
@@ -137,7 +169,8 @@ def _output(path: str, binary: bool) -> Iterator[IO[Any]]:
               help="From this date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM:SS, UTC), inclusive.")
 @click.option("--until", type=DATES, metavar="DATE",
               help="Up to this date (the whole day) or time (UTC), inclusive.")
-@click.option("--status", help="Only items with this status (e.g. received, open, resolved).")
+@click.option("--status", type=click.Choice(known_statuses()),
+              help="Only items with this status.")
 @click.option("--format", "file_format", type=click.Choice(FORMATS),
               help="Output format (default: from the file's suffix, else csv).")
 @click.option("-o", "--output", default="-", show_default=True, metavar="FILE",
@@ -163,15 +196,22 @@ def export(lazy: _LazyStaff, kinds: list[str], since: datetime | None, until: da
       aftercare export --kind complaint --status open --format jsonl
       aftercare export --kind consents -o mailing.csv
     """
-    file_format = file_format or _format_of(output)
+    window = _window(since, until)
+    suffix = _format_of(output)
+    if file_format and suffix and file_format != suffix:
+        raise click.UsageError(
+            f"--format {file_format} does not match -o {output}: "
+            f"drop --format, or name the file .{file_format}"
+        )
+    file_format = file_format or suffix or "csv"
     if file_format == "xlsx" and output == "-" and sys.stdout.isatty():
         raise click.UsageError("XLSX is binary: give -o FILE.xlsx")
     staff = lazy.get()
     detail = {"format": file_format, "since": _text(since), "until": _text(until), "status": status or ""}
-    with _plainly(), audited(staff, "export", kinds, detail=detail) as action, \
-            _output(output, binary=file_format == "xlsx") as stream:
+    with _plainly(), _output(output, binary=file_format == "xlsx") as stream, \
+            audited(staff, "export", kinds, detail=detail) as action:
         counts = export_kinds(
-            staff, kinds, Window.of(since, until), status, _sink(file_format, stream, kinds),
+            staff, kinds, window, status, _sink(file_format, stream, kinds),
             workers=workers or default_workers(staff.settings), progress=Progress.for_terminal(),
         )
         action.item_count = sum(counts.values())
@@ -179,9 +219,9 @@ def export(lazy: _LazyStaff, kinds: list[str], since: datetime | None, until: da
     click.echo(f"exported {sum(counts.values())} rows ({summary})", err=True)
 
 
-def _format_of(output: str) -> str:
+def _format_of(output: str) -> str | None:
     suffix = Path(output).suffix.lower().lstrip(".")
-    return suffix if suffix in FORMATS else "csv"
+    return suffix if suffix in FORMATS else None
 
 
 def _text(moment: datetime | None) -> str:
@@ -198,7 +238,8 @@ def _sink(file_format: str, stream: IO[Any], kinds: list[str]) -> Sink:
 
 # -- subject --------------------------------------------------------------------------
 
-EMAIL_OPTION = click.option("--email", required=True, help="The person's email address, as they gave it.")
+EMAIL_OPTION = click.option("--email", required=True, callback=_email,
+                            help="The person's email address, as they gave it.")
 
 
 @cli.group()
@@ -364,7 +405,8 @@ def complaints() -> None:
 
 
 @complaints.command("list")
-@click.option("--status", default="open", show_default=True, help="open or resolved.")
+@click.option("--status", default=OPEN_STATUS, show_default=True,
+              type=click.Choice([OPEN_STATUS, RESOLVED_STATUS]), help="Which complaints.")
 @click.pass_obj
 def complaints_list(lazy: _LazyStaff, status: str) -> None:
     """List complaints, oldest first: reference, date, and what they are about (no personal data).
@@ -408,8 +450,8 @@ def complaints_resolve(lazy: _LazyStaff, reference: str, heard_by: str, action_t
 @click.pass_obj
 def audit(lazy: _LazyStaff, since: datetime | None, until: datetime | None) -> None:
     """List the audit trail as JSON lines: who did what, when, to how many items."""
+    window = _window(since, until)
     staff = lazy.get()
-    window = Window.of(since, until)
     with _plainly():
         for item in staff.table.query_kind(AUDIT_KIND, since=window.since, until=window.until,
                                            now_epoch=epoch(staff.now())):

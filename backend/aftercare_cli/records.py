@@ -24,6 +24,17 @@ CASE_COLUMNS = ("resolved_at", "resolved_by", "heard_by", "action_taken")
 CASE_PERSONAL = ("heard_by", "action_taken")
 
 
+# A consent is opted-in until withdrawn (intake.py writes it; `consent withdraw` ends it).
+CONSENT_STATUSES = ("opted-in", "withdrawn")
+
+
+def known_statuses() -> list[str]:
+    """Every status an item can have: each form's first one, a case's resolved, a consent's two."""
+    statuses = dict.fromkeys(form.initial_status for form in FORMS.values())
+    statuses.update(dict.fromkeys((RESOLVED_STATUS, *CONSENT_STATUSES)))
+    return list(statuses)
+
+
 def case_kinds() -> list[str]:
     return [kind for kind, form in FORMS.items() if form.initial_status == OPEN_STATUS]
 

@@ -12,7 +12,7 @@ from chalicelib.forms import FORMS, InvalidSubmission, validate
 from chalicelib.intake import SUBMISSION_GUARD, Intake, epoch, open_value, timestamp
 from chalicelib.storage import ItemChange, WriteConflict
 
-from aftercare_cli.records import CONSENT_KIND, resolution_context
+from aftercare_cli.records import CONSENT_KIND, CONSENT_STATUSES, resolution_context
 from aftercare_cli.staff import Staff
 
 SUBMISSION_SORT_KEY = "SUBMISSION"
@@ -20,8 +20,7 @@ SUBMISSION_SORT_KEY = "SUBMISSION"
 RECORD_NAMES = {"SUB": "submission", "CONSENT": "consent", "IDEM": "idempotency"}
 # Bookkeeping that says nothing about the person and is not worth a line in their copy.
 INTERNAL_ATTRIBUTES = {"pk", "sk", "subject_hash", "personal", "resolution", "fingerprint"}
-WITHDRAWN_STATUS = "withdrawn"
-OPTED_IN_STATUS = "opted-in"
+OPTED_IN_STATUS, WITHDRAWN_STATUS = CONSENT_STATUSES
 
 
 class SubjectRequestError(Exception):
@@ -240,10 +239,17 @@ def consents(staff: Staff, subject: str) -> list[dict[str, Any]]:
 
 
 def withdraw_consent(staff: Staff, subject: str) -> int:
-    """Withdraw every standing opt-in; each record stays, as proof, for the policy's period."""
+    """Withdraw every standing opt-in; each record stays, as proof, for the policy's period.
+
+    A person with no consent record at all is an error: a withdrawal that
+    finds nothing is more likely a mistyped address than a job done.
+    """
     now = staff.now()
     withdrawn = 0
-    for item in consents(staff, subject):
+    records = consents(staff, subject)
+    if not records:
+        raise SubjectRequestError("no consent is recorded for that email address: nothing withdrawn")
+    for item in records:
         if item.get("status") != OPTED_IN_STATUS:
             continue
         item["status"] = WITHDRAWN_STATUS
