@@ -3,26 +3,44 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from chalicelib.forms import FORMS
 from chalicelib.intake import epoch, timestamp
 
+from aftercare_cli.listing import with_article
 from aftercare_cli.records import OPEN_STATUS, RESOLVED_STATUS, case_kinds, resolution_context
 from aftercare_cli.staff import Staff
 from aftercare_cli.subjects import SUBMISSION_SORT_KEY, SubjectRequestError
 
 
 def open_cases(staff: Staff, status: str = OPEN_STATUS) -> Iterator[dict[str, Any]]:
-    """Cases in order of arrival, oldest first, without their personal fields."""
-    now_epoch = epoch(staff.now())
+    """Cases in order of arrival, oldest first, without their personal fields.
+
+    `days_open`: whole days from arrival to today, or to the day it was
+    resolved; `handler`: the staff identity that resolved it (none while open).
+    """
+    now = staff.now()
+    now_epoch = epoch(now)
     for kind in case_kinds():
         for item in staff.table.query_kind(kind, status=status, now_epoch=now_epoch):
+            received = _moment(item["created_at"]) or now
+            closed = _moment(item.get("resolved_at")) or now
             yield {
                 "reference": item["reference"], "kind": kind,
                 "created_at": item["created_at"], "status": item["status"],
+                "days_open": max((closed.date() - received.date()).days, 0),
+                "handler": item.get("resolved_by"),
                 **(item.get("fields") or {}),
             }
+
+
+def _moment(text: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(text)) if text else None
+    except ValueError:
+        return None
 
 
 def resolve(staff: Staff, reference: str, *, heard_by: str, action_taken: str) -> dict[str, Any]:
@@ -33,7 +51,7 @@ def resolve(staff: Staff, reference: str, *, heard_by: str, action_taken: str) -
         raise SubjectRequestError(f"there is no submission {reference}")
     form = FORMS.get(item["kind"])
     if form is None or form.initial_status != OPEN_STATUS:
-        raise SubjectRequestError(f"{reference} is a {item['kind']}, not a case to resolve")
+        raise SubjectRequestError(f"{reference} is {with_article(item['kind'])}, not a case to resolve")
     if item.get("status") != OPEN_STATUS:
         raise SubjectRequestError(f"{reference} is already {item.get('status')}")
     item["status"] = RESOLVED_STATUS

@@ -22,6 +22,7 @@ from pydantic import TypeAdapter, ValidationError
 from aftercare_cli import cases, subjects
 from aftercare_cli.audit import AUDIT_KIND, audited
 from aftercare_cli.export import Progress, Window, export_kinds
+from aftercare_cli.listing import FORMAT_OPTION, show
 from aftercare_cli.pipeline import default_workers
 from aftercare_cli.records import (
     CONSENT_KIND,
@@ -36,6 +37,14 @@ from aftercare_cli.staff import Staff, Target
 DATES = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"])
 KIND_ALIASES = {"consents": CONSENT_KIND}
 EMAIL_RULE: TypeAdapter[str] = TypeAdapter(Email)
+AUDIT_FIELDS = ("created_at", "actor", "action", "kinds", "item_count", "outcome",
+                "about_subject", "detail")
+AUDIT_TABLE = {"created_at": "when (UTC)", "actor": "staff", "action": "action", "kinds": "kinds",
+               "item_count": "items", "outcome": "outcome", "about_subject": "person",
+               "detail": "detail"}
+CASE_TABLE = {"reference": "reference", "created_at": "received (UTC)", "days_open": "days open",
+              "status": "status", "handler": "handler", "category": "category",
+              "order_reference": "order"}
 FAILURES = (ConfigurationError, StorageUnavailable, KeyServiceUnavailable,
             subjects.SubjectRequestError, ItemGone)
 
@@ -116,6 +125,10 @@ def _email(_: click.Context, __: click.Parameter, value: str) -> str:
         return str(EMAIL_RULE.validate_python(value.strip()))
     except ValidationError:
         raise click.BadParameter("that is not an email address (like ann@example.com)") from None
+
+
+def _optional_email(context: click.Context, parameter: click.Parameter, value: str | None) -> str | None:
+    return None if value is None else _email(context, parameter, value)
 
 
 def _window(since: datetime | None, until: datetime | None) -> Window:
@@ -407,18 +420,17 @@ def complaints() -> None:
 @complaints.command("list")
 @click.option("--status", default=OPEN_STATUS, show_default=True,
               type=click.Choice([OPEN_STATUS, RESOLVED_STATUS]), help="Which complaints.")
+@FORMAT_OPTION
 @click.pass_obj
-def complaints_list(lazy: _LazyStaff, status: str) -> None:
-    """List complaints, oldest first: reference, date, and what they are about (no personal data).
+def complaints_list(lazy: _LazyStaff, status: str, list_format: str) -> None:
+    """List complaints, oldest first: reference, date, days open, handler and what they are
+    about (no personal data). A table on a terminal, JSON lines when piped.
 
     For names and descriptions: aftercare export --kind complaint --status open
     """
     staff = lazy.get()
-    shown = 0
     with _plainly():
-        for case in cases.open_cases(staff, status):
-            click.echo(json.dumps(case, ensure_ascii=False, default=str))
-            shown += 1
+        shown = show(cases.open_cases(staff, status), CASE_TABLE, list_format)
     click.echo(f"{shown} {status} complaint(s)", err=True)
 
 
@@ -447,17 +459,41 @@ def complaints_resolve(lazy: _LazyStaff, reference: str, heard_by: str, action_t
               help="From this date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM:SS, UTC), inclusive.")
 @click.option("--until", type=DATES, metavar="DATE",
               help="Up to this date (the whole day) or time (UTC), inclusive.")
+@click.option("--email", callback=_optional_email, metavar="EMAIL",
+              help="Only actions about this person (matched by the keyed hash, as stored).")
+@click.option("--action", "action_name", metavar="ACTION",
+              help="Only this action, e.g. subject.erase, or every subject.* action with `subject`.")
+@click.option("--actor", metavar="TEXT", help="Only actions by staff whose identity contains TEXT.")
+@FORMAT_OPTION
 @click.pass_obj
-def audit(lazy: _LazyStaff, since: datetime | None, until: datetime | None) -> None:
-    """List the audit trail as JSON lines: who did what, when, to how many items."""
+def audit(lazy: _LazyStaff, since: datetime | None, until: datetime | None, email: str | None,
+          action_name: str | None, actor: str | None, list_format: str) -> None:
+    """List the audit trail, oldest first: who did what, when, to how many items.
+
+    A table on a terminal, JSON lines when piped. The person is shown by the
+    start of their keyed hash, never by name or address.
+
+    \b
+    Examples:
+      aftercare audit --since 2026-01-01 --action subject.erase
+      aftercare audit --email ann@example.com
+      aftercare audit --actor sam --format jsonl
+    """
     window = _window(since, until)
     staff = lazy.get()
     with _plainly():
-        for item in staff.table.query_kind(AUDIT_KIND, since=window.since, until=window.until,
-                                           now_epoch=epoch(staff.now())):
-            click.echo(json.dumps({name: item.get(name) for name in (
-                "created_at", "actor", "action", "kinds", "item_count", "outcome",
-                "about_subject", "detail")}, default=str))
+        about = subjects.subject_of(staff, email) if email else None
+        records = staff.table.query_kind(AUDIT_KIND, since=window.since, until=window.until,
+                                         now_epoch=epoch(staff.now()))
+        wanted = (
+            {name: item.get(name) for name in AUDIT_FIELDS} for item in records
+            if (about is None or item.get("about_subject") == about)
+            and (not action_name or item.get("action") == action_name
+                 or str(item.get("action", "")).startswith(action_name + "."))
+            and (not actor or actor.lower() in str(item.get("actor", "")).lower())
+        )
+        shown = show(wanted, AUDIT_TABLE, list_format, limits={"about_subject": 13})
+    click.echo(f"{shown} audit record(s)", err=True)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from chalicelib.forms import FORMS, InvalidSubmission, validate
 from chalicelib.intake import SUBMISSION_GUARD, Intake, epoch, open_value, timestamp
 from chalicelib.storage import ItemChange, WriteConflict
 
+from aftercare_cli.listing import with_article
 from aftercare_cli.records import CONSENT_KIND, CONSENT_STATUSES, resolution_context
 from aftercare_cli.staff import Staff
 
@@ -111,7 +112,9 @@ def correct(staff: Staff, subject: str, reference: str, field: str, value: str) 
         raise SubjectRequestError(f"no submission {reference} belongs to that email address")
     form = FORMS.get(item["kind"])
     if form is None:
-        raise SubjectRequestError(f"{reference} is a {item['kind']}, which has no form to check against")
+        raise SubjectRequestError(
+            f"{reference} is {with_article(item['kind'])}, which has no form to check against"
+        )
     model = form.model
     if field not in model.model_fields:
         raise SubjectRequestError(

@@ -221,3 +221,39 @@ def test_audit_lists_the_trail_without_personal_data(desk: HelpDesk) -> None:
     assert [line["action"] for line in lines] == ["export", "subject.find"]
     assert lines[1]["about_subject"] == desk.subject("ann@example.com")
     assert "ann@example.com" not in json.dumps(lines) and "Ann Lee" not in json.dumps(lines)
+
+
+def audit_trail(desk: HelpDesk) -> None:
+    """Ann found and exported, Bo found: three actions about two people."""
+    desk.submit(name="Ann Lee", email="ann@example.com")
+    desk.submit(name="Bo Chan", email="bo@example.com")
+    desk.ok("subject", "find", "--email", "ann@example.com")
+    desk.ok("subject", "export", "--email", "ann@example.com")
+    desk.ok("subject", "find", "--email", "bo@example.com")
+    desk.ok("export", "--kind", "enquiry")
+
+
+def test_audit_filters_by_person_action_and_staff_member(desk: HelpDesk) -> None:
+    audit_trail(desk)
+    me = desk.audit_records()[0]["actor"]
+
+    def actions(*options: str) -> list[str]:
+        return [json.loads(line)["action"] for line in desk.ok("audit", *options).stdout.splitlines()]
+
+    assert actions("--email", "ANN@example.com") == ["subject.find", "subject.export"]
+    assert actions("--action", "subject") == ["subject.find", "subject.export", "subject.find"]
+    assert actions("--action", "subject.find", "--email", "bo@example.com") == ["subject.find"]
+    assert actions("--actor", me[-6:].upper()) == ["subject.find", "subject.export", "subject.find", "export"]
+    assert actions("--actor", "nobody-of-that-name") == []
+
+
+def test_audit_is_a_table_on_a_terminal(desk: HelpDesk) -> None:
+    audit_trail(desk)
+
+    lines = desk.ok("audit", "--format", "table").stdout.splitlines()
+
+    assert lines[0].split()[:4] == ["when", "(UTC)", "staff", "action"]
+    assert len(lines) == 2 + 4 and not any(line.startswith("{") for line in lines)
+    assert "subject.export" in lines[3] and desk.subject("ann@example.com")[:12] in lines[3]
+    assert desk.subject("ann@example.com") not in "\n".join(lines)  # shortened, not the whole hash
+    assert "Ann Lee" not in "\n".join(lines) and "ann@example.com" not in "\n".join(lines)
