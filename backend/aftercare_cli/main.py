@@ -33,10 +33,12 @@ from aftercare_cli.records import (
 )
 from aftercare_cli.sheets import FORMATS, CsvSink, JsonLinesSink, Sink, XlsxSink
 from aftercare_cli.staff import Staff, Target
+from aftercare_cli.subject_copy import as_html, readable_copy
 
 DATES = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"])
 KIND_ALIASES = {"consents": CONSENT_KIND}
 EMAIL_RULE: TypeAdapter[str] = TypeAdapter(Email)
+COPY_FORMATS = ("json", "html")
 AUDIT_FIELDS = ("created_at", "actor", "action", "kinds", "item_count", "outcome",
                 "about_subject", "detail")
 AUDIT_TABLE = {"created_at": "when (UTC)", "actor": "staff", "action": "action", "kinds": "kinds",
@@ -285,26 +287,39 @@ def subject_find(lazy: _LazyStaff, email: str) -> None:
 
 @subject.command("export")
 @EMAIL_OPTION
+@click.option("--format", "copy_format", type=click.Choice(COPY_FORMATS),
+              help="json, or html to read and print (default: from the file's suffix, else json).")
 @click.option("-o", "--output", default="-", show_default=True, metavar="FILE",
-              help="Where to write the JSON document; - is standard output.")
+              help="Where to write the copy; - is standard output.")
 @click.pass_obj
-def subject_export(lazy: _LazyStaff, email: str, output: str) -> None:
-    """Write everything stored about the person, decrypted, as one JSON document.
+def subject_export(lazy: _LazyStaff, email: str, copy_format: str | None, output: str) -> None:
+    """Write the copy of everything stored about the person, to send them.
 
-    This is the copy to send when a person asks to see their data.
+    A readable document: one section per submission with the form's own
+    questions and the answers given, what was done about it, a registered
+    warranty's dates, marketing consents, and the date each will be deleted.
+    JSON, or an HTML page (-o ann.html) to read, print or attach.
     """
+    suffix = Path(output).suffix.lower().lstrip(".")
+    if copy_format and suffix in COPY_FORMATS and suffix != copy_format:
+        raise click.UsageError(f"--format {copy_format} does not match -o {output}")
+    copy_format = copy_format or (suffix if suffix in COPY_FORMATS else "json")
     staff = lazy.get()
-    with _plainly():
+    with _plainly(), _output(output, binary=False) as stream:
         hashed = subjects.subject_of(staff, email)
         with audited(staff, "subject.export", [], subject=hashed) as action:
             items = subjects.find(staff, hashed)
-            document = subjects.portable_copy(staff, items)
-            action.kinds = sorted({str(record["kind"]) for record in document["items"]})
+            document = readable_copy(staff, items)
+            action.kinds = sorted({str(summary["kind"]) for summary in map(subjects.summary, items)
+                                   if summary["kind"]})
             action.item_count = len(items)
-    with _output(output, binary=False) as stream:
-        json.dump(document, stream, ensure_ascii=False, indent=2, default=str)
-        stream.write("\n")
-    click.echo(f"{len(items)} item(s) exported", err=True)
+        if copy_format == "html":
+            stream.write(as_html(document))
+        else:
+            json.dump(document, stream, ensure_ascii=False, indent=2)
+            stream.write("\n")
+    click.echo(f"{len(document['submissions'])} submission(s) and "
+               f"{len(document['marketing_consents'])} consent(s) exported", err=True)
 
 
 @subject.command("correct")

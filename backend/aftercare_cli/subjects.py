@@ -13,14 +13,12 @@ from chalicelib.intake import SUBMISSION_GUARD, Intake, epoch, open_value, times
 from chalicelib.storage import ItemChange, WriteConflict
 
 from aftercare_cli.listing import with_article
-from aftercare_cli.records import CONSENT_KIND, CONSENT_STATUSES, resolution_context
+from aftercare_cli.records import CONSENT_KIND, CONSENT_STATUSES
 from aftercare_cli.staff import Staff
 
 SUBMISSION_SORT_KEY = "SUBMISSION"
 # What an item is, from the first part of its partition key (SUB#, CONSENT#, IDEM#, ...).
 RECORD_NAMES = {"SUB": "submission", "CONSENT": "consent", "IDEM": "idempotency"}
-# Bookkeeping that says nothing about the person and is not worth a line in their copy.
-INTERNAL_ATTRIBUTES = {"pk", "sk", "subject_hash", "personal", "resolution", "fingerprint"}
 OPTED_IN_STATUS, WITHDRAWN_STATUS = CONSENT_STATUSES
 
 
@@ -58,33 +56,6 @@ def summary(item: dict[str, Any]) -> dict[str, Any]:
 def _kind_from_key(item: dict[str, Any]) -> str | None:
     parts = str(item["pk"]).split("#")
     return parts[1] if record_type(item) == "idempotency" and len(parts) > 2 else None
-
-
-def portable_copy(staff: Staff, items: list[dict[str, Any]]) -> dict[str, Any]:
-    """One JSON document with everything stored about the person, decrypted."""
-    records = []
-    for item in items:
-        record = summary(item)
-        record["stored"] = {
-            name: value for name, value in sorted(item.items())
-            if name not in INTERNAL_ATTRIBUTES and not isinstance(value, bytes)
-        }
-        if item.get("personal") and item.get("kind") and item.get("reference"):
-            record["personal"] = staff.cipher.open(
-                item["personal"], kind=item["kind"], reference=item["reference"]
-            )
-        if item.get("resolution"):
-            record["resolution"] = staff.cipher.open(
-                item["resolution"], kind=resolution_context(item["kind"]),
-                reference=item["reference"],
-            )
-        records.append(record)
-    return {
-        "generated_at": timestamp(staff.now()),
-        "controller_note": "Everything Aftercare stores about the person with this email address.",
-        "item_count": len(records),
-        "items": records,
-    }
 
 
 @dataclass(frozen=True)
