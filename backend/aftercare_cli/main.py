@@ -47,14 +47,19 @@ AUDIT_TABLE = {"created_at": "when (UTC)", "actor": "staff", "action": "action",
 CASE_TABLE = {"reference": "reference", "created_at": "received (UTC)", "days_open": "days open",
               "status": "status", "handler": "handler", "category": "category",
               "order_reference": "order"}
+UNREACHABLE = {"EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError",
+               "ConnectionClosedError"}
+NO_CREDENTIALS = {"NoCredentialsError", "UnrecognizedClientException", "ExpiredTokenException",
+                  "InvalidSignatureException", "ProfileNotFound"}
 FAILURES = (ConfigurationError, StorageUnavailable, KeyServiceUnavailable,
             subjects.SubjectRequestError, ItemGone)
 
 
-def _local_defaults() -> dict[str, str]:
-    from aftercare_local.stack import local_stage_environment
+def _local_defaults() -> tuple[dict[str, str], str]:
+    from aftercare_local.paths import RUNNING_STACK
+    from aftercare_local.stack import staff_environment
 
-    return local_stage_environment()
+    return staff_environment(RUNNING_STACK)
 
 
 def _backend_dir() -> Path:
@@ -89,34 +94,65 @@ def cli(ctx: click.Context, profile: str | None, region: str | None, table_name:
     data itself). `aftercare audit` lists them.
     """
     target = Target(profile, region, table_name, kms_key_id, subject_key_id)
+    lazy = _LazyStaff()
+
+    def local_defaults() -> dict[str, str]:
+        environment, lazy.where = _local_defaults()
+        return environment
 
     def staff() -> Staff:
         try:
-            return Staff(target.settings(os.environ, _local_defaults, _backend_dir()))
+            settings = target.settings(os.environ, local_defaults, _backend_dir())
         except ConfigurationError as problem:
             raise click.ClickException(str(problem)) from None
+        if not lazy.where:
+            lazy.where = (f"the DynamoDB endpoint {settings.dynamodb_endpoint} you set"
+                          if settings.dynamodb_endpoint else
+                          f"AWS, region {settings.region or 'of your profile'}")
+        return Staff(settings)
 
-    ctx.obj = _LazyStaff(staff)
+    lazy.build = staff
+    ctx.obj = lazy
 
 
 class _LazyStaff:
     """Settings are read when a command runs, so `--help` works anywhere."""
 
-    def __init__(self, build: Any):
-        self._build = build
+    def __init__(self) -> None:
+        self.build: Any = None
+        self.where = ""  # what the command line tried, in words, for its messages
         self._staff: Staff | None = None
 
     def get(self) -> Staff:
         if self._staff is None:
-            self._staff = self._build()
+            self._staff = self.build()
         return self._staff
+
+    def unreachable(self, problem: StorageUnavailable) -> str:
+        """A storage failure in plain words: what was tried, and what to do."""
+        code = str(problem) or type(problem).__name__
+        settings = self._staff.settings if self._staff else None
+        table = settings.table_name if settings else "?"
+        endpoint = settings.dynamodb_endpoint if settings else None
+        if code in UNREACHABLE:
+            if endpoint:
+                return (f"could not reach DynamoDB at {endpoint}: tried {self.where}. Start the "
+                        "local stack with `make run`, or set AFTERCARE_DYNAMODB_ENDPOINT to where it runs")
+            return f"could not reach DynamoDB: tried {self.where}; check your network and --region"
+        if code == "ResourceNotFoundException":
+            return f"there is no table {table}: tried {self.where}. Check --table or AFTERCARE_TABLE_NAME"
+        if code in NO_CREDENTIALS:
+            return f"no usable AWS credentials for {self.where}: give --profile, or sign in again"
+        return f"DynamoDB refused the request ({code}): tried table {table} on {self.where}"
 
 
 @contextlib.contextmanager
-def _plainly() -> Iterator[None]:
+def _plainly(lazy: _LazyStaff) -> Iterator[None]:
     """Service failures become one readable line, never a traceback with data in it."""
     try:
         yield
+    except StorageUnavailable as problem:
+        raise click.ClickException(lazy.unreachable(problem)) from None
     except FAILURES as problem:
         raise click.ClickException(str(problem) or type(problem).__name__) from None
 
@@ -223,7 +259,7 @@ def export(lazy: _LazyStaff, kinds: list[str], since: datetime | None, until: da
         raise click.UsageError("XLSX is binary: give -o FILE.xlsx")
     staff = lazy.get()
     detail = {"format": file_format, "since": _text(since), "until": _text(until), "status": status or ""}
-    with _plainly(), _output(output, binary=file_format == "xlsx") as stream, \
+    with _plainly(lazy), _output(output, binary=file_format == "xlsx") as stream, \
             audited(staff, "export", kinds, detail=detail) as action:
         counts = export_kinds(
             staff, kinds, window, status, _sink(file_format, stream, kinds),
@@ -272,7 +308,7 @@ def subject() -> None:
 def subject_find(lazy: _LazyStaff, email: str) -> None:
     """List what is stored about the person: record, kind, reference, date, status."""
     staff = lazy.get()
-    with _plainly():
+    with _plainly(lazy):
         hashed = subjects.subject_of(staff, email)
         with audited(staff, "subject.find", [], subject=hashed) as action:
             items = subjects.find(staff, hashed)
@@ -305,7 +341,7 @@ def subject_export(lazy: _LazyStaff, email: str, copy_format: str | None, output
         raise click.UsageError(f"--format {copy_format} does not match -o {output}")
     copy_format = copy_format or (suffix if suffix in COPY_FORMATS else "json")
     staff = lazy.get()
-    with _plainly(), _output(output, binary=False) as stream:
+    with _plainly(lazy), _output(output, binary=False) as stream:
         hashed = subjects.subject_of(staff, email)
         with audited(staff, "subject.export", [], subject=hashed) as action:
             items = subjects.find(staff, hashed)
@@ -341,7 +377,7 @@ def subject_correct(lazy: _LazyStaff, email: str, reference: str, field_name: st
     submission to the new address: later requests must use that one.
     """
     staff = lazy.get()
-    with _plainly():
+    with _plainly(lazy):
         hashed = subjects.subject_of(staff, email)
         with audited(staff, "subject.correct", [], subject=hashed,
                      detail={"reference": reference, "field": field_name}) as action:
@@ -365,7 +401,7 @@ def subject_erase(lazy: _LazyStaff, email: str, yes: bool) -> None:
     The audit record keeps only the keyed hash, the count and who erased.
     """
     staff = lazy.get()
-    with _plainly():
+    with _plainly(lazy):
         hashed = subjects.subject_of(staff, email)
         found = subjects.find(staff, hashed, include_expired=True)
         if not found:
@@ -394,7 +430,7 @@ def consent() -> None:
 def consent_list(lazy: _LazyStaff, email: str) -> None:
     """Show each consent the person gave: when, on which form, under which notice, and its status."""
     staff = lazy.get()
-    with _plainly():
+    with _plainly(lazy):
         hashed = subjects.subject_of(staff, email)
         with audited(staff, "consent.list", [CONSENT_KIND], subject=hashed) as action:
             records = subjects.consents(staff, hashed)
@@ -418,7 +454,7 @@ def consent_withdraw(lazy: _LazyStaff, email: str) -> None:
     policy's retention period.
     """
     staff = lazy.get()
-    with _plainly():
+    with _plainly(lazy):
         hashed = subjects.subject_of(staff, email)
         with audited(staff, "consent.withdraw", [CONSENT_KIND], subject=hashed) as action:
             action.item_count = subjects.withdraw_consent(staff, hashed)
@@ -444,7 +480,7 @@ def complaints_list(lazy: _LazyStaff, status: str, list_format: str) -> None:
     For names and descriptions: aftercare export --kind complaint --status open
     """
     staff = lazy.get()
-    with _plainly():
+    with _plainly(lazy):
         shown = show(cases.open_cases(staff, status), CASE_TABLE, list_format)
     click.echo(f"{shown} {status} complaint(s)", err=True)
 
@@ -461,7 +497,7 @@ def complaints_resolve(lazy: _LazyStaff, reference: str, heard_by: str, action_t
     recorded as the one who resolved it.
     """
     staff = lazy.get()
-    with _plainly(), audited(staff, "complaint.resolve", [], detail={"reference": reference}) as action:
+    with _plainly(lazy), audited(staff, "complaint.resolve", [], detail={"reference": reference}) as action:
         item = cases.resolve(staff, reference, heard_by=heard_by, action_taken=action_taken)
         action.kinds, action.item_count = [item["kind"]], 1
     click.echo(f"{reference} resolved")
@@ -496,7 +532,7 @@ def audit(lazy: _LazyStaff, since: datetime | None, until: datetime | None, emai
     """
     window = _window(since, until)
     staff = lazy.get()
-    with _plainly():
+    with _plainly(lazy):
         about = subjects.subject_of(staff, email) if email else None
         records = staff.table.query_kind(AUDIT_KIND, since=window.since, until=window.until,
                                          now_epoch=epoch(staff.now()))
