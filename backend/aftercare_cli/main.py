@@ -82,8 +82,9 @@ def cli(ctx: click.Context, profile: str | None, region: str | None, table_name:
 
     \b
     Where it works:
-      * by default, on the local stack that `make run` starts (DynamoDB Local
-        and the keys in .local/keys);
+      * by default, on the local stack that `make run` is running, on
+        whatever ports (it records them in .local/stack.json; with none
+        running, DynamoDB Local at 127.0.0.1:8001 and the keys in .local/keys);
       * on AWS when you give --profile, --region or --table, or when
         AFTERCARE_TABLE_NAME is set; the KMS key ids come from the options or
         AFTERCARE_KMS_KEY_ID / AFTERCARE_SUBJECT_KEY_ID, credentials from the
@@ -384,7 +385,8 @@ def subject_correct(lazy: _LazyStaff, email: str, reference: str, field_name: st
             done = subjects.correct(staff, hashed, reference, field_name, value)
             action.kinds, action.item_count = [done.kind], 1
     moved = " (now found under the new email address)" if done.subject_changed else ""
-    derived = f", with its {' and '.join(done.derived)} record(s)" if done.derived else ""
+    names = ", ".join(name.replace("-", " ") for name in done.derived)
+    derived = f", with the records derived from it ({names})" if names else ""
     click.echo(f"corrected {done.field} of {done.reference}{derived}{moved}")
 
 

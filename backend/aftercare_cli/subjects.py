@@ -20,6 +20,8 @@ SUBMISSION_SORT_KEY = "SUBMISSION"
 # What an item is, from the first part of its partition key (SUB#, CONSENT#, IDEM#, ...).
 RECORD_NAMES = {"SUB": "submission", "CONSENT": "consent", "IDEM": "idempotency"}
 OPTED_IN_STATUS, WITHDRAWN_STATUS = CONSENT_STATUSES
+# What a consent record keeps of the person (sealed), as intake.py writes it.
+CONSENT_CONTACT = ("email", "name")
 
 
 class SubjectRequestError(Exception):
@@ -112,7 +114,9 @@ def correct(staff: Staff, subject: str, reference: str, field: str, value: str) 
     changes = [ItemChange(item["pk"], item["sk"], item, guard=SUBMISSION_GUARD,
                           expect={"subject_hash": subject})]
     claims = _claim_changes(staff, form, stored, submission, reference, new_subject, created)
-    related = _related_changes(staff, subject, reference, new_subject, sealed_fields)
+    contact_changed = any(sealed_fields.get(name) != personal.get(name) for name in CONSENT_CONTACT)
+    related = _related_changes(staff, subject, reference, new_subject,
+                               sealed_fields if contact_changed else None)
     try:
         staff.table.change_all(changes + claims + related)
     except WriteConflict as conflict:
@@ -181,18 +185,21 @@ def _as_sent(model: Any, stored: dict[str, Any], created: datetime) -> Any:
 
 
 def _related_changes(staff: Staff, subject: str, reference: str, new_subject: str | None,
-                     sealed: dict[str, Any]) -> list[ItemChange]:
-    """The person's consent and idempotency records that came from this submission follow it."""
+                     contact: dict[str, Any] | None) -> list[ItemChange]:
+    """The person's consent and idempotency records that came from this submission follow it.
+
+    `contact`: the corrected personal fields when the email or name changed, else None.
+    """
     changes = []
     for related in find(staff, subject):
         fields = related.get("fields") or {}
         if related.get("kind") == CONSENT_KIND and fields.get("source_reference") == reference:
-            contact = {"email": sealed.get("email"), "name": sealed.get("name")}
-            if not contact["email"]:
+            if not contact or not contact.get("email"):
                 continue
             changes.append(ItemChange(related["pk"], related["sk"], {
                 "subject_hash": new_subject,
-                "personal": staff.cipher.seal(contact, kind=CONSENT_KIND, reference=related["reference"]),
+                "personal": staff.cipher.seal({name: contact.get(name) for name in CONSENT_CONTACT},
+                                              kind=CONSENT_KIND, reference=related["reference"]),
             }, guard="consent"))
         elif record_type(related) == "idempotency" and related.get("reference") == reference \
                 and new_subject != subject:

@@ -155,7 +155,7 @@ class SubmissionTable:
                 ConsistentRead=True,
             )
         except (ClientError, BotoCoreError) as error:
-            raise StorageUnavailable(type(error).__name__) from None
+            raise unavailable(error) from None
         if "Item" not in answer:
             return None
         item = from_dynamodb(answer["Item"])
@@ -182,7 +182,7 @@ class SubmissionTable:
             try:
                 page = self.client.query(**request)
             except (ClientError, BotoCoreError) as error:
-                raise StorageUnavailable(type(error).__name__) from None
+                raise unavailable(error) from None
             for raw in page.get("Items", []):
                 item = from_dynamodb(raw)
                 if not is_expired(item, now_epoch):
@@ -233,7 +233,7 @@ class SubmissionTable:
             try:
                 page = self.client.query(**request)
             except (ClientError, BotoCoreError) as error:
-                raise StorageUnavailable(type(error).__name__) from None
+                raise unavailable(error) from None
             if page.get("Items"):
                 yield page["Items"]
             if "LastEvaluatedKey" not in page:
@@ -332,7 +332,7 @@ class SubmissionTable:
             try:
                 answer = self.client.batch_write_item(RequestItems={self.table_name: requests})
             except (ClientError, BotoCoreError) as error:
-                raise StorageUnavailable(type(error).__name__) from None
+                raise unavailable(error) from None
             requests = answer.get("UnprocessedItems", {}).get(self.table_name, [])
             if not requests:
                 return
@@ -346,6 +346,12 @@ class SubmissionTable:
             "ConditionExpression": "attribute_not_exists(#pk)",
             "ExpressionAttributeNames": {"#pk": PARTITION_KEY},
         }
+
+
+def unavailable(error: ClientError | BotoCoreError) -> StorageUnavailable:
+    """The failure named by DynamoDB's own error code (ResourceNotFoundException, ...) where it gave one."""
+    code = error.response.get("Error", {}).get("Code", "") if isinstance(error, ClientError) else ""
+    return StorageUnavailable(code or type(error).__name__)
 
 
 def is_expired(item: dict[str, Any], now_epoch: int) -> bool:

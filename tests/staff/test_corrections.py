@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -37,7 +38,7 @@ def test_correcting_the_serial_moves_the_warranty_record(desk: HelpDesk) -> None
     result = correct(desk, reference, "serial_number", NEW_SERIAL)
 
     assert result.exit_code == 0, result.output
-    assert "warranty-serial" in result.stdout
+    assert "derived from it (warranty serial)" in result.stdout
     assert lookup(desk).status(NEW_SERIAL, ANN).product == "vista-55-oled"
     with pytest.raises(NoSuchWarranty):
         lookup(desk).status(OLD_SERIAL, ANN)
@@ -68,6 +69,8 @@ def test_correcting_the_email_keeps_the_warranty_and_consent_with_the_person(des
     listed = desk.ok("subject", "find", "--email", "new@example.com").stdout
     assert "consent" in listed and "idempotency" not in desk.ok("subject", "find", "--email", ANN).stdout
     assert desk.ok("subject", "find", "--email", ANN).stdout == ""
+    (mailing,) = desk.ok("export", "--kind", "consents", "--format", "jsonl").stdout.splitlines()
+    assert json.loads(mailing)["email"] == "new@example.com"
 
 
 def test_a_serial_registered_by_someone_else_is_refused_and_nothing_changes(desk: HelpDesk) -> None:
