@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 from chalicelib.forms import FORMS
-from chalicelib.intake import epoch, timestamp
+from chalicelib.items import epoch, parsed_timestamp, submission_key, timestamp
 
 from aftercare_cli.listing import with_article
 from aftercare_cli.records import OPEN_STATUS, RESOLVED_STATUS, case_kinds, resolution_context
 from aftercare_cli.staff import Staff
-from aftercare_cli.subjects import SUBMISSION_SORT_KEY, SubjectRequestError
+from aftercare_cli.subjects import SubjectRequestError
 
 
 def open_cases(staff: Staff, status: str = OPEN_STATUS) -> Iterator[dict[str, Any]]:
@@ -25,8 +24,8 @@ def open_cases(staff: Staff, status: str = OPEN_STATUS) -> Iterator[dict[str, An
     now_epoch = epoch(now)
     for kind in case_kinds():
         for item in staff.table.query_kind(kind, status=status, now_epoch=now_epoch):
-            received = _moment(item["created_at"]) or now
-            closed = _moment(item.get("resolved_at")) or now
+            received = parsed_timestamp(item["created_at"]) or now
+            closed = parsed_timestamp(item.get("resolved_at")) or now
             yield {
                 "reference": item["reference"], "kind": kind,
                 "created_at": item["created_at"], "status": item["status"],
@@ -36,17 +35,10 @@ def open_cases(staff: Staff, status: str = OPEN_STATUS) -> Iterator[dict[str, An
             }
 
 
-def _moment(text: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(text)) if text else None
-    except ValueError:
-        return None
-
-
 def resolve(staff: Staff, reference: str, *, heard_by: str, action_taken: str) -> dict[str, Any]:
     """Close a case: who heard it and what was done (sealed), who closed it and when."""
     now = staff.now()
-    item = staff.table.get(f"SUB#{reference}", SUBMISSION_SORT_KEY, now_epoch=epoch(now))
+    item = staff.table.get(*submission_key(reference), now_epoch=epoch(now))
     if item is None:
         raise SubjectRequestError(f"there is no submission {reference}")
     form = FORMS.get(item["kind"])

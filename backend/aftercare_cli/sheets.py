@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import IO, Any, Protocol
 
+from chalicelib.items import TIME_ATTRIBUTES
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
 
-from aftercare_cli.records import TIME_COLUMNS, columns_for, date_columns, union_columns
+from aftercare_cli.records import columns_for, date_columns, union_columns
 
 FORMATS = ("csv", "jsonl", "xlsx")
 # OWASP "CSV injection": a cell starting with one of these may run as a formula.
@@ -121,7 +122,7 @@ class XlsxRender:
 
     def __call__(self, rows: list[Row]) -> list[list[Any]]:
         convert = [
-            _xlsx_time if name in TIME_COLUMNS else _xlsx_date if name in self.dates else _xlsx_cell
+            _xlsx_time if name in TIME_ATTRIBUTES else _xlsx_date if name in self.dates else _xlsx_cell
             for name in self.columns
         ]
         return [[to_cell(row.get(name)) for name, to_cell in zip(self.columns, convert, strict=True)]
@@ -213,7 +214,7 @@ class XlsxSink:
         """Widths must precede the rows in the file: set them from the header and the first rows."""
         assert self._render is not None
         for index, name in enumerate(self._render.columns):
-            if name in TIME_COLUMNS:
+            if name in TIME_ATTRIBUTES:
                 width = XLSX_TIME_WIDTH
             elif name in self._render.dates:
                 width = XLSX_DATE_WIDTH

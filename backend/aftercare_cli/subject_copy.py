@@ -15,10 +15,10 @@ from typing import Any
 
 from chalicelib.catalog import catalog
 from chalicelib.forms import FORMS
+from chalicelib.items import parsed_timestamp, record_type
 
 from aftercare_cli.records import CONSENT_KIND, resolution_context
 from aftercare_cli.staff import Staff
-from aftercare_cli.subjects import record_type
 
 TITLE = "Your data held by Aftercare"
 ABOUT = ("Everything we store about the person who uses this email address, as on the day "
@@ -126,12 +126,8 @@ def _answer(model: Any, name: str, value: Any) -> Any:
 
 def _day(stored: Any) -> str | None:
     """The stored UTC time as its date (YYYY-MM-DD)."""
-    if not stored:
-        return None
-    try:
-        return datetime.fromisoformat(str(stored)).astimezone(UTC).date().isoformat()
-    except ValueError:
-        return None
+    moment = parsed_timestamp(stored)
+    return moment.astimezone(UTC).date().isoformat() if moment else None
 
 
 def _epoch_day(expires_at: Any) -> str | None:

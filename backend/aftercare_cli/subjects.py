@@ -9,28 +9,32 @@ from typing import Any
 
 from chalicelib.crypto import subject_hash
 from chalicelib.forms import FORMS, InvalidSubmission, validate
-from chalicelib.intake import SUBMISSION_GUARD, Intake, epoch, open_value, timestamp
+from chalicelib.intake import CONSENT_GUARD, IDEMPOTENCY_GUARD, SUBMISSION_GUARD
+from chalicelib.items import (
+    CONSENT_CONTACT,
+    CONSENT_KIND,
+    OPTED_IN,
+    WITHDRAWN,
+    claim_item,
+    claim_key,
+    epoch,
+    idempotency_kind,
+    open_part,
+    parsed_timestamp,
+    personal_part,
+    record_type,
+    submission_key,
+    submission_payload,
+    timestamp,
+)
 from chalicelib.storage import ItemChange, WriteConflict
 
 from aftercare_cli.listing import with_article
-from aftercare_cli.records import CONSENT_KIND, CONSENT_STATUSES
 from aftercare_cli.staff import Staff
-
-SUBMISSION_SORT_KEY = "SUBMISSION"
-# What an item is, from the first part of its partition key (SUB#, CONSENT#, IDEM#, ...).
-RECORD_NAMES = {"SUB": "submission", "CONSENT": "consent", "IDEM": "idempotency"}
-OPTED_IN_STATUS, WITHDRAWN_STATUS = CONSENT_STATUSES
-# What a consent record keeps of the person (sealed), as intake.py writes it.
-CONSENT_CONTACT = ("email", "name")
 
 
 class SubjectRequestError(Exception):
     """The request cannot be carried out as asked; the message says why, without personal data."""
-
-
-def record_type(item: dict[str, Any]) -> str:
-    prefix = str(item["pk"]).split("#", 1)[0]
-    return RECORD_NAMES.get(prefix, prefix.lower())
 
 
 def subject_of(staff: Staff, email: str) -> str:
@@ -48,16 +52,13 @@ def summary(item: dict[str, Any]) -> dict[str, Any]:
     """What an item is, without what it says: for listings and reports."""
     return {
         "record": record_type(item),
-        "kind": item.get("kind") or _kind_from_key(item),
+        "kind": item.get("kind") or idempotency_kind(item),
         "reference": item.get("reference"),
         "created_at": item.get("created_at"),
         "status": item.get("status"),
     }
 
 
-def _kind_from_key(item: dict[str, Any]) -> str | None:
-    parts = str(item["pk"]).split("#")
-    return parts[1] if record_type(item) == "idempotency" and len(parts) > 2 else None
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def correct(staff: Staff, subject: str, reference: str, field: str, value: str) 
     follow (the new serial is already registered, say), nothing changes.
     """
     now = staff.now()
-    item = staff.table.get(f"SUB#{reference}", SUBMISSION_SORT_KEY, now_epoch=epoch(now))
+    item = staff.table.get(*submission_key(reference), now_epoch=epoch(now))
     if item is None or item.get("subject_hash") != subject:
         raise SubjectRequestError(f"no submission {reference} belongs to that email address")
     form = FORMS.get(item["kind"])
@@ -97,18 +98,15 @@ def correct(staff: Staff, subject: str, reference: str, field: str, value: str) 
         raise SubjectRequestError("marketing consent is changed with `aftercare consent withdraw`")
     created = _created(item, now)
     personal = staff.cipher.open(item["personal"], kind=form.kind, reference=reference)
-    stored = {**(item.get("fields") or {}), **personal}
+    stored = submission_payload(item, personal)
     # Date rules are checked as on the day the form was sent: a correction says
     # what was true then (a registration stays inside its window, say).
     submission = _validate(model, {**stored, field: value}, created.date())
-    sealed_fields = {
-        name: found for name in model.personal_fields()
-        if (found := getattr(submission, name)) is not None
-    }
+    sealed_fields = personal_part(submission)
     email = sealed_fields.get("email")
     new_subject = subject_hash(staff.hasher, email) if email else None
     item["personal"] = staff.cipher.seal(sealed_fields, kind=form.kind, reference=reference)
-    item["fields"] = {name: open_value(getattr(submission, name)) for name in model.open_fields()}
+    item["fields"] = open_part(submission)
     item["subject_hash"] = new_subject
     item["corrected_at"] = timestamp(now)
     changes = [ItemChange(item["pk"], item["sk"], item, guard=SUBMISSION_GUARD,
@@ -141,10 +139,7 @@ def _validate(model: Any, payload: dict[str, Any], today: date) -> Any:
 
 
 def _created(item: dict[str, Any], now: datetime) -> datetime:
-    try:
-        return datetime.fromisoformat(str(item["created_at"]).replace("Z", "+00:00"))
-    except (KeyError, ValueError):
-        return now
+    return parsed_timestamp(item.get("created_at")) or now
 
 
 def _claim_changes(staff: Staff, form: Any, stored: dict[str, Any], submission: Any,
@@ -153,20 +148,21 @@ def _claim_changes(staff: Staff, form: Any, stored: dict[str, Any], submission: 
     after = submission.unique_claims(created.date())
     if not after:
         return []
-    before = {(claim.partition, claim.sort): claim
+    before = {claim_key(claim.guard, claim.value): claim
               for claim in _as_sent(form.model, stored, created).unique_claims(created.date())}
-    intake = Intake(table=staff.table, cipher=staff.cipher, hasher=staff.hasher,
-                    policy=staff.policy, clock=lambda: created)
+    expires = staff.policy.expires_at(form.kind, created)
     changes = []
     for claim in after:
-        record = intake._claim_item(form, claim, reference, subject, created).item
-        kept = (claim.partition, claim.sort) in before
+        record = claim_item(guard=claim.guard, value=claim.value, fields=claim.fields,
+                            reference=reference, subject=subject, created=created, expires=expires)
+        key = claim_key(claim.guard, claim.value)
+        kept = key in before
         changes.append(ItemChange(
-            claim.partition, claim.sort, record, guard=claim.guard,
+            *key, record, guard=claim.guard,
             # A key the submission keeps must still be its own; a new key must be free.
             exists=kept, expect={"reference": reference} if kept else {},
         ))
-    moved = {(claim.partition, claim.sort) for claim in after}
+    moved = {claim_key(claim.guard, claim.value) for claim in after}
     changes += [
         ItemChange(partition, sort, None, guard=claim.guard, exists=None, expect={"reference": reference})
         for (partition, sort), claim in before.items() if (partition, sort) not in moved
@@ -200,11 +196,11 @@ def _related_changes(staff: Staff, subject: str, reference: str, new_subject: st
                 "subject_hash": new_subject,
                 "personal": staff.cipher.seal({name: contact.get(name) for name in CONSENT_CONTACT},
                                               kind=CONSENT_KIND, reference=related["reference"]),
-            }, guard="consent"))
+            }, guard=CONSENT_GUARD))
         elif record_type(related) == "idempotency" and related.get("reference") == reference \
                 and new_subject != subject:
             changes.append(ItemChange(related["pk"], related["sk"], {"subject_hash": new_subject},
-                                      guard="idempotency"))
+                                      guard=IDEMPOTENCY_GUARD))
     return changes
 
 
@@ -231,9 +227,9 @@ def withdraw_consent(staff: Staff, subject: str) -> int:
     if not records:
         raise SubjectRequestError("no consent is recorded for that email address: nothing withdrawn")
     for item in records:
-        if item.get("status") != OPTED_IN_STATUS:
+        if item.get("status") != OPTED_IN:
             continue
-        item["status"] = WITHDRAWN_STATUS
+        item["status"] = WITHDRAWN
         item["fields"] = {**(item.get("fields") or {}), "withdrawn_at": timestamp(now)}
         item["expires_at"] = epoch(staff.policy.expires_at(CONSENT_KIND, now))
         staff.table.replace(item)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from aftercare_local.paths import BACKEND
+from chalicelib.items import CONSENT_PREFIX, OPTED_IN
 
 from tests.staff.conftest import HelpDesk
 
@@ -68,7 +69,7 @@ def test_withdrawing_for_an_unknown_email_says_none_was_found(desk: HelpDesk) ->
     text = refused(desk, "consent", "withdraw", "--email", "stranger@example.com", code=1)
 
     assert "no consent" in text and "stranger" not in text
-    assert [item["status"] for item in desk.items("CONSENT#")] == ["opted-in"]
+    assert [item["status"] for item in desk.items(CONSENT_PREFIX)] == [OPTED_IN]
 
 
 @pytest.mark.dynamodb_local

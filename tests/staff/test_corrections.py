@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from chalicelib.catalog import catalog
+from chalicelib.items import AUDIT_PREFIX, WARRANTY_PREFIX, submission_key
 from chalicelib.warranty import NoSuchWarranty, WarrantyLookup
 
 from tests.staff.conftest import HelpDesk
@@ -42,7 +43,7 @@ def test_correcting_the_serial_moves_the_warranty_record(desk: HelpDesk) -> None
     assert lookup(desk).status(NEW_SERIAL, ANN).product == "vista-55-oled"
     with pytest.raises(NoSuchWarranty):
         lookup(desk).status(OLD_SERIAL, ANN)
-    (record,) = desk.items("WARRANTY#")
+    (record,) = desk.items(WARRANTY_PREFIX)
     assert record["reference"] == reference and record["subject_hash"] == desk.subject(ANN)
 
 
@@ -54,7 +55,7 @@ def test_correcting_the_purchase_date_moves_the_expiry(desk: HelpDesk) -> None:
 
     expected = catalog().product("vista-55-oled").warranty_expires_on(earlier)
     assert lookup(desk).status(OLD_SERIAL, ANN).expires_on == expected
-    (stored,) = desk.items(f"SUB#{reference}")
+    (stored,) = desk.items(submission_key(reference)[0])
     assert stored["fields"]["purchase_date"] == earlier.isoformat()
 
 
@@ -82,7 +83,7 @@ def test_a_serial_registered_by_someone_else_is_refused_and_nothing_changes(desk
 
     assert result.exit_code == 1
     assert "already holds that warranty serial" in result.output and "Traceback" not in result.output
-    after = sorted((item for item in desk.raw_items() if not item["pk"].startswith("AUDIT#")),
+    after = sorted((item for item in desk.raw_items() if not item["pk"].startswith(AUDIT_PREFIX)),
                    key=lambda item: (item["pk"], item["sk"]))
     assert after == before
     assert lookup(desk).status(OLD_SERIAL, ANN).registered_on == date.today()

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from chalicelib.forms import FORMS
+from chalicelib.items import CONSENT_PREFIX, IDEMPOTENCY_PREFIX, SUBMISSION_PREFIX, submission_key
 
 from tests.staff.conftest import HelpDesk
 
@@ -67,8 +68,8 @@ def test_export_is_a_readable_document_with_a_section_per_submission(desk: HelpD
     (consent,) = document["marketing_consents"]
     assert (consent["email"], consent["name"], consent["given_on"]) == (ANN, "Ann Lee", "2026-04-01")
     text = json.dumps(document)
-    for internal in ("SUB#", "IDEM#", "CONSENT#", "subject_hash", "expires_at", "fingerprint",
-                     desk.subject(ANN), "idempotency"):
+    for internal in (SUBMISSION_PREFIX, IDEMPOTENCY_PREFIX, CONSENT_PREFIX, "subject_hash",
+                     "expires_at", "fingerprint", desk.subject(ANN), "idempotency"):
         assert internal not in text
     assert not re.search(r"\b1[6-9]\d{8}\b", text)  # no epoch seconds
     assert "Bo Chan" not in text
@@ -98,7 +99,7 @@ def test_correct_reseals_a_personal_field(desk: HelpDesk) -> None:
                      "--field", "name", "--value", "Ann Lee-Smith")
 
     assert "corrected name" in result.stdout and "Lee-Smith" not in result.output
-    (stored,) = [item for item in desk.items(f"SUB#{reference}")]
+    (stored,) = [item for item in desk.items(submission_key(reference)[0])]
     assert b"Lee-Smith" not in stored["personal"]
     opened = desk.settings.cipher().open(stored["personal"], kind="enquiry", reference=reference)
     assert opened["name"] == "Ann Lee-Smith" and opened["email"] == ANN
@@ -114,7 +115,7 @@ def test_correct_an_open_field(desk: HelpDesk) -> None:
     desk.ok("subject", "correct", "--email", ANN, "--reference", reference,
             "--field", "topic", "--value", "warranty")
 
-    (stored,) = desk.items(f"SUB#{reference}")
+    (stored,) = desk.items(submission_key(reference)[0])
     assert stored["fields"]["topic"] == "warranty"
 
 
@@ -131,14 +132,14 @@ def test_correcting_the_email_moves_the_item_to_the_new_address(desk: HelpDesk) 
 
 def test_a_value_the_form_would_refuse_is_not_stored(desk: HelpDesk) -> None:
     reference = people(desk)[ANN][0]
-    (before,) = desk.items(f"SUB#{reference}")
+    (before,) = desk.items(submission_key(reference)[0])
 
     result = desk.run("subject", "correct", "--email", ANN, "--reference", reference,
                       "--field", "email", "--value", "not an email")
 
     assert result.exit_code == 1 and "email" in result.output and "refuse" in result.output
     assert "not an email" not in result.output
-    assert desk.items(f"SUB#{reference}") == [before]
+    assert desk.items(submission_key(reference)[0]) == [before]
     (record,) = desk.audit_records()
     assert record["outcome"] == "failed" and record["item_count"] == 0
 
@@ -193,7 +194,7 @@ def test_consent_list_and_withdraw(desk: HelpDesk) -> None:
     assert len(listed) == 1 and "\topted-in\t" in listed[0]
     assert "withdrew 1" in withdrawn and "withdrew 0" in again
     assert len(after) == 1 and "\twithdrawn\t" in after[0]
-    bo_consents = [item for item in desk.items("CONSENT#") if item["subject_hash"] == desk.subject(BO)]
+    bo_consents = [item for item in desk.items(CONSENT_PREFIX) if item["subject_hash"] == desk.subject(BO)]
     assert [item["status"] for item in bo_consents] == ["opted-in"]
     actions = [record["action"] for record in desk.audit_records()]
     assert actions.count("consent.withdraw") == 2 and actions.count("consent.list") == 2
