@@ -8,6 +8,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# make run's ports: the site and API, and DynamoDB Local (README: Ports).
 PORT ?= 8000
 DYNAMODB_PORT ?= 8001
 export NO_MKDOCS_2_WARNING := 1

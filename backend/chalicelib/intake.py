@@ -123,7 +123,7 @@ class Intake:
         self, form: FormKind, personal: dict[str, Any], subject: str, source: str, now: datetime
     ) -> NewItem:
         reference = new_reference("CON", self.choose)
-        contact = {"email": personal["email"], "name": personal.get("name")}
+        contact = {name: personal.get(name) for name in items.CONSENT_CONTACT}
         item = items.consent_item(
             reference=reference, subject=subject,
             sealed=self.cipher.seal(contact, kind=items.CONSENT_KIND, reference=reference),
