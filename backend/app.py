@@ -12,7 +12,7 @@ from pathlib import Path
 from chalice import Chalice, Response
 from chalicelib import openapi, pages, web
 from chalicelib.crypto import KeyServiceUnavailable
-from chalicelib.forms import FORMS, WARRANTY_STATUS, FormKind, InvalidSubmission
+from chalicelib.forms import FORMS, WARRANTY_STATUS, FieldError, FormKind, InvalidSubmission
 from chalicelib.intake import AlreadyClaimed, IdempotencyKeyReused, Intake
 from chalicelib.policy import data_policy
 from chalicelib.reception import Reception, TooFast
@@ -60,6 +60,10 @@ def refused(reply: web.Reply, error: Exception, doing: str) -> Response:
     """The one map from a domain exception to its HTTP answer."""
     if isinstance(error, InvalidSubmission):
         return respond(reply.invalid(error.errors))
+    if isinstance(error, AlreadyClaimed):
+        # Said beside the field that holds the taken value (a serial number), as for any error.
+        claim = [FieldError(error.field_name, error.message)]
+        return respond(reply.invalid(claim, status=409, message=error.message))
     if isinstance(error, OUTAGES):
         app.log.warning("could not %s: %s: %s", doing, type(error).__name__, error)
         return respond(reply.unavailable())
@@ -67,21 +71,21 @@ def refused(reply: web.Reply, error: Exception, doing: str) -> Response:
     return respond(reply.problem(status, message or str(error)))
 
 
-def decode(page: str) -> tuple[web.FormPost, web.Reply] | Response:
+def decode(page: str, form_kind: str | None = None) -> tuple[web.FormPost, web.Reply] | Response:
     request = app.current_request
     try:
         post = web.decode(dict(request.headers), request.raw_body)
     except web.BadRequest as problem:
         from_form = (request.headers.get("content-type") or "").startswith(web.FORM)
         return respond(web.Reply(from_form).problem(problem.status, problem.message))
-    return post, web.Reply.to(post, page)
+    return post, web.Reply.to(post, page, form_kind)
 
 
 HANDLED = (InvalidSubmission, *OUTAGES, *PROBLEMS)
 
 
 def receive(form: FormKind) -> Response:
-    decoded = decode(form.page)
+    decoded = decode(form.page, form.kind)
     if isinstance(decoded, Response):
         return decoded
     post, reply = decoded
@@ -111,7 +115,7 @@ for each_form in FORMS.values():
 
 @app.route(WARRANTY_STATUS.path, methods=["POST"], content_types=ANY_CONTENT_TYPE)
 def post_warranty_status() -> Response:
-    decoded = decode(WARRANTY_STATUS.page)
+    decoded = decode(WARRANTY_STATUS.page, WARRANTY_STATUS.kind)
     if isinstance(decoded, Response):
         return decoded
     post, reply = decoded

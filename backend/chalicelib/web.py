@@ -9,7 +9,8 @@ lists what to correct.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
@@ -129,17 +130,26 @@ class Reply:
 
     html: bool
     back_to: str = "/"
+    form_kind: str | None = None
+    # What the browser posted, to show its form again with what was typed.
+    typed: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def to(cls, post: FormPost, page: str) -> Reply:
+    def to(cls, post: FormPost, page: str, form_kind: str | None = None) -> Reply:
         """Back to the page that posted, or else the form's own page."""
-        return cls(post.from_browser_form, post.referer_path if post.referer_path != "/" else page)
+        typed = {name: value for name, value in post.fields.items() if isinstance(value, str)}
+        back_to = post.referer_path if post.referer_path != "/" else page
+        return cls(post.from_browser_form, back_to, form_kind, typed)
 
-    def invalid(self, errors: list[FieldError]) -> Answer:
+    def invalid(
+        self, errors: list[FieldError], status: int = 400, message: str = "Please correct the fields listed."
+    ) -> Answer:
+        """Every field to correct: the form itself again for a browser, the list for a script."""
         if self.html:
-            return html_answer(400, pages.errors_page(errors, self.back_to))
-        return json_answer(400, {
-            "message": "Please correct the fields listed.",
+            again = pages.form_page(self.form_kind, self.typed, errors) if self.form_kind else None
+            return html_answer(status, again or pages.errors_page(errors, self.back_to))
+        return json_answer(status, {
+            "message": message,
             "errors": [{"field": e.field, "message": e.message} for e in errors],
         })
 

@@ -9,6 +9,8 @@ import pytest
 from botocore.exceptions import ClientError
 from chalicelib.references import is_reference
 
+from tests.api.posting import built_form
+
 VALID = {
     "name": "Ann Lee",
     "email": "ann.lee@example.com",
@@ -164,16 +166,28 @@ def test_plain_html_form_post_redirects_to_the_thank_you_page(api: Any, moto_acc
     assert stored["reference"] in page.body.decode()
 
 
-def test_plain_html_form_errors_are_listed_with_a_link_back(api: Any, moto_account: Any) -> None:
+def test_plain_html_form_errors_come_back_on_the_form_itself_with_what_was_typed(
+    api: Any, moto_account: Any
+) -> None:
     body = urlencode({**VALID, "email": "nope", "topic": ""})
     response = api.http.post("/enquiries", headers=FORM_HEADERS, body=body)
     assert response.status_code == 400
     assert response.headers["Content-Type"].startswith("text/html")
-    page = response.body.decode()
-    assert "Enter an email address" in page
-    assert "What is it about?" in page
-    assert 'href="/contact/"' in page
-    assert "nope" not in page
+    page = built_form(response.body.decode())
+    assert page.title.startswith("Error: ")
+    assert page.stylesheets_of_the_site, "the site's own look, not a bare page"
+    email = page.control("f-enquiry-email")
+    assert email["value"] == "nope", "what was typed is in the field"
+    assert email["aria-invalid"] == "true"
+    assert "f-enquiry-email-error" in email["aria-describedby"].split()
+    assert "Enter an email address" in page.text_of("f-enquiry-email-error")
+    assert page.control("f-enquiry-message")["text"] == VALID["message"]
+    assert page.control("f-enquiry-name")["value"] == VALID["name"]
+    assert "aria-invalid" not in page.control("f-enquiry-name")
+    summary_links = page.links_in("f-enquiry-errors")
+    assert ("#f-enquiry-email", True) in [(href, "email" in text.lower()) for href, text in summary_links]
+    assert "#f-enquiry-topic" in [href for href, _ in summary_links]
+    assert "hidden" not in page.control("f-enquiry-errors")
     assert moto_account.raw_items() == []
 
 

@@ -109,23 +109,61 @@ def test_enquiry_error_is_summarised_announced_and_then_corrected(
     only_submission(live)
 
 
-def test_enquiry_error_without_javascript_lists_it_and_the_corrected_form_goes_through(
+def test_enquiry_error_without_javascript_comes_back_on_the_form_and_is_corrected_in_place(
     without_js: Visit, live: Any
 ) -> None:
     page = without_js.open("/contact/")
     form = page.locator("form[data-af-form=enquiry]")
     fill_valid(page, form)
+    message = form.locator("textarea").input_value()
     page.get_by_label("Email address").fill("ada at example")
     form.locator(".af-submit").click()
+    page.wait_for_url(re.compile(r"/api/enquiries$"))
 
-    assert "There is a problem" in page.locator("h1").inner_text()
-    assert "email address" in page.locator("[role=alert]").inner_text().lower()
+    # The form itself, on the site's look, with what was typed and the error at its field.
+    assert page.title().startswith("Error: ")
+    assert page.locator(".md-header").is_visible(), "the site's own header, not a bare page"
+    summary = page.locator(".af-error-summary")
+    assert summary.is_visible()
+    assert page.evaluate("document.activeElement.id") == "f-enquiry-errors"
+    email = page.get_by_label("Email address")
+    assert email.input_value() == "ada at example"
+    assert email.get_attribute("aria-invalid") == "true"
+    assert "f-enquiry-email-error" in (email.get_attribute("aria-describedby") or "")
+    assert "email address" in page.locator("#f-enquiry-email-error").inner_text().lower()
+    assert form.locator("textarea").input_value() == message
     assert live.submissions() == []
-    page.go_back()
-    page.get_by_label("Email address").fill(SAMPLE_EMAIL)
-    page.locator("form[data-af-form=enquiry] .af-submit").click()
-    page.wait_for_url(re.compile(r"/api/thanks\?reference="))
-    only_submission(live)
+
+    summary.get_by_role("link", name=re.compile("email address", re.I)).click()
+    assert page.evaluate("document.activeElement.id") == "f-enquiry-email"
+    email.fill(SAMPLE_EMAIL)
+    form.locator(".af-submit").click()
+    page.wait_for_url(re.compile(r"/api/thanks\?"))
+    assert only_submission(live)["kind"] == "enquiry"
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["with-js", "without-js"])
+def test_a_taken_serial_number_is_said_at_the_serial_field(
+    browser: Any, live: Any, javascript: bool, request: Any
+) -> None:
+    registration = register_warranty(live)
+    visit: Visit = request.getfixturevalue("with_js" if javascript else "without_js")
+    page = visit.open(form_pages()["warranty_registration"])
+    form = page.locator("form[data-af-form=warranty_registration]")
+    fill_valid(page, form)
+    form.locator(f"input[name=product][value={registration['product']}]").check()
+    serial = form.get_by_label(re.compile("serial number", re.I))
+    serial.fill(registration["serial_number"])
+    visit.take_time_to_fill()
+    form.locator(".af-submit").click()
+
+    message = page.locator("#f-warranty-registration-serial-number-error")
+    message.wait_for()
+    assert "already has a registered warranty" in message.inner_text()
+    assert serial.get_attribute("aria-invalid") == "true"
+    assert page.locator(".af-error-summary a[href='#f-warranty-registration-serial-number']").count() == 1
+    assert serial.input_value() == registration["serial_number"]
+    assert len(live.submissions()) == 1
 
 
 def test_keyboard_alone_sends_an_enquiry(with_js: Visit, live: Any) -> None:

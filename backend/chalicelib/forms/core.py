@@ -32,6 +32,7 @@ class UniqueClaim:
     value: str
     conflict_message: str
     fields: dict[str, Any] = field(default_factory=dict)
+    field_name: str = ""  # the form field the customer corrects when the value is taken
 
 
 class Submission(BaseModel):

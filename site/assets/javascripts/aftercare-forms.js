@@ -248,8 +248,8 @@
           fillKeys.delete(form);
           shownAt.set(form, Date.now());
           showReceived(form, data);
-        } else if (response.status === 400 && Array.isArray(data.errors)) {
-          showProblem(form, data.errors.length ? "" : data.message, data.errors);
+        } else if ((response.status === 400 || response.status === 409) && Array.isArray(data.errors) && data.errors.length) {
+          showProblem(form, "", data.errors);
         } else {
           showProblem(form, problemMessage(response, data), []);
         }
