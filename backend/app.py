@@ -15,8 +15,8 @@ from chalicelib.crypto import KeyServiceUnavailable
 from chalicelib.forms import FORMS, WARRANTY_STATUS, FieldError, FormKind, InvalidSubmission
 from chalicelib.intake import AlreadyClaimed, IdempotencyKeyReused, Intake
 from chalicelib.policy import data_policy
+from chalicelib.receipts import NoReceipt
 from chalicelib.reception import Reception, TooFast
-from chalicelib.references import is_reference
 from chalicelib.settings import ConfigurationError, Settings
 from chalicelib.storage import StorageUnavailable
 from chalicelib.warranty import NoSuchWarranty
@@ -98,7 +98,10 @@ def receive(form: FormKind) -> Response:
     else:
         app.log.info("stored %s %s%s", form.kind, receipt.reference,
                      " (replayed)" if receipt.replayed else "")
-    return respond(reply.stored(receipt.reference, receipt.answer, replayed=receipt.replayed))
+    return respond(reply.stored(
+        receipt.answer, replayed=receipt.replayed,
+        receipt=lambda: get_reception().sign_thanks(form.kind, receipt),
+    ))
 
 
 def route_form(form: FormKind) -> None:
@@ -133,10 +136,14 @@ def get_openapi() -> Response:
 
 @app.route("/thanks", methods=["GET"])
 def thanks() -> Response:
-    reference = (app.current_request.query_params or {}).get("reference", "")
-    if not is_reference(reference):
-        return respond(web.Reply(html=True).problem(404, "That is not one of our references."))
-    return respond(web.html_answer(200, pages.thanks_page(reference)))
+    receipt = (app.current_request.query_params or {}).get("receipt", "")
+    try:
+        sent = get_reception().thanks(receipt)
+    except NoReceipt:
+        return respond(web.html_answer(404, pages.no_thanks_page()))
+    except OUTAGES as error:
+        return refused(web.Reply(html=True), error, "read a thank-you receipt")
+    return respond(web.html_answer(200, pages.thanks_page(sent)))
 
 
 @app.route("/health", methods=["GET"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import date
 from functools import cache
 from html import escape
 from html.parser import HTMLParser
@@ -12,6 +13,7 @@ from string import Template
 
 from chalicelib.forms import FieldError
 from chalicelib.forms.answers import WarrantyStatus
+from chalicelib.receipts import Thanks
 
 PROBLEM_TITLE = "We could not take your form"
 ERRORS_TITLE = "There is a problem with your form"
@@ -48,13 +50,55 @@ def problem_page(message: str, back_to: str) -> str:
     return page(PROBLEM_TITLE, body)
 
 
-def thanks_page(reference: str) -> str:
+def thanks_page(sent: Thanks) -> str:
     body = f"""<h1>Thank you</h1>
 <p>We have your form. Your reference is</p>
-<p class="reference"><strong>{escape(reference)}</strong></p>
+<p class="reference"><strong>{escape(sent.reference)}</strong></p>
 <p>Please quote it if you contact us about this.</p>
-<p><a href="/">Back to Aftercare</a></p>"""
+{worked_out(sent)}<p><a href="/">Back to Aftercare</a></p>"""
     return page("Thank you", body)
+
+
+def day(iso: object) -> str:
+    """A date as people write it: 2 November 2028."""
+    try:
+        when = date.fromisoformat(str(iso))
+    except ValueError:
+        return escape(str(iso))
+    return f"{when.day} {when:%B %Y}"
+
+
+def worked_out(sent: Thanks) -> str:
+    """What the API worked out from the form (a warranty's end, a return window), as facts."""
+    answer = sent.answer
+    facts: list[tuple[str, str]] = []
+    if "expires_on" in answer:
+        facts = [("Product", escape(str(answer.get("product_name", "")))),
+                 ("Warranty covers until", day(answer["expires_on"]))]
+    elif "return_window_ends_on" in answer:
+        inside, covered = answer.get("inside_return_window"), answer.get("under_warranty")
+        window, warranty = answer["return_window_ends_on"], answer["warranty_expires_on"]
+        facts = [
+            ("Return window", ("open until " if inside else "ended on ") + day(window)),
+            ("Warranty", ("covers it until " if covered else "ended on ") + day(warranty)),
+        ]
+    if not facts:
+        return ""
+    rows = "\n".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in facts)
+    return f'<dl class="facts">\n{rows}\n</dl>\n'
+
+
+NO_THANKS_TITLE = "This confirmation is no longer available"
+
+
+def no_thanks_page() -> str:
+    body = f"""<h1>{NO_THANKS_TITLE}</h1>
+<p>We show a reference only just after its form is sent, and only to the browser that sent it,
+for a few minutes.</p>
+<p>If you sent us a form and did not note its reference, <a href="/contact/">contact us</a>:
+we can find your form from your details.</p>
+<p><a href="/">Back to Aftercare</a></p>"""
+    return page(NO_THANKS_TITLE, body)
 
 
 def warranty_status_page(status: WarrantyStatus, back_to: str) -> str:

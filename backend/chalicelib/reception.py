@@ -16,6 +16,7 @@ from chalicelib.catalog import catalog
 from chalicelib.forms import FormKind, WarrantyStatusQuery, validate
 from chalicelib.forms.answers import WarrantyStatus
 from chalicelib.intake import Intake, Receipt, pretend
+from chalicelib.receipts import Thanks, read, sign
 from chalicelib.references import Chooser
 from chalicelib.warranty import WarrantyLookup
 from chalicelib.web import FormPost
@@ -40,6 +41,7 @@ class Reception:
     clock: Callable[[], datetime] = utc_now
     choose: Chooser = secrets.choice
     _intake: Intake | None = field(default=None, init=False, repr=False)
+    _receipt_key: bytes | None = field(default=None, init=False, repr=False)
 
     @property
     def intake(self) -> Intake:
@@ -58,6 +60,21 @@ class Reception:
         if verdict is Verdict.DECOY:
             return pretend(form, submission, today, self.choose)
         return self.intake.receive(form, submission, post.idempotency_key)
+
+    @property
+    def receipt_key(self) -> bytes:
+        """The thank-you receipts' HMAC key, derived from the subject key (KMS in AWS; locally the
+        key file under the local key folder, so receipts outlive a restart), once per process."""
+        if self._receipt_key is None:
+            self._receipt_key = self.intake.hasher.digest(b"receipt:signing-key").encode()
+        return self._receipt_key
+
+    def sign_thanks(self, kind: str, receipt: Receipt) -> str:
+        return sign(self.receipt_key, Thanks(kind, receipt.answer), self.clock())
+
+    def thanks(self, receipt: str) -> Thanks:
+        """What a thank-you receipt carries; raises NoReceipt for a forged, altered or old one."""
+        return read(self.receipt_key, receipt, self.clock())
 
     def warranty_status(self, post: FormPost) -> WarrantyStatus:
         query = validate(WarrantyStatusQuery, post.fields)

@@ -9,7 +9,7 @@ lists what to correct.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
@@ -165,10 +165,10 @@ class Reply:
             {"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
 
-    def stored(self, reference: str, answer: dict[str, Any], *, replayed: bool) -> Answer:
-        """A browser goes on to the thank-you page; a script reads the answer (201)."""
+    def stored(self, answer: dict[str, Any], *, replayed: bool, receipt: Callable[[], str]) -> Answer:
+        """A browser goes to the thank-you page with a signed `receipt`; a script reads the answer (201)."""
         if self.html:
-            return Answer(303, "", {"Location": thanks_location(reference)})
+            return Answer(303, "", {"Location": thanks_location(receipt())})
         return json_answer(201, answer, {"Idempotent-Replayed": "true"} if replayed else {})
 
     def warranty(self, status: WarrantyStatus) -> Answer:
@@ -177,5 +177,5 @@ class Reply:
         return json_answer(200, status.model_dump(mode="json"))
 
 
-def thanks_location(reference: str) -> str:
-    return f"{API_BASE}/thanks?reference={quote(reference)}"
+def thanks_location(receipt: str) -> str:
+    return f"{API_BASE}/thanks?receipt={quote(receipt)}"

@@ -1,12 +1,14 @@
 """POST /api/enquiries through Chalice's test client, on moto's DynamoDB and KMS."""
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from chalicelib.receipts import RECEIPT_SECONDS
 from chalicelib.references import is_reference
 
 from tests.api.posting import built_form
@@ -160,7 +162,8 @@ def test_plain_html_form_post_redirects_to_the_thank_you_page(api: Any, moto_acc
     assert response.status_code == 303
     location = response.headers["Location"]
     [stored] = moto_account.submissions("enquiry")
-    assert location == f"/api/thanks?reference={stored['reference']}"
+    assert location.startswith("/api/thanks?receipt=")
+    assert stored["reference"] not in location, "the reference rides only inside the signed receipt"
     page = api.http.get(location.removeprefix("/api"))
     assert page.status_code == 200
     assert stored["reference"] in page.body.decode()
@@ -191,10 +194,45 @@ def test_plain_html_form_errors_come_back_on_the_form_itself_with_what_was_typed
     assert moto_account.raw_items() == []
 
 
-def test_thanks_page_only_echoes_real_looking_references(api: Any) -> None:
-    response = api.http.get("/thanks?reference=%3Cscript%3E")
-    assert response.status_code == 404
-    assert "<script>" not in response.body.decode()
+def thank_you_location(api: Any) -> str:
+    body = urlencode({**VALID, "marketing_consent": "on"})
+    return str(api.http.post("/enquiries", headers=FORM_HEADERS, body=body).headers["Location"])
+
+
+def test_thanks_page_shows_a_reference_only_from_its_signed_receipt(api: Any, moto_account: Any) -> None:
+    location = thank_you_location(api)
+    [stored] = moto_account.submissions("enquiry")
+    # A well-formed reference typed into the address bar is not thanked for.
+    for guessed in (f"/thanks?reference={stored['reference']}", "/thanks?reference=ENQ-AAAA-AAAA",
+                    "/thanks?receipt=%3Cscript%3E", "/thanks"):
+        response = api.http.get(guessed)
+        assert response.status_code == 404, guessed
+        page = response.body.decode()
+        assert "no longer available" in page
+        assert stored["reference"] not in page and "ENQ-" not in page and "<script>" not in page
+    # A receipt altered in any byte is refused.
+    payload, mac = location.removeprefix("/api/thanks?receipt=").split(".")
+    forged = payload[:-2] + ("A" if payload[-2] != "A" else "B") + payload[-1]
+    assert api.http.get(f"/thanks?receipt={forged}.{mac}").status_code == 404
+    assert api.http.get(location.removeprefix("/api")).status_code == 200
+
+
+def test_thanks_receipt_expires_after_a_short_while(api: Any, chalice_app: Any, moto_account: Any) -> None:
+    sent_at = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    chalice_app.get_reception().clock = lambda: sent_at
+    location = thank_you_location(api).removeprefix("/api")
+    chalice_app.get_reception().clock = lambda: sent_at + timedelta(seconds=RECEIPT_SECONDS - 1)
+    assert api.http.get(location).status_code == 200
+    chalice_app.get_reception().clock = lambda: sent_at + timedelta(seconds=RECEIPT_SECONDS + 1)
+    late = api.http.get(location)
+    assert late.status_code == 404
+    assert "ENQ-" not in late.body.decode()
+
+
+def test_thanks_receipts_survive_a_restart_of_the_api(api: Any, chalice_app: Any) -> None:
+    location = thank_you_location(api).removeprefix("/api")
+    chalice_app.get_reception.cache_clear()  # a new process: the key is derived again, the same
+    assert api.http.get(location).status_code == 200
 
 
 def test_health(api: Any) -> None:

@@ -100,3 +100,27 @@ def test_a_return_request_for_a_serial_of_another_product_is_refused(api: Any, c
     })
     assert response.status_code == 400
     assert response.json_body["errors"][0]["field"] == "serial_number"
+
+
+def test_the_thank_you_page_of_a_return_request_says_where_it_stands(api: Any, chalice_app: Any) -> None:
+    freeze_clock(chalice_app, TODAY)
+    request = {
+        "product": "nimbus-x5", "serial_number": "nx5-kb-0012345", "purchase_date": "2026-10-20",
+        "reason": "Battery swells.", "wanted_outcome": "repair",
+        "name": "Ida Kim", "email": "ida@example.com",
+    }
+    answer = post_json(api, "/return-requests", request).json_body
+    response = post_form(api, "/return-requests", request)
+    assert response.status_code == 303
+    thanks = api.http.get(response.headers["Location"].removeprefix("/api")).body.decode()
+    window = "open until" if answer["inside_return_window"] else "ended on"
+    window += " " + as_people_write(answer["return_window_ends_on"])
+    covered = "covers it until" if answer["under_warranty"] else "ended on"
+    covered += " " + as_people_write(answer["warranty_expires_on"])
+    assert f"<dt>Return window</dt><dd>{window}</dd>" in thanks
+    assert f"<dt>Warranty</dt><dd>{covered}</dd>" in thanks
+
+
+def as_people_write(iso: str) -> str:
+    day = date.fromisoformat(iso)
+    return f"{day.day} {day:%B %Y}"

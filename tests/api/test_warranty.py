@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from chalicelib.catalog import catalog
 from chalicelib.crypto import SubmissionCipher, kms_key_provider
 from chalicelib.items import WARRANTY_PREFIX
 
@@ -232,3 +233,12 @@ def test_status_from_a_plain_form_is_an_html_page(api: Any, today: date) -> None
 def test_status_lookup_does_not_fail_on_odd_bodies(api: Any, today: date) -> None:
     for body in ("{", "[]", json.dumps({"serial_number": None, "email": ["a"]}), json.dumps({"x": 1})):
         assert post_json(api, "/warranty-status", body).status_code == 400
+
+
+def test_the_thank_you_page_of_a_registration_says_when_the_warranty_ends(api: Any, today: date) -> None:
+    response = post_form(api, REGISTER, REGISTRATION)
+    assert response.status_code == 303
+    thanks = api.http.get(response.headers["Location"].removeprefix("/api")).body.decode()
+    expires = date.fromisoformat(status_of(api).json_body["expires_on"])
+    assert f"<dt>Warranty covers until</dt><dd>{expires.day} {expires:%B %Y}</dd>" in thanks
+    assert f"<dt>Product</dt><dd>{catalog().product(REGISTRATION['product']).name}</dd>" in thanks

@@ -67,7 +67,7 @@ def test_form_without_javascript_posts_plain_html_and_shows_the_reference(
     without_js: Visit, live: Any, kind: str
 ) -> None:
     page, _ = send_valid_form(without_js, kind)
-    page.wait_for_url(re.compile(r"/api/thanks\?reference="))
+    page.wait_for_url(re.compile(r"/api/thanks\?receipt="))
 
     shown = REFERENCE.search(page.locator("main").inner_text())
     assert shown and "Thank you" in page.locator("h1").inner_text()
@@ -284,3 +284,39 @@ def test_check_my_warranty_without_javascript(without_js: Visit, live: Any) -> N
     page.wait_for_url(re.compile(r"/api/warranty-status$"))
     assert product_name(registration["product"]) in page.locator("main").inner_text()
     assert registration["email"] not in page.url
+
+
+def as_people_write(iso: str) -> str:
+    day = date.fromisoformat(iso)
+    return f"{day.day} {day:%B %Y}"
+
+
+def confirmation_of(kind: str, live: Any, javascript: bool, request: Any, first_fact: str) -> str:
+    """Send a valid form of this kind and read its confirmation, in place or on the thank-you page."""
+    visit: Visit = request.getfixturevalue("with_js" if javascript else "without_js")
+    page, _ = send_valid_form(visit, kind)
+    confirmation = page.locator(".af-outcome" if javascript else "main")
+    confirmation.get_by_text(first_fact).wait_for()
+    return str(confirmation.inner_text())
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["with-js", "without-js"])
+def test_a_registration_s_confirmation_says_when_the_warranty_ends(
+    live: Any, javascript: bool, request: Any
+) -> None:
+    shown = confirmation_of("warranty_registration", live, javascript, request, "Warranty covers until")
+    serial = live.submissions()[0]["fields"]["serial_number"]
+    status, warranty = post_json(live.base_url, "/api/warranty-status",
+                                 {"serial_number": serial, "email": SAMPLE_EMAIL})
+    assert status == 200, warranty
+    assert as_people_write(warranty["expires_on"]) in shown
+    assert warranty["product_name"] in shown
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["with-js", "without-js"])
+def test_a_return_request_s_confirmation_says_where_it_stands(
+    live: Any, javascript: bool, request: Any
+) -> None:
+    shown = confirmation_of("return_request", live, javascript, request, "Return window")
+    assert re.search(r"Return window\s+(open until|ended on) \d{1,2} [A-Z][a-z]+ \d{4}", shown), shown
+    assert re.search(r"Warranty\s+(covers it until|ended on) \d{1,2} [A-Z][a-z]+ \d{4}", shown), shown

@@ -180,16 +180,11 @@
     var outcome = outcomeFor(form);
     outcome.textContent = "";
     outcome.appendChild(el("h2", {}, data.under_warranty ? "Your product is under warranty" : "Your warranty has ended"));
-    var facts = el("dl", { class: "af-facts" });
-    [
+    outcome.appendChild(factList([
       ["Product", data.product_name || data.product],
       ["Registered on", dateText(data.registered_on)],
       [data.under_warranty ? "Warranty ends on" : "Warranty ended on", dateText(data.expires_on)]
-    ].forEach(function (pair) {
-      facts.appendChild(el("dt", {}, pair[0]));
-      facts.appendChild(el("dd", {}, pair[1]));
-    });
-    outcome.appendChild(facts);
+    ]));
     outcome.focus();
   }
 
@@ -207,8 +202,33 @@
     line.appendChild(el("strong", { class: "af-reference" }, data.reference));
     line.appendChild(document.createTextNode(". Please quote it if you contact us about this."));
     outcome.appendChild(line);
+    var facts = workedOut(data);
+    if (facts.length) outcome.appendChild(factList(facts));
     outcome.focus();
     form.reset();
+  }
+
+  /* What the API worked out from the form, as the thank-you page shows it without JavaScript. */
+  function workedOut(data) {
+    if (data.expires_on) {
+      return [["Product", data.product_name || data.product], ["Warranty covers until", dateText(data.expires_on)]];
+    }
+    if (data.return_window_ends_on) {
+      return [
+        ["Return window", (data.inside_return_window ? "open until " : "ended on ") + dateText(data.return_window_ends_on)],
+        ["Warranty", (data.under_warranty ? "covers it until " : "ended on ") + dateText(data.warranty_expires_on)]
+      ];
+    }
+    return [];
+  }
+
+  function factList(pairs) {
+    var facts = el("dl", { class: "af-facts" });
+    pairs.forEach(function (pair) {
+      facts.appendChild(el("dt", {}, pair[0]));
+      facts.appendChild(el("dd", {}, pair[1]));
+    });
+    return facts;
   }
 
   function send(form, submitter) {
