@@ -52,7 +52,7 @@ class Reception:
 
     def submit(self, form: FormKind, post: FormPost) -> Receipt:
         """Store one form post exactly once, or pretend to (spam); raises on bad input first."""
-        verdict = screen(post)
+        verdict = screen(post, timed=not form.model.one_click)
         if verdict is Verdict.TOO_FAST:
             raise TooFast()
         today = self.clock().date()
@@ -60,6 +60,10 @@ class Reception:
         if verdict is Verdict.DECOY:
             return pretend(form, submission, today, self.choose)
         return self.intake.receive(form, submission, post.idempotency_key)
+
+    def returns_to(self, form: FormKind, post: FormPost) -> str | None:
+        """Where a browser goes after a stored plain post, when its form thanks on its own page."""
+        return validate(form.model, post.fields, today=self.clock().date()).returns_to()  # type: ignore[no-any-return]
 
     @property
     def receipt_key(self) -> bytes:

@@ -165,10 +165,14 @@ class Reply:
             {"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
 
-    def stored(self, answer: dict[str, Any], *, replayed: bool, receipt: Callable[[], str]) -> Answer:
-        """A browser goes to the thank-you page with a signed `receipt`; a script reads the answer (201)."""
+    def stored(
+        self, answer: dict[str, Any], *, replayed: bool, receipt: Callable[[], str],
+        returns_to: Callable[[], str | None] = lambda: None,
+    ) -> Answer:
+        """A browser goes back to its page's own thanks (a vote) or to the thank-you page with a
+        signed `receipt`; a script reads the answer (201)."""
         if self.html:
-            return Answer(303, "", {"Location": thanks_location(receipt())})
+            return Answer(303, "", {"Location": returns_to() or thanks_location(receipt())})
         return json_answer(201, answer, {"Idempotent-Replayed": "true"} if replayed else {})
 
     def warranty(self, status: WarrantyStatus) -> Answer:

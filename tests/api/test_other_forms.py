@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import pytest
+
 from tests.api.posting import freeze_clock, post_form, post_json
 
 TODAY = date(2026, 11, 22)
@@ -39,7 +41,43 @@ def test_a_page_vote_is_stored_as_its_own_kind(api: Any, moto_account: Any) -> N
     assert response.status_code == 201
     assert response.json_body["reference"].startswith("PG-")
     [stored] = moto_account.submissions("page_feedback")
-    assert stored["fields"] == {"page": "/guides/aura-book-14/", "helpful": True}
+    assert stored["fields"] == {"page": "/guides/aura-book-14/", "helpful": True, "follows_vote": False}
+
+
+def test_a_vote_is_one_click_and_never_refused_as_too_fast(api: Any, moto_account: Any) -> None:
+    response = post_json(api, "/page-feedback", {"page": "/guides/aura-book-14/", "helpful": True},
+                         {"X-Form-Fill-Ms": "40"})
+    assert response.status_code == 201
+    assert len(moto_account.submissions("page_feedback")) == 1
+    # Forms that are filled in are still timed.
+    assert post_json(api, "/feedback", {"overall": 4}, {"X-Form-Fill-Ms": "40"}).status_code == 400
+
+
+@pytest.mark.parametrize(("vote", "note"), [("true", "af-helpful-yes"), ("false", "af-helpful-no")])
+def test_a_plain_vote_returns_to_its_page_at_the_note_for_its_answer(
+    api: Any, moto_account: Any, vote: str, note: str
+) -> None:
+    response = post_form(api, "/page-feedback", {"page": "/policies/returns/", "helpful": vote},
+                         referer="/policies/returns/")
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/policies/returns/#{note}"
+    assert len(moto_account.submissions("page_feedback")) == 1
+
+
+def test_what_was_missing_after_a_no_is_a_comment_on_the_vote_not_another_vote(
+    api: Any, moto_account: Any
+) -> None:
+    guide = "/guides/aura-book-14/"
+    assert post_form(api, "/page-feedback", {"page": guide, "helpful": "false"}).status_code == 303
+    comment = {"page": guide, "helpful": "false", "follows_vote": "true", "comment": "The reset button."}
+    response = post_form(api, "/page-feedback", comment)
+    assert response.headers["Location"] == f"{guide}#af-helpful-sent"
+    stored = moto_account.submissions("page_feedback")
+    votes = [s for s in stored if not s["fields"]["follows_vote"]]
+    assert len(stored) == 2 and len(votes) == 1
+    empty = post_json(api, "/page-feedback", {"page": guide, "helpful": False, "follows_vote": True})
+    assert empty.status_code == 400
+    assert "already counted" in empty.json_body["errors"][0]["message"]
 
 
 def test_a_page_vote_without_an_answer_is_refused(api: Any) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, model_validator
 
+from chalicelib.forms.answers import Accepted
 from chalicelib.forms.core import Submission
 from chalicelib.forms.fields import (
     AspectRating,
@@ -50,8 +51,30 @@ class Feedback(Submission):
         }
 
 
+# Where a page's own thanks show after a plain (no-JavaScript) post: the page
+# shows the element with this id when it is the address's fragment (CSS
+# :target), so the reader stays on the page. overrides/partials/page-helpful.html
+# draws these three.
+THANKS_FOR_YES = "af-helpful-yes"
+ASK_WHAT_WAS_MISSING = "af-helpful-no"
+THANKS_FOR_COMMENT = "af-helpful-sent"
+
+
+class VoteCounted(Accepted):
+    """A page vote or its comment, and which of the page's notes to show the reader."""
+
+    thanks_at: str = Field(
+        title="The id of the page's note to show",
+        examples=[ASK_WHAT_WAS_MISSING],
+        description="Without JavaScript the browser returns to the page at this #fragment.",
+    )
+
+
 class PageFeedback(Submission):
-    """One reader's answer to "Was this page helpful?"."""
+    """One reader's answer to "Was this page helpful?", or what was missing, sent after a No."""
+
+    one_click: ClassVar[bool] = True
+    answer_model: ClassVar[type[Accepted]] = VoteCounted
 
     page: SitePath = Field(title="Page", description="The path of the page, like /guides/aura-book-14/.")
     helpful: bool = Field(
@@ -59,8 +82,30 @@ class PageFeedback(Submission):
         json_schema_extra={"x-widget": "radio", "x-labels": {"true": "Yes", "false": "No"}},
     )
     comment: Annotated[Annotated[str, Field(max_length=1000)] | None, BeforeValidator(blank_is_missing)] = (
-        optional_free_text("What could make this page better? (optional)")
+        optional_free_text("What was missing? (optional)")
     )
+    follows_vote: bool = Field(
+        default=False,
+        title="A comment on a vote already counted",
+        description="True when this only adds what was missing to the reader's earlier No: not a vote.",
+    )
+
+    @model_validator(mode="after")
+    def _a_follow_up_says_something(self) -> PageFeedback:
+        if self.follows_vote and not self.comment:
+            raise ValueError("Write what was missing, or leave it: your vote is already counted.")
+        return self
+
+    def thanks_at(self) -> str:
+        if self.follows_vote:
+            return THANKS_FOR_COMMENT
+        return THANKS_FOR_YES if self.helpful else ASK_WHAT_WAS_MISSING
+
+    def answer(self, reference: str, today: date) -> VoteCounted:
+        return VoteCounted(reference=reference, thanks_at=self.thanks_at())
+
+    def returns_to(self) -> str:
+        return f"{self.page}#{self.thanks_at()}"
 
     @classmethod
     def example(cls, today: date) -> dict[str, Any]:

@@ -46,7 +46,7 @@
   }
 
   function outcomeFor(form) {
-    if (form.dataset.afMode === "vote") return form.querySelector(".af-outcome");
+    if (form.dataset.afMode !== "submit" && form.dataset.afMode !== "lookup") return form.querySelector(".af-outcome");
     return document.getElementById(form.id + "-outcome");
   }
 
@@ -191,10 +191,8 @@
   function showReceived(form, data) {
     var outcome = outcomeFor(form);
     outcome.textContent = "";
-    if (form.dataset.afMode === "vote") {
-      outcome.textContent = "Thank you for your feedback.";
-      form.querySelectorAll("button").forEach(function (button) { button.disabled = true; });
-      outcome.focus();
+    if (form.dataset.afMode === "vote" || form.dataset.afMode === "vote-comment") {
+      showVoted(form, data);
       return;
     }
     outcome.appendChild(el("h2", {}, "Thank you, we have your " + (form.dataset.afTitle || "form")));
@@ -206,6 +204,18 @@
     if (facts.length) outcome.appendChild(factList(facts));
     outcome.focus();
     form.reset();
+  }
+
+  /* The note a vote leads to, the one the page shows without JavaScript at the #fragment. */
+  function showVoted(form, data) {
+    var section = form.closest(".af-helpful");
+    var note = section && section.querySelector("#" + CSS.escape(data.thanks_at || ""));
+    if (!note) return;
+    section.classList.add("af-helpful--voted");
+    section.querySelectorAll(".af-helpful__after").forEach(function (each) {
+      each.classList.toggle("af-helpful__after--shown", each === note);
+    });
+    note.focus();
   }
 
   /* What the API worked out from the form, as the thank-you page shows it without JavaScript. */
