@@ -111,6 +111,15 @@ def route_form(form: FormKind) -> None:
 
     app.route(form.path, methods=["POST"], content_types=ANY_CONTENT_TYPE,
               name=f"post_{form.kind}")(post_form)
+    if form.page == "/":
+        return  # a form without a page of its own (a page vote) has nothing to show
+
+    def show_form() -> Response:
+        """The form's page, filled in from the link (`?page=...` from a guide's feedback link)."""
+        query = app.current_request.query_params or {}
+        return respond(web.prefilled(form.kind, form.page, form.model.open_fields(), query))
+
+    app.route(form.path, methods=["GET"], name=f"get_{form.kind}")(show_form)
 
 
 for each_form in FORMS.values():

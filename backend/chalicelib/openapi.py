@@ -149,6 +149,15 @@ def document(today: date) -> dict[str, Any]:
         ref_template=REF,
     )
     paths: dict[str, Any] = {form.path: {"post": _form_operation(form, today)} for form in FORMS.values()}
+    for form in FORMS.values():
+        if form.page != "/":
+            paths[form.path]["get"] = {
+                "operationId": f"get_{form.kind}",
+                "summary": f"The {form.title.lower()} form's page, filled in from the query "
+                           "(only fields that hold nothing personal)",
+                "responses": {"200": _page("The form, filled in."),
+                              "303": {"description": "To the form's page, when the API has no copy of it."}},
+            }
     paths[WARRANTY_STATUS.path] = {"post": _warranty_status_operation(today)}
     paths["/thanks"] = {"get": {
         "operationId": "get_thanks",

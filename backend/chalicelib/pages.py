@@ -141,12 +141,18 @@ def control_id(kind: str, field: str) -> str:
     return f"{form_prefix(kind)}-{field.replace('_', '-')}"
 
 
-def form_page(kind: str, typed: Mapping[str, str], errors: list[FieldError]) -> str | None:
-    """The form's own page, filled with what was typed and marked with `errors`; None without it."""
+def form_page(
+    kind: str, typed: Mapping[str, str], errors: list[FieldError], *, posted: bool = True
+) -> str | None:
+    """The form's own page, filled with what was typed and marked with `errors`; None without it.
+
+    `posted`: `typed` is a whole post (a box left out was unticked); otherwise
+    it is a link's few values, and every other control keeps its default.
+    """
     shell = site_page(kind)
     if shell is None:
         return None
-    filler = _FormFiller(kind, typed, errors, fields=set(FIELD_NAME.findall(shell)))
+    filler = _FormFiller(kind, typed, errors, fields=set(FIELD_NAME.findall(shell)), posted=posted)
     filler.feed(shell)
     filler.close()
     return "".join(filler.out)
@@ -178,10 +184,12 @@ class _FormFiller(HTMLParser):
     """Copies a page, changing only the one form: values typed, errors shown, summary filled."""
 
     def __init__(
-        self, kind: str, typed: Mapping[str, str], errors: list[FieldError], fields: set[str]
+        self, kind: str, typed: Mapping[str, str], errors: list[FieldError], fields: set[str],
+        posted: bool,
     ):
         super().__init__(convert_charrefs=False)
         self.kind = kind
+        self.posted = posted
         self.typed = typed
         self.errors = {e.field: e.message for e in reversed(errors) if e.field in fields}
         self.loose = [e.message for e in errors if e.field not in fields]
@@ -292,7 +300,7 @@ class _FormFiller(HTMLParser):
             self.skip_text = typed is not None
             return escape(typed or "")
         elif kind in ("checkbox", "radio"):
-            if kind == "checkbox" or typed is not None:
+            if typed is not None or (kind == "checkbox" and self.posted):
                 _set(attributes, "checked", typed is not None and (
                     kind == "checkbox" and _get(attributes, "data-af-multiple") is None
                     or typed == _get(attributes, "value")))

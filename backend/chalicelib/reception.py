@@ -13,13 +13,14 @@ from datetime import UTC, datetime
 
 from chalicelib.antispam import TOO_FAST_MESSAGE, Verdict, screen
 from chalicelib.catalog import catalog
-from chalicelib.forms import FormKind, WarrantyStatusQuery, validate
+from chalicelib.forms import FormKind, Submission, WarrantyStatusQuery, validate
 from chalicelib.forms.answers import WarrantyStatus
+from chalicelib.forms.feedback import SITE_ADDRESS
 from chalicelib.intake import Intake, Receipt, pretend
 from chalicelib.receipts import Thanks, read, sign
 from chalicelib.references import Chooser
 from chalicelib.warranty import WarrantyLookup
-from chalicelib.web import FormPost
+from chalicelib.web import FormPost, own_addresses_as_paths
 
 
 class TooFast(Exception):
@@ -27,6 +28,14 @@ class TooFast(Exception):
 
     def __init__(self) -> None:
         super().__init__(TOO_FAST_MESSAGE)
+
+
+def site_address_fields(model: type[Submission]) -> tuple[str, ...]:
+    """The fields that take an address on this site (marked in the model's schema)."""
+    return tuple(
+        name for name, info in model.model_fields.items()
+        if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get(SITE_ADDRESS)
+    )
 
 
 def utc_now() -> datetime:
@@ -56,7 +65,8 @@ class Reception:
         if verdict is Verdict.TOO_FAST:
             raise TooFast()
         today = self.clock().date()
-        submission = validate(form.model, post.fields, today=today)
+        fields = own_addresses_as_paths(post.fields, site_address_fields(form.model), post.site_origin)
+        submission = validate(form.model, fields, today=today)
         if verdict is Verdict.DECOY:
             return pretend(form, submission, today, self.choose)
         return self.intake.receive(form, submission, post.idempotency_key)

@@ -49,6 +49,7 @@ class FormPost:
     honeypot_filled: bool = False
     fill_milliseconds: int | None = None
     referer_path: str = "/"
+    site_origin: str | None = None  # the origin of the page that posted (Origin, else Referer)
 
 
 def decode(headers: dict[str, str], body: bytes | None) -> FormPost:
@@ -85,6 +86,7 @@ def decode(headers: dict[str, str], body: bytes | None) -> FormPost:
         honeypot_filled=bool(honeypot),
         fill_milliseconds=_int_or_none(headers.get("x-form-fill-ms")),
         referer_path=_same_site_path(headers.get("referer")),
+        site_origin=_origin(headers.get("origin")) or _origin(headers.get("referer")),
     )
 
 
@@ -93,6 +95,25 @@ def _int_or_none(text: str | None) -> int | None:
         return int(text) if text is not None else None
     except ValueError:
         return None
+
+
+def _origin(address: str | None) -> str | None:
+    parts = urlsplit(address or "")
+    return f"{parts.scheme}://{parts.netloc}".lower() if parts.scheme in ("http", "https") else None
+
+
+def own_addresses_as_paths(
+    fields: dict[str, Any], names: tuple[str, ...], origin: str | None
+) -> dict[str, Any]:
+    """Addresses pasted into `names` that are on the posting page's own site, as their paths."""
+    if origin is None:
+        return fields
+    paths = {}
+    for name in names:
+        value = fields.get(name)
+        if isinstance(value, str) and _origin(value.strip()) == origin:
+            paths[name] = urlsplit(value.strip()).path or "/"
+    return {**fields, **paths}
 
 
 def _same_site_path(referer: str | None) -> str:
@@ -179,6 +200,17 @@ class Reply:
         if self.html:
             return html_answer(200, pages.warranty_status_page(status, self.back_to))
         return json_answer(200, status.model_dump(mode="json"))
+
+
+MAX_PREFILLED = 200  # characters a link may put in one field
+
+
+def prefilled(kind: str, page: str, fields: tuple[str, ...], query: Mapping[str, str]) -> Answer:
+    """A form's page with the values a link carries (`?page=/guides/...`), for `fields` only
+    (those that hold nothing personal: a link's address is not private); else the plain page."""
+    typed = {name: value for name, value in query.items() if name in fields and len(value) <= MAX_PREFILLED}
+    shown = pages.form_page(kind, typed, [], posted=False)
+    return html_answer(200, shown) if shown else Answer(303, "", {"Location": page})
 
 
 def thanks_location(receipt: str) -> str:

@@ -103,7 +103,3 @@ class BuiltPage(HTMLParser):
 
     def links_in(self, element_id: str) -> list[tuple[str, str]]:
         return [(href, "".join(words)) for href, words in self.links.get(element_id, [])]
-
-
-def built_form(page: str) -> BuiltPage:
-    return BuiltPage(page)

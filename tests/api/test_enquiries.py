@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 from chalicelib.receipts import RECEIPT_SECONDS
 from chalicelib.references import is_reference
 
-from tests.api.posting import built_form
+from tests.api.posting import BuiltPage
 
 VALID = {
     "name": "Ann Lee",
@@ -176,7 +176,7 @@ def test_plain_html_form_errors_come_back_on_the_form_itself_with_what_was_typed
     response = api.http.post("/enquiries", headers=FORM_HEADERS, body=body)
     assert response.status_code == 400
     assert response.headers["Content-Type"].startswith("text/html")
-    page = built_form(response.body.decode())
+    page = BuiltPage(response.body.decode())
     assert page.title.startswith("Error: ")
     assert page.stylesheets_of_the_site, "the site's own look, not a bare page"
     email = page.control("f-enquiry-email")

@@ -6,8 +6,9 @@ from datetime import date
 from typing import Any
 
 import pytest
+from chalicelib.forms.feedback import NOT_OUR_ADDRESS
 
-from tests.api.posting import freeze_clock, post_form, post_json
+from tests.api.posting import BuiltPage, freeze_clock, post_form, post_json
 
 TODAY = date(2026, 11, 22)
 
@@ -20,6 +21,47 @@ def test_feedback_ratings_are_stored_in_the_open_and_the_comment_sealed(api: Any
     assert stored["fields"] == {"overall": 2, "staff_attitude": 5, "page": "/returns/"}
     assert "subject_hash" not in stored  # no contact details, so nobody to find
     assert "Zq kind" not in repr(moto_account.raw_items())
+
+
+OUR_SITE = "http://127.0.0.1:8000"
+
+
+@pytest.mark.parametrize(("typed", "stored_as"), [
+    (f"{OUR_SITE}/guides/aura-book-14/", "/guides/aura-book-14/"),
+    (f"{OUR_SITE}/guides/aura-book-14/?q=reset#charging", "/guides/aura-book-14/"),
+    ("/policies/returns/", "/policies/returns/"),
+    ("Aura Book 14 guide, charging section", "Aura Book 14 guide, charging section"),
+])
+def test_feedback_page_takes_an_address_on_our_site_or_a_page_title(
+    api: Any, moto_account: Any, typed: str, stored_as: str
+) -> None:
+    response = post_json(api, "/feedback", {"overall": 4, "page": typed}, {"Origin": OUR_SITE})
+    assert response.status_code == 201, response.json_body
+    [stored] = moto_account.submissions("feedback")
+    assert stored["fields"]["page"] == stored_as
+
+
+@pytest.mark.parametrize("typed", [
+    "https://elsewhere.example/guides/aura-book-14/", "http://127.0.0.1:9999/guides/", "javascript:alert(1)",
+    "www.elsewhere.example/page", "//elsewhere.example/x",
+])
+def test_feedback_page_on_another_site_is_refused_with_a_clear_message(
+    api: Any, moto_account: Any, typed: str
+) -> None:
+    response = post_json(api, "/feedback", {"overall": 4, "page": typed}, {"Origin": OUR_SITE})
+    assert response.status_code == 400
+    assert response.json_body["errors"] == [{"field": "page", "message": NOT_OUR_ADDRESS}]
+    assert moto_account.raw_items() == []
+
+
+def test_the_feedback_form_from_a_guide_s_link_has_the_page_filled_in(api: Any) -> None:
+    response = api.http.get("/feedback?page=%2Fguides%2Faura-book-14%2F&comment=zz-not-from-a-link")
+    assert response.status_code == 200
+    page = BuiltPage(response.body.decode())
+    assert page.control("f-feedback-page")["value"] == "/guides/aura-book-14/"
+    assert page.control("f-feedback-comment")["text"] == "", "nothing personal is taken from a link"
+    assert not page.title.startswith("Error"), "a link's form is not an error"
+    assert "hidden" in page.control("f-feedback-errors")
 
 
 def test_feedback_ratings_out_of_range_are_rejected(api: Any, moto_account: Any) -> None:

@@ -11,7 +11,7 @@ from chalicelib.catalog import catalog
 from chalicelib.crypto import SubmissionCipher, kms_key_provider
 from chalicelib.items import WARRANTY_PREFIX
 
-from tests.api.posting import built_form, freeze_clock, post_form, post_json
+from tests.api.posting import BuiltPage, freeze_clock, post_form, post_json
 
 TODAY = date(2026, 11, 22)
 REGISTRATION = {
@@ -139,7 +139,7 @@ def test_a_plain_form_registration_of_a_taken_serial_comes_back_with_the_message
     response = post_form(api, REGISTER, REGISTRATION, referer="/warranty/register/")
     assert response.status_code == 409
     assert response.headers["Content-Type"].startswith("text/html")
-    page = built_form(response.body.decode())
+    page = BuiltPage(response.body.decode())
     serial = page.control("f-warranty-registration-serial-number")
     assert serial["value"] == REGISTRATION["serial_number"]
     assert serial["aria-invalid"] == "true"

@@ -56,3 +56,44 @@ def test_after_a_no_the_page_asks_what_was_missing_and_stays_put(
     assert [(s["fields"]["helpful"], s["fields"]["follows_vote"]) for s in stored] == [
         (False, False), (False, True)
     ], "one vote, and one comment on it"
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["with-js", "without-js"])
+def test_a_guide_s_feedback_link_fills_in_the_page(live: Any, javascript: bool, request: Any) -> None:
+    visit: Visit = request.getfixturevalue("with_js" if javascript else "without_js")
+    guide = guide_pages()[0]
+    page = visit.open(guide)
+    page.locator(".af-helpful").get_by_role("link", name="feedback form").click()
+    form = page.locator("form[data-af-form=feedback]")
+    form.wait_for()
+    field = form.get_by_label("Page (optional)")
+    assert field.input_value() == guide
+    form.locator("input[name=overall][value='4']").check()
+    visit.take_time_to_fill()
+    form.locator(".af-submit").click()
+    if javascript:
+        page.locator(".af-outcome:has-text('Your reference is')").wait_for()
+    else:
+        page.wait_for_url(re.compile(r"/api/thanks\?receipt="))
+    [stored] = live.submissions()
+    assert stored["fields"]["page"] == guide
+
+
+def test_a_pasted_address_of_our_own_page_is_taken_and_another_site_s_is_refused(
+    with_js: Visit, live: Any
+) -> None:
+    page = with_js.open("/feedback/")
+    form = page.locator("form[data-af-form=feedback]")
+    form.locator("input[name=overall][value='4']").check()
+    field = form.get_by_label("Page (optional)")
+    field.fill("https://elsewhere.example/guides/")
+    with_js.take_time_to_fill()
+    form.locator(".af-submit").click()
+    message = page.locator("#f-feedback-page-error")
+    message.wait_for()
+    assert "not on this site" in message.inner_text()
+    field.fill(live.base_url + POLICY)
+    form.locator(".af-submit").click()
+    page.locator(".af-outcome:has-text('Your reference is')").wait_for()
+    [stored] = live.submissions()
+    assert stored["fields"]["page"] == POLICY

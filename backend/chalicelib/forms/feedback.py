@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Any, ClassVar
 
@@ -10,6 +11,7 @@ from pydantic import BeforeValidator, Field, model_validator
 from chalicelib.forms.answers import Accepted
 from chalicelib.forms.core import Submission
 from chalicelib.forms.fields import (
+    SITE_PATH_PATTERN,
     AspectRating,
     OptionalFreeText,
     Rating,
@@ -18,6 +20,31 @@ from chalicelib.forms.fields import (
     blank_is_missing,
     optional_free_text,
 )
+
+# A field that takes an address on this site: the front desk turns one pasted
+# with the site's own origin (https://...) into its path before validation.
+SITE_ADDRESS = "x-site-address"
+NOT_OUR_ADDRESS = (
+    "That address is not on this site. Paste the address of one of our pages, "
+    "or type the page's title."
+)
+PageOrTitle = Annotated[str, Field(max_length=200)]
+SCHEME_OR_HOST = re.compile(r"^([a-z][a-z0-9+.-]*:|//|www\.)", re.IGNORECASE)
+
+
+def page_or_title(value: Any) -> Any:
+    """A path on this site (/guides/...) or a page's title in plain words; any other address is refused."""
+    value = blank_is_missing(value)
+    if not isinstance(value, str):
+        return value
+    value = value.strip()
+    if SCHEME_OR_HOST.match(value):
+        raise ValueError(NOT_OUR_ADDRESS)
+    if value.startswith("/") and not re.fullmatch(SITE_PATH_PATTERN, value.split("?")[0].split("#")[0]):
+        raise ValueError(NOT_OUR_ADDRESS)
+    if any(ord(character) < 32 for character in value):
+        raise ValueError("The page's title must be on one line.")
+    return value
 
 
 class Feedback(Submission):
@@ -34,8 +61,10 @@ class Feedback(Submission):
         title="Case or order reference (optional)",
         description="If this is about a case or an order, its reference helps us look into it.",
     )
-    page: Annotated[SitePath | None, BeforeValidator(blank_is_missing)] = Field(
-        default=None, title="Page (optional)", description="The page of this site it is about, if any."
+    page: Annotated[PageOrTitle | None, BeforeValidator(page_or_title)] = Field(
+        default=None, title="Page (optional)",
+        description="The page of this site it is about, if any: paste its address or type its title.",
+        json_schema_extra={SITE_ADDRESS: True},
     )
 
     @classmethod
