@@ -258,7 +258,7 @@ def _text_control(
         "autocomplete": prop.get("x-autocomplete"), "maxlength": prop.get("maxLength"),
     }
     if prop.get("x-widget") == "textarea":
-        return {"widget": "textarea", "control": {**common, "rows": 6}}
+        return _textarea(field_id, common, prop.get("maxLength"), hint_id)
     value_type = prop.get("type")
     numeric = value_type in ("integer", "number")
     input_type = prop.get("x-input-type") or {"date": "date", "email": "email"}.get(
@@ -272,6 +272,27 @@ def _text_control(
         "data_af_type": value_type if numeric else None,
         "value": default if isinstance(default, int | float) else None,
     }}
+
+
+def _textarea(
+    field_id: str, common: dict[str, Any], limit: int | None, hint_id: str | None
+) -> dict[str, Any]:
+    """A message box that says its limit before it is reached and lets people see when they pass it.
+
+    No `maxlength`: a browser would cut a long paste silently. The limit is
+    said under the label; the site's script counts down as people type, and
+    the API's error names the limit if a longer message is sent anyway.
+    """
+    if limit is None:
+        return {"widget": "textarea", "control": {**common, "rows": 6}}
+    count_id = f"{field_id}-count"
+    described_by = " ".join(filter(None, [hint_id, count_id]))
+    return {
+        "widget": "textarea",
+        "count": {"id": count_id, "text": f"You can enter up to {limit:,} characters."},
+        "control": {**common, "rows": 6, "maxlength": None, "data_af_maxlength": limit,
+                    "aria_describedby": described_by},
+    }
 
 
 def _choice_group(

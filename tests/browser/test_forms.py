@@ -320,3 +320,45 @@ def test_a_return_request_s_confirmation_says_where_it_stands(
     shown = confirmation_of("return_request", live, javascript, request, "Return window")
     assert re.search(r"Return window\s+(open until|ended on) \d{1,2} [A-Z][a-z]+ \d{4}", shown), shown
     assert re.search(r"Warranty\s+(covers it until|ended on) \d{1,2} [A-Z][a-z]+ \d{4}", shown), shown
+
+
+# -- Message boxes: the limit said before it is reached, never a silent cut --------------
+
+def message_box(visit: Visit) -> tuple[Any, Any]:
+    page = visit.open("/contact/")
+    form = page.locator("form[data-af-form=enquiry]")
+    fill_valid(page, form)
+    return page, form.get_by_label("Your message")
+
+
+def test_a_message_box_says_its_limit_and_keeps_a_longer_paste_without_javascript(
+    without_js: Visit, live: Any
+) -> None:
+    page, box = message_box(without_js)
+    limit = int(box.get_attribute("data-af-maxlength") or 0)
+    counter = page.locator("#f-enquiry-message-count")
+    assert counter.is_visible() and f"up to {limit:,} characters" in counter.inner_text()
+    assert "f-enquiry-message-count" in (box.get_attribute("aria-describedby") or "").split()
+    too_long = "x" * (limit + 100)
+    box.fill(too_long)
+    assert box.input_value() == too_long, "the browser cut nothing"
+    page.locator("form[data-af-form=enquiry] .af-submit").click()
+    error = page.locator("#f-enquiry-message-error")
+    assert f"at most {limit} characters" in error.inner_text()
+    assert page.get_by_label("Your message").input_value() == too_long, "what was typed comes back whole"
+    assert live.submissions() == []
+
+
+def test_a_message_box_counts_down_live_and_says_how_many_too_many(with_js: Visit, live: Any) -> None:
+    page, box = message_box(with_js)
+    limit = int(box.get_attribute("data-af-maxlength") or 0)
+    counter = page.locator("#f-enquiry-message-count")
+    box.fill("")
+    box.press_sequentially("Hello")
+    assert counter.inner_text() == f"You have {limit - 5:,} characters remaining"
+    box.fill("x" * (limit + 12))
+    assert counter.inner_text() == "You have 12 characters too many"
+    assert "af-count--over" in (counter.get_attribute("class") or "")
+    assert len(box.input_value()) == limit + 12
+    page.wait_for_timeout(1200)
+    assert page.locator(".af-count__status[aria-live=polite]").inner_text() == counter.inner_text()

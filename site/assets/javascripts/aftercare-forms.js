@@ -25,7 +25,40 @@
         form.noValidate = true;
       }
     });
+    document.querySelectorAll("textarea[data-af-maxlength]").forEach(function (box) {
+      countCharacters(box, false);
+    });
   }
+
+  /* Message boxes: the characters left, live, and past the limit how many too many (never cut). */
+  var countAnnouncements = new WeakMap(); // box -> pending screen-reader update
+
+  function countCharacters(box, announce) {
+    var limit = parseInt(box.dataset.afMaxlength, 10);
+    var counter = document.getElementById(box.id + "-count");
+    if (!limit || !counter) return;
+    var left = limit - Array.from(box.value).length;
+    var many = Math.abs(left);
+    var words = many.toLocaleString("en-GB") + " character" + (many === 1 ? "" : "s");
+    var text = left >= 0 ? "You have " + words + " remaining" : "You have " + words + " too many";
+    counter.textContent = text;
+    counter.classList.toggle("af-count--over", left < 0);
+    if (!announce) return;
+    // Said to screen readers once typing pauses, not at every key.
+    var status = counter.nextElementSibling && counter.nextElementSibling.classList.contains("af-count__status")
+      ? counter.nextElementSibling : null;
+    if (!status) {
+      status = el("p", { class: "af-visually-hidden af-count__status", "aria-live": "polite" });
+      counter.parentNode.insertBefore(status, counter.nextSibling);
+    }
+    clearTimeout(countAnnouncements.get(box));
+    countAnnouncements.set(box, setTimeout(function () { status.textContent = text; }, 1000));
+  }
+
+  document.addEventListener("input", function (event) {
+    var box = event.target;
+    if (box instanceof HTMLTextAreaElement && box.dataset.afMaxlength) countCharacters(box, true);
+  });
 
   if (window.document$ && typeof window.document$.subscribe === "function") {
     window.document$.subscribe(markShown);
@@ -204,6 +237,7 @@
     if (facts.length) outcome.appendChild(factList(facts));
     outcome.focus();
     form.reset();
+    form.querySelectorAll("textarea[data-af-maxlength]").forEach(function (box) { countCharacters(box, false); });
   }
 
   /* The note a vote leads to, the one the page shows without JavaScript at the #fragment. */
