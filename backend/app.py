@@ -101,7 +101,7 @@ def receive(form: FormKind) -> Response:
     return respond(reply.stored(
         receipt.answer, replayed=receipt.replayed,
         receipt=lambda: get_reception().sign_thanks(form.kind, receipt),
-        returns_to=lambda: get_reception().returns_to(form, post),
+        returns_to=receipt.returns_to,
     ))
 
 

@@ -44,6 +44,7 @@ class Receipt:
     answer: dict[str, Any]
     replayed: bool = False
     screened_out: bool = False  # a decoy: answered as if stored, nothing stored
+    returns_to: str | None = None  # a form that thanks on its own page: where a plain post goes back
 
 
 @dataclass

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from chalicelib.antispam import TOO_FAST_MESSAGE, Verdict, screen
@@ -68,12 +68,10 @@ class Reception:
         fields = own_addresses_as_paths(post.fields, site_address_fields(form.model), post.site_origin)
         submission = validate(form.model, fields, today=today)
         if verdict is Verdict.DECOY:
-            return pretend(form, submission, today, self.choose)
-        return self.intake.receive(form, submission, post.idempotency_key)
-
-    def returns_to(self, form: FormKind, post: FormPost) -> str | None:
-        """Where a browser goes after a stored plain post, when its form thanks on its own page."""
-        return validate(form.model, post.fields, today=self.clock().date()).returns_to()  # type: ignore[no-any-return]
+            receipt = pretend(form, submission, today, self.choose)
+        else:
+            receipt = self.intake.receive(form, submission, post.idempotency_key)
+        return replace(receipt, returns_to=submission.returns_to())
 
     @property
     def receipt_key(self) -> bytes:

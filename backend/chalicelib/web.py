@@ -188,12 +188,12 @@ class Reply:
 
     def stored(
         self, answer: dict[str, Any], *, replayed: bool, receipt: Callable[[], str],
-        returns_to: Callable[[], str | None] = lambda: None,
+        returns_to: str | None = None,
     ) -> Answer:
-        """A browser goes back to its page's own thanks (a vote) or to the thank-you page with a
-        signed `receipt`; a script reads the answer (201)."""
+        """A browser goes back to its page's own thanks (`returns_to`, a vote) or on to the
+        thank-you page with a signed `receipt`; a script reads the answer (201)."""
         if self.html:
-            return Answer(303, "", {"Location": returns_to() or thanks_location(receipt())})
+            return Answer(303, "", {"Location": returns_to or thanks_location(receipt())})
         return json_answer(201, answer, {"Idempotent-Replayed": "true"} if replayed else {})
 
     def warranty(self, status: WarrantyStatus) -> Answer:

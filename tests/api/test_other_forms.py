@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from chalicelib.forms.feedback import NOT_OUR_ADDRESS
@@ -52,6 +53,19 @@ def test_feedback_page_on_another_site_is_refused_with_a_clear_message(
     assert response.status_code == 400
     assert response.json_body["errors"] == [{"field": "page", "message": NOT_OUR_ADDRESS}]
     assert moto_account.raw_items() == []
+
+
+def test_a_plain_form_with_our_own_page_s_address_goes_on_to_the_thank_you_page(
+    api: Any, moto_account: Any
+) -> None:
+    body = urlencode({"overall": "4", "page": f"{OUR_SITE}/guides/aura-book-14/"})
+    response = api.http.post("/feedback", body=body, headers={
+        "Content-Type": "application/x-www-form-urlencoded", "Referer": f"{OUR_SITE}/feedback/",
+    })
+    assert response.status_code == 303
+    assert response.headers["Location"].startswith("/api/thanks?receipt=")
+    [stored] = moto_account.submissions("feedback")
+    assert stored["fields"]["page"] == "/guides/aura-book-14/"
 
 
 def test_the_feedback_form_from_a_guide_s_link_has_the_page_filled_in(api: Any) -> None:
