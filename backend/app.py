@@ -12,11 +12,11 @@ from pathlib import Path
 from chalice import Chalice, Response
 from chalicelib import openapi, origin, pages, web
 from chalicelib.crypto import KeyServiceUnavailable
-from chalicelib.forms import FORMS, WARRANTY_STATUS, FormKind, InvalidSubmission
+from chalicelib.forms import FORMS, WARRANTY_STATUS, FieldError, FormKind, InvalidSubmission
 from chalicelib.intake import AlreadyClaimed, IdempotencyKeyReused, Intake
 from chalicelib.policy import data_policy
+from chalicelib.receipts import NoReceipt
 from chalicelib.reception import Reception, TooFast
-from chalicelib.references import is_reference
 from chalicelib.settings import ConfigurationError, Settings
 from chalicelib.storage import StorageUnavailable
 from chalicelib.warranty import NoSuchWarranty
@@ -61,6 +61,10 @@ def refused(reply: web.Reply, error: Exception, doing: str) -> Response:
     """The one map from a domain exception to its HTTP answer."""
     if isinstance(error, InvalidSubmission):
         return respond(reply.invalid(error.errors))
+    if isinstance(error, AlreadyClaimed):
+        # Said beside the field that holds the taken value (a serial number), as for any error.
+        claim = [FieldError(error.field_name, error.message)]
+        return respond(reply.invalid(claim, status=409, message=error.message))
     if isinstance(error, OUTAGES):
         app.log.warning("could not %s: %s: %s", doing, type(error).__name__, error)
         return respond(reply.unavailable())
@@ -68,21 +72,21 @@ def refused(reply: web.Reply, error: Exception, doing: str) -> Response:
     return respond(reply.problem(status, message or str(error)))
 
 
-def decode(page: str) -> tuple[web.FormPost, web.Reply] | Response:
+def decode(page: str, form_kind: str | None = None) -> tuple[web.FormPost, web.Reply] | Response:
     request = app.current_request
     try:
         post = web.decode(dict(request.headers), request.raw_body)
     except web.BadRequest as problem:
         from_form = (request.headers.get("content-type") or "").startswith(web.FORM)
         return respond(web.Reply(from_form).problem(problem.status, problem.message))
-    return post, web.Reply.to(post, page)
+    return post, web.Reply.to(post, page, form_kind)
 
 
 HANDLED = (InvalidSubmission, *OUTAGES, *PROBLEMS)
 
 
 def receive(form: FormKind) -> Response:
-    decoded = decode(form.page)
+    decoded = decode(form.page, form.kind)
     if isinstance(decoded, Response):
         return decoded
     post, reply = decoded
@@ -95,7 +99,11 @@ def receive(form: FormKind) -> Response:
     else:
         app.log.info("stored %s %s%s", form.kind, receipt.reference,
                      " (replayed)" if receipt.replayed else "")
-    return respond(reply.stored(receipt.reference, receipt.answer, replayed=receipt.replayed))
+    return respond(reply.stored(
+        receipt.answer, replayed=receipt.replayed,
+        receipt=lambda: get_reception().sign_thanks(form.kind, receipt),
+        returns_to=receipt.returns_to,
+    ))
 
 
 def route_form(form: FormKind) -> None:
@@ -104,6 +112,15 @@ def route_form(form: FormKind) -> None:
 
     app.route(form.path, methods=["POST"], content_types=ANY_CONTENT_TYPE,
               name=f"post_{form.kind}")(post_form)
+    if form.page == "/":
+        return  # a form without a page of its own (a page vote) has nothing to show
+
+    def show_form() -> Response:
+        """The form's page, filled in from the link (`?page=...` from a guide's feedback link)."""
+        query = app.current_request.query_params or {}
+        return respond(web.prefilled(form.kind, form.page, form.model.open_fields(), query))
+
+    app.route(form.path, methods=["GET"], name=f"get_{form.kind}")(show_form)
 
 
 for each_form in FORMS.values():
@@ -112,7 +129,7 @@ for each_form in FORMS.values():
 
 @app.route(WARRANTY_STATUS.path, methods=["POST"], content_types=ANY_CONTENT_TYPE)
 def post_warranty_status() -> Response:
-    decoded = decode(WARRANTY_STATUS.page)
+    decoded = decode(WARRANTY_STATUS.page, WARRANTY_STATUS.kind)
     if isinstance(decoded, Response):
         return decoded
     post, reply = decoded
@@ -130,10 +147,14 @@ def get_openapi() -> Response:
 
 @app.route("/thanks", methods=["GET"])
 def thanks() -> Response:
-    reference = (app.current_request.query_params or {}).get("reference", "")
-    if not is_reference(reference):
-        return respond(web.Reply(html=True).problem(404, "That is not one of our references."))
-    return respond(web.html_answer(200, pages.thanks_page(reference)))
+    receipt = (app.current_request.query_params or {}).get("receipt", "")
+    try:
+        sent = get_reception().thanks(receipt)
+    except NoReceipt:
+        return respond(web.html_answer(404, pages.no_thanks_page()))
+    except OUTAGES as error:
+        return refused(web.Reply(html=True), error, "read a thank-you receipt")
+    return respond(web.html_answer(200, pages.thanks_page(sent)))
 
 
 @app.route("/health", methods=["GET"])

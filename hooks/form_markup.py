@@ -15,15 +15,22 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 from chalicelib.web import API_BASE, HONEYPOT_FIELD
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.pages import Page
 
 FORM_PARTIAL = "partials/af-form.html"
+# The API re-renders a refused form on its own page (chalicelib/pages.py): the
+# build leaves a copy of each form's page there, its links made absolute so they
+# work from the API's address. Generated at every build, never committed.
+SITE_PAGES = Path(__file__).resolve().parents[1] / "backend/chalicelib/templates/site"
+RELATIVE_LINK = re.compile(r'(\s(?:href|src|action)=")(?![#/]|[a-z][a-z0-9+.-]*:)([^"]*)"')
 FORM_MARKER = re.compile(r'<!--\s*form:\s*([a-z_]+)(?:\s+submit="([^"<>]*)")?\s*-->')
 # Choices up to this many are radio buttons (all visible at once); more, a list box.
 MAX_RADIOS = 5
@@ -65,6 +72,7 @@ _state: dict[str, Any] = {}
 
 
 def on_config(config: Any) -> Any:
+    _state["form_pages"] = {}
     _state["names"] = product_names()
     _state["specs"] = form_specs()
     # Pages are rendered before MkDocs builds its own environment (on_env), so
@@ -80,9 +88,26 @@ def on_page_content(content: str, page: Page, config: Any, files: Any) -> str:
         kind, submit = match.group(1), match.group(2)
         if kind not in specs:
             raise PluginError(f"{page.file.src_uri}: no form '{kind}' (known: {sorted(specs)})")
+        _state["form_pages"][kind] = page
         return render_form(specs[kind], _state["names"], submit_label=submit)
 
     return FORM_MARKER.sub(replace, content)
+
+
+def on_post_build(config: Any) -> None:
+    """Keep each form's finished page for the API (see SITE_PAGES)."""
+    shutil.rmtree(SITE_PAGES, ignore_errors=True)
+    SITE_PAGES.mkdir(parents=True)
+    for kind, page in _state["form_pages"].items():
+        built = Path(config.site_dir) / page.file.dest_uri
+        (SITE_PAGES / f"{kind}.html").write_text(
+            absolute_links(built.read_text(encoding="utf-8"), "/" + page.url), encoding="utf-8"
+        )
+
+
+def absolute_links(html_text: str, page_path: str) -> str:
+    """A page's relative links made absolute, so the page reads the same from any address."""
+    return RELATIVE_LINK.sub(lambda m: f'{m.group(1)}{urljoin(page_path, m.group(2))}"', html_text)
 
 
 # -- Rendering: this hook decides what each field is; the partial draws it -------
@@ -233,7 +258,7 @@ def _text_control(
         "autocomplete": prop.get("x-autocomplete"), "maxlength": prop.get("maxLength"),
     }
     if prop.get("x-widget") == "textarea":
-        return {"widget": "textarea", "control": {**common, "rows": 6}}
+        return _textarea(field_id, common, prop.get("maxLength"), hint_id)
     value_type = prop.get("type")
     numeric = value_type in ("integer", "number")
     input_type = prop.get("x-input-type") or {"date": "date", "email": "email"}.get(
@@ -247,6 +272,27 @@ def _text_control(
         "data_af_type": value_type if numeric else None,
         "value": default if isinstance(default, int | float) else None,
     }}
+
+
+def _textarea(
+    field_id: str, common: dict[str, Any], limit: int | None, hint_id: str | None
+) -> dict[str, Any]:
+    """A message box that says its limit before it is reached and lets people see when they pass it.
+
+    No `maxlength`: a browser would cut a long paste silently. The limit is
+    said under the label; the site's script counts down as people type, and
+    the API's error names the limit if a longer message is sent anyway.
+    """
+    if limit is None:
+        return {"widget": "textarea", "control": {**common, "rows": 6}}
+    count_id = f"{field_id}-count"
+    described_by = " ".join(filter(None, [hint_id, count_id]))
+    return {
+        "widget": "textarea",
+        "count": {"id": count_id, "text": f"You can enter up to {limit:,} characters."},
+        "control": {**common, "rows": 6, "maxlength": None, "data_af_maxlength": limit,
+                    "aria_describedby": described_by},
+    }
 
 
 def _choice_group(

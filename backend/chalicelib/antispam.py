@@ -29,11 +29,13 @@ class Verdict(Enum):
     TOO_FAST = "too-fast"  # refuse with 400, store nothing
 
 
-def screen(post: FormPost) -> Verdict:
+def screen(post: FormPost, *, timed: bool = True) -> Verdict:
+    """`timed=False` for a single click (a page vote): there is no filling to time."""
     if post.honeypot_filled:
         return Verdict.DECOY
     if (
-        not post.from_browser_form
+        timed
+        and not post.from_browser_form
         and post.fill_milliseconds is not None
         and post.fill_milliseconds < MINIMUM_FILL_MILLISECONDS
     ):

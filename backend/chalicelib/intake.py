@@ -32,9 +32,10 @@ class AlreadyClaimed(Exception):
     The message is written for the customer and says nothing about the other submission.
     """
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, field_name: str = ""):
         super().__init__(message)
         self.message = message
+        self.field_name = field_name  # the form field that holds the taken value
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Receipt:
     answer: dict[str, Any]
     replayed: bool = False
     screened_out: bool = False  # a decoy: answered as if stored, nothing stored
+    returns_to: str | None = None  # a form that thanks on its own page: where a plain post goes back
 
 
 @dataclass
@@ -88,7 +90,7 @@ class Intake:
                     continue
                 for claim in claims:
                     if conflict.guard == claim.guard:
-                        raise AlreadyClaimed(claim.conflict_message) from None
+                        raise AlreadyClaimed(claim.conflict_message, claim.field_name) from None
                 raise
             return Receipt(reference, answer)
         raise RuntimeError("could not find a free reference")  # 30^8 references; never in practice

@@ -97,7 +97,10 @@ def _form_operation(form: FormKind, today: date) -> dict[str, Any]:
         **_shared("Invalid"),
     }
     if form.model.unique_claims is not Submission.unique_claims:
-        responses["409"] = _problem("Already registered by someone; nothing about them is revealed.")
+        responses["409"] = _problem(
+            "Already registered by someone; nothing about them is revealed. `errors` names the field.",
+            ValidationProblem,
+        )
     responses["422"] = _problem("This Idempotency-Key was already used for a different body.")
     responses.update(_shared("TooLarge", "UnsupportedType", "Unavailable"))
     return {
@@ -146,12 +149,27 @@ def document(today: date) -> dict[str, Any]:
         ref_template=REF,
     )
     paths: dict[str, Any] = {form.path: {"post": _form_operation(form, today)} for form in FORMS.values()}
+    for form in FORMS.values():
+        if form.page != "/":
+            paths[form.path]["get"] = {
+                "operationId": f"get_{form.kind}",
+                "summary": f"The {form.title.lower()} form's page, filled in from the query "
+                           "(only fields that hold nothing personal)",
+                "responses": {"200": _page("The form, filled in."),
+                              "303": {"description": "To the form's page, when the API has no copy of it."}},
+            }
     paths[WARRANTY_STATUS.path] = {"post": _warranty_status_operation(today)}
     paths["/thanks"] = {"get": {
         "operationId": "get_thanks",
         "summary": "The thank-you page a plain HTML form post is sent on to",
-        "parameters": [{"name": "reference", "in": "query", "required": True, "schema": {"type": "string"}}],
-        "responses": {"200": _page("Shows the reference."), "404": _page("Not one of our references.")},
+        "parameters": [{
+            "name": "receipt", "in": "query", "required": True, "schema": {"type": "string"},
+            "description": "The signed, short-lived receipt the form post's redirect carries.",
+        }],
+        "responses": {
+            "200": _page("Shows the reference and what the API worked out from the form."),
+            "404": _page("A missing, altered or expired receipt: no reference is shown."),
+        },
     }}
     paths["/health"] = {"get": {
         "operationId": "get_health",

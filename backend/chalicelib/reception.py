@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from chalicelib.antispam import TOO_FAST_MESSAGE, Verdict, screen
 from chalicelib.catalog import catalog
-from chalicelib.forms import FormKind, WarrantyStatusQuery, validate
+from chalicelib.forms import FormKind, Submission, WarrantyStatusQuery, validate
 from chalicelib.forms.answers import WarrantyStatus
+from chalicelib.forms.feedback import SITE_ADDRESS
 from chalicelib.intake import Intake, Receipt, pretend
+from chalicelib.receipts import Thanks, read, sign
 from chalicelib.references import Chooser
 from chalicelib.warranty import WarrantyLookup
-from chalicelib.web import FormPost
+from chalicelib.web import FormPost, own_addresses_as_paths
 
 
 class TooFast(Exception):
@@ -26,6 +28,14 @@ class TooFast(Exception):
 
     def __init__(self) -> None:
         super().__init__(TOO_FAST_MESSAGE)
+
+
+def site_address_fields(model: type[Submission]) -> tuple[str, ...]:
+    """The fields that take an address on this site (marked in the model's schema)."""
+    return tuple(
+        name for name, info in model.model_fields.items()
+        if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get(SITE_ADDRESS)
+    )
 
 
 def utc_now() -> datetime:
@@ -40,6 +50,7 @@ class Reception:
     clock: Callable[[], datetime] = utc_now
     choose: Chooser = secrets.choice
     _intake: Intake | None = field(default=None, init=False, repr=False)
+    _receipt_key: bytes | None = field(default=None, init=False, repr=False)
 
     @property
     def intake(self) -> Intake:
@@ -50,14 +61,32 @@ class Reception:
 
     def submit(self, form: FormKind, post: FormPost) -> Receipt:
         """Store one form post exactly once, or pretend to (spam); raises on bad input first."""
-        verdict = screen(post)
+        verdict = screen(post, timed=not form.model.one_click)
         if verdict is Verdict.TOO_FAST:
             raise TooFast()
         today = self.clock().date()
-        submission = validate(form.model, post.fields, today=today)
+        fields = own_addresses_as_paths(post.fields, site_address_fields(form.model), post.site_origin)
+        submission = validate(form.model, fields, today=today)
         if verdict is Verdict.DECOY:
-            return pretend(form, submission, today, self.choose)
-        return self.intake.receive(form, submission, post.idempotency_key)
+            receipt = pretend(form, submission, today, self.choose)
+        else:
+            receipt = self.intake.receive(form, submission, post.idempotency_key)
+        return replace(receipt, returns_to=submission.returns_to())
+
+    @property
+    def receipt_key(self) -> bytes:
+        """The thank-you receipts' HMAC key, derived from the subject key (KMS in AWS; locally the
+        key file under the local key folder, so receipts outlive a restart), once per process."""
+        if self._receipt_key is None:
+            self._receipt_key = self.intake.hasher.digest(b"receipt:signing-key").encode()
+        return self._receipt_key
+
+    def sign_thanks(self, kind: str, receipt: Receipt) -> str:
+        return sign(self.receipt_key, Thanks(kind, receipt.answer), self.clock())
+
+    def thanks(self, receipt: str) -> Thanks:
+        """What a thank-you receipt carries; raises NoReceipt for a forged, altered or old one."""
+        return read(self.receipt_key, receipt, self.clock())
 
     def warranty_status(self, post: FormPost) -> WarrantyStatus:
         query = validate(WarrantyStatusQuery, post.fields)

@@ -9,7 +9,8 @@ lists what to correct.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
@@ -48,6 +49,7 @@ class FormPost:
     honeypot_filled: bool = False
     fill_milliseconds: int | None = None
     referer_path: str = "/"
+    site_origin: str | None = None  # the origin of the page that posted (Origin, else Referer)
 
 
 def decode(headers: dict[str, str], body: bytes | None) -> FormPost:
@@ -84,6 +86,7 @@ def decode(headers: dict[str, str], body: bytes | None) -> FormPost:
         honeypot_filled=bool(honeypot),
         fill_milliseconds=_int_or_none(headers.get("x-form-fill-ms")),
         referer_path=_same_site_path(headers.get("referer")),
+        site_origin=_origin(headers.get("origin")) or _origin(headers.get("referer")),
     )
 
 
@@ -92,6 +95,25 @@ def _int_or_none(text: str | None) -> int | None:
         return int(text) if text is not None else None
     except ValueError:
         return None
+
+
+def _origin(address: str | None) -> str | None:
+    parts = urlsplit(address or "")
+    return f"{parts.scheme}://{parts.netloc}".lower() if parts.scheme in ("http", "https") else None
+
+
+def own_addresses_as_paths(
+    fields: dict[str, Any], names: tuple[str, ...], origin: str | None
+) -> dict[str, Any]:
+    """Addresses pasted into `names` that are on the posting page's own site, as their paths."""
+    if origin is None:
+        return fields
+    paths = {}
+    for name in names:
+        value = fields.get(name)
+        if isinstance(value, str) and _origin(value.strip()) == origin:
+            paths[name] = urlsplit(value.strip()).path or "/"
+    return {**fields, **paths}
 
 
 def _same_site_path(referer: str | None) -> str:
@@ -129,17 +151,26 @@ class Reply:
 
     html: bool
     back_to: str = "/"
+    form_kind: str | None = None
+    # What the browser posted, to show its form again with what was typed.
+    typed: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def to(cls, post: FormPost, page: str) -> Reply:
+    def to(cls, post: FormPost, page: str, form_kind: str | None = None) -> Reply:
         """Back to the page that posted, or else the form's own page."""
-        return cls(post.from_browser_form, post.referer_path if post.referer_path != "/" else page)
+        typed = {name: value for name, value in post.fields.items() if isinstance(value, str)}
+        back_to = post.referer_path if post.referer_path != "/" else page
+        return cls(post.from_browser_form, back_to, form_kind, typed)
 
-    def invalid(self, errors: list[FieldError]) -> Answer:
+    def invalid(
+        self, errors: list[FieldError], status: int = 400, message: str = "Please correct the fields listed."
+    ) -> Answer:
+        """Every field to correct: the form itself again for a browser, the list for a script."""
         if self.html:
-            return html_answer(400, pages.errors_page(errors, self.back_to))
-        return json_answer(400, {
-            "message": "Please correct the fields listed.",
+            again = pages.form_page(self.form_kind, self.typed, errors) if self.form_kind else None
+            return html_answer(status, again or pages.errors_page(errors, self.back_to))
+        return json_answer(status, {
+            "message": message,
             "errors": [{"field": e.field, "message": e.message} for e in errors],
         })
 
@@ -155,10 +186,14 @@ class Reply:
             {"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
 
-    def stored(self, reference: str, answer: dict[str, Any], *, replayed: bool) -> Answer:
-        """A browser goes on to the thank-you page; a script reads the answer (201)."""
+    def stored(
+        self, answer: dict[str, Any], *, replayed: bool, receipt: Callable[[], str],
+        returns_to: str | None = None,
+    ) -> Answer:
+        """A browser goes back to its page's own thanks (`returns_to`, a vote) or on to the
+        thank-you page with a signed `receipt`; a script reads the answer (201)."""
         if self.html:
-            return Answer(303, "", {"Location": thanks_location(reference)})
+            return Answer(303, "", {"Location": returns_to or thanks_location(receipt())})
         return json_answer(201, answer, {"Idempotent-Replayed": "true"} if replayed else {})
 
     def warranty(self, status: WarrantyStatus) -> Answer:
@@ -167,5 +202,16 @@ class Reply:
         return json_answer(200, status.model_dump(mode="json"))
 
 
-def thanks_location(reference: str) -> str:
-    return f"{API_BASE}/thanks?reference={quote(reference)}"
+MAX_PREFILLED = 200  # characters a link may put in one field
+
+
+def prefilled(kind: str, page: str, fields: tuple[str, ...], query: Mapping[str, str]) -> Answer:
+    """A form's page with the values a link carries (`?page=/guides/...`), for `fields` only
+    (those that hold nothing personal: a link's address is not private); else the plain page."""
+    typed = {name: value for name, value in query.items() if name in fields and len(value) <= MAX_PREFILLED}
+    shown = pages.form_page(kind, typed, [], posted=False)
+    return html_answer(200, shown) if shown else Answer(303, "", {"Location": page})
+
+
+def thanks_location(receipt: str) -> str:
+    return f"{API_BASE}/thanks?receipt={quote(receipt)}"

@@ -1,13 +1,17 @@
 """POST /api/enquiries through Chalice's test client, on moto's DynamoDB and KMS."""
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from chalicelib.receipts import RECEIPT_SECONDS
 from chalicelib.references import is_reference
+
+from tests.api.posting import BuiltPage
 
 VALID = {
     "name": "Ann Lee",
@@ -158,29 +162,77 @@ def test_plain_html_form_post_redirects_to_the_thank_you_page(api: Any, moto_acc
     assert response.status_code == 303
     location = response.headers["Location"]
     [stored] = moto_account.submissions("enquiry")
-    assert location == f"/api/thanks?reference={stored['reference']}"
+    assert location.startswith("/api/thanks?receipt=")
+    assert stored["reference"] not in location, "the reference rides only inside the signed receipt"
     page = api.http.get(location.removeprefix("/api"))
     assert page.status_code == 200
     assert stored["reference"] in page.body.decode()
 
 
-def test_plain_html_form_errors_are_listed_with_a_link_back(api: Any, moto_account: Any) -> None:
+def test_plain_html_form_errors_come_back_on_the_form_itself_with_what_was_typed(
+    api: Any, moto_account: Any
+) -> None:
     body = urlencode({**VALID, "email": "nope", "topic": ""})
     response = api.http.post("/enquiries", headers=FORM_HEADERS, body=body)
     assert response.status_code == 400
     assert response.headers["Content-Type"].startswith("text/html")
-    page = response.body.decode()
-    assert "Enter an email address" in page
-    assert "What is it about?" in page
-    assert 'href="/contact/"' in page
-    assert "nope" not in page
+    page = BuiltPage(response.body.decode())
+    assert page.title.startswith("Error: ")
+    assert page.stylesheets_of_the_site, "the site's own look, not a bare page"
+    email = page.control("f-enquiry-email")
+    assert email["value"] == "nope", "what was typed is in the field"
+    assert email["aria-invalid"] == "true"
+    assert "f-enquiry-email-error" in email["aria-describedby"].split()
+    assert "Enter an email address" in page.text_of("f-enquiry-email-error")
+    assert page.control("f-enquiry-message")["text"] == VALID["message"]
+    assert page.control("f-enquiry-name")["value"] == VALID["name"]
+    assert "aria-invalid" not in page.control("f-enquiry-name")
+    summary_links = page.links_in("f-enquiry-errors")
+    assert ("#f-enquiry-email", True) in [(href, "email" in text.lower()) for href, text in summary_links]
+    assert "#f-enquiry-topic" in [href for href, _ in summary_links]
+    assert "hidden" not in page.control("f-enquiry-errors")
     assert moto_account.raw_items() == []
 
 
-def test_thanks_page_only_echoes_real_looking_references(api: Any) -> None:
-    response = api.http.get("/thanks?reference=%3Cscript%3E")
-    assert response.status_code == 404
-    assert "<script>" not in response.body.decode()
+def thank_you_location(api: Any) -> str:
+    body = urlencode({**VALID, "marketing_consent": "on"})
+    return str(api.http.post("/enquiries", headers=FORM_HEADERS, body=body).headers["Location"])
+
+
+def test_thanks_page_shows_a_reference_only_from_its_signed_receipt(api: Any, moto_account: Any) -> None:
+    location = thank_you_location(api)
+    [stored] = moto_account.submissions("enquiry")
+    # A well-formed reference typed into the address bar is not thanked for.
+    for guessed in (f"/thanks?reference={stored['reference']}", "/thanks?reference=ENQ-AAAA-AAAA",
+                    "/thanks?receipt=%3Cscript%3E", "/thanks"):
+        response = api.http.get(guessed)
+        assert response.status_code == 404, guessed
+        page = response.body.decode()
+        assert "no longer available" in page
+        assert stored["reference"] not in page and "ENQ-" not in page and "<script>" not in page
+    # A receipt altered in any byte is refused.
+    payload, mac = location.removeprefix("/api/thanks?receipt=").split(".")
+    forged = payload[:-2] + ("A" if payload[-2] != "A" else "B") + payload[-1]
+    assert api.http.get(f"/thanks?receipt={forged}.{mac}").status_code == 404
+    assert api.http.get(location.removeprefix("/api")).status_code == 200
+
+
+def test_thanks_receipt_expires_after_a_short_while(api: Any, chalice_app: Any, moto_account: Any) -> None:
+    sent_at = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    chalice_app.get_reception().clock = lambda: sent_at
+    location = thank_you_location(api).removeprefix("/api")
+    chalice_app.get_reception().clock = lambda: sent_at + timedelta(seconds=RECEIPT_SECONDS - 1)
+    assert api.http.get(location).status_code == 200
+    chalice_app.get_reception().clock = lambda: sent_at + timedelta(seconds=RECEIPT_SECONDS + 1)
+    late = api.http.get(location)
+    assert late.status_code == 404
+    assert "ENQ-" not in late.body.decode()
+
+
+def test_thanks_receipts_survive_a_restart_of_the_api(api: Any, chalice_app: Any) -> None:
+    location = thank_you_location(api).removeprefix("/api")
+    chalice_app.get_reception.cache_clear()  # a new process: the key is derived again, the same
+    assert api.http.get(location).status_code == 200
 
 
 def test_health(api: Any) -> None:

@@ -7,10 +7,11 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from chalicelib.catalog import catalog
 from chalicelib.crypto import SubmissionCipher, kms_key_provider
 from chalicelib.items import WARRANTY_PREFIX
 
-from tests.api.posting import freeze_clock, post_form, post_json
+from tests.api.posting import BuiltPage, freeze_clock, post_form, post_json
 
 TODAY = date(2026, 11, 22)
 REGISTRATION = {
@@ -122,13 +123,30 @@ def test_the_same_serial_with_another_key_is_a_conflict(api: Any, today: date) -
     assert register(api, {"Idempotency-Key": "wr-3"}).status_code == 409
 
 
-def test_a_plain_form_registration_of_a_taken_serial_gets_an_html_409(api: Any, today: date) -> None:
+def test_a_taken_serial_is_named_at_the_serial_number_field(api: Any, today: date) -> None:
+    register(api)
+    again = register(api, email="ivo@example.com")
+    assert again.status_code == 409
+    [error] = again.json_body["errors"]
+    assert error["field"] == "serial_number"
+    assert "already has a registered warranty" in error["message"]
+
+
+def test_a_plain_form_registration_of_a_taken_serial_comes_back_with_the_message_at_the_serial(
+    api: Any, today: date
+) -> None:
     register(api)
     response = post_form(api, REGISTER, REGISTRATION, referer="/warranty/register/")
     assert response.status_code == 409
     assert response.headers["Content-Type"].startswith("text/html")
-    assert "already has a registered warranty" in response.body.decode()
-    assert 'href="/warranty/register/"' in response.body.decode()
+    page = BuiltPage(response.body.decode())
+    serial = page.control("f-warranty-registration-serial-number")
+    assert serial["value"] == REGISTRATION["serial_number"]
+    assert serial["aria-invalid"] == "true"
+    assert "already has a registered warranty" in page.text_of("f-warranty-registration-serial-number-error")
+    assert [href for href, _ in page.links_in("f-warranty-registration-errors")] == [
+        "#f-warranty-registration-serial-number"
+    ]
 
 
 def test_a_product_bought_today_registers_and_one_from_tomorrow_does_not(api: Any, today: date) -> None:
@@ -215,3 +233,12 @@ def test_status_from_a_plain_form_is_an_html_page(api: Any, today: date) -> None
 def test_status_lookup_does_not_fail_on_odd_bodies(api: Any, today: date) -> None:
     for body in ("{", "[]", json.dumps({"serial_number": None, "email": ["a"]}), json.dumps({"x": 1})):
         assert post_json(api, "/warranty-status", body).status_code == 400
+
+
+def test_the_thank_you_page_of_a_registration_says_when_the_warranty_ends(api: Any, today: date) -> None:
+    response = post_form(api, REGISTER, REGISTRATION)
+    assert response.status_code == 303
+    thanks = api.http.get(response.headers["Location"].removeprefix("/api")).body.decode()
+    expires = date.fromisoformat(status_of(api).json_body["expires_on"])
+    assert f"<dt>Warranty covers until</dt><dd>{expires.day} {expires:%B %Y}</dd>" in thanks
+    assert f"<dt>Product</dt><dd>{catalog().product(REGISTRATION['product']).name}</dd>" in thanks

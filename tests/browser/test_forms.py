@@ -67,7 +67,7 @@ def test_form_without_javascript_posts_plain_html_and_shows_the_reference(
     without_js: Visit, live: Any, kind: str
 ) -> None:
     page, _ = send_valid_form(without_js, kind)
-    page.wait_for_url(re.compile(r"/api/thanks\?reference="))
+    page.wait_for_url(re.compile(r"/api/thanks\?receipt="))
 
     shown = REFERENCE.search(page.locator("main").inner_text())
     assert shown and "Thank you" in page.locator("h1").inner_text()
@@ -109,23 +109,61 @@ def test_enquiry_error_is_summarised_announced_and_then_corrected(
     only_submission(live)
 
 
-def test_enquiry_error_without_javascript_lists_it_and_the_corrected_form_goes_through(
+def test_enquiry_error_without_javascript_comes_back_on_the_form_and_is_corrected_in_place(
     without_js: Visit, live: Any
 ) -> None:
     page = without_js.open("/contact/")
     form = page.locator("form[data-af-form=enquiry]")
     fill_valid(page, form)
+    message = form.locator("textarea").input_value()
     page.get_by_label("Email address").fill("ada at example")
     form.locator(".af-submit").click()
+    page.wait_for_url(re.compile(r"/api/enquiries$"))
 
-    assert "There is a problem" in page.locator("h1").inner_text()
-    assert "email address" in page.locator("[role=alert]").inner_text().lower()
+    # The form itself, on the site's look, with what was typed and the error at its field.
+    assert page.title().startswith("Error: ")
+    assert page.locator(".md-header").is_visible(), "the site's own header, not a bare page"
+    summary = page.locator(".af-error-summary")
+    assert summary.is_visible()
+    assert page.evaluate("document.activeElement.id") == "f-enquiry-errors"
+    email = page.get_by_label("Email address")
+    assert email.input_value() == "ada at example"
+    assert email.get_attribute("aria-invalid") == "true"
+    assert "f-enquiry-email-error" in (email.get_attribute("aria-describedby") or "")
+    assert "email address" in page.locator("#f-enquiry-email-error").inner_text().lower()
+    assert form.locator("textarea").input_value() == message
     assert live.submissions() == []
-    page.go_back()
-    page.get_by_label("Email address").fill(SAMPLE_EMAIL)
-    page.locator("form[data-af-form=enquiry] .af-submit").click()
-    page.wait_for_url(re.compile(r"/api/thanks\?reference="))
-    only_submission(live)
+
+    summary.get_by_role("link", name=re.compile("email address", re.I)).click()
+    assert page.evaluate("document.activeElement.id") == "f-enquiry-email"
+    email.fill(SAMPLE_EMAIL)
+    form.locator(".af-submit").click()
+    page.wait_for_url(re.compile(r"/api/thanks\?"))
+    assert only_submission(live)["kind"] == "enquiry"
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["with-js", "without-js"])
+def test_a_taken_serial_number_is_said_at_the_serial_field(
+    browser: Any, live: Any, javascript: bool, request: Any
+) -> None:
+    registration = register_warranty(live)
+    visit: Visit = request.getfixturevalue("with_js" if javascript else "without_js")
+    page = visit.open(form_pages()["warranty_registration"])
+    form = page.locator("form[data-af-form=warranty_registration]")
+    fill_valid(page, form)
+    form.locator(f"input[name=product][value={registration['product']}]").check()
+    serial = form.get_by_label(re.compile("serial number", re.I))
+    serial.fill(registration["serial_number"])
+    visit.take_time_to_fill()
+    form.locator(".af-submit").click()
+
+    message = page.locator("#f-warranty-registration-serial-number-error")
+    message.wait_for()
+    assert "already has a registered warranty" in message.inner_text()
+    assert serial.get_attribute("aria-invalid") == "true"
+    assert page.locator(".af-error-summary a[href='#f-warranty-registration-serial-number']").count() == 1
+    assert serial.input_value() == registration["serial_number"]
+    assert len(live.submissions()) == 1
 
 
 def test_keyboard_alone_sends_an_enquiry(with_js: Visit, live: Any) -> None:
@@ -246,3 +284,81 @@ def test_check_my_warranty_without_javascript(without_js: Visit, live: Any) -> N
     page.wait_for_url(re.compile(r"/api/warranty-status$"))
     assert product_name(registration["product"]) in page.locator("main").inner_text()
     assert registration["email"] not in page.url
+
+
+def as_people_write(iso: str) -> str:
+    day = date.fromisoformat(iso)
+    return f"{day.day} {day:%B %Y}"
+
+
+def confirmation_of(kind: str, live: Any, javascript: bool, request: Any, first_fact: str) -> str:
+    """Send a valid form of this kind and read its confirmation, in place or on the thank-you page."""
+    visit: Visit = request.getfixturevalue("with_js" if javascript else "without_js")
+    page, _ = send_valid_form(visit, kind)
+    confirmation = page.locator(".af-outcome" if javascript else "main")
+    confirmation.get_by_text(first_fact).wait_for()
+    return str(confirmation.inner_text())
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["with-js", "without-js"])
+def test_a_registration_s_confirmation_says_when_the_warranty_ends(
+    live: Any, javascript: bool, request: Any
+) -> None:
+    shown = confirmation_of("warranty_registration", live, javascript, request, "Warranty covers until")
+    serial = live.submissions()[0]["fields"]["serial_number"]
+    status, warranty = post_json(live.base_url, "/api/warranty-status",
+                                 {"serial_number": serial, "email": SAMPLE_EMAIL})
+    assert status == 200, warranty
+    assert as_people_write(warranty["expires_on"]) in shown
+    assert warranty["product_name"] in shown
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["with-js", "without-js"])
+def test_a_return_request_s_confirmation_says_where_it_stands(
+    live: Any, javascript: bool, request: Any
+) -> None:
+    shown = confirmation_of("return_request", live, javascript, request, "Return window")
+    assert re.search(r"Return window\s+(open until|ended on) \d{1,2} [A-Z][a-z]+ \d{4}", shown), shown
+    assert re.search(r"Warranty\s+(covers it until|ended on) \d{1,2} [A-Z][a-z]+ \d{4}", shown), shown
+
+
+# -- Message boxes: the limit said before it is reached, never a silent cut --------------
+
+def message_box(visit: Visit) -> tuple[Any, Any]:
+    page = visit.open("/contact/")
+    form = page.locator("form[data-af-form=enquiry]")
+    fill_valid(page, form)
+    return page, form.get_by_label("Your message")
+
+
+def test_a_message_box_says_its_limit_and_keeps_a_longer_paste_without_javascript(
+    without_js: Visit, live: Any
+) -> None:
+    page, box = message_box(without_js)
+    limit = int(box.get_attribute("data-af-maxlength") or 0)
+    counter = page.locator("#f-enquiry-message-count")
+    assert counter.is_visible() and f"up to {limit:,} characters" in counter.inner_text()
+    assert "f-enquiry-message-count" in (box.get_attribute("aria-describedby") or "").split()
+    too_long = "x" * (limit + 100)
+    box.fill(too_long)
+    assert box.input_value() == too_long, "the browser cut nothing"
+    page.locator("form[data-af-form=enquiry] .af-submit").click()
+    error = page.locator("#f-enquiry-message-error")
+    assert f"at most {limit} characters" in error.inner_text()
+    assert page.get_by_label("Your message").input_value() == too_long, "what was typed comes back whole"
+    assert live.submissions() == []
+
+
+def test_a_message_box_counts_down_live_and_says_how_many_too_many(with_js: Visit, live: Any) -> None:
+    page, box = message_box(with_js)
+    limit = int(box.get_attribute("data-af-maxlength") or 0)
+    counter = page.locator("#f-enquiry-message-count")
+    box.fill("")
+    box.press_sequentially("Hello")
+    assert counter.inner_text() == f"You have {limit - 5:,} characters remaining"
+    box.fill("x" * (limit + 12))
+    assert counter.inner_text() == "You have 12 characters too many"
+    assert "af-count--over" in (counter.get_attribute("class") or "")
+    assert len(box.input_value()) == limit + 12
+    page.wait_for_timeout(1200)
+    assert page.locator(".af-count__status[aria-live=polite]").inner_text() == counter.inner_text()

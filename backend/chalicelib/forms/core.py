@@ -32,6 +32,7 @@ class UniqueClaim:
     value: str
     conflict_message: str
     fields: dict[str, Any] = field(default_factory=dict)
+    field_name: str = ""  # the form field the customer corrects when the value is taken
 
 
 class Submission(BaseModel):
@@ -41,6 +42,8 @@ class Submission(BaseModel):
 
     # The JSON answer a stored submission gets (see `answer`).
     answer_model: ClassVar[type[Accepted]] = Accepted
+    # A single click (a page vote): no fill time to measure, so the timing rule does not apply.
+    one_click: ClassVar[bool] = False
 
     @classmethod
     def personal_fields(cls) -> tuple[str, ...]:
@@ -68,6 +71,10 @@ class Submission(BaseModel):
     def unique_claims(self, today: date) -> list[UniqueClaim]:
         """Keys this submission must be the first to take; none for most forms."""
         return []
+
+    def returns_to(self) -> str | None:
+        """For a form that thanks on its own page: where a plain post's browser goes back to."""
+        return None
 
 
 @dataclass(frozen=True)

@@ -131,6 +131,7 @@ class WarrantyRegistration(PurchasedProduct):
                 guard=WARRANTY_GUARD,
                 value=self.serial_number,
                 conflict_message=ALREADY_REGISTERED,
+                field_name="serial_number",
                 fields={
                     "product": self.product,
                     "registered_on": today.isoformat(),

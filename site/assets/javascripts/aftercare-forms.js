@@ -25,7 +25,40 @@
         form.noValidate = true;
       }
     });
+    document.querySelectorAll("textarea[data-af-maxlength]").forEach(function (box) {
+      countCharacters(box, false);
+    });
   }
+
+  /* Message boxes: the characters left, live, and past the limit how many too many (never cut). */
+  var countAnnouncements = new WeakMap(); // box -> pending screen-reader update
+
+  function countCharacters(box, announce) {
+    var limit = parseInt(box.dataset.afMaxlength, 10);
+    var counter = document.getElementById(box.id + "-count");
+    if (!limit || !counter) return;
+    var left = limit - Array.from(box.value).length;
+    var many = Math.abs(left);
+    var words = many.toLocaleString("en-GB") + " character" + (many === 1 ? "" : "s");
+    var text = left >= 0 ? "You have " + words + " remaining" : "You have " + words + " too many";
+    counter.textContent = text;
+    counter.classList.toggle("af-count--over", left < 0);
+    if (!announce) return;
+    // Said to screen readers once typing pauses, not at every key.
+    var status = counter.nextElementSibling && counter.nextElementSibling.classList.contains("af-count__status")
+      ? counter.nextElementSibling : null;
+    if (!status) {
+      status = el("p", { class: "af-visually-hidden af-count__status", "aria-live": "polite" });
+      counter.parentNode.insertBefore(status, counter.nextSibling);
+    }
+    clearTimeout(countAnnouncements.get(box));
+    countAnnouncements.set(box, setTimeout(function () { status.textContent = text; }, 1000));
+  }
+
+  document.addEventListener("input", function (event) {
+    var box = event.target;
+    if (box instanceof HTMLTextAreaElement && box.dataset.afMaxlength) countCharacters(box, true);
+  });
 
   if (window.document$ && typeof window.document$.subscribe === "function") {
     window.document$.subscribe(markShown);
@@ -46,7 +79,7 @@
   }
 
   function outcomeFor(form) {
-    if (form.dataset.afMode === "vote") return form.querySelector(".af-outcome");
+    if (form.dataset.afMode !== "submit" && form.dataset.afMode !== "lookup") return form.querySelector(".af-outcome");
     return document.getElementById(form.id + "-outcome");
   }
 
@@ -180,26 +213,19 @@
     var outcome = outcomeFor(form);
     outcome.textContent = "";
     outcome.appendChild(el("h2", {}, data.under_warranty ? "Your product is under warranty" : "Your warranty has ended"));
-    var facts = el("dl", { class: "af-facts" });
-    [
+    outcome.appendChild(factList([
       ["Product", data.product_name || data.product],
       ["Registered on", dateText(data.registered_on)],
       [data.under_warranty ? "Warranty ends on" : "Warranty ended on", dateText(data.expires_on)]
-    ].forEach(function (pair) {
-      facts.appendChild(el("dt", {}, pair[0]));
-      facts.appendChild(el("dd", {}, pair[1]));
-    });
-    outcome.appendChild(facts);
+    ]));
     outcome.focus();
   }
 
   function showReceived(form, data) {
     var outcome = outcomeFor(form);
     outcome.textContent = "";
-    if (form.dataset.afMode === "vote") {
-      outcome.textContent = "Thank you for your feedback.";
-      form.querySelectorAll("button").forEach(function (button) { button.disabled = true; });
-      outcome.focus();
+    if (form.dataset.afMode === "vote" || form.dataset.afMode === "vote-comment") {
+      showVoted(form, data);
       return;
     }
     outcome.appendChild(el("h2", {}, "Thank you, we have your " + (form.dataset.afTitle || "form")));
@@ -207,8 +233,46 @@
     line.appendChild(el("strong", { class: "af-reference" }, data.reference));
     line.appendChild(document.createTextNode(". Please quote it if you contact us about this."));
     outcome.appendChild(line);
+    var facts = workedOut(data);
+    if (facts.length) outcome.appendChild(factList(facts));
     outcome.focus();
     form.reset();
+    form.querySelectorAll("textarea[data-af-maxlength]").forEach(function (box) { countCharacters(box, false); });
+  }
+
+  /* The note a vote leads to, the one the page shows without JavaScript at the #fragment. */
+  function showVoted(form, data) {
+    var section = form.closest(".af-helpful");
+    var note = section && section.querySelector("#" + CSS.escape(data.thanks_at || ""));
+    if (!note) return;
+    section.classList.add("af-helpful--voted");
+    section.querySelectorAll(".af-helpful__after").forEach(function (each) {
+      each.classList.toggle("af-helpful__after--shown", each === note);
+    });
+    note.focus();
+  }
+
+  /* What the API worked out from the form, as the thank-you page shows it without JavaScript. */
+  function workedOut(data) {
+    if (data.expires_on) {
+      return [["Product", data.product_name || data.product], ["Warranty covers until", dateText(data.expires_on)]];
+    }
+    if (data.return_window_ends_on) {
+      return [
+        ["Return window", (data.inside_return_window ? "open until " : "ended on ") + dateText(data.return_window_ends_on)],
+        ["Warranty", (data.under_warranty ? "covers it until " : "ended on ") + dateText(data.warranty_expires_on)]
+      ];
+    }
+    return [];
+  }
+
+  function factList(pairs) {
+    var facts = el("dl", { class: "af-facts" });
+    pairs.forEach(function (pair) {
+      facts.appendChild(el("dt", {}, pair[0]));
+      facts.appendChild(el("dd", {}, pair[1]));
+    });
+    return facts;
   }
 
   function send(form, submitter) {
@@ -248,8 +312,8 @@
           fillKeys.delete(form);
           shownAt.set(form, Date.now());
           showReceived(form, data);
-        } else if (response.status === 400 && Array.isArray(data.errors)) {
-          showProblem(form, data.errors.length ? "" : data.message, data.errors);
+        } else if ((response.status === 400 || response.status === 409) && Array.isArray(data.errors) && data.errors.length) {
+          showProblem(form, "", data.errors);
         } else {
           showProblem(form, problemMessage(response, data), []);
         }
