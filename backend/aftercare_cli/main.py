@@ -1,4 +1,4 @@
-"""The `aftercare` command: staff exports, data-subject requests, consent and complaints."""
+"""The `aftercare` command: staff exports, data-subject requests, consent and cases."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import IO, Any
 
 import click
+from chalicelib.cases import CaseNotFound, Change
 from chalicelib.crypto import KeyServiceUnavailable
 from chalicelib.items import epoch
+from chalicelib.lifecycles import IllegalMove, case_policy
 from chalicelib.settings import ConfigurationError
 from chalicelib.storage import ItemGone, StorageUnavailable
 
@@ -28,7 +30,7 @@ from aftercare_cli.staff import Staff, Target
 DATES = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"])
 KIND_ALIASES = {"consents": CONSENT_KIND}
 FAILURES = (ConfigurationError, StorageUnavailable, KeyServiceUnavailable,
-            subjects.SubjectRequestError, ItemGone)
+            subjects.SubjectRequestError, ItemGone, CaseNotFound, IllegalMove)
 
 
 def _local_defaults() -> dict[str, str]:
@@ -137,7 +139,7 @@ def _output(path: str, binary: bool) -> Iterator[IO[Any]]:
               help="From this date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM:SS, UTC), inclusive.")
 @click.option("--until", type=DATES, metavar="DATE",
               help="Up to this date (the whole day) or time (UTC), inclusive.")
-@click.option("--status", help="Only items with this status (e.g. received, open, resolved).")
+@click.option("--status", help="Only items with this status (e.g. received, resolved, closed).")
 @click.option("--format", "file_format", type=click.Choice(FORMATS),
               help="Output format (default: from the file's suffix, else csv).")
 @click.option("-o", "--output", default="-", show_default=True, metavar="FILE",
@@ -157,7 +159,7 @@ def export(lazy: _LazyStaff, kinds: list[str], since: datetime | None, until: da
     \b
     Examples:
       aftercare export --kind enquiry --since 2026-01-01 -o enquiries.xlsx
-      aftercare export --kind complaint --status open --format jsonl
+      aftercare export --kind complaint --status received --format jsonl
       aftercare export --kind consents -o mailing.csv
     """
     file_format = file_format or _format_of(output)
@@ -347,46 +349,144 @@ def consent_withdraw(lazy: _LazyStaff, email: str) -> None:
     click.echo(f"withdrew {action.item_count} consent(s)")
 
 
-# -- complaints ---------------------------------------------------------------------
+# -- cases --------------------------------------------------------------------------
+
+def _case_kinds(_: click.Context, __: click.Parameter, values: tuple[str, ...]) -> list[str]:
+    known = cases.case_kinds()
+    for value in values:
+        if value not in known:
+            raise click.BadParameter(f"'{value}' is not one of: {', '.join(known)}")
+    return list(values) or known
+
+
+def _case_book(lazy: _LazyStaff) -> cases.StaffCases:
+    return cases.StaffCases(lazy.get(), case_policy())
+
+
+def _on_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def _print_rows(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> None:
+    """A table on a terminal; JSON lines when piped (one object a line, for scripts)."""
+    if not _on_terminal():
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False, default=str))
+        return
+    cells = [[_cell(row.get(name)) for name in columns] for row in rows]
+    widths = [max([len(name)] + [len(line[i]) for line in cells]) for i, name in enumerate(columns)]
+    click.echo("  ".join(name.upper().ljust(width) for name, width in zip(columns, widths, strict=True)))
+    for line in cells:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "OVERDUE" if value else ""
+    return str(value)
+
+
+@cli.command("cases")
+@click.option("--kind", "kinds", multiple=True, callback=_case_kinds, metavar="KIND",
+              help="Only this kind (repeat for several): " + ", ".join(case_policy().lifecycles) + ".")
+@click.option("--status", help="Only cases in this status (e.g. received, acknowledged).")
+@click.option("--handler", help="Only cases this handler has taken on.")
+@click.option("--overdue", is_flag=True, help="Only cases whose promise date has passed.")
+@click.pass_obj
+def cases_list(lazy: _LazyStaff, kinds: list[str], status: str | None, handler: str | None,
+               overdue: bool) -> None:
+    """List open cases, overdue first: age, handler and the promise date (no personal data).
+
+    The promise date counts working days (weekends and the holidays in
+    lifecycles.toml left out) from when the case entered its status. A table
+    on a terminal, JSON lines when piped.
+    """
+    book = _case_book(lazy)
+    with _plainly(), audited(book.staff, "cases.list", kinds,
+                             detail={"status": status or "", "overdue": str(overdue)}) as action:
+        rows = book.listing(kinds=kinds, status=status, handler=handler, overdue_only=overdue)
+        action.item_count = len(rows)
+    _print_rows(rows, cases.LIST_COLUMNS)
+    late = sum(row["overdue"] for row in rows)
+    click.echo(f"{len(rows)} open case(s), {late} overdue", err=True)
+
 
 @cli.group()
-def complaints() -> None:
-    """Complaints: the open ones, and recording how each was resolved."""
+def case() -> None:
+    """One case: show it in full, assign it, move it on in its lifecycle."""
 
 
-@complaints.command("list")
-@click.option("--status", default="open", show_default=True, help="open or resolved.")
-@click.pass_obj
-def complaints_list(lazy: _LazyStaff, status: str) -> None:
-    """List complaints, oldest first: reference, date, and what they are about (no personal data).
-
-    For names and descriptions: aftercare export --kind complaint --status open
-    """
-    staff = lazy.get()
-    shown = 0
-    with _plainly():
-        for case in cases.open_cases(staff, status):
-            click.echo(json.dumps(case, ensure_ascii=False, default=str))
-            shown += 1
-    click.echo(f"{shown} {status} complaint(s)", err=True)
-
-
-@complaints.command("resolve")
+@case.command("show")
 @click.argument("reference")
-@click.option("--heard-by", required=True, help="Who heard the complaint (staff member).")
-@click.option("--action", "action_taken", required=True, help="What was done to put it right.")
 @click.pass_obj
-def complaints_resolve(lazy: _LazyStaff, reference: str, heard_by: str, action_taken: str) -> None:
-    """Record what was done about complaint REFERENCE and by whom, and mark it resolved.
+def case_show(lazy: _LazyStaff, reference: str) -> None:
+    """Everything about case REFERENCE, decrypted: its fields, status, promise and history."""
+    book = _case_book(lazy)
+    with _plainly(), audited(book.staff, "case.show", [], detail={"reference": reference}) as action:
+        shown = book.show(reference)
+        action.kinds, action.item_count = [shown["kind"]], 1 + len(shown["history"])
+    if not _on_terminal():
+        click.echo(json.dumps(shown, ensure_ascii=False, default=str))
+        return
+    for name in ("reference", "kind", "created_at", "status", "status_words", "status_since",
+                 "handler", "visit_window", "promise", "due_on"):
+        click.echo(f"{name.replace('_', ' ') + ':':14} {_cell(shown.get(name))}")
+    click.echo(f"{'next moves:':14} {', '.join(shown['next_moves']) or '-'}")
+    if "warranty" in shown:
+        warranty = shown["warranty"]
+        click.echo(f"{'warranty:':14} {warranty['words']} (registration {warranty['registration']})")
+    click.echo("fields:")
+    for name, value in shown["fields"].items():
+        click.echo(f"  {name}: {_cell(value)}")
+    click.echo("history:")
+    for entry in shown["history"]:
+        click.echo(f"  {entry['at']}  {entry['status']}  by {entry['by']}"
+                   + (f"  handler {entry['handler']}" if entry["handler"] else "")
+                   + (f"  window {entry['window']}" if entry["window"] else ""))
+        if entry["note"]:
+            click.echo(f"    note: {entry['note']}")
+        if entry["told_customer"]:
+            click.echo(f"    told customer: {entry['told_customer']}")
 
-    Who heard it and what was done are stored encrypted; your AWS identity is
-    recorded as the one who resolved it.
+
+def _changed(lazy: _LazyStaff, reference: str, action_name: str, change: Change) -> None:
+    book = _case_book(lazy)
+    detail = {"reference": reference, "status": change.status or "", "handler": change.handler or ""}
+    with _plainly(), audited(book.staff, action_name, [], detail=detail) as action:
+        entry = book.change(reference, change)
+        action.kinds, action.item_count = [entry["case_kind"]], 1
+    handled = f", handled by {change.handler}" if change.handler else ""
+    click.echo(f"{reference} is {entry['status']}{handled} (change {entry['version']})")
+
+
+@case.command("assign")
+@click.argument("reference")
+@click.option("--handler", required=True, help="The handler's name; the customer sees the first name.")
+@click.option("--note", help="An internal note (stored encrypted, never shown to the customer).")
+@click.pass_obj
+def case_assign(lazy: _LazyStaff, reference: str, handler: str, note: str | None) -> None:
+    """Give case REFERENCE to a handler (its status stays as it is)."""
+    _changed(lazy, reference, "case.assign", Change(handler=handler, note=note))
+
+
+@case.command("update")
+@click.argument("reference")
+@click.option("--status", required=True, help="The new status; `case show` lists the legal ones.")
+@click.option("--note", help="An internal note: what was done, or why (stored encrypted).")
+@click.option("--tell-customer", "message", help="A message the customer reads on the track page.")
+@click.option("--handler", help="Name a handler with the move (acknowledging a complaint needs one).")
+@click.option("--window", help="A service visit's date window, e.g. '2026-12-03 09:00-12:00'.")
+@click.pass_obj
+def case_update(lazy: _LazyStaff, reference: str, status: str, note: str | None, message: str | None,
+                handler: str | None, window: str | None) -> None:
+    """Move case REFERENCE to a new status; the lifecycle refuses illegal moves.
+
+    Each change is kept in the case's history with your identity and the time.
     """
-    staff = lazy.get()
-    with _plainly(), audited(staff, "complaint.resolve", [], detail={"reference": reference}) as action:
-        item = cases.resolve(staff, reference, heard_by=heard_by, action_taken=action_taken)
-        action.kinds, action.item_count = [item["kind"]], 1
-    click.echo(f"{reference} resolved")
+    _changed(lazy, reference, "case.update",
+             Change(status=status, handler=handler, note=note, message=message, window=window))
 
 
 # -- audit ----------------------------------------------------------------------------

@@ -7,7 +7,13 @@ from typing import Any
 
 from chalicelib.crypto import SubmissionCipher
 from chalicelib.forms import FORMS
-from chalicelib.items import CONSENT_KIND, OPEN, RESOLVED
+from chalicelib.items import (
+    CONSENT_KIND,
+    HANDLER_ATTRIBUTE,
+    STATUS_SINCE_ATTRIBUTE,
+    WINDOW_ATTRIBUTE,
+)
+from chalicelib.lifecycles import case_policy
 
 BASE_COLUMNS = ("reference", "kind", "created_at", "status")
 # Marketing consent is not a form: intake.py writes it from a form's tick box.
@@ -15,15 +21,8 @@ CONSENT_COLUMNS = (
     "email", "name", "channel", "given_at", "source_form", "source_reference",
     "notice_version", "withdrawn_at",
 )
-# Kinds stored as "open" are cases staff work on; these record how each was closed.
-OPEN_STATUS = OPEN
-RESOLVED_STATUS = RESOLVED
-CASE_COLUMNS = ("resolved_at", "resolved_by", "heard_by", "action_taken")
-CASE_PERSONAL = ("heard_by", "action_taken")
-
-
-def case_kinds() -> list[str]:
-    return [kind for kind, form in FORMS.items() if form.initial_status == OPEN_STATUS]
+# Kinds with a lifecycle are cases: where each stands (its history: `aftercare case show`).
+CASE_COLUMNS = (HANDLER_ATTRIBUTE, STATUS_SINCE_ATTRIBUTE, "updated_at", WINDOW_ATTRIBUTE)
 
 
 def exportable_kinds() -> list[str]:
@@ -36,7 +35,7 @@ def columns_for(kind: str) -> tuple[str, ...]:
         return BASE_COLUMNS + CONSENT_COLUMNS
     form = FORMS[kind]
     columns = BASE_COLUMNS + tuple(form.model.model_fields)
-    if form.initial_status == OPEN_STATUS:
+    if kind in case_policy().lifecycles:
         columns += CASE_COLUMNS
     return columns
 
@@ -49,11 +48,6 @@ def union_columns(kinds: Iterable[str]) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def resolution_context(kind: str) -> str:
-    """The encryption context's kind for a case's resolution note: it cannot pass as personal fields."""
-    return f"{kind}#resolution"
-
-
 def staff_view(item: dict[str, Any], cipher: SubmissionCipher) -> dict[str, Any]:
     """One stored item as staff read it: open fields and decrypted personal fields side by side."""
     kind, reference = item["kind"], item["reference"]
@@ -64,8 +58,6 @@ def staff_view(item: dict[str, Any], cipher: SubmissionCipher) -> dict[str, Any]
     row.update(item.get("fields") or {})
     if item.get("personal"):
         row.update(cipher.open(item["personal"], kind=kind, reference=reference))
-    if item.get("resolution"):
-        row.update(cipher.open(item["resolution"], kind=resolution_context(kind), reference=reference))
-        row["resolved_at"] = item.get("resolved_at")
-        row["resolved_by"] = item.get("resolved_by")
+    if kind in case_policy().lifecycles:
+        row.update({name: item.get(name) for name in CASE_COLUMNS})
     return row

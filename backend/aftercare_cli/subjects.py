@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.cases import open_message, open_note
 from chalicelib.crypto import subject_hash
 from chalicelib.forms import FORMS, InvalidSubmission, validate
 from chalicelib.items import (
@@ -22,11 +23,11 @@ from chalicelib.items import (
     timestamp,
 )
 
-from aftercare_cli.records import CONSENT_KIND, resolution_context
+from aftercare_cli.records import CONSENT_KIND
 from aftercare_cli.staff import Staff
 
 # Bookkeeping that says nothing about the person and is not worth a line in their copy.
-INTERNAL_ATTRIBUTES = {"pk", "sk", "subject_hash", "personal", "resolution", "fingerprint"}
+INTERNAL_ATTRIBUTES = {"pk", "sk", "subject_hash", "personal", "fingerprint"}
 
 
 class SubjectRequestError(Exception):
@@ -68,11 +69,10 @@ def portable_copy(staff: Staff, items: list[dict[str, Any]]) -> dict[str, Any]:
             record["personal"] = staff.cipher.open(
                 item["personal"], kind=item["kind"], reference=item["reference"]
             )
-        if item.get("resolution"):
-            record["resolution"] = staff.cipher.open(
-                item["resolution"], kind=resolution_context(item["kind"]),
-                reference=item["reference"],
-            )
+        if item.get("case_kind"):
+            # A case's history entry: what staff noted and told the person is theirs to see.
+            record["note"] = open_note(staff.cipher, item)
+            record["message_to_customer"] = open_message(staff.cipher, item)
         records.append(record)
     return {
         "generated_at": timestamp(staff.now()),

@@ -29,18 +29,21 @@ IDEMPOTENCY_PREFIX = "IDEM#"
 CONSENT_PREFIX = "CONSENT#"
 WARRANTY_PREFIX = "WARRANTY#"
 AUDIT_PREFIX = "AUDIT#"
+CASE_PREFIX = "CASE#"
 RECORD_NAMES = {
     SUBMISSION_PREFIX: "submission",
     CONSENT_PREFIX: "consent",
     IDEMPOTENCY_PREFIX: "idempotency",
     WARRANTY_PREFIX: "warranty",
     AUDIT_PREFIX: "audit",
+    CASE_PREFIX: "case_history",
 }
 
 SUBMISSION_SORT_KEY = "SUBMISSION"
 IDEMPOTENCY_SORT_KEY = "IDEMPOTENCY"
 CONSENT_SORT_KEY = "CONSENT"
 WARRANTY_SORT_KEY = "REGISTRATION"
+HISTORY_SORT_PREFIX = "HISTORY#"
 
 # Kinds that are records of their own rather than forms.
 CONSENT_KIND = "consent"
@@ -52,6 +55,15 @@ OPEN = "open"
 RESOLVED = "resolved"
 OPTED_IN = "opted-in"
 WITHDRAWN = "withdrawn"
+
+# A case's attributes on its submission item. `version` counts its history
+# entries and every change is conditional on it; `case_queue` (the kind, only
+# while the case is open) puts it on the sparse open-cases index.
+VERSION_ATTRIBUTE = "version"
+QUEUE_ATTRIBUTE = "case_queue"
+STATUS_SINCE_ATTRIBUTE = "status_since"
+HANDLER_ATTRIBUTE = "handler"
+WINDOW_ATTRIBUTE = "visit_window"
 
 # The guard (name of a conditional write) of a unique claim, and the key it takes.
 WARRANTY_GUARD = "warranty-serial"
@@ -77,6 +89,15 @@ def warranty_key(normalised_serial: str) -> Key:
 def audit_key(moment: datetime, unique: str) -> Key:
     """One partition a month; the sort key orders the trail in time."""
     return f"{AUDIT_PREFIX}{moment:%Y-%m}", f"{timestamp(moment)}#{unique}"
+
+
+def history_key(reference: str, version: int) -> Key:
+    """One case's history lives in its own partition, in order; entry n is the change to version n."""
+    return f"{CASE_PREFIX}{reference}", f"{HISTORY_SORT_PREFIX}{version:06d}"
+
+
+def history_partition(reference: str) -> str:
+    return history_key(reference, 0)[0]
 
 
 CLAIM_KEYS: dict[str, Callable[[str], Key]] = {WARRANTY_GUARD: warranty_key}
@@ -136,10 +157,13 @@ def open_part(submission: BaseModel) -> dict[str, Any]:
 
 def submission_item(
     *, kind: str, reference: str, created: datetime, status: str, expires: datetime,
-    subject: str | None, sealed: bytes, fields: dict[str, Any],
+    subject: str | None, sealed: bytes, fields: dict[str, Any], queue: str | None = None,
 ) -> dict[str, Any]:
+    """`queue` (the kind, for kinds that are cases) puts a new case on the open-cases index."""
     partition, sort = submission_key(reference)
     return {
+        QUEUE_ATTRIBUTE: queue,
+        VERSION_ATTRIBUTE: 0 if queue else None,
         PARTITION_KEY: partition,
         SORT_KEY: sort,
         "kind": kind,
@@ -176,6 +200,35 @@ def claim_item(
         "created_at": timestamp(created),
         EXPIRY_ATTRIBUTE: epoch(expires),
         "subject_hash": subject,
+    }
+
+
+def history_item(
+    *, reference: str, kind: str, version: int, moment: datetime, actor: str, status: str,
+    handler: str | None, window: str | None, sealed_note: bytes | None,
+    sealed_message: bytes | None, subject: str | None, expires_at: int | None,
+) -> dict[str, Any]:
+    """One change to a case, written once and never changed: who, when, the status after it.
+
+    Not `kind`: that would put history on the by-kind index among submissions.
+    The subject hash and expiry are the case's, so erasure and TTL take both.
+    """
+    partition, sort = history_key(reference, version)
+    return {
+        PARTITION_KEY: partition,
+        SORT_KEY: sort,
+        "case_kind": kind,
+        "reference": reference,
+        "version": version,
+        "created_at": timestamp(moment),
+        "actor": actor,
+        "status": status,
+        "handler": handler,
+        WINDOW_ATTRIBUTE: window,
+        "note": sealed_note,
+        "customer_message": sealed_message,
+        "subject_hash": subject,
+        EXPIRY_ATTRIBUTE: expires_at,
     }
 
 

@@ -80,6 +80,7 @@ def test_table_has_the_export_and_data_subject_indexes(resources):
     assert indexes == {
         "by-kind": ["kind", "created_at"],
         "by-subject": ["subject_hash", "created_at"],
+        "open-cases": ["case_queue", "created_at"],
     }
 
 
@@ -183,8 +184,8 @@ def test_staff_may_query_decrypt_update_and_delete_and_nothing_else(resources):
     }
     for statement in statements(policy):
         assert statement["Resource"] != "*"
-    (audit,) = [s for s in statements(policy) if s["Sid"] == "WriteAuditRecords"]
-    assert audit["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] == ["AUDIT#*"]
+    (audit,) = [s for s in statements(policy) if s["Sid"] == "WriteAuditRecordsAndCaseHistory"]
+    assert audit["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] == ["AUDIT#*", "CASE#*"]
     staff_role = resources["Resources"]["StaffRole"]["Properties"]
     assert staff_role["RoleName"] == {"Fn::Sub": "${AWS::StackName}-staff"}
 

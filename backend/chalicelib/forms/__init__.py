@@ -19,7 +19,6 @@ from chalicelib.forms.core import (
 )
 from chalicelib.forms.feedback import Feedback, PageFeedback
 from chalicelib.forms.products import ReturnRequest, WarrantyRegistration, WarrantyStatusQuery
-from chalicelib.items import OPEN
 
 FORMS: dict[str, FormKind] = {
     form.kind: form
@@ -32,8 +31,7 @@ FORMS: dict[str, FormKind] = {
             "Warranty registration", page="/warranty/register/",
         ),
         FormKind(
-            "complaint", "/complaints", Complaint, "CMP", "Complaint",
-            initial_status=OPEN, page="/complaints/new/",
+            "complaint", "/complaints", Complaint, "CMP", "Complaint", page="/complaints/new/",
         ),
         FormKind(
             "return_request", "/return-requests", ReturnRequest, "RET", "Return request",
