@@ -92,7 +92,7 @@ class CaseBook:
             version = int(item.get(items.VERSION_ATTRIBUTE) or 0)
             entry = items.history_item(
                 reference=reference, kind=kind, version=version + 1, moment=now, actor=actor,
-                status=target.name, handler=change.handler, window=change.window,
+                status=target.name, moved=bool(change.status), handler=change.handler, window=change.window,
                 sealed_note=sealed.get("note"), sealed_message=sealed.get("message"),
                 subject=item.get("subject_hash"), expires_at=item.get(items.EXPIRY_ATTRIBUTE),
             )

@@ -205,10 +205,11 @@ def claim_item(
 
 def history_item(
     *, reference: str, kind: str, version: int, moment: datetime, actor: str, status: str,
-    handler: str | None, window: str | None, sealed_note: bytes | None,
+    moved: bool, handler: str | None, window: str | None, sealed_note: bytes | None,
     sealed_message: bytes | None, subject: str | None, expires_at: int | None,
 ) -> dict[str, Any]:
-    """One change to a case, written once and never changed: who, when, the status after it.
+    """One change to a case, written once and never changed: who, when, the status after it
+    (`moved`: the change was a move to that status, not only a handler or a note).
 
     Not `kind`: that would put history on the by-kind index among submissions.
     The subject hash and expiry are the case's, so erasure and TTL take both.
@@ -223,6 +224,7 @@ def history_item(
         "created_at": timestamp(moment),
         "actor": actor,
         "status": status,
+        "moved": moved,
         "handler": handler,
         WINDOW_ATTRIBUTE: window,
         "note": sealed_note,

@@ -102,11 +102,7 @@ class SubmissionTable:
             "Key": to_dynamodb({PARTITION_KEY: partition, SORT_KEY: sort}),
             "ConsistentRead": True,
         }
-        if attributes:
-            wanted = dict.fromkeys((*attributes, EXPIRY_ATTRIBUTE))
-            names = {f"#p{i}": name for i, name in enumerate(wanted)}
-            request["ProjectionExpression"] = ", ".join(names)
-            request["ExpressionAttributeNames"] = names
+        _project(request, attributes)
         try:
             answer = self.client.get_item(**request)
         except (ClientError, BotoCoreError) as error:
@@ -291,8 +287,10 @@ class SubmissionTable:
         except BotoCoreError as error:
             raise StorageUnavailable(type(error).__name__) from None
 
-    def query_partition(self, partition: str, *, now_epoch: int) -> list[dict[str, Any]]:
-        """Every live item of one partition, in sort-key order, strongly consistent."""
+    def query_partition(self, partition: str, *, now_epoch: int,
+                        attributes: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        """Every live item of one partition, in sort-key order, strongly consistent;
+        `attributes` reads only those (and the expiry)."""
         request: dict[str, Any] = {
             "TableName": self.table_name,
             "KeyConditionExpression": "#pk = :pk",
@@ -300,6 +298,7 @@ class SubmissionTable:
             "ExpressionAttributeValues": to_dynamodb({":pk": partition}),
             "ConsistentRead": True,
         }
+        _project(request, attributes)
         return [item for page in self._pages(request) for item in map(from_dynamodb, page)
                 if not is_expired(item, now_epoch)]
 
@@ -342,6 +341,15 @@ class SubmissionTable:
             "ConditionExpression": "attribute_not_exists(#pk)",
             "ExpressionAttributeNames": {"#pk": PARTITION_KEY},
         }
+
+
+def _project(request: dict[str, Any], attributes: tuple[str, ...]) -> None:
+    """Read only `attributes` (and the expiry, which every read checks); none: the whole item."""
+    if not attributes:
+        return
+    wanted = {f"#p{i}": name for i, name in enumerate(dict.fromkeys((*attributes, EXPIRY_ATTRIBUTE)))}
+    request["ProjectionExpression"] = ", ".join(wanted)
+    request["ExpressionAttributeNames"] = {**request.get("ExpressionAttributeNames", {}), **wanted}
 
 
 def is_expired(item: dict[str, Any], now_epoch: int) -> bool:

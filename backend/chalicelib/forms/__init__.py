@@ -19,6 +19,7 @@ from chalicelib.forms.core import (
 )
 from chalicelib.forms.feedback import Feedback, PageFeedback
 from chalicelib.forms.products import ReturnRequest, WarrantyRegistration, WarrantyStatusQuery
+from chalicelib.forms.tracking import TrackQuery
 
 FORMS: dict[str, FormKind] = {
     form.kind: form
@@ -43,6 +44,8 @@ FORMS: dict[str, FormKind] = {
 WARRANTY_STATUS = Lookup(
     "warranty_status", "/warranty-status", WarrantyStatusQuery, "Warranty check", page="/warranty/check/",
 )
+TRACK = Lookup("track", "/track", TrackQuery, "Track a request", page="/track/")
+LOOKUPS = (WARRANTY_STATUS, TRACK)
 
 __all__ = [
     "FORMS",
@@ -52,10 +55,13 @@ __all__ = [
     "FieldError",
     "FormKind",
     "InvalidSubmission",
+    "LOOKUPS",
     "Lookup",
     "PageFeedback",
     "ReturnRequest",
     "Submission",
+    "TRACK",
+    "TrackQuery",
     "UniqueClaim",
     "WARRANTY_STATUS",
     "WarrantyRegistration",
