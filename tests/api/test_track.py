@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from chalicelib.cases import CASE_MESSAGE_CONTEXT, CaseBook, Change
 from chalicelib.crypto import SubmissionCipher
-from chalicelib.lifecycles import case_policy
+from chalicelib.forms import ServiceVisit
+from chalicelib.lifecycles import IllegalMove, case_policy
 from chalicelib.settings import Settings
 
 from tests.api.posting import post_form, post_json
@@ -96,3 +97,20 @@ def test_the_openapi_document_describes_track(api: Any) -> None:
     operation = document["paths"]["/track"]["post"]
     assert set(operation["responses"]) >= {"200", "400", "404", "503"}
     assert set(document["components"]["schemas"]["TrackQuery"]["required"]) == {"reference", "email"}
+
+
+def test_a_booked_visit_shows_its_window_and_engineer(api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AFTERCARE_CASE_MESSAGE_ROLE_ARN", MESSAGE_ROLE)
+    body = ServiceVisit.example(datetime.now(UTC).date())
+    reference = post_json(api, "/service-visits", body).json_body["reference"]
+    settings = Settings.from_environ(os.environ)
+    book = CaseBook(settings.table(), settings.cipher(), case_policy(), lambda: datetime.now(UTC))
+    with pytest.raises(IllegalMove, match="visit window"):
+        book.change(reference, Change(status="scheduled", handler="Priya Shah"), actor="staff")
+    book.change(reference, Change(status="scheduled", handler="Priya Shah",
+                                  window="3 December, 9:00 to 13:00"), actor="staff")
+
+    shown = post_json(api, "/track", {"reference": reference, "email": body["email"]}).json_body
+
+    assert reference.startswith("VIS-") and shown["status_words"] == "Your visit is booked."
+    assert shown["visit_window"] == "3 December, 9:00 to 13:00" and shown["handler"] == "Priya"

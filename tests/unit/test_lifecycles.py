@@ -157,3 +157,10 @@ closed = true
     # Monday 23rd: Tuesday is a holiday, so Wednesday and Thursday are the two days.
     assert policy.due_on("enquiry", "received", date(2026, 11, 23)) == date(2026, 11, 26)
     assert policy.due_on("enquiry", "closed", date(2026, 11, 23)) is None
+
+
+def test_every_case_form_stores_its_submissions_in_the_lifecycles_first_status() -> None:
+    from chalicelib.forms import FORMS
+
+    for kind, lifecycle in POLICY.lifecycles.items():
+        assert FORMS[kind].initial_status == lifecycle.start, kind

@@ -20,6 +20,7 @@ from chalicelib.forms.core import (
 from chalicelib.forms.feedback import Feedback, PageFeedback
 from chalicelib.forms.products import ReturnRequest, WarrantyRegistration, WarrantyStatusQuery
 from chalicelib.forms.tracking import TrackQuery
+from chalicelib.forms.visits import ServiceVisit
 
 FORMS: dict[str, FormKind] = {
     form.kind: form
@@ -37,6 +38,10 @@ FORMS: dict[str, FormKind] = {
         FormKind(
             "return_request", "/return-requests", ReturnRequest, "RET", "Return request",
             page="/returns/request/",
+        ),
+        FormKind(
+            "service_visit", "/service-visits", ServiceVisit, "VIS", "Service visit",
+            initial_status="requested", page="/visits/book/",
         ),
     )
 }
@@ -59,6 +64,7 @@ __all__ = [
     "Lookup",
     "PageFeedback",
     "ReturnRequest",
+    "ServiceVisit",
     "Submission",
     "TRACK",
     "TrackQuery",
