@@ -106,7 +106,9 @@ audit: setup site $(LIGHTHOUSE)
 	$(PY) tests/browser/audit.py $(LIGHTHOUSE)
 
 # Staff export on 100,000 mixed submissions in DynamoDB Local (in memory, own
-# port): rows per second beside a plain boto3 Query-and-print, and peak memory.
+# port): rows per second beside a plain boto3 Query-and-print, and peak memory;
+# then `aftercare cases` over 10,000 open cases beside a raw Query of the index.
 .PHONY: bench
 bench: setup
 	$(PY) -m tests.bench.export_benchmark
+	$(PY) -m tests.bench.cases_benchmark
