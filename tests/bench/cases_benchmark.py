@@ -21,13 +21,12 @@ from pathlib import Path
 
 from aftercare_local import dynamodb as dynamodb_local
 from chalicelib import items
-from chalicelib.crypto import ensure_local_keys
 from chalicelib.forms import FORMS
 from chalicelib.lifecycles import case_policy
 from chalicelib.settings import Settings
 from chalicelib.storage import EXPORT_PAGE_SIZE, OPEN_CASES_INDEX
 
-from tests.bench.export_benchmark import free_port, timed
+from tests.bench.export_benchmark import free_port, local_environment, timed
 
 TABLE = "aftercare-cases-bench"
 NOW = datetime.now(UTC)
@@ -75,10 +74,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch_dir, \
             dynamodb_local.running(free_port(), data_dir=None) as endpoint:
         scratch = Path(scratch_dir)
-        ensure_local_keys(scratch / "keys")
-        env = {**os.environ, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
-               "AWS_DEFAULT_REGION": "eu-west-1", "AFTERCARE_TABLE_NAME": TABLE,
-               "AFTERCARE_DYNAMODB_ENDPOINT": endpoint, "AFTERCARE_LOCAL_KEY_DIR": str(scratch / "keys")}
+        env = local_environment(endpoint, TABLE, scratch / "keys")
         table = Settings.from_environ(env).table()
         dynamodb_local.ensure_table(table.client, TABLE)
         started = time.perf_counter()

@@ -177,6 +177,14 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def local_environment(endpoint: str, table: str, key_dir: Path) -> dict[str, str]:
+    """What the staff command line and the floor need to work on the benchmark's table."""
+    ensure_local_keys(key_dir)
+    return {**os.environ, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": "eu-west-1", "AFTERCARE_TABLE_NAME": table,
+            "AFTERCARE_DYNAMODB_ENDPOINT": endpoint, "AFTERCARE_LOCAL_KEY_DIR": str(key_dir)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
@@ -187,11 +195,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch_dir, \
             dynamodb_local.running(free_port(), data_dir=None) as endpoint:
         scratch = Path(scratch_dir)
-        ensure_local_keys(scratch / "keys")
-        env = {**os.environ, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
-               "AWS_DEFAULT_REGION": "eu-west-1", "AFTERCARE_TABLE_NAME": TABLE,
-               "AFTERCARE_DYNAMODB_ENDPOINT": endpoint,
-               "AFTERCARE_LOCAL_KEY_DIR": str(scratch / "keys")}
+        env = local_environment(endpoint, TABLE, scratch / "keys")
         settings = Settings.from_environ(env)
         dynamodb_local.ensure_table(settings.table().client, TABLE)
         print(f"loading {arguments.rows:,} submissions of {', '.join(kinds)} ...", flush=True)
