@@ -25,14 +25,15 @@ from chalicelib.forms.fields import (
 
 # How far ahead a visit can be asked for: further out, plans change.
 BOOKING_HORIZON_DAYS = 90
-NEEDS = {
+NEEDS: dict[str, Any] = {
     "installation": "Installation",
     "repair": "Repair",
     "relocation": "Moving it to a new place (relocation)",
     "amc_preventive": "Preventive visit under my maintenance contract (AMC)",
 }
-TIMES_OF_DAY = {"morning": "Morning (9:00 to 13:00)", "afternoon": "Afternoon (13:00 to 17:00)",
-                "any": "Any time of day"}
+TIMES_OF_DAY: dict[str, Any] = {
+    "morning": "Morning (9:00 to 13:00)", "afternoon": "Afternoon (13:00 to 17:00)", "any": "Any time of day",
+}
 
 
 def _preferred(title: str, required: bool) -> Any:
