@@ -6,9 +6,11 @@ from functools import cache
 from html import escape
 from importlib import resources
 from string import Template
+from urllib.parse import quote
 
-from chalicelib.forms import FieldError
+from chalicelib.forms import FORMS, FieldError
 from chalicelib.forms.answers import WarrantyStatus
+from chalicelib.lifecycles import case_policy
 
 PROBLEM_TITLE = "We could not take your form"
 ERRORS_TITLE = "There is a problem with your form"
@@ -50,8 +52,18 @@ def thanks_page(reference: str) -> str:
 <p>We have your form. Your reference is</p>
 <p class="reference"><strong>{escape(reference)}</strong></p>
 <p>Please quote it if you contact us about this.</p>
-<p><a href="/">Back to Aftercare</a></p>"""
+{_track_link(reference)}<p><a href="/">Back to Aftercare</a></p>"""
     return page("Thank you", body)
+
+
+def _track_link(reference: str) -> str:
+    """Cases can be followed: the link carries the reference only, never the email address."""
+    prefix = reference.split("-", 1)[0]
+    cases = case_policy().lifecycles
+    if not any(form.reference_prefix == prefix for kind, form in FORMS.items() if kind in cases):
+        return ""
+    return (f'<p><a href="/track/?reference={quote(reference)}">Follow your request</a> '
+            "with this reference and your email address.</p>\n")
 
 
 def warranty_status_page(status: WarrantyStatus, back_to: str) -> str:
