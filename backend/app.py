@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 
 from chalice import Chalice, Response
-from chalicelib import openapi, pages, web
+from chalicelib import openapi, origin, pages, web
 from chalicelib.crypto import KeyServiceUnavailable
 from chalicelib.forms import FORMS, TRACK, WARRANTY_STATUS, FormKind, InvalidSubmission
 from chalicelib.intake import AlreadyClaimed, IdempotencyKeyReused, Intake
@@ -26,6 +26,7 @@ from chalicelib.warranty import NoSuchWarranty
 
 app = Chalice(app_name="aftercare")
 app.log.setLevel(logging.INFO)
+app.register_middleware(origin.guard(os.environ), "http")
 ANY_CONTENT_TYPE = ["*/*"]  # checked in chalicelib.web, so a wrong type gets our own 415
 OUTAGES = (StorageUnavailable, KeyServiceUnavailable, ConfigurationError)
 # Each domain refusal and its answer; None: the exception's own message is written for the customer.

@@ -14,11 +14,22 @@ from chalicelib.warranty_link import warranty_of
 
 from aftercare_cli.staff import Staff
 
-LIST_COLUMNS = ("reference", "kind", "status", "handler", "age_days", "due_on", "overdue", "created_at")
+# Table columns and headings; JSON lines carry the same keys.
+LIST_COLUMNS = {"reference": "reference", "kind": "kind", "status": "status", "handler": "handler",
+                "age_days": "age (days)", "due_on": "promised by", "overdue": "overdue",
+                "created_at": "received (UTC)"}
 
 
 def case_kinds() -> list[str]:
     return list(case_policy().lifecycles)
+
+
+def case_statuses() -> list[str]:
+    """Every open status of every kind of case, each once."""
+    statuses: dict[str, None] = {}
+    for lifecycle in case_policy().lifecycles.values():
+        statuses.update(dict.fromkeys(lifecycle.open_statuses))
+    return list(statuses)
 
 
 @dataclass

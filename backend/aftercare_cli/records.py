@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
 from chalicelib.crypto import SubmissionCipher
 from chalicelib.forms import FORMS
 from chalicelib.items import (
     CONSENT_KIND,
+    CONSENT_STATUSES,
     HANDLER_ATTRIBUTE,
     STATUS_SINCE_ATTRIBUTE,
     WINDOW_ATTRIBUTE,
@@ -25,6 +28,15 @@ CONSENT_COLUMNS = (
 CASE_COLUMNS = (HANDLER_ATTRIBUTE, STATUS_SINCE_ATTRIBUTE, "updated_at", WINDOW_ATTRIBUTE)
 
 
+def known_statuses() -> list[str]:
+    """Every status an item can have: each form's first one, every case status, a consent's two."""
+    statuses = dict.fromkeys(form.initial_status for form in FORMS.values())
+    for lifecycle in case_policy().lifecycles.values():
+        statuses.update(dict.fromkeys(lifecycle.statuses))
+    statuses.update(dict.fromkeys(CONSENT_STATUSES))
+    return list(statuses)
+
+
 def exportable_kinds() -> list[str]:
     return [*FORMS, CONSENT_KIND]
 
@@ -38,6 +50,17 @@ def columns_for(kind: str) -> tuple[str, ...]:
     if kind in case_policy().lifecycles:
         columns += CASE_COLUMNS
     return columns
+
+
+def date_columns(kind: str) -> tuple[str, ...]:
+    """The kind's columns that hold a calendar date (the model's date fields, e.g. purchase_date)."""
+    form = FORMS.get(kind)
+    if form is None:
+        return ()
+    return tuple(
+        name for name, info in form.model.model_fields.items()
+        if date in (info.annotation, *typing.get_args(info.annotation))
+    )
 
 
 def union_columns(kinds: Iterable[str]) -> tuple[str, ...]:

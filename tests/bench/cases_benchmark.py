@@ -21,12 +21,14 @@ from pathlib import Path
 
 from aftercare_local import dynamodb as dynamodb_local
 from chalicelib import items
+from chalicelib.crypto import ensure_local_keys
 from chalicelib.forms import FORMS
 from chalicelib.lifecycles import case_policy
 from chalicelib.settings import Settings
 from chalicelib.storage import EXPORT_PAGE_SIZE, OPEN_CASES_INDEX
 
-from tests.bench.export_benchmark import free_port, local_environment, timed
+from tests.bench.export_benchmark import local_environment, timed
+from tests.bench.server_benchmark import free_port
 
 TABLE = "aftercare-cases-bench"
 NOW = datetime.now(UTC)
@@ -74,6 +76,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch_dir, \
             dynamodb_local.running(free_port(), data_dir=None) as endpoint:
         scratch = Path(scratch_dir)
+        ensure_local_keys(scratch / "keys")
         env = local_environment(endpoint, TABLE, scratch / "keys")
         table = Settings.from_environ(env).table()
         dynamodb_local.ensure_table(table.client, TABLE)
