@@ -109,7 +109,9 @@ audit: setup site $(LIGHTHOUSE)
 
 # Every figure beside its floor, one line each (tests/bench): intake latency and
 # KMS calls on moto, cold start, the local server at 32 clients, and the staff
-# export on 100,000 rows in DynamoDB Local (in memory, own port).
+# export on 100,000 rows in DynamoDB Local (in memory, own port); then
+# `aftercare cases` over 10,000 open cases beside a raw Query of its index.
 .PHONY: bench
 bench: setup
 	$(PY) -m tests.bench
+	$(PY) -m tests.bench.cases_benchmark

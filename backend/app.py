@@ -12,13 +12,16 @@ from pathlib import Path
 from chalice import Chalice, Response
 from chalicelib import openapi, origin, pages, web
 from chalicelib.crypto import KeyServiceUnavailable
-from chalicelib.forms import FORMS, WARRANTY_STATUS, FieldError, FormKind, InvalidSubmission
+from chalicelib.forms import FORMS, TRACK, WARRANTY_STATUS, FieldError, FormKind, InvalidSubmission
 from chalicelib.intake import AlreadyClaimed, IdempotencyKeyReused, Intake
+from chalicelib.lifecycles import case_policy
+from chalicelib.message_keys import case_message_cipher
 from chalicelib.policy import data_policy
 from chalicelib.receipts import NoReceipt
 from chalicelib.reception import Reception, TooFast
 from chalicelib.settings import ConfigurationError, Settings
 from chalicelib.storage import StorageUnavailable
+from chalicelib.tracking import CaseTracker, NoSuchCase
 from chalicelib.warranty import NoSuchWarranty
 
 app = Chalice(app_name="aftercare")
@@ -31,6 +34,7 @@ PROBLEMS: dict[type[Exception], tuple[int, str | None]] = {
     TooFast: (400, None),
     NoSuchWarranty: (404, "We found no warranty for that serial number and email address. "
                           "Check both against your registration, or send us an enquiry."),
+    NoSuchCase: (404, None),
     AlreadyClaimed: (409, None),
     IdempotencyKeyReused: (422, "This Idempotency-Key was already used for a different form. "
                                 "Use a new key."),
@@ -48,9 +52,20 @@ def connect(clock: Callable[[], datetime]) -> Intake:
     )
 
 
+def connect_tracker(clock: Callable[[], datetime]) -> CaseTracker:
+    settings = Settings.from_environ(os.environ, base_dir=Path(__file__).parent)
+    return CaseTracker(
+        table=settings.table(),
+        hasher=settings.subject_hasher(),
+        messages=case_message_cipher(settings, os.environ.get("AFTERCARE_CASE_MESSAGE_ROLE_ARN")),
+        policy=case_policy(),
+        clock=clock,
+    )
+
+
 @cache
 def get_reception() -> Reception:
-    return Reception(connect)
+    return Reception(connect, connect_tracker=connect_tracker)
 
 
 def respond(answer: web.Answer) -> Response:
@@ -127,17 +142,30 @@ for each_form in FORMS.values():
     route_form(each_form)
 
 
-@app.route(WARRANTY_STATUS.path, methods=["POST"], content_types=ANY_CONTENT_TYPE)
-def post_warranty_status() -> Response:
-    decoded = decode(WARRANTY_STATUS.page, WARRANTY_STATUS.kind)
+def look_up(
+    page: str, kind: str, doing: str, ask: Callable[[web.FormPost, web.Reply], web.Answer]
+) -> Response:
+    """A form that asks rather than stores: decode, ask the domain, answer (or refuse)."""
+    decoded = decode(page, kind)
     if isinstance(decoded, Response):
         return decoded
     post, reply = decoded
     try:
-        status = get_reception().warranty_status(post)
+        return respond(ask(post, reply))
     except HANDLED as error:
-        return refused(reply, error, "look up a warranty")
-    return respond(reply.warranty(status))
+        return refused(reply, error, doing)
+
+
+@app.route(WARRANTY_STATUS.path, methods=["POST"], content_types=ANY_CONTENT_TYPE)
+def post_warranty_status() -> Response:
+    return look_up(WARRANTY_STATUS.page, WARRANTY_STATUS.kind, "look up a warranty",
+                   lambda post, reply: reply.warranty(get_reception().warranty_status(post)))
+
+
+@app.route(TRACK.path, methods=["POST"], content_types=ANY_CONTENT_TYPE)
+def post_track() -> Response:
+    return look_up(TRACK.page, TRACK.kind, "track a case",
+                   lambda post, reply: reply.case_progress(get_reception().track(post)))
 
 
 @app.route("/openapi.json", methods=["GET"])

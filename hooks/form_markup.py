@@ -49,12 +49,12 @@ class FormSpec:
 
 def form_specs() -> dict[str, FormSpec]:
     """Every form the backend accepts: the intake kinds and the look-ups (which store nothing)."""
-    from chalicelib.forms import FORMS, WARRANTY_STATUS
+    from chalicelib.forms import FORMS, LOOKUPS
 
     specs = {
         kind: FormSpec(kind, API_BASE + form.path, form.model, form.title) for kind, form in FORMS.items()
     }
-    for lookup in (WARRANTY_STATUS,):
+    for lookup in LOOKUPS:
         specs[lookup.kind] = FormSpec(
             lookup.kind, API_BASE + lookup.path, lookup.model, lookup.title, lookup=True
         )

@@ -1,57 +1,110 @@
-"""Complaints (and any kind stored as "open"): the open list, and closing one with what was done."""
+"""Staff work on cases: the open list with its promise clock, one case in full, and changes to it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from functools import cached_property
 from typing import Any
 
-from chalicelib.forms import FORMS
-from chalicelib.items import epoch, parsed_timestamp, submission_key, timestamp
+from chalicelib import items
+from chalicelib.cases import CaseBook, Change, open_message, open_note
+from chalicelib.lifecycles import CasePolicy, case_policy
+from chalicelib.warranty_link import warranty_of
 
-from aftercare_cli.listing import with_article
-from aftercare_cli.records import OPEN_STATUS, RESOLVED_STATUS, case_kinds, resolution_context
 from aftercare_cli.staff import Staff
-from aftercare_cli.subjects import SubjectRequestError
+
+# Table columns and headings; JSON lines carry the same keys.
+LIST_COLUMNS = {"reference": "reference", "kind": "kind", "status": "status", "handler": "handler",
+                "age_days": "age (days)", "due_on": "promised by", "overdue": "overdue",
+                "created_at": "received (UTC)"}
 
 
-def open_cases(staff: Staff, status: str = OPEN_STATUS) -> Iterator[dict[str, Any]]:
-    """Cases in order of arrival, oldest first, without their personal fields.
+def case_kinds() -> list[str]:
+    return list(case_policy().lifecycles)
 
-    `days_open`: whole days from arrival to today, or to the day it was
-    resolved; `handler`: the staff identity that resolved it (none while open).
-    """
-    now = staff.now()
-    now_epoch = epoch(now)
-    for kind in case_kinds():
-        for item in staff.table.query_kind(kind, status=status, now_epoch=now_epoch):
-            received = parsed_timestamp(item["created_at"]) or now
-            closed = parsed_timestamp(item.get("resolved_at")) or now
-            yield {
-                "reference": item["reference"], "kind": kind,
-                "created_at": item["created_at"], "status": item["status"],
-                "days_open": max((closed.date() - received.date()).days, 0),
-                "handler": item.get("resolved_by"),
-                **(item.get("fields") or {}),
+
+def case_statuses() -> list[str]:
+    """Every open status of every kind of case, each once."""
+    statuses: dict[str, None] = {}
+    for lifecycle in case_policy().lifecycles.values():
+        statuses.update(dict.fromkeys(lifecycle.open_statuses))
+    return list(statuses)
+
+
+@dataclass
+class StaffCases:
+    """The case book as one staff member uses it: their identity and clock on every change."""
+
+    staff: Staff
+    policy: CasePolicy
+
+    @cached_property
+    def book(self) -> CaseBook:
+        return CaseBook(self.staff.table, self.staff.cipher, self.policy, self.staff.now)
+
+    def listing(self, *, kinds: list[str], status: str | None = None, handler: str | None = None,
+                overdue_only: bool = False) -> list[dict[str, Any]]:
+        """Open cases, overdue first (most overdue at the top), then by due date, then oldest."""
+        today = self.staff.now().date()
+        rows = []
+        for item in self.book.open_cases(kinds):
+            if status and item.get("status") != status:
+                continue
+            if handler and (item.get(items.HANDLER_ATTRIBUTE) or "").casefold() != handler.casefold():
+                continue
+            row = self.row(item, today)
+            if overdue_only and not row["overdue"]:
+                continue
+            rows.append(row)
+        rows.sort(key=lambda row: (not row["overdue"], row["due_on"] or "9999", row["created_at"]))
+        return rows
+
+    def row(self, item: dict[str, Any], today: date) -> dict[str, Any]:
+        due = self.book.due_on(item)
+        created = date.fromisoformat(str(item["created_at"])[:10])
+        return {
+            "reference": item["reference"], "kind": item["kind"], "status": item["status"],
+            "handler": item.get(items.HANDLER_ATTRIBUTE), "age_days": (today - created).days,
+            "due_on": due.isoformat() if due else None, "overdue": bool(due and due < today),
+            "created_at": item["created_at"],
+        }
+
+    def show(self, reference: str) -> dict[str, Any]:
+        """Everything about one case, decrypted: fields, status, promise, history, warranty."""
+        item = self.book.read(reference)
+        kind = item["kind"]
+        personal = (self.staff.cipher.open(item["personal"], kind=kind, reference=reference)
+                    if item.get("personal") else {})
+        status = self.policy.lifecycle(kind).status(item["status"])
+        promise = self.policy.promise_of(kind, item["status"])
+        due = self.book.due_on(item)
+        history = [
+            {
+                "at": entry["created_at"], "by": entry["actor"], "status": entry["status"],
+                "handler": entry.get("handler"), "window": entry.get(items.WINDOW_ATTRIBUTE),
+                "note": open_note(self.staff.cipher, entry),
+                "told_customer": open_message(self.staff.cipher, entry),
             }
+            for entry in self.book.history(reference)
+        ]
+        shown: dict[str, Any] = {
+            "reference": reference, "kind": kind, "created_at": item["created_at"],
+            "status": item["status"], "status_words": status.words,
+            "status_since": item.get(items.STATUS_SINCE_ATTRIBUTE) or item["created_at"],
+            "handler": item.get(items.HANDLER_ATTRIBUTE),
+            "visit_window": item.get(items.WINDOW_ATTRIBUTE),
+            "next_moves": list(status.moves),
+            "promise": promise.words if promise else None,
+            "due_on": due.isoformat() if due else None,
+            "fields": {**(item.get("fields") or {}), **personal},
+            "history": history,
+        }
+        warranty = warranty_of(self.staff.table, item, self.staff.now())
+        if warranty is not None:
+            shown["warranty"] = warranty
+        return shown
 
+    def change(self, reference: str, change: Change) -> dict[str, Any]:
+        return self.book.change(reference, change, actor=self.staff.actor)
 
-def resolve(staff: Staff, reference: str, *, heard_by: str, action_taken: str) -> dict[str, Any]:
-    """Close a case: who heard it and what was done (sealed), who closed it and when."""
-    now = staff.now()
-    item = staff.table.get(*submission_key(reference), now_epoch=epoch(now))
-    if item is None:
-        raise SubjectRequestError(f"there is no submission {reference}")
-    form = FORMS.get(item["kind"])
-    if form is None or form.initial_status != OPEN_STATUS:
-        raise SubjectRequestError(f"{reference} is {with_article(item['kind'])}, not a case to resolve")
-    if item.get("status") != OPEN_STATUS:
-        raise SubjectRequestError(f"{reference} is already {item.get('status')}")
-    item["status"] = RESOLVED_STATUS
-    item["resolution"] = staff.cipher.seal(
-        {"heard_by": heard_by, "action_taken": action_taken},
-        kind=resolution_context(form.kind), reference=reference,
-    )
-    item["resolved_at"] = timestamp(now)
-    item["resolved_by"] = staff.actor
-    staff.table.replace(item)
-    return item

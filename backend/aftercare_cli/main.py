@@ -1,4 +1,4 @@
-"""The `aftercare` command: staff exports, data-subject requests, consent and complaints."""
+"""The `aftercare` command: staff exports, data-subject requests, consent and cases."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import IO, Any
 
 import click
+from chalicelib.cases import CaseNotFound, Change
 from chalicelib.crypto import KeyServiceUnavailable
 from chalicelib.forms.fields import Email
 from chalicelib.items import epoch
+from chalicelib.lifecycles import IllegalMove, case_policy
 from chalicelib.settings import ConfigurationError
 from chalicelib.storage import ItemGone, StorageUnavailable
 from pydantic import TypeAdapter, ValidationError
@@ -22,12 +24,10 @@ from pydantic import TypeAdapter, ValidationError
 from aftercare_cli import cases, subjects
 from aftercare_cli.audit import AUDIT_KIND, audited
 from aftercare_cli.export import Progress, Window, export_kinds
-from aftercare_cli.listing import FORMAT_OPTION, show
+from aftercare_cli.listing import FORMAT_OPTION, show, wants_table
 from aftercare_cli.pipeline import default_workers
 from aftercare_cli.records import (
     CONSENT_KIND,
-    OPEN_STATUS,
-    RESOLVED_STATUS,
     exportable_kinds,
     known_statuses,
 )
@@ -44,15 +44,12 @@ AUDIT_FIELDS = ("created_at", "actor", "action", "kinds", "item_count", "outcome
 AUDIT_TABLE = {"created_at": "when (UTC)", "actor": "staff", "action": "action", "kinds": "kinds",
                "item_count": "items", "outcome": "outcome", "about_subject": "person",
                "detail": "detail"}
-CASE_TABLE = {"reference": "reference", "created_at": "received (UTC)", "days_open": "days open",
-              "status": "status", "handler": "handler", "category": "category",
-              "order_reference": "order"}
 UNREACHABLE = {"EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError",
                "ConnectionClosedError"}
 NO_CREDENTIALS = {"NoCredentialsError", "UnrecognizedClientException", "ExpiredTokenException",
                   "InvalidSignatureException", "ProfileNotFound"}
 FAILURES = (ConfigurationError, StorageUnavailable, KeyServiceUnavailable,
-            subjects.SubjectRequestError, ItemGone)
+            subjects.SubjectRequestError, ItemGone, CaseNotFound, IllegalMove)
 
 
 def _local_defaults() -> tuple[dict[str, str], str]:
@@ -245,7 +242,7 @@ def export(lazy: _LazyStaff, kinds: list[str], since: datetime | None, until: da
     \b
     Examples:
       aftercare export --kind enquiry --since 2026-01-01 -o enquiries.xlsx
-      aftercare export --kind complaint --status open --format jsonl
+      aftercare export --kind complaint --status received --format jsonl
       aftercare export --kind consents -o mailing.csv
     """
     window = _window(since, until)
@@ -463,46 +460,124 @@ def consent_withdraw(lazy: _LazyStaff, email: str) -> None:
     click.echo(f"withdrew {action.item_count} consent(s)")
 
 
-# -- complaints ---------------------------------------------------------------------
+# -- cases --------------------------------------------------------------------------
 
-@cli.group()
-def complaints() -> None:
-    """Complaints: the open ones, and recording how each was resolved."""
+def _case_kinds(_: click.Context, __: click.Parameter, values: tuple[str, ...]) -> list[str]:
+    known = cases.case_kinds()
+    for value in values:
+        if value not in known:
+            raise click.BadParameter(f"'{value}' is not one of: {', '.join(known)}")
+    return list(values) or known
 
 
-@complaints.command("list")
-@click.option("--status", default=OPEN_STATUS, show_default=True,
-              type=click.Choice([OPEN_STATUS, RESOLVED_STATUS]), help="Which complaints.")
+def _case_book(lazy: _LazyStaff) -> cases.StaffCases:
+    return cases.StaffCases(lazy.get(), case_policy())
+
+
+@cli.command("cases")
+@click.option("--kind", "kinds", multiple=True, callback=_case_kinds, metavar="KIND",
+              help="Only this kind (repeat for several): " + ", ".join(case_policy().lifecycles) + ".")
+@click.option("--status", type=click.Choice(cases.case_statuses()), help="Only cases in this status.")
+@click.option("--handler", help="Only cases this handler has taken on.")
+@click.option("--overdue", is_flag=True, help="Only cases whose promise date has passed.")
 @FORMAT_OPTION
 @click.pass_obj
-def complaints_list(lazy: _LazyStaff, status: str, list_format: str) -> None:
-    """List complaints, oldest first: reference, date, days open, handler and what they are
-    about (no personal data). A table on a terminal, JSON lines when piped.
+def cases_list(lazy: _LazyStaff, kinds: list[str], status: str | None, handler: str | None,
+               overdue: bool, list_format: str) -> None:
+    """List open cases, overdue first: age, handler and the promise date (no personal data).
 
-    For names and descriptions: aftercare export --kind complaint --status open
+    The promise date counts working days (weekends and the holidays in
+    lifecycles.toml left out) from when the case entered its status. A table
+    on a terminal, JSON lines when piped.
     """
-    staff = lazy.get()
-    with _plainly(lazy):
-        shown = show(cases.open_cases(staff, status), CASE_TABLE, list_format)
-    click.echo(f"{shown} {status} complaint(s)", err=True)
+    book = _case_book(lazy)
+    with _plainly(lazy), audited(book.staff, "cases.list", kinds,
+                                 detail={"status": status or "", "overdue": str(overdue)}) as action:
+        rows = book.listing(kinds=kinds, status=status, handler=handler, overdue_only=overdue)
+        action.item_count = len(rows)
+    show(rows, cases.LIST_COLUMNS, list_format)
+    late = sum(row["overdue"] for row in rows)
+    click.echo(f"{len(rows)} open case(s), {late} overdue", err=True)
 
 
-@complaints.command("resolve")
+@cli.group()
+def case() -> None:
+    """One case: show it in full, assign it, move it on in its lifecycle."""
+
+
+@case.command("show")
 @click.argument("reference")
-@click.option("--heard-by", required=True, help="Who heard the complaint (staff member).")
-@click.option("--action", "action_taken", required=True, help="What was done to put it right.")
+@FORMAT_OPTION
 @click.pass_obj
-def complaints_resolve(lazy: _LazyStaff, reference: str, heard_by: str, action_taken: str) -> None:
-    """Record what was done about complaint REFERENCE and by whom, and mark it resolved.
+def case_show(lazy: _LazyStaff, reference: str, list_format: str) -> None:
+    """Everything about case REFERENCE, decrypted: its fields, status, promise and history.
 
-    Who heard it and what was done are stored encrypted; your AWS identity is
-    recorded as the one who resolved it.
+    Readable lines on a terminal, one JSON document when piped.
     """
-    staff = lazy.get()
-    with _plainly(lazy), audited(staff, "complaint.resolve", [], detail={"reference": reference}) as action:
-        item = cases.resolve(staff, reference, heard_by=heard_by, action_taken=action_taken)
-        action.kinds, action.item_count = [item["kind"]], 1
-    click.echo(f"{reference} resolved")
+    book = _case_book(lazy)
+    with _plainly(lazy), audited(book.staff, "case.show", [], detail={"reference": reference}) as action:
+        shown = book.show(reference)
+        action.kinds, action.item_count = [shown["kind"]], 1 + len(shown["history"])
+    if not wants_table(list_format):
+        click.echo(json.dumps(shown, ensure_ascii=False, default=str))
+        return
+    for name in ("reference", "kind", "created_at", "status", "status_words", "status_since",
+                 "handler", "visit_window", "promise", "due_on"):
+        click.echo(f"{name.replace('_', ' ') + ':':14} {shown.get(name) or '-'}")
+    click.echo(f"{'next moves:':14} {', '.join(shown['next_moves']) or '-'}")
+    if "warranty" in shown:
+        warranty = shown["warranty"]
+        click.echo(f"{'warranty:':14} {warranty['words']} (registration {warranty['registration']})")
+    click.echo("fields:")
+    for name, value in shown["fields"].items():
+        click.echo(f"  {name}: {'-' if value is None else value}")
+    click.echo("history:")
+    for entry in shown["history"]:
+        click.echo(f"  {entry['at']}  {entry['status']}  by {entry['by']}"
+                   + (f"  handler {entry['handler']}" if entry["handler"] else "")
+                   + (f"  window {entry['window']}" if entry["window"] else ""))
+        if entry["note"]:
+            click.echo(f"    note: {entry['note']}")
+        if entry["told_customer"]:
+            click.echo(f"    told customer: {entry['told_customer']}")
+
+
+def _changed(lazy: _LazyStaff, reference: str, action_name: str, change: Change) -> None:
+    book = _case_book(lazy)
+    detail = {"reference": reference, "status": change.status or "", "handler": change.handler or ""}
+    with _plainly(lazy), audited(book.staff, action_name, [], detail=detail) as action:
+        entry = book.change(reference, change)
+        action.kinds, action.item_count = [entry["case_kind"]], 1
+    handled = f", handled by {change.handler}" if change.handler else ""
+    click.echo(f"{reference} is {entry['status']}{handled} (change {entry['version']})")
+
+
+@case.command("assign")
+@click.argument("reference")
+@click.option("--handler", required=True, help="The handler's name; the customer sees the first name.")
+@click.option("--note", help="An internal note (stored encrypted, never shown to the customer).")
+@click.pass_obj
+def case_assign(lazy: _LazyStaff, reference: str, handler: str, note: str | None) -> None:
+    """Give case REFERENCE to a handler (its status stays as it is)."""
+    _changed(lazy, reference, "case.assign", Change(handler=handler, note=note))
+
+
+@case.command("update")
+@click.argument("reference")
+@click.option("--status", required=True, help="The new status; `case show` lists the legal ones.")
+@click.option("--note", help="An internal note: what was done, or why (stored encrypted).")
+@click.option("--tell-customer", "message", help="A message the customer reads on the track page.")
+@click.option("--handler", help="Name a handler with the move (acknowledging a complaint needs one).")
+@click.option("--window", help="A service visit's date window, e.g. '2026-12-03 09:00-12:00'.")
+@click.pass_obj
+def case_update(lazy: _LazyStaff, reference: str, status: str, note: str | None, message: str | None,
+                handler: str | None, window: str | None) -> None:
+    """Move case REFERENCE to a new status; the lifecycle refuses illegal moves.
+
+    Each change is kept in the case's history with your identity and the time.
+    """
+    _changed(lazy, reference, "case.update",
+             Change(status=status, handler=handler, note=note, message=message, window=window))
 
 
 # -- audit ----------------------------------------------------------------------------

@@ -9,7 +9,14 @@ from typing import Any
 
 from chalicelib.crypto import SubmissionCipher
 from chalicelib.forms import FORMS
-from chalicelib.items import CONSENT_KIND, CONSENT_STATUSES, OPEN, RESOLVED
+from chalicelib.items import (
+    CONSENT_KIND,
+    CONSENT_STATUSES,
+    HANDLER_ATTRIBUTE,
+    STATUS_SINCE_ATTRIBUTE,
+    WINDOW_ATTRIBUTE,
+)
+from chalicelib.lifecycles import case_policy
 
 BASE_COLUMNS = ("reference", "kind", "created_at", "status")
 # Marketing consent is not a form: intake.py writes it from a form's tick box.
@@ -17,22 +24,17 @@ CONSENT_COLUMNS = (
     "email", "name", "channel", "given_at", "source_form", "source_reference",
     "notice_version", "withdrawn_at",
 )
-# Kinds stored as "open" are cases staff work on; these record how each was closed.
-OPEN_STATUS = OPEN
-RESOLVED_STATUS = RESOLVED
-CASE_COLUMNS = ("resolved_at", "resolved_by", "heard_by", "action_taken")
-CASE_PERSONAL = ("heard_by", "action_taken")
+# Kinds with a lifecycle are cases: where each stands (its history: `aftercare case show`).
+CASE_COLUMNS = (HANDLER_ATTRIBUTE, STATUS_SINCE_ATTRIBUTE, "updated_at", WINDOW_ATTRIBUTE)
 
 
 def known_statuses() -> list[str]:
-    """Every status an item can have: each form's first one, a case's resolved, a consent's two."""
+    """Every status an item can have: each form's first one, every case status, a consent's two."""
     statuses = dict.fromkeys(form.initial_status for form in FORMS.values())
-    statuses.update(dict.fromkeys((RESOLVED_STATUS, *CONSENT_STATUSES)))
+    for lifecycle in case_policy().lifecycles.values():
+        statuses.update(dict.fromkeys(lifecycle.statuses))
+    statuses.update(dict.fromkeys(CONSENT_STATUSES))
     return list(statuses)
-
-
-def case_kinds() -> list[str]:
-    return [kind for kind, form in FORMS.items() if form.initial_status == OPEN_STATUS]
 
 
 def exportable_kinds() -> list[str]:
@@ -45,7 +47,7 @@ def columns_for(kind: str) -> tuple[str, ...]:
         return BASE_COLUMNS + CONSENT_COLUMNS
     form = FORMS[kind]
     columns = BASE_COLUMNS + tuple(form.model.model_fields)
-    if form.initial_status == OPEN_STATUS:
+    if kind in case_policy().lifecycles:
         columns += CASE_COLUMNS
     return columns
 
@@ -69,11 +71,6 @@ def union_columns(kinds: Iterable[str]) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def resolution_context(kind: str) -> str:
-    """The encryption context's kind for a case's resolution note: it cannot pass as personal fields."""
-    return f"{kind}#resolution"
-
-
 def staff_view(item: dict[str, Any], cipher: SubmissionCipher) -> dict[str, Any]:
     """One stored item as staff read it: open fields and decrypted personal fields side by side."""
     kind, reference = item["kind"], item["reference"]
@@ -84,8 +81,6 @@ def staff_view(item: dict[str, Any], cipher: SubmissionCipher) -> dict[str, Any]
     row.update(item.get("fields") or {})
     if item.get("personal"):
         row.update(cipher.open(item["personal"], kind=kind, reference=reference))
-    if item.get("resolution"):
-        row.update(cipher.open(item["resolution"], kind=resolution_context(kind), reference=reference))
-        row["resolved_at"] = item.get("resolved_at")
-        row["resolved_by"] = item.get("resolved_by")
+    if kind in case_policy().lifecycles:
+        row.update({name: item.get(name) for name in CASE_COLUMNS})
     return row

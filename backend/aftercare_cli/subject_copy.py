@@ -13,18 +13,18 @@ import html
 from datetime import UTC, date, datetime
 from typing import Any
 
+from chalicelib.cases import open_message, open_note
 from chalicelib.catalog import catalog
 from chalicelib.forms import FORMS
 from chalicelib.items import parsed_timestamp, record_type
 
-from aftercare_cli.records import CONSENT_KIND, resolution_context
+from aftercare_cli.records import CONSENT_KIND
 from aftercare_cli.staff import Staff
 
 TITLE = "Your data held by Aftercare"
 ABOUT = ("Everything we store about the person who uses this email address, as on the day "
          "this copy was made: what you sent us on each form, what we did about it, your "
          "marketing choices, and how long we keep each of them.")
-RESOLUTION_LABELS = {"heard_by": "Heard by", "action_taken": "What we did"}
 CONSENT_LABELS = {
     "email": "Email address", "name": "Name", "channel": "How we may contact you",
     "given_on": "Given on", "source_form": "On the form", "notice_version": "Privacy notice version",
@@ -35,6 +35,10 @@ CONSENT_LABELS = {
 def readable_copy(staff: Staff, items: list[dict[str, Any]]) -> dict[str, Any]:
     """The person's items as a document: submissions, consents, and when each will be deleted."""
     warranties = {item.get("reference"): item for item in items if record_type(item) == "warranty"}
+    histories: dict[str, list[dict[str, Any]]] = {}
+    for entry in sorted((item for item in items if record_type(item) == "case_history"),
+                        key=lambda item: str(item.get("sk"))):
+        histories.setdefault(str(entry["reference"]), []).append(entry)
     submissions = sorted(
         (item for item in items if record_type(item) == "submission" and item.get("kind") in FORMS),
         key=lambda item: str(item.get("created_at")),
@@ -47,12 +51,16 @@ def readable_copy(staff: Staff, items: list[dict[str, Any]]) -> dict[str, Any]:
         "title": TITLE,
         "prepared_on": staff.now().date().isoformat(),
         "about": ABOUT,
-        "submissions": [_submission(staff, item, warranties.get(item["reference"])) for item in submissions],
+        "submissions": [
+            _submission(staff, item, warranties.get(item["reference"]), histories.get(item["reference"], []))
+            for item in submissions
+        ],
         "marketing_consents": [_consent(staff, item) for item in consents],
     }
 
 
-def _submission(staff: Staff, item: dict[str, Any], warranty: dict[str, Any] | None) -> dict[str, Any]:
+def _submission(staff: Staff, item: dict[str, Any], warranty: dict[str, Any] | None,
+                history: list[dict[str, Any]]) -> dict[str, Any]:
     form = FORMS[item["kind"]]
     kind, reference = form.kind, item["reference"]
     values = {**(item.get("fields") or {})}
@@ -72,12 +80,14 @@ def _submission(staff: Staff, item: dict[str, Any], warranty: dict[str, Any] | N
     }
     if item.get("corrected_at"):
         section["corrected_on"] = _day(item["corrected_at"])
-    if item.get("resolution"):
-        closed = staff.cipher.open(item["resolution"], kind=resolution_context(kind), reference=reference)
+    if history:
+        # What we did about it: each change of the case, with our notes and what we told them.
         section["what_we_did"] = [
-            {"question": RESOLUTION_LABELS.get(name, name), "answer": value} for name, value in closed.items()
+            {"question": f"{_day(entry.get('created_at'))}: {entry.get('status')}",
+             "answer": " / ".join(text for text in (open_note(staff.cipher, entry),
+                                                    open_message(staff.cipher, entry)) if text) or "-"}
+            for entry in history
         ]
-        section["resolved_on"] = _day(item.get("resolved_at"))
     if warranty is not None:
         section["warranty"] = {
             "registered_on": warranty.get("registered_on"),
@@ -167,8 +177,7 @@ def as_html(document: dict[str, Any]) -> str:
         parts.append(_list([(pair["question"], pair["answer"]) for pair in section["what_you_told_us"]]))
         if section.get("what_we_did"):
             parts.append("<h3>What we did</h3>")
-            parts.append(_list([(pair["question"], pair["answer"]) for pair in section["what_we_did"]]
-                               + [("Resolved on", _long(section.get("resolved_on")))]))
+            parts.append(_list([(pair["question"], pair["answer"]) for pair in section["what_we_did"]]))
         if section.get("warranty"):
             parts.append("<h3>Your warranty</h3>")
             parts.append(_list([("Registered on", _long(section["warranty"]["registered_on"])),

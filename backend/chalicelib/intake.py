@@ -12,6 +12,7 @@ from typing import Any
 from chalicelib import items
 from chalicelib.crypto import SubjectHasher, SubmissionCipher, subject_hash
 from chalicelib.forms import FormKind, Submission, UniqueClaim
+from chalicelib.lifecycles import case_policy
 from chalicelib.policy import DataPolicy
 from chalicelib.references import Chooser, new_reference
 from chalicelib.storage import NewItem, SubmissionTable, WriteConflict
@@ -106,6 +107,7 @@ class Intake:
             expires=self.policy.expires_at(form.kind, now), subject=subject,
             sealed=self.cipher.seal(personal, kind=form.kind, reference=reference),
             fields=items.open_part(submission),
+            queue=form.kind if form.kind in case_policy().lifecycles else None,
         )
         stored = [NewItem(item, SUBMISSION_GUARD)]
         if getattr(submission, "marketing_consent", False) and email and subject:

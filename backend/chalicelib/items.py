@@ -29,18 +29,21 @@ IDEMPOTENCY_PREFIX = "IDEM#"
 CONSENT_PREFIX = "CONSENT#"
 WARRANTY_PREFIX = "WARRANTY#"
 AUDIT_PREFIX = "AUDIT#"
+CASE_PREFIX = "CASE#"
 RECORD_NAMES = {
     SUBMISSION_PREFIX: "submission",
     CONSENT_PREFIX: "consent",
     IDEMPOTENCY_PREFIX: "idempotency",
     WARRANTY_PREFIX: "warranty",
     AUDIT_PREFIX: "audit",
+    CASE_PREFIX: "case_history",
 }
 
 SUBMISSION_SORT_KEY = "SUBMISSION"
 IDEMPOTENCY_SORT_KEY = "IDEMPOTENCY"
 CONSENT_SORT_KEY = "CONSENT"
 WARRANTY_SORT_KEY = "REGISTRATION"
+HISTORY_SORT_PREFIX = "HISTORY#"
 
 # Kinds that are records of their own rather than forms.
 CONSENT_KIND = "consent"
@@ -60,6 +63,15 @@ CONSENT_CONTACT = ("email", "name")
 
 # Attributes that hold a time the system wrote (see `timestamp`), whatever the kind.
 TIME_ATTRIBUTES = ("created_at", "resolved_at", "given_at", "withdrawn_at")
+
+# A case's attributes on its submission item. `version` counts its history
+# entries and every change is conditional on it; `case_queue` (the kind, only
+# while the case is open) puts it on the sparse open-cases index.
+VERSION_ATTRIBUTE = "version"
+QUEUE_ATTRIBUTE = "case_queue"
+STATUS_SINCE_ATTRIBUTE = "status_since"
+HANDLER_ATTRIBUTE = "handler"
+WINDOW_ATTRIBUTE = "visit_window"
 
 # The guard (name of a conditional write) of a unique claim, and the key it takes.
 WARRANTY_GUARD = "warranty-serial"
@@ -85,6 +97,15 @@ def warranty_key(normalised_serial: str) -> Key:
 def audit_key(moment: datetime, unique: str) -> Key:
     """One partition a month; the sort key orders the trail in time."""
     return f"{AUDIT_PREFIX}{moment:%Y-%m}", f"{timestamp(moment)}#{unique}"
+
+
+def history_key(reference: str, version: int) -> Key:
+    """One case's history lives in its own partition, in order; entry n is the change to version n."""
+    return f"{CASE_PREFIX}{reference}", f"{HISTORY_SORT_PREFIX}{version:06d}"
+
+
+def history_partition(reference: str) -> str:
+    return history_key(reference, 0)[0]
 
 
 CLAIM_KEYS: dict[str, Callable[[str], Key]] = {WARRANTY_GUARD: warranty_key}
@@ -152,10 +173,13 @@ def open_part(submission: BaseModel) -> dict[str, Any]:
 
 def submission_item(
     *, kind: str, reference: str, created: datetime, status: str, expires: datetime,
-    subject: str | None, sealed: bytes, fields: dict[str, Any],
+    subject: str | None, sealed: bytes, fields: dict[str, Any], queue: str | None = None,
 ) -> dict[str, Any]:
+    """`queue` (the kind, for kinds that are cases) puts a new case on the open-cases index."""
     partition, sort = submission_key(reference)
     return {
+        QUEUE_ATTRIBUTE: queue,
+        VERSION_ATTRIBUTE: 0 if queue else None,
         PARTITION_KEY: partition,
         SORT_KEY: sort,
         "kind": kind,
@@ -192,6 +216,37 @@ def claim_item(
         "created_at": timestamp(created),
         EXPIRY_ATTRIBUTE: epoch(expires),
         "subject_hash": subject,
+    }
+
+
+def history_item(
+    *, reference: str, kind: str, version: int, moment: datetime, actor: str, status: str,
+    moved: bool, handler: str | None, window: str | None, sealed_note: bytes | None,
+    sealed_message: bytes | None, subject: str | None, expires_at: int | None,
+) -> dict[str, Any]:
+    """One change to a case, written once and never changed: who, when, the status after it
+    (`moved`: the change was a move to that status, not only a handler or a note).
+
+    Not `kind`: that would put history on the by-kind index among submissions.
+    The subject hash and expiry are the case's, so erasure and TTL take both.
+    """
+    partition, sort = history_key(reference, version)
+    return {
+        PARTITION_KEY: partition,
+        SORT_KEY: sort,
+        "case_kind": kind,
+        "reference": reference,
+        "version": version,
+        "created_at": timestamp(moment),
+        "actor": actor,
+        "status": status,
+        "moved": moved,
+        "handler": handler,
+        WINDOW_ATTRIBUTE: window,
+        "note": sealed_note,
+        "customer_message": sealed_message,
+        "subject_hash": subject,
+        EXPIRY_ATTRIBUTE: expires_at,
     }
 
 

@@ -8,8 +8,9 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from chalicelib.forms import FORMS, WARRANTY_STATUS, FormKind, Submission
+from chalicelib.forms import FORMS, TRACK, WARRANTY_STATUS, FormKind, Submission
 from chalicelib.forms.answers import Problem, ValidationProblem, WarrantyStatus
+from chalicelib.forms.tracking import CaseProgress
 from chalicelib.web import API_BASE, FORM, JSON, MAX_BODY_BYTES, MAX_IDEMPOTENCY_KEY, RETRY_AFTER_SECONDS
 
 REF = "#/components/schemas/{model}"
@@ -133,6 +134,26 @@ def _warranty_status_operation(today: date) -> dict[str, Any]:
     }
 
 
+def _track_operation(today: date) -> dict[str, Any]:
+    return {
+        "operationId": f"post_{TRACK.kind}",
+        "summary": "Where a request stands",
+        "description": "The reference and the email given with it travel in the body, never in the URL. "
+                       "An unknown reference and a wrong email get the same 404. Only messages meant "
+                       "for the customer are shown, never staff's internal notes.",
+        "requestBody": _request_body(TRACK.model, today),
+        "responses": {
+            "200": {
+                "description": "The request's status, steps and messages (a plain HTML page for form posts).",
+                "content": {JSON: {"schema": _ref(CaseProgress)}, HTML: {"schema": {"type": "string"}}},
+            },
+            **_shared("Invalid"),
+            "404": _problem("No request matches both that reference and that email address."),
+            **_shared("TooLarge", "UnsupportedType", "Unavailable"),
+        },
+    }
+
+
 def _page(description: str) -> dict[str, Any]:
     return {"description": description, "content": {HTML: {"schema": {"type": "string"}}}}
 
@@ -140,9 +161,9 @@ def _page(description: str) -> dict[str, Any]:
 def document(today: date) -> dict[str, Any]:
     """The whole document; examples are dated relative to `today`, so they always validate."""
     request_models: list[type[BaseModel]] = [form.model for form in FORMS.values()]
-    request_models.append(WARRANTY_STATUS.model)
+    request_models += [WARRANTY_STATUS.model, TRACK.model]
     answer_models: list[type[BaseModel]] = [form.model.answer_model for form in FORMS.values()]
-    answer_models += [WarrantyStatus, Problem, ValidationProblem]
+    answer_models += [WarrantyStatus, CaseProgress, Problem, ValidationProblem]
     _, schemas = models_json_schema(
         [(model, "validation") for model in request_models]
         + [(model, "serialization") for model in dict.fromkeys(answer_models)],
@@ -159,6 +180,7 @@ def document(today: date) -> dict[str, Any]:
                               "303": {"description": "To the form's page, when the API has no copy of it."}},
             }
     paths[WARRANTY_STATUS.path] = {"post": _warranty_status_operation(today)}
+    paths[TRACK.path] = {"post": _track_operation(today)}
     paths["/thanks"] = {"get": {
         "operationId": "get_thanks",
         "summary": "The thank-you page a plain HTML form post is sent on to",

@@ -10,9 +10,11 @@ from html import escape
 from html.parser import HTMLParser
 from importlib import resources
 from string import Template
+from urllib.parse import quote
 
-from chalicelib.forms import FieldError
+from chalicelib.forms import FORMS, FieldError
 from chalicelib.forms.answers import WarrantyStatus
+from chalicelib.lifecycles import case_policy
 from chalicelib.receipts import Thanks
 
 PROBLEM_TITLE = "We could not take your form"
@@ -55,7 +57,7 @@ def thanks_page(sent: Thanks) -> str:
 <p>We have your form. Your reference is</p>
 <p class="reference"><strong>{escape(sent.reference)}</strong></p>
 <p>Please quote it if you contact us about this.</p>
-{worked_out(sent)}<p><a href="/">Back to Aftercare</a></p>"""
+{worked_out(sent)}{_track_link(sent.reference)}<p><a href="/">Back to Aftercare</a></p>"""
     return page("Thank you", body)
 
 
@@ -99,6 +101,16 @@ for a few minutes.</p>
 we can find your form from your details.</p>
 <p><a href="/">Back to Aftercare</a></p>"""
     return page(NO_THANKS_TITLE, body)
+
+
+def _track_link(reference: str) -> str:
+    """Cases can be followed: the link carries the reference only, never the email address."""
+    prefix = reference.split("-", 1)[0]
+    cases = case_policy().lifecycles
+    if not any(form.reference_prefix == prefix for kind, form in FORMS.items() if kind in cases):
+        return ""
+    return (f'<p><a href="/track/?reference={quote(reference)}">Follow your request</a> '
+            "with this reference and your email address.</p>\n")
 
 
 def warranty_status_page(status: WarrantyStatus, back_to: str) -> str:

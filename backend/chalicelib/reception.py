@@ -13,12 +13,14 @@ from datetime import UTC, datetime
 
 from chalicelib.antispam import TOO_FAST_MESSAGE, Verdict, screen
 from chalicelib.catalog import catalog
-from chalicelib.forms import FormKind, Submission, WarrantyStatusQuery, validate
+from chalicelib.forms import FormKind, Submission, TrackQuery, WarrantyStatusQuery, validate
 from chalicelib.forms.answers import WarrantyStatus
 from chalicelib.forms.feedback import SITE_ADDRESS
+from chalicelib.forms.tracking import CaseProgress
 from chalicelib.intake import Intake, Receipt, pretend
 from chalicelib.receipts import Thanks, read, sign
 from chalicelib.references import Chooser
+from chalicelib.tracking import CaseTracker
 from chalicelib.warranty import WarrantyLookup
 from chalicelib.web import FormPost, own_addresses_as_paths
 
@@ -49,8 +51,11 @@ class Reception:
     connect: Callable[[Callable[[], datetime]], Intake]
     clock: Callable[[], datetime] = utc_now
     choose: Chooser = secrets.choice
+    # Builds the case tracker (its own key access: customer messages only) on first need.
+    connect_tracker: Callable[[Callable[[], datetime]], CaseTracker] | None = None
     _intake: Intake | None = field(default=None, init=False, repr=False)
     _receipt_key: bytes | None = field(default=None, init=False, repr=False)
+    _tracker: CaseTracker | None = field(default=None, init=False, repr=False)
 
     @property
     def intake(self) -> Intake:
@@ -93,3 +98,11 @@ class Reception:
         intake = self.intake
         lookup = WarrantyLookup(intake.table, intake.hasher, catalog(), self.clock)
         return lookup.status(query.serial_number, query.email)
+
+    def track(self, post: FormPost) -> CaseProgress:
+        """Where a case stands, for whoever knows its reference and the email given with it."""
+        query = validate(TrackQuery, post.fields)
+        if self._tracker is None:
+            assert self.connect_tracker is not None, "Reception(connect_tracker=...) is needed to track"
+            self._tracker = self.connect_tracker(lambda: self.clock())
+        return self._tracker.progress(query.reference, query.email)

@@ -13,10 +13,11 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.items import EXPIRY_ATTRIBUTE, PARTITION_KEY, SORT_KEY
+from chalicelib.items import EXPIRY_ATTRIBUTE, PARTITION_KEY, QUEUE_ATTRIBUTE, SORT_KEY
 
 KIND_INDEX = "by-kind"
 SUBJECT_INDEX = "by-subject"
+OPEN_CASES_INDEX = "open-cases"
 
 CLIENT_CONFIG = Config(
     retries={"max_attempts": 3, "mode": "standard"},
@@ -132,14 +133,20 @@ class SubmissionTable:
         except (ClientError, BotoCoreError) as error:
             raise write_failure(error, [new.guard for new in items]) from None
 
-    def get(self, partition: str, sort: str, *, now_epoch: int) -> dict[str, Any] | None:
-        """A strongly consistent read; an item past its expiry counts as gone."""
+    def get(self, partition: str, sort: str, *, now_epoch: int,
+            attributes: tuple[str, ...] = ()) -> dict[str, Any] | None:
+        """A strongly consistent read; an item past its expiry counts as gone.
+
+        `attributes` reads only those (and the expiry): what is not asked for never travels.
+        """
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": to_dynamodb({PARTITION_KEY: partition, SORT_KEY: sort}),
+            "ConsistentRead": True,
+        }
+        _project(request, attributes)
         try:
-            answer = self.client.get_item(
-                TableName=self.table_name,
-                Key=to_dynamodb({PARTITION_KEY: partition, SORT_KEY: sort}),
-                ConsistentRead=True,
-            )
+            answer = self.client.get_item(**request)
         except (ClientError, BotoCoreError) as error:
             raise unavailable(error) from None
         if "Item" not in answer:
@@ -280,6 +287,78 @@ class SubmissionTable:
         except (ClientError, BotoCoreError) as error:
             raise write_failure(error, [change.guard for change in changes]) from None
 
+    def change_with_entry(
+        self, key: tuple[str, str], *, version_attribute: str, expected_version: int,
+        set_attributes: dict[str, Any], remove_attributes: tuple[str, ...], entry: dict[str, Any],
+    ) -> None:
+        """Change an item and add a new item beside it, both or neither, only if the item is still
+        at `expected_version` (raise WriteConflict("version") if another change came first).
+
+        The version moves on by one, so two writers that read the same version
+        cannot both succeed: the loser re-reads and tries again, and no entry is lost.
+        """
+        sets = {**set_attributes, version_attribute: expected_version + 1}
+        sets = {name: value for name, value in sets.items() if value is not None}
+        names = {f"#s{i}": name for i, name in enumerate(sets)}
+        values = {f":s{i}": value for i, value in enumerate(sets.values())}
+        removed = {f"#r{i}": name for i, name in enumerate(remove_attributes) if name not in sets}
+        expression = "SET " + ", ".join(f"{n} = {v}" for n, v in zip(names, values, strict=True))
+        if removed:
+            expression += " REMOVE " + ", ".join(removed)
+        condition = "attribute_exists(#pk) AND "
+        if expected_version == 0:
+            condition += "(attribute_not_exists(#version) OR #version = :expected)"
+        else:
+            condition += "#version = :expected"
+        update = {
+            "TableName": self.table_name,
+            "Key": to_dynamodb({PARTITION_KEY: key[0], SORT_KEY: key[1]}),
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": {"#pk": PARTITION_KEY, "#version": version_attribute,
+                                         **names, **removed},
+            "ExpressionAttributeValues": to_dynamodb({**values, ":expected": expected_version}),
+        }
+        try:
+            self.client.transact_write_items(TransactItems=[
+                {"Update": update},
+                {"Put": self._conditional_put(NewItem(entry, "entry"))},
+            ])
+        except (ClientError, BotoCoreError) as error:
+            # A failed condition or a concurrent transaction on the case: another change came first.
+            code = error.response.get("Error", {}).get("Code", "") if isinstance(error, ClientError) else ""
+            if code in ("TransactionCanceledException", "TransactionConflictException"):
+                raise WriteConflict("version") from None
+            raise unavailable(error) from None
+
+    def query_partition(self, partition: str, *, now_epoch: int,
+                        attributes: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        """Every live item of one partition, in sort-key order, strongly consistent;
+        `attributes` reads only those (and the expiry)."""
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "#pk = :pk",
+            "ExpressionAttributeNames": {"#pk": PARTITION_KEY},
+            "ExpressionAttributeValues": to_dynamodb({":pk": partition}),
+            "ConsistentRead": True,
+        }
+        _project(request, attributes)
+        return [item for page in self._pages(request) for item in map(from_dynamodb, page)
+                if not is_expired(item, now_epoch)]
+
+    def query_open_cases(self, kind: str, *, now_epoch: int) -> Iterator[list[dict[str, Any]]]:
+        """Pages (wire format) of one kind's open cases, oldest first, from the sparse open-cases index."""
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": OPEN_CASES_INDEX,
+            "KeyConditionExpression": "#queue = :kind",
+            "FilterExpression": "attribute_not_exists(#expires) OR #expires > :now",
+            "ExpressionAttributeNames": {"#queue": QUEUE_ATTRIBUTE, "#expires": EXPIRY_ATTRIBUTE},
+            "ExpressionAttributeValues": to_dynamodb({":kind": kind, ":now": now_epoch}),
+            "Limit": EXPORT_PAGE_SIZE,
+        }
+        yield from self._pages(request)
+
     def delete_all(self, keys: list[tuple[str, str]]) -> int:
         """Delete the items with these (pk, sk) keys in batches; answers how many were sent."""
         try:
@@ -306,6 +385,15 @@ class SubmissionTable:
             "ConditionExpression": "attribute_not_exists(#pk)",
             "ExpressionAttributeNames": {"#pk": PARTITION_KEY},
         }
+
+
+def _project(request: dict[str, Any], attributes: tuple[str, ...]) -> None:
+    """Read only `attributes` (and the expiry, which every read checks); none: the whole item."""
+    if not attributes:
+        return
+    wanted = {f"#p{i}": name for i, name in enumerate(dict.fromkeys((*attributes, EXPIRY_ATTRIBUTE)))}
+    request["ProjectionExpression"] = ", ".join(wanted)
+    request["ExpressionAttributeNames"] = {**request.get("ExpressionAttributeNames", {}), **wanted}
 
 
 def write_failure(error: ClientError | BotoCoreError, guards: list[str]) -> Exception:

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
-from chalicelib import pages
+from chalicelib import pages, progress_page
 from chalicelib.forms import FieldError
 from chalicelib.forms.answers import WarrantyStatus
+from chalicelib.forms.tracking import CaseProgress
 
 MAX_BODY_BYTES = 64 * 1024
 JSON = "application/json"
@@ -200,6 +201,12 @@ class Reply:
         if self.html:
             return html_answer(200, pages.warranty_status_page(status, self.back_to))
         return json_answer(200, status.model_dump(mode="json"))
+
+
+    def case_progress(self, progress: CaseProgress) -> Answer:
+        if self.html:
+            return html_answer(200, progress_page.case_progress_page(progress, self.back_to))
+        return json_answer(200, progress.model_dump(mode="json"))
 
 
 MAX_PREFILLED = 200  # characters a link may put in one field

@@ -158,7 +158,7 @@ CONTACT_FORMS = [form for form in FORM_KINDS if "email" in form.model.model_fiel
 
 def test_every_form_with_contact_details_offers_marketing_unticked() -> None:
     assert {form.kind for form in CONTACT_FORMS} == {
-        "enquiry", "warranty_registration", "complaint", "return_request"
+        "enquiry", "warranty_registration", "complaint", "return_request", "service_visit"
     }
     for form in CONTACT_FORMS:
         consent = form.model.model_json_schema()["properties"]["marketing_consent"]

@@ -144,7 +144,7 @@ def test_a_page_vote_without_an_answer_is_refused(api: Any) -> None:
     ]
 
 
-def test_a_complaint_is_stored_open_for_staff_follow_up(api: Any, moto_account: Any) -> None:
+def test_a_complaint_is_stored_as_a_new_case_for_staff_follow_up(api: Any, moto_account: Any) -> None:
     response = post_json(api, "/complaints", {
         "category": "promise-not-kept", "description": "No call back.", "desired_outcome": "A call.",
         "name": "Hal Ito", "email": "hal@example.com", "order_reference": "ORD-1",
@@ -152,7 +152,8 @@ def test_a_complaint_is_stored_open_for_staff_follow_up(api: Any, moto_account: 
     assert response.status_code == 201
     assert response.json_body["reference"].startswith("CMP-")
     [stored] = moto_account.submissions("complaint")
-    assert stored["status"] == "open"
+    assert stored["status"] == "received"
+    assert stored["case_queue"] == "complaint" and stored["version"] == 0
     assert stored["fields"]["category"] == "promise-not-kept"
     assert stored["subject_hash"]
 

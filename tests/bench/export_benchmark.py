@@ -181,16 +181,20 @@ def timed(command: list[str], env: dict[str, str], output: Path) -> Run:
     return Run(seconds, peak, cpu)
 
 
+def local_environment(endpoint: str, table: str, key_dir: Path) -> dict[str, str]:
+    """What the staff command line and the floor need to work on a benchmark's table."""
+    return {**os.environ, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": "eu-west-1", "AFTERCARE_TABLE_NAME": table,
+            "AFTERCARE_DYNAMODB_ENDPOINT": endpoint, "AFTERCARE_LOCAL_KEY_DIR": str(key_dir)}
+
+
 def measure_export(endpoint: str, key_dir: Path, rows: int, runs: int) -> tuple[Figure, str]:
     """Load `rows` submissions, then time the floor and the export `runs` times each."""
     kinds = usable_kinds()
     python = sys.executable
     with tempfile.TemporaryDirectory() as scratch_dir:
         scratch = Path(scratch_dir)
-        env = {**os.environ, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
-               "AWS_DEFAULT_REGION": "eu-west-1", "AFTERCARE_TABLE_NAME": TABLE,
-               "AFTERCARE_DYNAMODB_ENDPOINT": endpoint,
-               "AFTERCARE_LOCAL_KEY_DIR": str(key_dir)}
+        env = local_environment(endpoint, TABLE, key_dir)
         settings = Settings.from_environ(env)
         dynamodb_local.ensure_table(settings.table().client, TABLE)
         print(f"loading {rows:,} submissions of {', '.join(kinds)} ...", flush=True)

@@ -94,6 +94,10 @@ def purchase_date() -> str:
     return (date.today() - timedelta(days=10)).isoformat()
 
 
+# A visit's preferred dates lie ahead and differ from each other.
+VISIT_DAYS_AHEAD = {"first_choice": 7, "second_choice": 8, "third_choice": 9}
+
+
 def fill_valid(page: Any, form: Any) -> None:
     """Fill every required field with a plausible value, reading the form as shown."""
     form.wait_for()  # after instant navigation the URL changes before the content does
@@ -125,6 +129,8 @@ def sample_value(name: str, control: Any, product: str | None) -> str:
         return SAMPLE_EMAIL
     if kind == "tel":
         return "+44 20 7946 0000"
+    if kind == "date" and name in VISIT_DAYS_AHEAD:
+        return (date.today() + timedelta(days=VISIT_DAYS_AHEAD[name])).isoformat()
     if kind == "date":
         return purchase_date()
     if kind == "number":

@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 from chalicelib.catalog import catalog
-from chalicelib.forms import WarrantyRegistration
+from chalicelib.forms import LOOKUPS, WarrantyRegistration
 
 from .conftest import SAMPLE_EMAIL, Visit, fill_valid, form_pages
 
 pytestmark = pytest.mark.browser
 
 REFERENCE = re.compile(r"\b[A-Z]{2,4}-[0-9A-Z]{4}-[0-9A-Z]{4}\b")
-INTAKE_KINDS = sorted(k for k, p in form_pages().items() if k != "warranty_status")
+INTAKE_KINDS = sorted(k for k, p in form_pages().items() if k not in {lookup.kind for lookup in LOOKUPS})
 
 
 def only_submission(live: Any) -> dict[str, Any]:

@@ -80,6 +80,7 @@ def test_table_has_the_export_and_data_subject_indexes(resources):
     assert indexes == {
         "by-kind": ["kind", "created_at"],
         "by-subject": ["subject_hash", "created_at"],
+        "open-cases": ["case_queue", "created_at"],
     }
 
 
@@ -102,7 +103,8 @@ def test_only_the_staff_role_and_the_services_may_decrypt_with_the_data_key(reso
         condition = statement["Condition"]
         named = json.dumps(condition.get("ArnEquals", {}).get("aws:PrincipalArn", ""))
         through_service = condition.get("StringEquals", {}).get("kms:ViaService")
-        assert named.endswith('-staff"}') or through_service, statement["Sid"]
+        # Staff; the track page's own role (customer messages only: test_case_messages.py); the services.
+        assert named.endswith(('-staff"}', '-case-messages"}')) or through_service, statement["Sid"]
         if through_service:
             assert all(re.match(r"(dynamodb|backup)\.", s["Fn::Sub"]) for s in through_service)
 
@@ -127,14 +129,16 @@ def test_key_policy_and_public_role_allow_exactly_the_data_policy_kinds(resource
 def test_public_role_can_neither_decrypt_nor_read_back_submissions(public_policy):
     granted = actions(public_policy)
     assert "kms:Decrypt" not in granted
-    assert (
-        not {"dynamodb:Scan", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
-        & granted
-    )
+    assert not {"dynamodb:Scan", "dynamodb:UpdateItem", "dynamodb:DeleteItem"} & granted
+    # Queries only for the track page, only for a case's open attributes (test_case_messages.py).
+    querying = [s for s in statements(public_policy) if "dynamodb:Query" in as_list(s["Action"])]
+    assert [s["Sid"] for s in querying] == ["TrackCasesOpenAttributesOnly"]
     assert granted == {
         "dynamodb:PutItem",
         "dynamodb:ConditionCheckItem",
         "dynamodb:GetItem",
+        "dynamodb:Query",
+        "sts:AssumeRole",
         "kms:GenerateDataKey",
         "kms:GenerateMac",
         "logs:CreateLogStream",
@@ -183,8 +187,8 @@ def test_staff_may_query_decrypt_update_and_delete_and_nothing_else(resources):
     }
     for statement in statements(policy):
         assert statement["Resource"] != "*"
-    (audit,) = [s for s in statements(policy) if s["Sid"] == "WriteAuditRecords"]
-    assert audit["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] == ["AUDIT#*"]
+    (audit,) = [s for s in statements(policy) if s["Sid"] == "WriteAuditRecordsAndCaseHistory"]
+    assert audit["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] == ["AUDIT#*", "CASE#*"]
     staff_role = resources["Resources"]["StaffRole"]["Properties"]
     assert staff_role["RoleName"] == {"Fn::Sub": "${AWS::StackName}-staff"}
 

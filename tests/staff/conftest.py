@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from aftercare_cli.main import cli
 from chalicelib.crypto import ensure_local_keys, subject_hash
-from chalicelib.forms import FORMS, FormKind
+from chalicelib.forms import FORMS
 from chalicelib.intake import Intake
 from chalicelib.items import AUDIT_PREFIX
 from chalicelib.policy import data_policy
@@ -26,14 +26,7 @@ NOW = datetime.now(UTC)
 
 
 @pytest.fixture
-def complaint_kind(monkeypatch: pytest.MonkeyPatch) -> str:
-    """The complaint form if the intake has one; else a stand-in with the same status rule."""
-    for kind, form in FORMS.items():
-        if form.initial_status == "open":
-            return kind
-    monkeypatch.setitem(FORMS, "complaint", FormKind(
-        "complaint", "/complaints", FORMS["enquiry"].model, "CMP", "Complaint", initial_status="open",
-    ))
+def complaint_kind() -> str:
     return "complaint"
 
 

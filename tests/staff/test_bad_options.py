@@ -41,11 +41,11 @@ def test_an_unwritable_output_says_so_and_reads_nothing(desk: HelpDesk, tmp_path
 
 
 def test_a_status_not_in_the_list_names_the_choices(desk: HelpDesk) -> None:
-    text = refused(desk, "export", "--status", "closed")
-    assert "'closed' is not one of" in text and "received" in text and "opted-in" in text
+    text = refused(desk, "export", "--status", "pending")
+    assert "'pending' is not one of" in text and "received" in text and "opted-in" in text
 
-    text = refused(desk, "complaints", "list", "--status", "pending")
-    assert "open" in text and "resolved" in text
+    text = refused(desk, "cases", "--status", "pending")
+    assert "acknowledged" in text and "scheduled" in text and "opted-in" not in text
 
 
 def test_a_format_that_contradicts_the_file_name_is_refused(desk: HelpDesk, tmp_path: Path) -> None:

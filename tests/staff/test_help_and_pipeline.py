@@ -19,7 +19,7 @@ from tests.staff.conftest import HelpDesk
 COMMANDS = [
     ["export"], ["subject"], ["subject", "find"], ["subject", "export"], ["subject", "correct"],
     ["subject", "erase"], ["consent"], ["consent", "list"], ["consent", "withdraw"],
-    ["complaints"], ["complaints", "list"], ["complaints", "resolve"], ["audit"],
+    ["cases"], ["case"], ["case", "show"], ["case", "assign"], ["case", "update"], ["audit"],
 ]
 
 

@@ -19,7 +19,8 @@ from chalicelib.forms.core import (
 )
 from chalicelib.forms.feedback import Feedback, PageFeedback
 from chalicelib.forms.products import ReturnRequest, WarrantyRegistration, WarrantyStatusQuery
-from chalicelib.items import OPEN
+from chalicelib.forms.tracking import TrackQuery
+from chalicelib.forms.visits import ServiceVisit
 
 FORMS: dict[str, FormKind] = {
     form.kind: form
@@ -32,12 +33,15 @@ FORMS: dict[str, FormKind] = {
             "Warranty registration", page="/warranty/register/",
         ),
         FormKind(
-            "complaint", "/complaints", Complaint, "CMP", "Complaint",
-            initial_status=OPEN, page="/complaints/new/",
+            "complaint", "/complaints", Complaint, "CMP", "Complaint", page="/complaints/new/",
         ),
         FormKind(
             "return_request", "/return-requests", ReturnRequest, "RET", "Return request",
             page="/returns/request/",
+        ),
+        FormKind(
+            "service_visit", "/service-visits", ServiceVisit, "VIS", "Service visit",
+            initial_status="requested", page="/visits/book/",
         ),
     )
 }
@@ -45,6 +49,8 @@ FORMS: dict[str, FormKind] = {
 WARRANTY_STATUS = Lookup(
     "warranty_status", "/warranty-status", WarrantyStatusQuery, "Warranty check", page="/warranty/check/",
 )
+TRACK = Lookup("track", "/track", TrackQuery, "Track a request", page="/track/")
+LOOKUPS = (WARRANTY_STATUS, TRACK)
 
 __all__ = [
     "FORMS",
@@ -54,10 +60,14 @@ __all__ = [
     "FieldError",
     "FormKind",
     "InvalidSubmission",
+    "LOOKUPS",
     "Lookup",
     "PageFeedback",
     "ReturnRequest",
+    "ServiceVisit",
     "Submission",
+    "TRACK",
+    "TrackQuery",
     "UniqueClaim",
     "WARRANTY_STATUS",
     "WarrantyRegistration",

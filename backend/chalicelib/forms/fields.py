@@ -54,6 +54,18 @@ def _serial_shape(value: str) -> str:
     return serial
 
 
+def fits_product(serial: str, product_id: str | None) -> str:
+    """A serial number checked against its product's own pattern (when the product is known)."""
+    if product_id is not None:
+        product = catalog().product(product_id)
+        if not product.accepts_serial(serial):
+            raise ValueError(
+                f"That is not a serial number of the {product.name}: "
+                f"theirs look like {product.serial_example}."
+            )
+    return serial
+
+
 def _whole_number(value: Any) -> Any:
     if isinstance(value, bool):  # JSON true would otherwise count as a 1
         raise ValueError("Choose a rating from 1 to 5.")

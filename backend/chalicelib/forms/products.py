@@ -20,6 +20,7 @@ from chalicelib.forms.fields import (
     Product,
     PurchaseDate,
     SerialNumber,
+    fits_product,
     free_text,
 )
 from chalicelib.items import WARRANTY_GUARD
@@ -40,15 +41,7 @@ class PurchasedProduct(Submission):
     @field_validator("serial_number")
     @classmethod
     def _serial_fits_the_product(cls, serial: str, info: ValidationInfo) -> str:
-        product_id = info.data.get("product")
-        if product_id is not None:
-            product = catalog().product(product_id)
-            if not product.accepts_serial(serial):
-                raise ValueError(
-                    f"That is not a serial number of the {product.name}: "
-                    f"theirs look like {product.serial_example}."
-                )
-        return serial
+        return fits_product(serial, info.data.get("product"))
 
     @field_validator("purchase_date")
     @classmethod

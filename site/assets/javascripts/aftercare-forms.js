@@ -28,6 +28,7 @@
     document.querySelectorAll("textarea[data-af-maxlength]").forEach(function (box) {
       countCharacters(box, false);
     });
+    prefillReference();
   }
 
   /* Message boxes: the characters left, live, and past the limit how many too many (never cut). */
@@ -221,6 +222,53 @@
     outcome.focus();
   }
 
+  /* "Track a request": the status in plain words, the facts, the steps and our messages. */
+  function showCase(form, data) {
+    var outcome = outcomeFor(form);
+    outcome.textContent = "";
+    outcome.appendChild(el("h2", {}, "Your " + String(data.title || "request").toLowerCase()));
+    outcome.appendChild(el("p", { class: "af-status" }, data.status_words));
+    var facts = el("dl", { class: "af-facts" });
+    [
+      ["Reference", data.reference],
+      ["Received on", dateText(data.received_on)],
+      ["Handled by", data.handler],
+      ["Visit window", data.visit_window],
+      ["What happens next", data.next_step],
+      ["We promised this by", data.next_step_due_on && dateText(data.next_step_due_on)]
+    ].forEach(function (pair) {
+      if (!pair[1]) return;
+      facts.appendChild(el("dt", {}, pair[0]));
+      facts.appendChild(el("dd", {}, pair[1]));
+    });
+    outcome.appendChild(facts);
+    outcome.appendChild(el("h3", {}, "What has happened so far"));
+    var steps = el("ol", {});
+    (data.steps || []).forEach(function (step) {
+      steps.appendChild(el("li", {}, dateText(step.on) + ": " + step.words));
+    });
+    outcome.appendChild(steps);
+    if ((data.messages || []).length) {
+      outcome.appendChild(el("h3", {}, "Messages from us"));
+      var messages = el("ul", { class: "af-messages" });
+      data.messages.forEach(function (message) {
+        var item = el("li", {});
+        item.appendChild(el("p", {}, dateText(message.on)));
+        item.appendChild(el("p", {}, message.message));
+        messages.appendChild(item);
+      });
+      outcome.appendChild(messages);
+    }
+    outcome.focus();
+  }
+
+  /* A link from our emails may carry the reference (never the email address). */
+  function prefillReference() {
+    var reference = new URLSearchParams(window.location.search).get("reference");
+    var field = document.querySelector('form[data-af-form="track"] input[name="reference"]');
+    if (reference && field && !field.value) field.value = reference.slice(0, 20);
+  }
+
   function showReceived(form, data) {
     var outcome = outcomeFor(form);
     outcome.textContent = "";
@@ -307,7 +355,7 @@
         var response = answer.response;
         var data = answer.data || {};
         if (response.ok && form.dataset.afMode === "lookup") {
-          showWarranty(form, data);
+          (form.dataset.afForm === "track" ? showCase : showWarranty)(form, data);
         } else if (response.ok) {
           fillKeys.delete(form);
           shownAt.set(form, Date.now());

@@ -1,0 +1,193 @@
+"""Case lifecycles and promises (data/lifecycles.toml): which moves are legal, and when each is due.
+
+Pure: the clock comes in as an argument; nothing here reads the table.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import cache
+from importlib import resources
+from typing import Any
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+# What a move into a status may have to carry (the `needs` of a status).
+NEEDS = ("handler", "note", "message", "window")
+NEED_WORDS = {
+    "handler": "a handler (--handler NAME)",
+    "note": "an internal note (--note ...)",
+    "message": "a message for the customer (--tell-customer ...)",
+    "window": "a visit window (--window ...)",
+}
+
+
+class IllegalMove(Exception):
+    """A status change the lifecycle does not allow; the message says what is allowed instead."""
+
+
+@dataclass(frozen=True)
+class Promise:
+    name: str
+    working_days: int
+    words: str
+
+
+@dataclass(frozen=True)
+class Status:
+    name: str
+    words: str
+    next_step: str
+    moves: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
+    promise: str | None = None
+    tell: bool = False
+    closed: bool = False
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    kind: str
+    statuses: dict[str, Status]
+
+    @property
+    def start(self) -> str:
+        return next(iter(self.statuses))
+
+    @property
+    def open_statuses(self) -> tuple[str, ...]:
+        return tuple(name for name, status in self.statuses.items() if not status.closed)
+
+    def status(self, name: str) -> Status:
+        try:
+            return self.statuses[name]
+        except KeyError:
+            raise IllegalMove(
+                f"'{name}' is not a status of a {self.kind}; its statuses are: {', '.join(self.statuses)}"
+            ) from None
+
+    def check_move(self, current: str, target: str, carries: Iterable[str] = ()) -> Status:
+        """The status moved into, or IllegalMove saying why not and what is allowed instead."""
+        here = self.status(current)
+        there = self.status(target)
+        if target not in here.moves:
+            if here.closed:
+                raise IllegalMove(f"this {self.kind} is {current}, a final status: it cannot move on")
+            raise IllegalMove(
+                f"a {self.kind} cannot go from {current} to {target}; "
+                f"from {current} it can go to: {', '.join(here.moves)}"
+            )
+        missing = [need for need in there.needs if need not in set(carries)]
+        if missing:
+            raise IllegalMove(
+                f"moving a {self.kind} to {target} needs "
+                + " and ".join(NEED_WORDS[need] for need in missing)
+            )
+        return there
+
+
+@dataclass(frozen=True)
+class WorkingCalendar:
+    """Which days count as working days: not the weekend, not a holiday."""
+
+    weekend: frozenset[int] = frozenset({5, 6})
+    holidays: frozenset[date] = frozenset()
+
+    def is_working_day(self, day: date) -> bool:
+        return day.weekday() not in self.weekend and day not in self.holidays
+
+    def add_working_days(self, start: date, days: int) -> date:
+        """The day `days` working days after `start` (a promise made on a Friday for 1 day: Monday)."""
+        day = start
+        remaining = days
+        while remaining > 0:
+            day += timedelta(days=1)
+            if self.is_working_day(day):
+                remaining -= 1
+        return day
+
+    def working_days_between(self, start: date, end: date) -> int:
+        """Working days after `start` up to and including `end` (0 when end <= start)."""
+        count, day = 0, start
+        while day < end:
+            day += timedelta(days=1)
+            count += self.is_working_day(day)
+        return count
+
+
+@dataclass(frozen=True)
+class CasePolicy:
+    lifecycles: dict[str, Lifecycle]
+    promises: dict[str, Promise]
+    calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
+
+    def lifecycle(self, kind: str) -> Lifecycle:
+        try:
+            return self.lifecycles[kind]
+        except KeyError:
+            raise IllegalMove(f"a {kind} is not a case; cases are: {', '.join(self.lifecycles)}") from None
+
+    def due_on(self, kind: str, status: str, since: date) -> date | None:
+        """When the promise that runs in `status` falls due, for a case that entered it on `since`."""
+        promise = self.lifecycle(kind).status(status).promise
+        if promise is None:
+            return None
+        return self.calendar.add_working_days(since, self.promises[promise].working_days)
+
+    def promise_of(self, kind: str, status: str) -> Promise | None:
+        name = self.lifecycle(kind).status(status).promise
+        return self.promises[name] if name else None
+
+
+def parse_case_policy(text: str) -> CasePolicy:
+    """Read lifecycles.toml, refusing a file whose statuses point nowhere."""
+    raw: dict[str, Any] = tomllib.loads(text)
+    promises = {
+        name: Promise(name, int(spec["working_days"]), spec["words"])
+        for name, spec in raw.get("promises", {}).items()
+    }
+    lifecycles = {}
+    for kind, spec in raw["kinds"].items():
+        statuses = {
+            name: Status(
+                name=name, words=entry["words"], next_step=entry.get("next_step", ""),
+                moves=tuple(entry.get("moves", ())), needs=tuple(entry.get("needs", ())),
+                promise=entry.get("promise"), tell=bool(entry.get("tell", False)),
+                closed=bool(entry.get("closed", False)),
+            )
+            for name, entry in spec["statuses"].items()
+        }
+        lifecycles[kind] = Lifecycle(kind, statuses)
+        _check(kind, statuses, promises)
+    calendar = raw.get("calendar", {})
+    return CasePolicy(
+        lifecycles=lifecycles,
+        promises=promises,
+        calendar=WorkingCalendar(
+            weekend=frozenset(WEEKDAYS.index(day) for day in calendar.get("weekend", ["Saturday", "Sunday"])),
+            holidays=frozenset(date.fromisoformat(day) for day in calendar.get("holidays", [])),
+        ),
+    )
+
+
+def _check(kind: str, statuses: dict[str, Status], promises: dict[str, Promise]) -> None:
+    for status in statuses.values():
+        for target in status.moves:
+            if target not in statuses:
+                raise ValueError(f"{kind}: {status.name} moves to unknown status {target}")
+        for need in status.needs:
+            if need not in NEEDS:
+                raise ValueError(f"{kind}: {status.name} needs unknown {need}")
+        if status.promise and status.promise not in promises:
+            raise ValueError(f"{kind}: {status.name} names unknown promise {status.promise}")
+        if status.closed and status.moves:
+            raise ValueError(f"{kind}: {status.name} is closed but has moves")
+        if not status.closed and not status.moves:
+            raise ValueError(f"{kind}: {status.name} is a dead end but not closed")
+
+
+@cache
+def case_policy() -> CasePolicy:
+    return parse_case_policy(resources.files("chalicelib").joinpath("data/lifecycles.toml").read_text())

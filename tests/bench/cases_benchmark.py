@@ -1,0 +1,119 @@
+"""`make bench`: `aftercare cases` over 10,000 open cases in DynamoDB Local, beside a raw Query floor.
+
+The cases are loaded as Intake lays them out (on the sparse open-cases index,
+sealed personal fields stand-ins: the list never opens them), with closed
+cases beside them that the index must never read. Then, in turn and twice,
+the floor (a plain boto3 Query of the open-cases index printing each item) and
+`aftercare cases` piped (JSON lines: promise dates, overdue first, audited).
+The best run of each counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from aftercare_local import dynamodb as dynamodb_local
+from chalicelib import items
+from chalicelib.crypto import ensure_local_keys
+from chalicelib.forms import FORMS
+from chalicelib.lifecycles import case_policy
+from chalicelib.settings import Settings
+from chalicelib.storage import EXPORT_PAGE_SIZE, OPEN_CASES_INDEX
+
+from tests.bench.export_benchmark import local_environment, timed
+from tests.bench.server_benchmark import free_port
+
+TABLE = "aftercare-cases-bench"
+NOW = datetime.now(UTC)
+
+FLOOR = """
+import sys, boto3
+client = boto3.client("dynamodb", endpoint_url=sys.argv[1], region_name="eu-west-1",
+                      aws_access_key_id="local", aws_secret_access_key="local")
+for kind in sys.argv[5:]:
+    pages = client.get_paginator("query").paginate(
+        TableName=sys.argv[2], IndexName=sys.argv[3], Limit=int(sys.argv[4]),
+        KeyConditionExpression="case_queue = :kind", ExpressionAttributeValues={":kind": {"S": kind}})
+    for page in pages:
+        for item in page["Items"]:
+            print(item)
+"""
+
+
+def case_items(count: int, *, closed: bool) -> list[dict[str, object]]:
+    policy = case_policy()
+    kinds = list(policy.lifecycles)
+    made = []
+    for number in range(count):
+        kind = kinds[number % len(kinds)]
+        lifecycle = policy.lifecycle(kind)
+        created = NOW - timedelta(hours=number % 900)
+        status = "closed" if closed else lifecycle.open_statuses[number % len(lifecycle.open_statuses)]
+        item = items.submission_item(
+            kind=kind, reference=f"{FORMS[kind].reference_prefix}-{'C' if closed else 'O'}{number:08d}",
+            created=created, status=status, expires=NOW + timedelta(days=400), subject=f"s{number}",
+            sealed=b"sealed", fields={}, queue=None if closed else kind,
+        )
+        item[items.HANDLER_ATTRIBUTE] = f"Handler {number % 7}" if number % 3 else None
+        made.append(item)
+    return made
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=10_000)
+    parser.add_argument("--closed", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=2)
+    arguments = parser.parse_args()
+    kinds = list(case_policy().lifecycles)
+    with tempfile.TemporaryDirectory() as scratch_dir, \
+            dynamodb_local.running(free_port(), data_dir=None) as endpoint:
+        scratch = Path(scratch_dir)
+        ensure_local_keys(scratch / "keys")
+        env = local_environment(endpoint, TABLE, scratch / "keys")
+        table = Settings.from_environ(env).table()
+        dynamodb_local.ensure_table(table.client, TABLE)
+        started = time.perf_counter()
+        for closed, count in ((False, arguments.cases), (True, arguments.closed)):
+            loaded = case_items(count, closed=closed)
+            for first in range(0, len(loaded), 1000):
+                table.put_all(loaded[first:first + 1000])
+        print(f"loaded {arguments.cases:,} open and {arguments.closed:,} closed cases "
+              f"in {time.perf_counter() - started:.0f} s", flush=True)
+        floor = [sys.executable, "-c", FLOOR, endpoint, TABLE, OPEN_CASES_INDEX, str(EXPORT_PAGE_SIZE),
+                 *kinds]
+        listing = [sys.executable, "-m", "aftercare_cli.main", "cases"]
+        timed(floor, env, scratch / "warm.txt")
+        floors, listings = [], []
+        for run in range(arguments.runs):
+            floors.append(timed(floor, env, scratch / "floor.txt"))
+            listings.append(timed(listing, env, scratch / "cases.jsonl"))
+            print(f"run {run + 1}: floor {floors[-1].seconds:.2f} s, aftercare cases "
+                  f"{listings[-1].seconds:.2f} s", flush=True)
+        listed = [json.loads(line) for line in (scratch / "cases.jsonl").open(encoding="utf-8")]
+        printed = sum(1 for _ in (scratch / "floor.txt").open())
+    overdue = sum(row["overdue"] for row in listed)
+    report = {
+        "open_cases": len(listed),
+        "overdue": overdue,
+        "floor_seconds": round(min(run.seconds for run in floors), 2),
+        "cases_seconds": round(min(run.seconds for run in listings), 2),
+        "cases_peak_mb": round(max(run.peak_mb for run in listings)),
+        "cpus": os.cpu_count(),
+    }
+    print(json.dumps(report, indent=2))
+    if len(listed) != printed or len(listed) != arguments.cases:
+        raise SystemExit(f"listed {len(listed)}, the floor printed {printed}, loaded {arguments.cases}")
+    if any(row["overdue"] for row in listed[overdue:]) or not all(row["overdue"] for row in listed[:overdue]):
+        raise SystemExit("overdue cases are not listed first")
+
+
+if __name__ == "__main__":
+    main()
