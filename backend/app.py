@@ -10,21 +10,27 @@ from functools import cache
 from pathlib import Path
 
 from chalice import Chalice, Response
-from chalicelib import openapi, pages, web
+from chalice.app import S3Event
+from chalicelib import items, openapi, pages, web
+from chalicelib.bucket import BucketUnavailable
+from chalicelib.checker import UploadChecker
 from chalicelib.crypto import KeyServiceUnavailable
-from chalicelib.forms import FORMS, WARRANTY_STATUS, FormKind, InvalidSubmission
+from chalicelib.forms import FORMS, WARRANTY_STATUS, FormKind, InvalidSubmission, validate
 from chalicelib.intake import AlreadyClaimed, IdempotencyKeyReused, Intake
 from chalicelib.policy import data_policy
 from chalicelib.reception import Reception, TooFast
 from chalicelib.references import is_reference
 from chalicelib.settings import ConfigurationError, Settings
 from chalicelib.storage import StorageUnavailable
+from chalicelib.uploads import UploadDesk, UploadRequest
 from chalicelib.warranty import NoSuchWarranty
 
 app = Chalice(app_name="aftercare")
 app.log.setLevel(logging.INFO)
 ANY_CONTENT_TYPE = ["*/*"]  # checked in chalicelib.web, so a wrong type gets our own 415
-OUTAGES = (StorageUnavailable, KeyServiceUnavailable, ConfigurationError)
+OUTAGES = (StorageUnavailable, KeyServiceUnavailable, ConfigurationError, BucketUnavailable)
+# Chalice needs the bucket's name when it packages the checker's trigger.
+ATTACHMENTS_BUCKET = os.environ.get("AFTERCARE_ATTACHMENTS_BUCKET", "aftercare-attachments")
 # Each domain refusal and its answer; None: the exception's own message is written for the customer.
 PROBLEMS: dict[type[Exception], tuple[int, str | None]] = {
     TooFast: (400, None),
@@ -50,6 +56,22 @@ def connect(clock: Callable[[], datetime]) -> Intake:
 @cache
 def get_reception() -> Reception:
     return Reception(connect)
+
+
+def settings() -> Settings:
+    return Settings.from_environ(os.environ, base_dir=Path(__file__).parent)
+
+
+@cache
+def get_uploads() -> UploadDesk:
+    wiring = settings()
+    return UploadDesk(wiring.table(), wiring.attachment_bucket(), clock=lambda: get_reception().clock())
+
+
+@cache
+def get_checker() -> UploadChecker:
+    wiring = settings()
+    return UploadChecker(wiring.table(), wiring.attachment_bucket(), clock=lambda: get_reception().clock())
 
 
 def respond(answer: web.Answer) -> Response:
@@ -120,6 +142,29 @@ def post_warranty_status() -> Response:
     except HANDLED as error:
         return refused(reply, error, "look up a warranty")
     return respond(reply.warranty(status))
+
+
+@app.route("/uploads", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+def post_upload() -> Response:
+    decoded = decode("/")
+    if isinstance(decoded, Response):
+        return decoded
+    post, reply = decoded
+    try:
+        request = validate(UploadRequest, post.fields)
+        issued = get_uploads().issue(request)
+    except HANDLED as error:
+        return refused(reply, error, "issue an upload")
+    return respond(web.json_answer(201, issued))
+
+
+@app.on_s3_event(bucket=ATTACHMENTS_BUCKET, events=["s3:ObjectCreated:*"], prefix=items.UPLOAD_FOLDER,
+                 name="check_upload")
+def check_upload(event: S3Event) -> None:
+    verdict = get_checker().check_landed(event.key)
+    if verdict is not None:
+        app.log.info("upload %s %s%s", verdict.upload_id, verdict.status,
+                     f" ({verdict.reason})" if verdict.reason else "")
 
 
 @app.route("/openapi.json", methods=["GET"])

@@ -11,9 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from chalicelib import uploads
 from chalicelib.antispam import TOO_FAST_MESSAGE, Verdict, screen
 from chalicelib.catalog import catalog
-from chalicelib.forms import FormKind, WarrantyStatusQuery, validate
+from chalicelib.forms import FormKind, InvalidSubmission, WarrantyStatusQuery, validate
 from chalicelib.forms.answers import WarrantyStatus
 from chalicelib.intake import Intake, Receipt, pretend
 from chalicelib.references import Chooser
@@ -57,7 +58,17 @@ class Reception:
         submission = validate(form.model, post.fields, today=today)
         if verdict is Verdict.DECOY:
             return pretend(form, submission, today, self.choose)
-        return self.intake.receive(form, submission, post.idempotency_key)
+        upload_ids = getattr(submission, uploads.FIELD, None) or []
+        try:
+            named = uploads.resolve(self.intake.table, form.kind, upload_ids, self.clock())
+        except InvalidSubmission:
+            # A retry of a stored submission names uploads its first attempt used.
+            replay = self.intake.replay_of(form, submission, post.idempotency_key) if (
+                post.idempotency_key and upload_ids) else None
+            if replay is None:
+                raise
+            return replay
+        return self.intake.receive(form, submission, post.idempotency_key, named)
 
     def warranty_status(self, post: FormPost) -> WarrantyStatus:
         query = validate(WarrantyStatusQuery, post.fields)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -56,6 +56,21 @@ class NewItem:
     guard: str
 
 
+@dataclass(frozen=True)
+class ChangedItem:
+    """Attributes to set on an existing item that meets `condition`; `guard` names it in a WriteConflict.
+
+    The condition may use `#pk` and its own `names` and `values`.
+    """
+
+    key: tuple[str, str]
+    changes: dict[str, Any]
+    guard: str
+    condition: str = "attribute_exists(#pk)"
+    values: dict[str, Any] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
+
+
 @dataclass
 class SubmissionTable:
     table_name: str
@@ -68,15 +83,17 @@ class SubmissionTable:
             self._client = self.client_factory()
         return self._client
 
-    def create_all(self, items: list[NewItem]) -> None:
-        """Create every item or none; raise WriteConflict naming the first key that was taken."""
+    def create_all(self, items: Sequence[NewItem | ChangedItem]) -> None:
+        """Create (or change) every item or none; raise WriteConflict naming the first that failed."""
         try:
-            if len(items) == 1:
+            if len(items) == 1 and isinstance(items[0], NewItem):
                 self.client.put_item(**self._conditional_put(items[0]))
             else:
-                self.client.transact_write_items(
-                    TransactItems=[{"Put": self._conditional_put(new)} for new in items]
-                )
+                self.client.transact_write_items(TransactItems=[
+                    {"Put": self._conditional_put(new)} if isinstance(new, NewItem)
+                    else {"Update": self._conditional_update(new)}
+                    for new in items
+                ])
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             if code == "ConditionalCheckFailedException":
@@ -260,6 +277,19 @@ class SubmissionTable:
             "Item": to_dynamodb(new.item),
             "ConditionExpression": "attribute_not_exists(#pk)",
             "ExpressionAttributeNames": {"#pk": PARTITION_KEY},
+        }
+
+
+    def _conditional_update(self, change: ChangedItem) -> dict[str, Any]:
+        names = {f"#c{i}": name for i, name in enumerate(change.changes)}
+        values = {f":c{i}": value for i, value in enumerate(change.changes.values())}
+        return {
+            "TableName": self.table_name,
+            "Key": to_dynamodb({PARTITION_KEY: change.key[0], SORT_KEY: change.key[1]}),
+            "UpdateExpression": "SET " + ", ".join(f"{n} = {v}" for n, v in zip(names, values, strict=True)),
+            "ConditionExpression": change.condition,
+            "ExpressionAttributeNames": {"#pk": PARTITION_KEY, **change.names, **names},
+            "ExpressionAttributeValues": to_dynamodb({**change.values, **values}),
         }
 
 
