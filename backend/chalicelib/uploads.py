@@ -13,14 +13,12 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
-
-from pydantic import Field
+from typing import Any
 
 from chalicelib import items
 from chalicelib.bucket import AttachmentBucket
-from chalicelib.forms.attachments import FILE_TYPES, FORMS_WITH_ATTACHMENTS, MAX_BYTES, MIN_BYTES
-from chalicelib.forms.core import FieldError, InvalidSubmission, Submission
+from chalicelib.forms.attachments import MAX_BYTES, MIN_BYTES, UploadRequest
+from chalicelib.forms.core import FieldError, InvalidSubmission
 from chalicelib.storage import ChangedItem, NewItem, SubmissionTable
 
 # The presigned POST is good for this long; the upload id, for a form's filling.
@@ -35,28 +33,6 @@ NOT_OURS = "An attached file is not one of our uploads; attach it again."
 USED = "An attached file was already sent with another form; attach it again."
 OTHER_FORM = "An attached file was uploaded for a different form; attach it again."
 EXPIRED = "An attached file was uploaded too long ago; attach it again."
-
-
-class UploadRequest(Submission):
-    """What a browser asks for before it sends a file: which form, and the file's type and size."""
-
-    form: Literal["warranty_registration", "return_request", "complaint"] = Field(
-        title="Form", description="The form the file will be sent with."
-    )
-    content_type: Literal["image/jpeg", "image/png", "image/heic", "image/heif", "application/pdf"] = Field(
-        title="File type", json_schema_extra={"x-labels": FILE_TYPES},
-    )
-    size: int = Field(
-        ge=MIN_BYTES, le=MAX_BYTES, title="File size in bytes",
-        description=f"At most {MAX_BYTES // (1024 * 1024)} MB.",
-    )
-
-    @classmethod
-    def example(cls, today: Any) -> dict[str, Any]:
-        return {"form": "return_request", "content_type": "image/jpeg", "size": 2_400_000}
-
-
-assert set(UploadRequest.model_fields["form"].annotation.__args__) == set(FORMS_WITH_ATTACHMENTS)  # type: ignore[union-attr]
 
 
 def new_upload_id() -> str:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
+
+from chalicelib.forms.core import Submission
 
 # Which forms take files, how many, which types and how large: the one home of these limits.
 FORMS_WITH_ATTACHMENTS = ("warranty_registration", "return_request", "complaint")
@@ -64,3 +66,32 @@ Attachments = Annotated[
         },
     ),
 ]
+
+
+class UploadRequest(Submission):
+    """What a browser asks for before it sends a file: which form, and the file's type and size."""
+
+    form: Literal["warranty_registration", "return_request", "complaint"] = Field(
+        title="Form", description="The form the file will be sent with."
+    )
+    content_type: Literal["image/jpeg", "image/png", "image/heic", "image/heif", "application/pdf"] = Field(
+        title="File type", json_schema_extra={"x-labels": FILE_TYPES},
+    )
+    size: int = Field(
+        ge=MIN_BYTES, le=MAX_BYTES, title="File size in bytes",
+        description=f"At most {MAX_BYTES // (1024 * 1024)} MB.",
+    )
+
+    @classmethod
+    def example(cls, today: Any) -> dict[str, Any]:
+        return {"form": "return_request", "content_type": "image/jpeg", "size": 2_400_000}
+
+
+class IssuedUpload(BaseModel):
+    """Where and how the browser sends the file: POST `fields` and then the file, as multipart, to `url`."""
+
+    upload_id: str = Field(description="Name it in the form's `attachments` list.")
+    url: str
+    fields: dict[str, str]
+    max_bytes: int
+    expires_at: str = Field(description="The POST is refused after this time (UTC).")
