@@ -58,7 +58,7 @@ class AttachmentStack:
                 raise AssertionError(f"not checked in {seconds}s: {set(upload_ids) - set(self.checked)}")
             time.sleep(0.05)
 
-    def keys(self) -> set[str]:
+    def object_keys(self) -> set[str]:
         return {key for key, _ in self.bucket.listing("")}
 
 

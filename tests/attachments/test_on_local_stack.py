@@ -1,4 +1,4 @@
-"""Attachments on the local stack: s3rver keeps the files, its events run the checker, DynamoDB Local the records."""
+"""Attachments on the local stack: files in s3rver, its events run the checker, records in DynamoDB Local."""
 
 from __future__ import annotations
 
@@ -38,8 +38,8 @@ def test_a_photo_posted_to_the_bucket_is_checked_and_kept_without_its_metadata(
 ) -> None:
     upload_id = upload(attachment_stack, "image/jpeg", files.jpeg_with_gps())
     attachment_stack.wait_checked([upload_id])
-    assert items.attachment_object_key(upload_id) in attachment_stack.keys()
-    assert items.upload_object_key(upload_id) not in attachment_stack.keys()
+    assert items.attachment_object_key(upload_id) in attachment_stack.object_keys()
+    assert items.upload_object_key(upload_id) not in attachment_stack.object_keys()
     kept, _ = attachment_stack.bucket.read(items.attachment_object_key(upload_id), limit=10**8)
     assert not files.opened(kept).getexif()
     assert upload_record(attachment_stack, upload_id)["check"] == "checked"
@@ -58,4 +58,4 @@ def test_a_renamed_program_is_removed_and_the_submission_still_goes_through(
     reference = sent.json()["reference"]
     assert upload_record(attachment_stack, good)["reference"] == reference
     assert upload_record(attachment_stack, bad)["check"] == "refused"
-    assert items.attachment_object_key(bad) not in attachment_stack.keys()
+    assert items.attachment_object_key(bad) not in attachment_stack.object_keys()
