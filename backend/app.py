@@ -8,12 +8,12 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from chalice import Chalice, Response
-from chalice.app import S3Event
-from chalicelib import items, openapi, pages, web
+from chalicelib import openapi, pages, web
 from chalicelib.bucket import BucketUnavailable
-from chalicelib.checker import UploadChecker
+from chalicelib.checker import UploadChecker, landed_keys
 from chalicelib.crypto import KeyServiceUnavailable
 from chalicelib.forms import FORMS, WARRANTY_STATUS, FormKind, InvalidSubmission, validate
 from chalicelib.intake import AlreadyClaimed, IdempotencyKeyReused, Intake
@@ -29,8 +29,6 @@ app = Chalice(app_name="aftercare")
 app.log.setLevel(logging.INFO)
 ANY_CONTENT_TYPE = ["*/*"]  # checked in chalicelib.web, so a wrong type gets our own 415
 OUTAGES = (StorageUnavailable, KeyServiceUnavailable, ConfigurationError, BucketUnavailable)
-# Chalice needs the bucket's name when it packages the checker's trigger.
-ATTACHMENTS_BUCKET = os.environ.get("AFTERCARE_ATTACHMENTS_BUCKET", "aftercare-attachments")
 # Each domain refusal and its answer; None: the exception's own message is written for the customer.
 PROBLEMS: dict[type[Exception], tuple[int, str | None]] = {
     TooFast: (400, None),
@@ -158,13 +156,15 @@ def post_upload() -> Response:
     return respond(web.json_answer(201, issued))
 
 
-@app.on_s3_event(bucket=ATTACHMENTS_BUCKET, events=["s3:ObjectCreated:*"], prefix=items.UPLOAD_FOLDER,
-                 name="check_upload")
-def check_upload(event: S3Event) -> None:
-    verdict = get_checker().check_landed(event.key)
-    if verdict is not None:
-        app.log.info("upload %s %s%s", verdict.upload_id, verdict.status,
-                     f" ({verdict.reason})" if verdict.reason else "")
+# Triggered by the attachments bucket's notification (infra/attachments.yaml): a plain
+# Lambda function, as `chalice package` cannot package @app.on_s3_event.
+@app.lambda_function(name="check_upload")
+def check_upload(event: dict[str, Any], context: Any) -> None:
+    for object_key in landed_keys(event):
+        verdict = get_checker().check_landed(object_key)
+        if verdict is not None:
+            app.log.info("upload %s %s%s", verdict.upload_id, verdict.status,
+                         f" ({verdict.reason})" if verdict.reason else "")
 
 
 @app.route("/openapi.json", methods=["GET"])

@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import IO, Any
 
 import click
+from chalicelib.bucket import BucketUnavailable
 from chalicelib.crypto import KeyServiceUnavailable
 from chalicelib.items import epoch
 from chalicelib.settings import ConfigurationError
 from chalicelib.storage import ItemGone, StorageUnavailable
 
-from aftercare_cli import cases, subjects
+from aftercare_cli import attachments, cases, subjects
 from aftercare_cli.audit import AUDIT_KIND, audited
 from aftercare_cli.export import Progress, Window, export_kinds
 from aftercare_cli.pipeline import default_workers
@@ -28,7 +29,7 @@ from aftercare_cli.staff import Staff, Target
 DATES = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"])
 KIND_ALIASES = {"consents": CONSENT_KIND}
 FAILURES = (ConfigurationError, StorageUnavailable, KeyServiceUnavailable,
-            subjects.SubjectRequestError, ItemGone)
+            subjects.SubjectRequestError, ItemGone, BucketUnavailable, attachments.NoSuchSubmission)
 
 
 def _local_defaults() -> dict[str, str]:
@@ -301,6 +302,58 @@ def subject_erase(lazy: _LazyStaff, email: str, yes: bool) -> None:
             action.item_count = sum(erased.values())
     click.echo(f"erased {sum(erased.values())} item(s): "
                + ", ".join(f"{count} {name}" for name, count in sorted(erased.items())))
+
+
+# -- attachments ----------------------------------------------------------------------
+
+ATTACHMENT_COLUMNS = ("file", "type", "size", "check", "saved")
+
+
+def _rows(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> None:
+    """A table on a terminal, JSON lines when piped."""
+    if not sys.stdout.isatty():
+        for row in rows:
+            click.echo(json.dumps({name: row.get(name) for name in columns}))
+        return
+    shown = [[("" if row.get(name) is None else str(row.get(name))) for name in columns] for row in rows]
+    widths = [max([len(name), *(len(cells[i]) for cells in shown)]) for i, name in enumerate(columns)]
+    click.echo("  ".join(name.ljust(width) for name, width in zip(columns, widths, strict=True)))
+    for cells in shown:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)))
+
+
+@cli.group("attachments")
+def attachments_group() -> None:
+    """Files customers sent with their forms (checked, photo metadata stripped)."""
+
+
+@attachments_group.command("get")
+@click.argument("reference")
+@click.option("-o", "--output", "directory", required=True, type=click.Path(file_okay=False),
+              help="Folder to save the files in (made if missing).")
+@click.pass_obj
+def attachments_get(lazy: _LazyStaff, reference: str, directory: str) -> None:
+    """Download a submission's files as REFERENCE-1.jpg, ...; refused files are listed, not saved."""
+    staff = lazy.get()
+    with _plainly(), audited(staff, "attachments.get", ["attachment"],
+                             detail={"reference": reference}) as action:
+        rows = attachments.download(staff, reference, Path(directory))
+        action.item_count = sum(1 for row in rows if row["saved"])
+    if not rows:
+        click.echo(f"{reference} has no attachments", err=True)
+    _rows(rows, ATTACHMENT_COLUMNS)
+
+
+@attachments_group.command("sweep")
+@click.pass_obj
+def attachments_sweep(lazy: _LazyStaff) -> None:
+    """Delete files never attached to a form, or whose submission expired or was erased. Run daily."""
+    staff = lazy.get()
+    with _plainly(), audited(staff, "attachments.sweep", ["attachment"]) as action:
+        counts = attachments.sweep(staff)
+        action.item_count = counts["uploads"] + counts["attachments"]
+    click.echo(f"deleted {counts['uploads']} unchecked upload(s) and {counts['attachments']} "
+               f"attachment(s); kept {counts['kept']}")
 
 
 # -- consent ------------------------------------------------------------------------

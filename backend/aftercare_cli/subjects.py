@@ -22,6 +22,7 @@ from chalicelib.items import (
     timestamp,
 )
 
+from aftercare_cli import attachments
 from aftercare_cli.records import CONSENT_KIND, resolution_context
 from aftercare_cli.staff import Staff
 
@@ -135,6 +136,8 @@ def _validate(model: Any, payload: dict[str, Any], today: Any) -> Any:
 def erase(staff: Staff, subject: str) -> Counter[str]:
     """Delete every item of the person, expired or not; answers how many of each record type."""
     items = find(staff, subject, include_expired=True)
+    # The files first: once their records are gone, nothing would say whose they were.
+    attachments.erase_files(staff, items)
     staff.table.delete_all([(item["pk"], item["sk"]) for item in items])
     return Counter(record_type(item) for item in items)
 

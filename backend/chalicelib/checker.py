@@ -13,6 +13,8 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+from urllib.parse import unquote_plus
 
 from chalicelib import items
 from chalicelib.bucket import AttachmentBucket, NoSuchObject
@@ -75,3 +77,12 @@ class UploadChecker:
         # Erased or expired while we checked: the attachment sweep removes the object.
         with contextlib.suppress(ItemGone):
             self.table.replace(changes)
+
+
+def landed_keys(event: dict[str, Any]) -> list[str]:
+    """The object keys of an S3 notification's new objects (S3 sends them URL-encoded)."""
+    return [
+        unquote_plus(record["s3"]["object"]["key"])
+        for record in event.get("Records") or []
+        if str(record.get("eventName", "")).startswith("ObjectCreated:")
+    ]

@@ -58,6 +58,15 @@ class AttachmentStack:
                 raise AssertionError(f"not checked in {seconds}s: {set(upload_ids) - set(self.checked)}")
             time.sleep(0.05)
 
+    def live_environment(self) -> dict[str, str]:
+        """What `aftercare` needs to work on this stack's table, keys and bucket."""
+        return {
+            **LOCAL_CREDENTIALS, "AFTERCARE_TABLE_NAME": self.live.table_name,
+            "AFTERCARE_DYNAMODB_ENDPOINT": self.live.endpoint,
+            "AFTERCARE_LOCAL_KEY_DIR": str(self.live.key_dir),
+            "AFTERCARE_S3_ENDPOINT": self.engine.endpoint, "AFTERCARE_ATTACHMENTS_BUCKET": self.engine.bucket,
+        }
+
     def object_keys(self) -> set[str]:
         return {key for key, _ in self.bucket.listing("")}
 
