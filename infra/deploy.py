@@ -123,9 +123,9 @@ def package(
     csp = template["Resources"]["SiteHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"][
         "SecurityHeadersConfig"
     ]["ContentSecurityPolicy"]
-    csp["ContentSecurityPolicy"] = with_script_hashes(
+    csp["ContentSecurityPolicy"] = with_attachments_bucket(with_script_hashes(
         csp["ContentSecurityPolicy"], inline_script_hashes(site_dir)
-    )
+    ))
     for resource in template["Resources"].values():
         if resource.get("Type") == "AWS::Serverless::Function":
             resource["Properties"]["CodeUri"] = f"./{LAMBDA_ZIP}"
@@ -135,6 +135,12 @@ def package(
     main = out_dir / MAIN_TEMPLATE
     main.write_text(yaml.safe_dump(template, sort_keys=False), encoding="utf-8")
     return main
+
+
+def with_attachments_bucket(csp: str) -> dict:
+    """The CSP with the attachments bucket's host allowed for the browser's file uploads."""
+    host = "https://${AWS::StackName}-attachments-${AWS::AccountId}.s3.${AWS::Region}.amazonaws.com"
+    return {"Fn::Sub": csp.replace("connect-src 'self'", f"connect-src 'self' {host}", 1)}
 
 
 def merge(base: dict, extra: dict) -> dict:

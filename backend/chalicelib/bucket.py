@@ -15,9 +15,12 @@ CLIENT_CONFIG = Config(
     retries={"max_attempts": 3, "mode": "standard"},
     connect_timeout=2,
     read_timeout=10,
-    s3={"addressing_style": "path"},  # local engines answer on one host name only
+    # The bucket's own regional host: the one origin the site's CSP lets the browser post to.
+    s3={"addressing_style": "virtual", "us_east_1_regional_endpoint": "regional"},
     signature_version="s3v4",
 )
+# Local engines answer on one host name only.
+LOCAL_CONFIG = CLIENT_CONFIG.merge(Config(s3={"addressing_style": "path"}))
 
 
 class BucketUnavailable(Exception):
@@ -109,5 +112,6 @@ class AttachmentBucket:
 def s3_client(endpoint_url: str | None = None, region: str | None = None, session: Any = None) -> Any:
     """An S3 client; `session` (a boto3 Session) carries a staff profile's or local credentials."""
     return (session or boto3).client(
-        "s3", endpoint_url=endpoint_url, region_name=region, config=CLIENT_CONFIG
+        "s3", endpoint_url=endpoint_url, region_name=region,
+        config=LOCAL_CONFIG if endpoint_url else CLIENT_CONFIG,
     )
