@@ -26,7 +26,7 @@
 
   function megabytes(bytes) {
     return bytes < 1024 * 1024 ? Math.max(1, Math.round(bytes / 1024)) + " KB"
-      : (bytes / (1024 * 1024)).toFixed(1) + " MB";
+      : (bytes / (1024 * 1024)).toFixed(1).replace(/\.0$/, "") + " MB";
   }
 
   function element(tag, attributes, text) {
@@ -107,7 +107,7 @@
     function add(file) {
       var type = typeOf(file);
       if (!type) return "“" + file.name + "” is not a JPEG, PNG, HEIC or PDF file, so it was not added.";
-      if (file.size > maxBytes) return "“" + file.name + "” is " + megabytes(file.size) + "; files can be at most " + megabytes(maxBytes) + ".";
+      if (file.size > maxBytes) return "“" + file.name + "” is larger than " + megabytes(maxBytes) + ", the most a file can be.";
       if (file.size < 1) return "“" + file.name + "” is empty.";
       if (files.length >= maxFiles) return "You can attach at most " + maxFiles + " files.";
       var item = element("li", { class: "af-file" });
