@@ -53,7 +53,7 @@ def local_stage_environment() -> dict[str, str]:
 @contextlib.contextmanager
 def started(
     *, data_dir: Path | None, key_dir: Path | None = None, dynamodb_port: int | None = None,
-    table_name: str | None = None, s3_data_dir: Path | None = None,
+    table_name: str | None = None, s3_data_dir: Path | None = None, s3_port: int | None = None,
 ) -> Iterator[LocalStack]:
     """Start DynamoDB Local, make the table and keys, and set the app's environment.
 
@@ -68,7 +68,7 @@ def started(
     if table_name:
         environment["AFTERCARE_TABLE_NAME"] = table_name
     ensure_local_keys(key_dir)
-    s3_port = urlsplit(environment["AFTERCARE_S3_ENDPOINT"]).port or 8003
+    s3_port = s3_port or urlsplit(environment["AFTERCARE_S3_ENDPOINT"]).port or 8003
     with dynamodb.running(dynamodb_port, data_dir) as endpoint, \
             s3.running(s3_port, s3_data_dir, environment["AFTERCARE_ATTACHMENTS_BUCKET"]) as bucket:
         environment.update(
