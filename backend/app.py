@@ -16,13 +16,14 @@ from chalicelib.bucket import BucketUnavailable
 from chalicelib.checker import UploadChecker, landed_keys
 from chalicelib.crypto import KeyServiceUnavailable
 from chalicelib.forms import FORMS, WARRANTY_STATUS, FormKind, InvalidSubmission, validate
+from chalicelib.forms.attachments import UploadRequest
 from chalicelib.intake import AlreadyClaimed, IdempotencyKeyReused, Intake
 from chalicelib.policy import data_policy
 from chalicelib.reception import Reception, TooFast
 from chalicelib.references import is_reference
 from chalicelib.settings import ConfigurationError, Settings
 from chalicelib.storage import StorageUnavailable
-from chalicelib.uploads import UploadDesk, UploadRequest
+from chalicelib.uploads import UploadDesk
 from chalicelib.warranty import NoSuchWarranty
 
 app = Chalice(app_name="aftercare")

@@ -75,7 +75,7 @@ class UploadRequest(Submission):
         title="Form", description="The form the file will be sent with."
     )
     content_type: Literal["image/jpeg", "image/png", "image/heic", "image/heif", "application/pdf"] = Field(
-        title="File type", json_schema_extra={"x-labels": FILE_TYPES},
+        title="File type", json_schema_extra={"x-labels": dict[str, Any](FILE_TYPES)},
     )
     size: int = Field(
         ge=MIN_BYTES, le=MAX_BYTES, title="File size in bytes",
