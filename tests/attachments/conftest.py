@@ -107,7 +107,7 @@ def attachment_stack(
             bucket = AttachmentBucket(engine.bucket, lambda: s3_client(
                 engine.endpoint, "eu-west-1", boto3.Session(
                     aws_access_key_id="local", aws_secret_access_key="local", region_name="eu-west-1")))
-            with serving(dynamodb_local_endpoint, table_name, key_dir) as base_url:
+            with serving(dynamodb_local_endpoint, table_name, key_dir, engine) as base_url:
                 yield AttachmentStack(
                     LiveStack(base_url, table_name, dynamodb_local_endpoint, key_dir), engine, bucket, checked
                 )
