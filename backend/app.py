@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from chalice import Chalice, Response
-from chalicelib import openapi, pages, web
+from chalicelib import openapi, origin, pages, web
 from chalicelib.bucket import BucketUnavailable
 from chalicelib.checker import UploadChecker, landed_keys
 from chalicelib.crypto import KeyServiceUnavailable
@@ -28,6 +28,7 @@ from chalicelib.warranty import NoSuchWarranty
 
 app = Chalice(app_name="aftercare")
 app.log.setLevel(logging.INFO)
+app.register_middleware(origin.guard(os.environ), "http")
 ANY_CONTENT_TYPE = ["*/*"]  # checked in chalicelib.web, so a wrong type gets our own 415
 OUTAGES = (StorageUnavailable, KeyServiceUnavailable, ConfigurationError, BucketUnavailable)
 # Each domain refusal and its answer; None: the exception's own message is written for the customer.

@@ -14,7 +14,7 @@ from chalicelib.crypto import SubjectHasher, SubmissionCipher, subject_hash
 from chalicelib.forms import FormKind, Submission, UniqueClaim
 from chalicelib.policy import DataPolicy
 from chalicelib.references import Chooser, new_reference
-from chalicelib.storage import ChangedItem, NewItem, SubmissionTable, WriteConflict
+from chalicelib.storage import ItemChange, NewItem, SubmissionTable, WriteConflict
 from chalicelib.uploads import ATTACHMENT_GUARD, attach, used_by_another
 
 SUBMISSION_GUARD = "submission"
@@ -66,14 +66,15 @@ class Intake:
         submission is refused.
         """
         now = self.clock()
-        fingerprint = self._fingerprint(form, submission)
+        # Only a retry with the same key compares fingerprints: without a key, none is needed.
+        fingerprint = self._fingerprint(form, submission) if idempotency_key else ""
         claims = submission.unique_claims(now.date())
         for _ in range(REFERENCE_ATTEMPTS):
             reference = new_reference(form.reference_prefix, self.choose)
             answer = submission.answer(reference, now.date()).model_dump(mode="json")
             stored = self._items(form, submission, reference, now)
             subject = stored[0].item.get("subject_hash")
-            writes: list[NewItem | ChangedItem] = [*stored]
+            writes: list[NewItem | ItemChange] = [*stored]
             writes[1:1] = [self._claim_item(form, claim, reference, subject, now) for claim in claims]
             writes.extend(attach(
                 uploads, reference=reference, subject=subject, now=now,
@@ -131,7 +132,7 @@ class Intake:
         self, form: FormKind, personal: dict[str, Any], subject: str, source: str, now: datetime
     ) -> NewItem:
         reference = new_reference("CON", self.choose)
-        contact = {"email": personal["email"], "name": personal.get("name")}
+        contact = {name: personal.get(name) for name in items.CONSENT_CONTACT}
         item = items.consent_item(
             reference=reference, subject=subject,
             sealed=self.cipher.seal(contact, kind=items.CONSENT_KIND, reference=reference),

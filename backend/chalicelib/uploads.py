@@ -19,7 +19,7 @@ from chalicelib import items
 from chalicelib.bucket import AttachmentBucket
 from chalicelib.forms.attachments import MAX_BYTES, MIN_BYTES, UploadRequest
 from chalicelib.forms.core import FieldError, InvalidSubmission
-from chalicelib.storage import ChangedItem, NewItem, SubmissionTable
+from chalicelib.storage import ItemChange, NewItem, SubmissionTable
 
 # The presigned POST is good for this long; the upload id, for a form's filling.
 POST_WINDOW = timedelta(minutes=15)
@@ -97,22 +97,17 @@ def resolve(
 def attach(
     uploads: Sequence[dict[str, Any]], *, reference: str, subject: str | None, now: datetime,
     expires: datetime,
-) -> list[ChangedItem]:
-    """The writes that mark each upload used by `reference`, only if still unused and usable."""
+) -> list[ItemChange]:
+    """The writes that mark each upload used by `reference`, only if nobody used it meanwhile.
+
+    (Its form and age were checked by `resolve` just before, in the same request.)
+    """
     changes = items.attached_upload_changes(
         reference=reference, subject=subject, attached=now, expires=expires
     )
-    if subject is None:
-        del changes["subject_hash"]
     return [
-        ChangedItem(
-            items.upload_key(upload["upload_id"]),
-            changes,
-            ATTACHMENT_GUARD,
-            condition="attribute_exists(#pk) AND #used = :unused AND #until > :now",
-            values={":unused": False, ":now": items.epoch(now)},
-            names={"#used": "used", "#until": "usable_until"},
-        )
+        ItemChange(*items.upload_key(upload["upload_id"]), changes, ATTACHMENT_GUARD,
+                   exists=True, expect={"used": False})
         for upload in uploads
     ]
 
