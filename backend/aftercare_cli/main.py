@@ -422,20 +422,8 @@ def subject_erase(lazy: _LazyStaff, email: str, yes: bool) -> None:
 
 # -- attachments ----------------------------------------------------------------------
 
-ATTACHMENT_COLUMNS = ("file", "type", "size", "check", "saved")
-
-
-def _rows(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> None:
-    """A table on a terminal, JSON lines when piped."""
-    if not sys.stdout.isatty():
-        for row in rows:
-            click.echo(json.dumps({name: row.get(name) for name in columns}))
-        return
-    shown = [[("" if row.get(name) is None else str(row.get(name))) for name in columns] for row in rows]
-    widths = [max([len(name), *(len(cells[i]) for cells in shown)]) for i, name in enumerate(columns)]
-    click.echo("  ".join(name.ljust(width) for name, width in zip(columns, widths, strict=True)))
-    for cells in shown:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)))
+ATTACHMENT_COLUMNS = {"file": "file", "type": "type", "size": "bytes", "check": "check",
+                      "saved": "saved as"}
 
 
 @cli.group("attachments")
@@ -447,17 +435,18 @@ def attachments_group() -> None:
 @click.argument("reference")
 @click.option("-o", "--output", "directory", required=True, type=click.Path(file_okay=False),
               help="Folder to save the files in (made if missing).")
+@FORMAT_OPTION
 @click.pass_obj
-def attachments_get(lazy: _LazyStaff, reference: str, directory: str) -> None:
+def attachments_get(lazy: _LazyStaff, reference: str, directory: str, list_format: str) -> None:
     """Download a submission's files as REFERENCE-1.jpg, ...; refused files are listed, not saved."""
     staff = lazy.get()
-    with _plainly(), audited(staff, "attachments.get", ["attachment"],
+    with _plainly(lazy), audited(staff, "attachments.get", ["attachment"],
                              detail={"reference": reference}) as action:
         rows = attachments.download(staff, reference, Path(directory))
         action.item_count = sum(1 for row in rows if row["saved"])
     if not rows:
         click.echo(f"{reference} has no attachments", err=True)
-    _rows(rows, ATTACHMENT_COLUMNS)
+    show(rows, ATTACHMENT_COLUMNS, list_format)
 
 
 @attachments_group.command("sweep")
@@ -465,7 +454,7 @@ def attachments_get(lazy: _LazyStaff, reference: str, directory: str) -> None:
 def attachments_sweep(lazy: _LazyStaff) -> None:
     """Delete files never attached to a form, or whose submission expired or was erased. Run daily."""
     staff = lazy.get()
-    with _plainly(), audited(staff, "attachments.sweep", ["attachment"]) as action:
+    with _plainly(lazy), audited(staff, "attachments.sweep", ["attachment"]) as action:
         counts = attachments.sweep(staff)
         action.item_count = counts["uploads"] + counts["attachments"]
     click.echo(f"deleted {counts['uploads']} unchecked upload(s) and {counts['attachments']} "
