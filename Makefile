@@ -1,8 +1,8 @@
 # Aftercare: the front door. Every target sets itself up.
 #   make run    build everything and serve site + API on http://127.0.0.1:8000
 #   make test   set up and run every test
-#   make bench  intake, cold start, local server and export beside their floors
-#               (long; `make test` runs its smoke mode)
+#   make bench  intake, cold start, local server and export beside their floors, and
+#               attachments' upload-to-checked latency (long; `make test` runs its smoke mode)
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -115,3 +115,4 @@ audit: setup site $(LIGHTHOUSE)
 bench: setup
 	$(PY) -m tests.bench
 	$(PY) -m tests.bench.cases_benchmark
+	$(PY) -m tests.bench.attachments_benchmark

@@ -8,11 +8,15 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from chalice import Chalice, Response
 from chalicelib import openapi, origin, pages, web
+from chalicelib.bucket import BucketUnavailable
+from chalicelib.checker import UploadChecker, landed_keys
 from chalicelib.crypto import KeyServiceUnavailable
-from chalicelib.forms import FORMS, TRACK, WARRANTY_STATUS, FieldError, FormKind, InvalidSubmission
+from chalicelib.forms import FORMS, TRACK, WARRANTY_STATUS, FieldError, FormKind, InvalidSubmission, validate
+from chalicelib.forms.attachments import UploadRequest
 from chalicelib.intake import AlreadyClaimed, IdempotencyKeyReused, Intake
 from chalicelib.lifecycles import case_policy
 from chalicelib.message_keys import case_message_cipher
@@ -22,13 +26,14 @@ from chalicelib.reception import Reception, TooFast
 from chalicelib.settings import ConfigurationError, Settings
 from chalicelib.storage import StorageUnavailable
 from chalicelib.tracking import CaseTracker, NoSuchCase
+from chalicelib.uploads import UploadDesk
 from chalicelib.warranty import NoSuchWarranty
 
 app = Chalice(app_name="aftercare")
 app.log.setLevel(logging.INFO)
 app.register_middleware(origin.guard(os.environ), "http")
 ANY_CONTENT_TYPE = ["*/*"]  # checked in chalicelib.web, so a wrong type gets our own 415
-OUTAGES = (StorageUnavailable, KeyServiceUnavailable, ConfigurationError)
+OUTAGES = (StorageUnavailable, KeyServiceUnavailable, ConfigurationError, BucketUnavailable)
 # Each domain refusal and its answer; None: the exception's own message is written for the customer.
 PROBLEMS: dict[type[Exception], tuple[int, str | None]] = {
     TooFast: (400, None),
@@ -66,6 +71,22 @@ def connect_tracker(clock: Callable[[], datetime]) -> CaseTracker:
 @cache
 def get_reception() -> Reception:
     return Reception(connect, connect_tracker=connect_tracker)
+
+
+def settings() -> Settings:
+    return Settings.from_environ(os.environ, base_dir=Path(__file__).parent)
+
+
+@cache
+def get_uploads() -> UploadDesk:
+    wiring = settings()
+    return UploadDesk(wiring.table(), wiring.attachment_bucket(), clock=lambda: get_reception().clock())
+
+
+@cache
+def get_checker() -> UploadChecker:
+    wiring = settings()
+    return UploadChecker(wiring.table(), wiring.attachment_bucket(), clock=lambda: get_reception().clock())
 
 
 def respond(answer: web.Answer) -> Response:
@@ -166,6 +187,31 @@ def post_warranty_status() -> Response:
 def post_track() -> Response:
     return look_up(TRACK.page, TRACK.kind, "track a case",
                    lambda post, reply: reply.case_progress(get_reception().track(post)))
+
+
+@app.route("/uploads", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+def post_upload() -> Response:
+    decoded = decode("/")
+    if isinstance(decoded, Response):
+        return decoded
+    post, reply = decoded
+    try:
+        request = validate(UploadRequest, post.fields)
+        issued = get_uploads().issue(request)
+    except HANDLED as error:
+        return refused(reply, error, "issue an upload")
+    return respond(web.json_answer(201, issued))
+
+
+# Triggered by the attachments bucket's notification (infra/attachments.yaml): a plain
+# Lambda function, as `chalice package` cannot package @app.on_s3_event.
+@app.lambda_function(name="check_upload")
+def check_upload(event: dict[str, Any], context: Any) -> None:
+    for object_key in landed_keys(event):
+        verdict = get_checker().check_landed(object_key)
+        if verdict is not None:
+            app.log.info("upload %s %s%s", verdict.upload_id, verdict.status,
+                         f" ({verdict.reason})" if verdict.reason else "")
 
 
 @app.route("/openapi.json", methods=["GET"])

@@ -209,6 +209,8 @@ def field_view(
         "id": field_id, "name": name, "hint": hint, "hint_id": hint_id,
         "label": prop.get("title") or name.replace("_", " ").capitalize(),
     }
+    if prop.get("x-widget") == "files":
+        return {**view, **_files(field_id, name, prop, hint_id)}
     value_type = prop.get("type")
     if value_type == "boolean" or prop.get("x-widget") == "checkbox" and value_type != "array":
         return {**view, "widget": "checkbox", "control": {
@@ -222,6 +224,18 @@ def field_view(
     if _as_choice_group(prop, choices):
         return {**view, **_choice_group(field_id, name, prop, choices, names, required, hint_id)}
     return {**view, **_select(field_id, name, prop, choices, names, required, hint_id)}
+
+
+def _files(field_id: str, name: str, prop: dict[str, Any], hint_id: str | None) -> dict[str, Any]:
+    """Files go to storage before the form is sent (aftercare-attachments.js); the form carries
+    their upload ids in one hidden field. Without JavaScript the form is sent without files."""
+    return {"widget": "files", "fieldset": {
+        "class_": "af-fieldset af-files", "aria_describedby": hint_id, "data_af_files": name,
+        "data_af_max_files": prop.get("maxItems"), "data_af_max_bytes": prop.get("x-max-bytes"),
+    }, "picker": {
+        "type": "file", "id": field_id, "multiple": True, "aria_describedby": hint_id,
+        "accept": ",".join([*prop.get("x-accept", []), ".heic", ".heif"]),
+    }, "ids": {"type": "hidden", "name": name, "value": ""}}
 
 
 def _item(prop: dict[str, Any]) -> dict[str, Any]:

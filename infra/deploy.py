@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import json
 import mimetypes
 import os
 import re
@@ -36,6 +37,8 @@ PACKAGE_DIR = ROOT / "build" / "infra"
 LAMBDA_WHEELS = ROOT / ".cache" / "lambda-wheels"
 
 MAIN_TEMPLATE = "template.yaml"
+# Merged into resources.yaml before packaging (Chalice takes one --merge-template).
+MERGED_TEMPLATES = ("attachments.yaml",)
 LAMBDA_ZIP = "deployment.zip"
 # CloudFront's WAF can only be created in us-east-1.
 EDGE_REGION = "us-east-1"
@@ -98,6 +101,7 @@ def package(
         )
     chalice_out = out_dir / "chalice"
     shutil.rmtree(chalice_out, ignore_errors=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
     chalice = Path(sys.executable).with_name("chalice")
     subprocess.run(  # noqa: S603 - fixed arguments, our own tool
         [
@@ -108,7 +112,7 @@ def package(
             "--template-format",
             "yaml",
             "--merge-template",
-            str(INFRA / "resources.yaml"),
+            str(merged_resources(out_dir)),
             str(chalice_out),
         ],
         cwd=project_dir,
@@ -119,16 +123,49 @@ def package(
     csp = template["Resources"]["SiteHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"][
         "SecurityHeadersConfig"
     ]["ContentSecurityPolicy"]
-    csp["ContentSecurityPolicy"] = with_script_hashes(
+    csp["ContentSecurityPolicy"] = with_attachments_bucket(with_script_hashes(
         csp["ContentSecurityPolicy"], inline_script_hashes(site_dir)
-    )
-    template["Resources"]["APIHandler"]["Properties"]["CodeUri"] = f"./{LAMBDA_ZIP}"
+    ))
+    for resource in template["Resources"].values():
+        if resource.get("Type") == "AWS::Serverless::Function":
+            resource["Properties"]["CodeUri"] = f"./{LAMBDA_ZIP}"
     out_dir.mkdir(parents=True, exist_ok=True)
     shutil.move(str(chalice_out / "deployment.zip"), out_dir / LAMBDA_ZIP)
     shutil.rmtree(chalice_out)
     main = out_dir / MAIN_TEMPLATE
     main.write_text(yaml.safe_dump(template, sort_keys=False), encoding="utf-8")
     return main
+
+
+def with_attachments_bucket(csp: str) -> dict:
+    """The CSP with the attachments bucket's host allowed for the browser's file uploads."""
+    host = "https://${AWS::StackName}-attachments-${AWS::AccountId}.s3.${AWS::Region}.amazonaws.com"
+    return {"Fn::Sub": csp.replace("connect-src 'self'", f"connect-src 'self' {host}", 1)}
+
+
+def merge(base: dict, extra: dict) -> dict:
+    """`extra` merged into `base`: mappings key by key, anything else must not clash."""
+    merged = dict(base)
+    for name, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(name), dict):
+            merged[name] = merge(merged[name], value)
+        elif name in merged and merged[name] != value:
+            raise SystemExit(f"templates disagree on {name!r}")
+        else:
+            merged[name] = value
+    return merged
+
+
+def merged_resources(out_dir: Path) -> Path:
+    """resources.yaml with MERGED_TEMPLATES merged in, as one JSON file for Chalice."""
+    from aftercare_local.template import load
+
+    document = load(INFRA / "resources.yaml")
+    for name in MERGED_TEMPLATES:
+        document = merge(document, load(INFRA / name))
+    path = out_dir / "resources.merged.json"
+    path.write_text(json.dumps(document, indent=1), encoding="utf-8")
+    return path
 
 
 # -- Deploy ----------------------------------------------------------------------

@@ -4,6 +4,7 @@ and a live local stack (DynamoDB Local + the one-origin server) for HTTP and bro
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import sys
@@ -19,6 +20,7 @@ import boto3
 import pytest
 from aftercare_local import dynamodb as dynamodb_local
 from aftercare_local import processes
+from aftercare_local import s3 as s3_local
 from aftercare_local.paths import BACKEND, BUILT_SITE, REPO
 from aftercare_local.processes import free_port
 from chalicelib.crypto import (
@@ -196,12 +198,16 @@ class LiveStack(StoredItems):
 
 
 @contextlib.contextmanager
-def serving(endpoint: str, table_name: str, key_dir: Path) -> Iterator[str]:
+def serving(endpoint: str, table_name: str, key_dir: Path, bucket: Any = None) -> Iterator[str]:
+    """The server; with `bucket` (a running s3rver, aftercare_local.s3) it issues uploads to it."""
     port = free_port()
+    environment = dict(os.environ)
+    if bucket is not None:
+        environment.update(AFTERCARE_S3_ENDPOINT=bucket.endpoint, AFTERCARE_ATTACHMENTS_BUCKET=bucket.bucket)
     process = subprocess.Popen(
         [sys.executable, "-m", "aftercare_local", "serve", "--port", str(port),
          "--dynamodb-endpoint", endpoint, "--table", table_name, "--key-dir", str(key_dir)],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment,
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
@@ -232,7 +238,8 @@ def live_stack(
     ensure_local_keys(key_dir)
     table_name = f"aftercare-live-{uuid.uuid4().hex[:8]}"
     dynamodb_local.ensure_table(local_client(dynamodb_local_endpoint), table_name)
-    with serving(dynamodb_local_endpoint, table_name, key_dir) as base_url:
+    with s3_local.running(free_port(), None) as bucket, \
+            serving(dynamodb_local_endpoint, table_name, key_dir, bucket) as base_url:
         yield LiveStack(base_url, table_name, dynamodb_local_endpoint, key_dir)
 
 

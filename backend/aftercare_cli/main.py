@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import click
+from chalicelib.bucket import BucketUnavailable
 from chalicelib.cases import CaseNotFound, Change
 from chalicelib.crypto import KeyServiceUnavailable
 from chalicelib.forms.fields import Email
@@ -21,7 +22,7 @@ from chalicelib.settings import ConfigurationError
 from chalicelib.storage import ItemGone, StorageUnavailable
 from pydantic import TypeAdapter, ValidationError
 
-from aftercare_cli import cases, subjects
+from aftercare_cli import attachments, cases, subjects
 from aftercare_cli.audit import AUDIT_KIND, audited
 from aftercare_cli.export import Progress, Window, export_kinds
 from aftercare_cli.listing import FORMAT_OPTION, show, wants_table
@@ -49,7 +50,8 @@ UNREACHABLE = {"EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutErr
 NO_CREDENTIALS = {"NoCredentialsError", "UnrecognizedClientException", "ExpiredTokenException",
                   "InvalidSignatureException", "ProfileNotFound"}
 FAILURES = (ConfigurationError, StorageUnavailable, KeyServiceUnavailable,
-            subjects.SubjectRequestError, ItemGone, CaseNotFound, IllegalMove)
+            subjects.SubjectRequestError, ItemGone, CaseNotFound, IllegalMove,
+            BucketUnavailable, attachments.NoSuchSubmission)
 
 
 def _local_defaults() -> tuple[dict[str, str], str]:
@@ -414,6 +416,47 @@ def subject_erase(lazy: _LazyStaff, email: str, yes: bool) -> None:
             action.item_count = sum(erased.values())
     click.echo(f"erased {sum(erased.values())} item(s): "
                + ", ".join(f"{count} {name}" for name, count in sorted(erased.items())))
+
+
+# -- attachments ----------------------------------------------------------------------
+
+ATTACHMENT_COLUMNS = {"file": "file", "type": "type", "size": "bytes", "check": "check",
+                      "saved": "saved as"}
+
+
+@cli.group("attachments")
+def attachments_group() -> None:
+    """Files customers sent with their forms (checked, photo metadata stripped)."""
+
+
+@attachments_group.command("get")
+@click.argument("reference")
+@click.option("-o", "--output", "directory", required=True, type=click.Path(file_okay=False),
+              help="Folder to save the files in (made if missing).")
+@FORMAT_OPTION
+@click.pass_obj
+def attachments_get(lazy: _LazyStaff, reference: str, directory: str, list_format: str) -> None:
+    """Download a submission's files as REFERENCE-1.jpg, ...; refused files are listed, not saved."""
+    staff = lazy.get()
+    with _plainly(lazy), audited(staff, "attachments.get", ["attachment"],
+                             detail={"reference": reference}) as action:
+        rows = attachments.download(staff, reference, Path(directory))
+        action.item_count = sum(1 for row in rows if row["saved"])
+    if not rows:
+        click.echo(f"{reference} has no attachments", err=True)
+    show(rows, ATTACHMENT_COLUMNS, list_format)
+
+
+@attachments_group.command("sweep")
+@click.pass_obj
+def attachments_sweep(lazy: _LazyStaff) -> None:
+    """Delete files never attached to a form, or whose submission expired or was erased. Run daily."""
+    staff = lazy.get()
+    with _plainly(lazy), audited(staff, "attachments.sweep", ["attachment"]) as action:
+        counts = attachments.sweep(staff)
+        action.item_count = counts["uploads"] + counts["attachments"]
+    click.echo(f"deleted {counts['uploads']} unchecked upload(s) and {counts['attachments']} "
+               f"attachment(s); kept {counts['kept']}")
 
 
 # -- consent ------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from chalicelib.items import (
 )
 from chalicelib.storage import ItemChange, WriteConflict
 
+from aftercare_cli import attachments
 from aftercare_cli.listing import with_article
 from aftercare_cli.staff import Staff
 
@@ -207,6 +208,8 @@ def _related_changes(staff: Staff, subject: str, reference: str, new_subject: st
 def erase(staff: Staff, subject: str) -> Counter[str]:
     """Delete every item of the person, expired or not; answers how many of each record type."""
     items = find(staff, subject, include_expired=True)
+    # The files first: once their records are gone, nothing would say whose they were.
+    attachments.erase_files(staff, items)
     staff.table.delete_all([(item["pk"], item["sk"]) for item in items])
     return Counter(record_type(item) for item in items)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 from chalicelib.origin import SECRET_VARIABLE
 
-from aftercare_local import server, stack
+from aftercare_local import s3, server, stack
 from aftercare_local.dynamodb import DynamoDBLocalError
 from aftercare_local.paths import BUILT_SITE, LOCAL_STATE, RUNNING_STACK
 
@@ -46,13 +46,17 @@ def run(port: int, dynamodb_port: int | None) -> None:
     # DynamoDB Local just as cleanly.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        with stack.started(data_dir=LOCAL_STATE / "dynamodb", dynamodb_port=dynamodb_port) as local:
+        with stack.started(data_dir=LOCAL_STATE / "dynamodb", dynamodb_port=dynamodb_port,
+                           s3_data_dir=LOCAL_STATE / "s3") as local:
             try:
                 httpd = server.make_server(port, BUILT_SITE, server.load_app(), origin_secret=origin_secret())
             except OSError as error:
                 raise click.ClickException(_busy(port, "the site and the API", "PORT", error)) from None
             stack.write_running_state(RUNNING_STACK, local, port)
+            assert local.s3 is not None
+            local.s3.on_new_upload(s3.checker_handler(sys.modules["app"]))
             click.echo(f"DynamoDB Local: {local.dynamodb_endpoint} (data in .local/dynamodb)")
+            click.echo(f"S3 (s3rver):    {local.s3.endpoint} (attachments in .local/s3)")
             click.echo(f"Aftercare:      http://127.0.0.1:{port}/  (Ctrl-C stops everything)")
             try:
                 httpd.serve_forever()

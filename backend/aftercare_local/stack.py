@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import boto3
 from chalicelib.crypto import ensure_local_keys
 
-from aftercare_local import dynamodb
+from aftercare_local import dynamodb, s3
 from aftercare_local.paths import BACKEND, CHALICE_CONFIG
 
 LOCAL_CREDENTIALS = {
@@ -30,6 +30,7 @@ class LocalStack:
     dynamodb_endpoint: str
     table_name: str
     key_dir: Path
+    s3: s3.S3Engine | None = None
 
     def dynamodb_client(self) -> Any:
         return boto3.client(
@@ -95,7 +96,7 @@ def staff_environment(state_path: Path) -> tuple[dict[str, str], str]:
 @contextlib.contextmanager
 def started(
     *, data_dir: Path | None, key_dir: Path | None = None, dynamodb_port: int | None = None,
-    table_name: str | None = None,
+    table_name: str | None = None, s3_data_dir: Path | None = None, s3_port: int | None = None,
 ) -> Iterator[LocalStack]:
     """Start DynamoDB Local, make the table and keys, and set the app's environment.
 
@@ -110,13 +111,16 @@ def started(
     if table_name:
         environment["AFTERCARE_TABLE_NAME"] = table_name
     ensure_local_keys(key_dir)
-    with dynamodb.running(dynamodb_port, data_dir) as endpoint:
+    s3_port = s3_port or urlsplit(environment["AFTERCARE_S3_ENDPOINT"]).port or 8003
+    with dynamodb.running(dynamodb_port, data_dir) as endpoint, \
+            s3.running(s3_port, s3_data_dir, environment["AFTERCARE_ATTACHMENTS_BUCKET"]) as bucket:
         environment.update(
-            AFTERCARE_DYNAMODB_ENDPOINT=endpoint, AFTERCARE_LOCAL_KEY_DIR=str(key_dir)
+            AFTERCARE_DYNAMODB_ENDPOINT=endpoint, AFTERCARE_LOCAL_KEY_DIR=str(key_dir),
+            AFTERCARE_S3_ENDPOINT=bucket.endpoint,
         )
         for name, value in LOCAL_CREDENTIALS.items():
             environment.setdefault(name, value)
-        stack = LocalStack(environment, endpoint, environment["AFTERCARE_TABLE_NAME"], key_dir)
+        stack = LocalStack(environment, endpoint, environment["AFTERCARE_TABLE_NAME"], key_dir, bucket)
         dynamodb.ensure_table(stack.dynamodb_client(), stack.table_name)
         saved = {name: os.environ.get(name) for name in environment}
         os.environ.update(environment)

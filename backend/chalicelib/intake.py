@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -15,7 +15,8 @@ from chalicelib.forms import FormKind, Submission, UniqueClaim
 from chalicelib.lifecycles import case_policy
 from chalicelib.policy import DataPolicy
 from chalicelib.references import Chooser, new_reference
-from chalicelib.storage import NewItem, SubmissionTable, WriteConflict
+from chalicelib.storage import ItemChange, NewItem, SubmissionTable, WriteConflict
+from chalicelib.uploads import ATTACHMENT_GUARD, attach, used_by_another
 
 SUBMISSION_GUARD = "submission"
 IDEMPOTENCY_GUARD = "idempotency"
@@ -58,7 +59,8 @@ class Intake:
     choose: Chooser = secrets.choice
 
     def receive(
-        self, form: FormKind, submission: Submission, idempotency_key: str | None = None
+        self, form: FormKind, submission: Submission, idempotency_key: str | None = None,
+        uploads: Sequence[dict[str, Any]] = (),
     ) -> Receipt:
         """Store one submission exactly once and answer with its reference.
 
@@ -73,9 +75,14 @@ class Intake:
         for _ in range(REFERENCE_ATTEMPTS):
             reference = new_reference(form.reference_prefix, self.choose)
             answer = submission.answer(reference, now.date()).model_dump(mode="json")
-            writes = self._items(form, submission, reference, now)
-            subject = writes[0].item.get("subject_hash")
+            stored = self._items(form, submission, reference, now)
+            subject = stored[0].item.get("subject_hash")
+            writes: list[NewItem | ItemChange] = [*stored]
             writes[1:1] = [self._claim_item(form, claim, reference, subject, now) for claim in claims]
+            writes.extend(attach(
+                uploads, reference=reference, subject=subject, now=now,
+                expires=self.policy.expires_at(form.kind, now),
+            ))
             if idempotency_key:
                 # First in the transaction: when a retry also collides with its
                 # own claims, the idempotency record is the conflict reported.
@@ -86,9 +93,11 @@ class Intake:
                 self.table.create_all(writes)
             except WriteConflict as conflict:
                 if conflict.guard == IDEMPOTENCY_GUARD and idempotency_key:
-                    return self._replay(form, submission, idempotency_key, fingerprint, now)
+                    return self._replay(form, submission, idempotency_key, fingerprint, now, uploads)
                 if conflict.guard == SUBMISSION_GUARD:
                     continue
+                if conflict.guard == ATTACHMENT_GUARD:
+                    raise used_by_another() from None
                 for claim in claims:
                     if conflict.guard == claim.guard:
                         raise AlreadyClaimed(claim.conflict_message, claim.field_name) from None
@@ -146,14 +155,22 @@ class Intake:
         )
         return NewItem(item, IDEMPOTENCY_GUARD)
 
+    def replay_of(self, form: FormKind, submission: Submission, key: str) -> Receipt | None:
+        """The first answer to this very submission under this key, if it was stored."""
+        record = self.table.get(*items.idempotency_key(form.kind, key), now_epoch=items.epoch(self.clock()))
+        if record is None or record["fingerprint"] != self._fingerprint(form, submission):
+            return None
+        return Receipt(record["reference"], items.replayed_answer(record), replayed=True)
+
     def _replay(
-        self, form: FormKind, submission: Submission, key: str, fingerprint: str, now: datetime
+        self, form: FormKind, submission: Submission, key: str, fingerprint: str, now: datetime,
+        uploads: Sequence[dict[str, Any]] = (),
     ) -> Receipt:
         record = self.table.get(*items.idempotency_key(form.kind, key), now_epoch=items.epoch(now))
         if record is None:
             # The first attempt's record expired between our write and this
             # read: its key is free again, so this attempt is a new one.
-            return self.receive(form, submission, key)
+            return self.receive(form, submission, key, uploads)
         if record["fingerprint"] != fingerprint:
             raise IdempotencyKeyReused()
         return Receipt(record["reference"], items.replayed_answer(record), replayed=True)

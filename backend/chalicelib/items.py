@@ -30,6 +30,7 @@ CONSENT_PREFIX = "CONSENT#"
 WARRANTY_PREFIX = "WARRANTY#"
 AUDIT_PREFIX = "AUDIT#"
 CASE_PREFIX = "CASE#"
+UPLOAD_PREFIX = "UPLOAD#"
 RECORD_NAMES = {
     SUBMISSION_PREFIX: "submission",
     CONSENT_PREFIX: "consent",
@@ -37,6 +38,7 @@ RECORD_NAMES = {
     WARRANTY_PREFIX: "warranty",
     AUDIT_PREFIX: "audit",
     CASE_PREFIX: "case_history",
+    UPLOAD_PREFIX: "upload",
 }
 
 SUBMISSION_SORT_KEY = "SUBMISSION"
@@ -44,6 +46,7 @@ IDEMPOTENCY_SORT_KEY = "IDEMPOTENCY"
 CONSENT_SORT_KEY = "CONSENT"
 WARRANTY_SORT_KEY = "REGISTRATION"
 HISTORY_SORT_PREFIX = "HISTORY#"
+UPLOAD_SORT_KEY = "UPLOAD"
 
 # Kinds that are records of their own rather than forms.
 CONSENT_KIND = "consent"
@@ -301,3 +304,74 @@ def idempotency_item(
 def replayed_answer(record: Mapping[str, Any]) -> dict[str, Any]:
     answer: dict[str, Any] = json.loads(record["answer"])
     return answer
+
+
+# -- Uploads: one record per upload id the API issued ------------------------------
+#
+# An upload starts ISSUED (unused, expiring with its presigned POST's window plus
+# a day); the intake marks it used by a submission in the same transaction as the
+# submission, and gives it that submission's subject and expiry, so erasure and
+# retention reach it. The checker sets its check status, CHECKED or REFUSED.
+
+UPLOAD_ISSUED = "issued"
+UPLOAD_CHECKED = "checked"
+UPLOAD_REFUSED = "refused"
+# The bucket's two folders: where the browser posts, and the checked, cleaned copy.
+UPLOAD_FOLDER = "uploads/"
+ATTACHMENT_FOLDER = "attachments/"
+
+
+def upload_key(upload_id: str) -> Key:
+    return f"{UPLOAD_PREFIX}{upload_id}", UPLOAD_SORT_KEY
+
+
+def upload_object_key(upload_id: str) -> str:
+    """Where the browser's file lands: a random key, named by nothing the customer sent."""
+    return f"{UPLOAD_FOLDER}{upload_id}"
+
+
+def attachment_object_key(upload_id: str) -> str:
+    """Where the checked copy (metadata stripped) is kept: the only one staff read."""
+    return f"{ATTACHMENT_FOLDER}{upload_id}"
+
+
+def upload_id_of(object_key: str) -> str | None:
+    """The upload id an object key names, or None for a key that is not ours."""
+    for folder in (UPLOAD_FOLDER, ATTACHMENT_FOLDER):
+        if object_key.startswith(folder) and "/" not in object_key[len(folder):]:
+            return object_key[len(folder):] or None
+    return None
+
+
+def upload_item(
+    *, upload_id: str, form_kind: str, content_type: str, max_bytes: int, created: datetime,
+    usable_until: datetime, expires: datetime,
+) -> dict[str, Any]:
+    """No `kind` attribute: uploads are not submissions and stay out of the by-kind index."""
+    partition, sort = upload_key(upload_id)
+    return {
+        PARTITION_KEY: partition,
+        SORT_KEY: sort,
+        "upload_id": upload_id,
+        "form_kind": form_kind,
+        "content_type": content_type,
+        "max_bytes": max_bytes,
+        "created_at": timestamp(created),
+        "usable_until": epoch(usable_until),
+        "used": False,
+        "check": UPLOAD_ISSUED,
+        EXPIRY_ATTRIBUTE: epoch(expires),
+    }
+
+
+def attached_upload_changes(
+    *, reference: str, subject: str | None, attached: datetime, expires: datetime,
+) -> dict[str, Any]:
+    """What changes on an upload record once a submission names it: used, kept as long as the submission."""
+    return {
+        "used": True,
+        "reference": reference,
+        "subject_hash": subject,
+        "attached_at": timestamp(attached),
+        EXPIRY_ATTRIBUTE: epoch(expires),
+    }

@@ -10,6 +10,7 @@ from pydantic.json_schema import models_json_schema
 
 from chalicelib.forms import FORMS, TRACK, WARRANTY_STATUS, FormKind, Submission
 from chalicelib.forms.answers import Problem, ValidationProblem, WarrantyStatus
+from chalicelib.forms.attachments import IssuedUpload, UploadRequest
 from chalicelib.forms.tracking import CaseProgress
 from chalicelib.web import API_BASE, FORM, JSON, MAX_BODY_BYTES, MAX_IDEMPOTENCY_KEY, RETRY_AFTER_SECONDS
 
@@ -154,6 +155,24 @@ def _track_operation(today: date) -> dict[str, Any]:
     }
 
 
+def _upload_operation(today: date) -> dict[str, Any]:
+    return {
+        "operationId": "post_upload",
+        "summary": "Ask to send one file with a form",
+        "description": "Answers a presigned POST: the browser sends the file straight to storage, "
+                       "which refuses another key, type or size. Name the `upload_id` in the form's "
+                       "`attachments`. Each file is then checked by its content; one that is not what "
+                       "it claims is removed and shown as refused.",
+        "requestBody": {"required": True, "content": {JSON: {
+            "schema": _ref(UploadRequest), "example": UploadRequest.example(today)}}},
+        "responses": {
+            "201": {"description": "Send the file with this POST.",
+                    "content": {JSON: {"schema": _ref(IssuedUpload)}}},
+            **_shared("Invalid", "TooLarge", "UnsupportedType", "Unavailable"),
+        },
+    }
+
+
 def _page(description: str) -> dict[str, Any]:
     return {"description": description, "content": {HTML: {"schema": {"type": "string"}}}}
 
@@ -161,9 +180,9 @@ def _page(description: str) -> dict[str, Any]:
 def document(today: date) -> dict[str, Any]:
     """The whole document; examples are dated relative to `today`, so they always validate."""
     request_models: list[type[BaseModel]] = [form.model for form in FORMS.values()]
-    request_models += [WARRANTY_STATUS.model, TRACK.model]
+    request_models += [WARRANTY_STATUS.model, TRACK.model, UploadRequest]
     answer_models: list[type[BaseModel]] = [form.model.answer_model for form in FORMS.values()]
-    answer_models += [WarrantyStatus, CaseProgress, Problem, ValidationProblem]
+    answer_models += [WarrantyStatus, CaseProgress, IssuedUpload, Problem, ValidationProblem]
     _, schemas = models_json_schema(
         [(model, "validation") for model in request_models]
         + [(model, "serialization") for model in dict.fromkeys(answer_models)],
@@ -181,6 +200,7 @@ def document(today: date) -> dict[str, Any]:
             }
     paths[WARRANTY_STATUS.path] = {"post": _warranty_status_operation(today)}
     paths[TRACK.path] = {"post": _track_operation(today)}
+    paths["/uploads"] = {"post": _upload_operation(today)}
     paths["/thanks"] = {"get": {
         "operationId": "get_thanks",
         "summary": "The thank-you page a plain HTML form post is sent on to",

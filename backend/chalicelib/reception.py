@@ -11,9 +11,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
+from chalicelib import uploads
 from chalicelib.antispam import TOO_FAST_MESSAGE, Verdict, screen
 from chalicelib.catalog import catalog
-from chalicelib.forms import FormKind, Submission, TrackQuery, WarrantyStatusQuery, validate
+from chalicelib.forms import (
+    FormKind,
+    InvalidSubmission,
+    Submission,
+    TrackQuery,
+    WarrantyStatusQuery,
+    validate,
+)
 from chalicelib.forms.answers import WarrantyStatus
 from chalicelib.forms.feedback import SITE_ADDRESS
 from chalicelib.forms.tracking import CaseProgress
@@ -75,8 +83,22 @@ class Reception:
         if verdict is Verdict.DECOY:
             receipt = pretend(form, submission, today, self.choose)
         else:
-            receipt = self.intake.receive(form, submission, post.idempotency_key)
+            receipt = self._store(form, submission, post)
         return replace(receipt, returns_to=submission.returns_to())
+
+    def _store(self, form: FormKind, submission: Submission, post: FormPost) -> Receipt:
+        """Store with the uploads it names, each one this intake issued, unused and not expired."""
+        upload_ids = getattr(submission, uploads.FIELD, None) or []
+        try:
+            named = uploads.resolve(self.intake.table, form.kind, upload_ids, self.clock())
+        except InvalidSubmission:
+            # A retry of a stored submission names uploads its first attempt used.
+            replay = self.intake.replay_of(form, submission, post.idempotency_key) if (
+                post.idempotency_key and upload_ids) else None
+            if replay is None:
+                raise
+            return replay
+        return self.intake.receive(form, submission, post.idempotency_key, named)
 
     @property
     def receipt_key(self) -> bytes:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import boto3
 
+from chalicelib.bucket import AttachmentBucket, s3_client
 from chalicelib.crypto import (
     LOCAL_DATA_KEY_FILE,
     LOCAL_SUBJECT_KEY_FILE,
@@ -38,6 +39,8 @@ class Settings:
     region: str | None = None
     # A named AWS profile (staff tools); None uses the default credential chain.
     profile: str | None = None
+    attachments_bucket: str | None = None
+    s3_endpoint: str | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], base_dir: Path | None = None) -> Settings:
@@ -57,6 +60,8 @@ class Settings:
             subject_key_id=environ.get("AFTERCARE_SUBJECT_KEY_ID") or None,
             local_key_dir=local_key_dir,
             region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None,
+            attachments_bucket=environ.get("AFTERCARE_ATTACHMENTS_BUCKET") or None,
+            s3_endpoint=environ.get("AFTERCARE_S3_ENDPOINT") or None,
         )
         if not settings.local_key_dir and not (settings.kms_key_id and settings.subject_key_id):
             raise ConfigurationError(
@@ -111,3 +116,14 @@ class Settings:
         assert self.subject_key_id
         return KmsDerivedSubjectHasher(self.subject_key_id, self.region, self.session())
 
+
+    def attachment_bucket(self) -> AttachmentBucket:
+        if not self.attachments_bucket:
+            raise ConfigurationError("AFTERCARE_ATTACHMENTS_BUCKET is not set")
+        return AttachmentBucket(
+            self.attachments_bucket,
+            lambda: s3_client(
+                self.s3_endpoint, self.region or (LOCAL_REGION if self.local_key_dir else None),
+                self.session(),
+            ),
+        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -121,15 +121,14 @@ class SubmissionTable:
             self._client = self.client_factory()
         return self._client
 
-    def create_all(self, items: list[NewItem]) -> None:
-        """Create every item or none; raise WriteConflict naming the first key that was taken."""
+    def create_all(self, items: Sequence[NewItem | ItemChange]) -> None:
+        """Create every item (and make every change) or none; raise WriteConflict naming the first
+        key that was taken or change whose condition failed."""
         try:
-            if len(items) == 1:
+            if len(items) == 1 and isinstance(items[0], NewItem):
                 self.client.put_item(**self._conditional_put(items[0]))
             else:
-                self.client.transact_write_items(
-                    TransactItems=[{"Put": self._conditional_put(new)} for new in items]
-                )
+                self.client.transact_write_items(TransactItems=[self._entry(new) for new in items])
         except (ClientError, BotoCoreError) as error:
             raise write_failure(error, [new.guard for new in items]) from None
 
@@ -278,12 +277,8 @@ class SubmissionTable:
         Raises WriteConflict naming the first change whose condition failed
         (an item gone, a key taken, a value changed meanwhile).
         """
-        entries = [
-            {"Update" if change.attributes is not None else "Delete": change.request(self.table_name)}
-            for change in changes
-        ]
         try:
-            self.client.transact_write_items(TransactItems=entries)
+            self.client.transact_write_items(TransactItems=[self._entry(change) for change in changes])
         except (ClientError, BotoCoreError) as error:
             raise write_failure(error, [change.guard for change in changes]) from None
 
@@ -377,6 +372,12 @@ class SubmissionTable:
                     batch.put_item(Item=to_dynamodb(item))
         except (ClientError, BotoCoreError) as error:
             raise unavailable(error) from None
+
+    def _entry(self, write: NewItem | ItemChange) -> dict[str, Any]:
+        """One entry of a write transaction."""
+        if isinstance(write, NewItem):
+            return {"Put": self._conditional_put(write)}
+        return {"Update" if write.attributes is not None else "Delete": write.request(self.table_name)}
 
     def _conditional_put(self, new: NewItem) -> dict[str, Any]:
         return {

@@ -117,7 +117,9 @@ def fill_valid(page: Any, form: Any) -> None:
             if name == "product":
                 chosen_product = options[0].get_attribute("value")
             continue
-        control = field_box.locator("input:not([type=checkbox]), textarea")
+        control = field_box.locator(
+            "input:not([type=checkbox]):not([type=file]):not([type=hidden]), textarea"
+        )
         if not control.count() or control.get_attribute("required") is None:
             continue
         control.fill(sample_value(name or "", control, chosen_product))

@@ -99,9 +99,14 @@ def for_moto(template: dict, placeholders: dict[str, str]) -> dict:
     """
     resources = template["Resources"]
     skipped = {n for n, r in resources.items() if resource_class_from_type(r["Type"]) is None}
-    for name in [n for n, r in resources.items() if n not in skipped]:
-        if names_a_skipped_resource(resources[name], skipped):
+    # Left out in turn: what names a left-out resource (the attachments bucket's policy
+    # names the bucket, which names the checker function).
+    while doomed := [
+        n for n in resources if n not in skipped and names_a_skipped_resource(resources[n], skipped)
+    ]:
+        for name in doomed:
             del resources[name]
+        skipped.update(doomed)
     for key, output in template.get("Outputs", {}).items():
         if names_a_skipped_resource(output["Value"], skipped):
             output["Value"] = placeholders.get(key, f"not-modelled-by-moto-{key}")

@@ -129,20 +129,26 @@ def test_key_policy_and_public_role_allow_exactly_the_data_policy_kinds(resource
 def test_public_role_can_neither_decrypt_nor_read_back_submissions(public_policy):
     granted = actions(public_policy)
     assert "kms:Decrypt" not in granted
-    assert not {"dynamodb:Scan", "dynamodb:UpdateItem", "dynamodb:DeleteItem"} & granted
+    assert not {"dynamodb:Scan", "dynamodb:DeleteItem"} & granted
     # Queries only for the track page, only for a case's open attributes (test_case_messages.py).
     querying = [s for s in statements(public_policy) if "dynamodb:Query" in as_list(s["Action"])]
     assert [s["Sid"] for s in querying] == ["TrackCasesOpenAttributesOnly"]
+    # It may change upload records only (marking an upload used), never a submission.
+    for statement in statements(public_policy):
+        if "dynamodb:UpdateItem" in as_list(statement["Action"]):
+            assert statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] == ["UPLOAD#*"]
     assert granted == {
         "dynamodb:PutItem",
         "dynamodb:ConditionCheckItem",
         "dynamodb:GetItem",
         "dynamodb:Query",
         "sts:AssumeRole",
+        "dynamodb:UpdateItem",
         "kms:GenerateDataKey",
         "kms:GenerateMac",
         "logs:CreateLogStream",
         "logs:PutLogEvents",
+        "s3:PutObject",
     }
 
 
@@ -249,28 +255,38 @@ def test_security_headers_policy_sets_every_header(resources):
     assert "camera=()" in custom["Permissions-Policy"]
 
 
+ATTACHMENTS_HOST = "https://${AWS::StackName}-attachments-${AWS::AccountId}.s3.${AWS::Region}.amazonaws.com"
+
+
+def csp_text(csp: dict) -> str:
+    """The policy's text (a Fn::Sub: it names the attachments bucket)."""
+    value = csp["ContentSecurityPolicy"]
+    return value["Fn::Sub"] if isinstance(value, dict) else value
+
+
 def test_content_security_policy_allows_no_other_origin_and_no_framing(packaged):
     csp = security_headers(packaged)["SecurityHeadersConfig"]["ContentSecurityPolicy"]
     directives = dict(
-        (d.split()[0], d.split()[1:]) for d in csp["ContentSecurityPolicy"].split(";") if d.strip()
+        (d.split()[0], d.split()[1:]) for d in csp_text(csp).split(";") if d.strip()
     )
     assert directives["frame-ancestors"] == ["'none'"]
     assert directives["default-src"] == ["'self'"]
+    # The one other origin: the retailer's own attachments bucket, which the browser posts files to.
+    assert directives["connect-src"] == ["'self'", ATTACHMENTS_HOST]
+    directives["connect-src"] = ["'self'"]
     for name, sources in directives.items():
         for source in sources:
             assert not re.match(r"(https?:|\*|[\w-]+\.[\w.-]+)", source), (name, source)
     assert "'unsafe-inline'" not in directives["script-src"]
     assert "'unsafe-eval'" not in directives["script-src"]
-    assert len(csp["ContentSecurityPolicy"]) <= 1783  # CloudFront's limit for this header
+    assert len(csp_text(csp)) <= 1783 - 40  # CloudFront's limit, with room for the bucket's name
 
 
 def test_every_inline_script_of_the_built_site_is_allowed_by_hash(packaged, deploy_module):
     hashes = deploy_module.inline_script_hashes(SITE_DIR)
     assert hashes, "the built site has inline scripts; finding none means the scan is broken"
     csp = security_headers(packaged)["SecurityHeadersConfig"]["ContentSecurityPolicy"]
-    script_src = next(
-        d for d in csp["ContentSecurityPolicy"].split("; ") if d.startswith("script-src")
-    )
+    script_src = next(d for d in csp_text(csp).split("; ") if d.startswith("script-src"))
     assert set(hashes) <= set(script_src.split())
 
 

@@ -11,6 +11,7 @@ AWS_LIBRARIES = ("boto3", "botocore", "aws_encryption_sdk")
 
 
 @pytest.mark.parametrize("module", ["chalicelib.forms", "chalicelib.items", "chalicelib.catalog",
+                                    "chalicelib.filecheck",
                                     "chalicelib.policy", "chalicelib.lifecycles"])
 def test_importing_a_pure_module_loads_no_aws_library(module: str) -> None:
     probe = (

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from chalicelib.forms.attachments import Attachments
 from chalicelib.forms.core import Submission, personal
 from chalicelib.forms.fields import (
     Email,
@@ -99,6 +100,7 @@ class Complaint(Submission):
         description="From your receipt, an email from us, or an earlier form.",
     )
     desired_outcome: str = free_text("What would put it right for you?", 2000)
+    attachments: Attachments
     name: Name
     email: Email
     phone: Phone = None

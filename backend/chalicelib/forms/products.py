@@ -9,6 +9,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from chalicelib.catalog import catalog
 from chalicelib.forms.answers import ReturnAssessed, WarrantyRegistered
+from chalicelib.forms.attachments import Attachments
 from chalicelib.forms.core import Submission, UniqueClaim, today_of
 from chalicelib.forms.fields import (
     Address,
@@ -78,6 +79,7 @@ class WarrantyRegistration(PurchasedProduct):
         min_length=1, max_length=120, title="Where did you buy it?",
         description="The shop's name and town, or the website.",
     )
+    attachments: Attachments
     name: Name
     email: Email
     phone: Phone = None
@@ -151,6 +153,7 @@ class ReturnRequest(PurchasedProduct):
             },
         },
     )
+    attachments: Attachments
     name: Name
     email: Email
     phone: Phone = None

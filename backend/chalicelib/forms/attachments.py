@@ -1,0 +1,97 @@
+"""The `attachments` field of the forms that take files: the upload ids a submission names."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
+
+from chalicelib.forms.core import Submission
+
+# Which forms take files, how many, which types and how large: the one home of these limits.
+FORMS_WITH_ATTACHMENTS = ("warranty_registration", "return_request", "complaint")
+MAX_FILES = 3
+MIN_BYTES = 1
+MAX_BYTES = 10 * 1024 * 1024
+FILE_TYPES = {
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "image/heic": "HEIC",
+    "image/heif": "HEIF",
+    "application/pdf": "PDF",
+}
+UPLOAD_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+LIMITS_SENTENCE = (
+    f"Up to {MAX_FILES} files: photos (JPEG, PNG, HEIC) or PDF documents, "
+    f"each at most {MAX_BYTES // (1024 * 1024)} MB."
+)
+
+
+def _as_list(value: Any) -> Any:
+    """A plain HTML form sends the ids as one comma-separated text; JSON sends a list.
+
+    No files is None, so a submission without any stores no attachments field.
+    """
+    if isinstance(value, str):
+        value = [part for part in re.split(r"[,\s]+", value) if part]
+    return value or None
+
+
+def _check_ids(ids: list[str] | None) -> list[str] | None:
+    if ids is None:
+        return None
+    if len(ids) > MAX_FILES:
+        raise ValueError(f"Attach at most {MAX_FILES} files.")
+    if len(set(ids)) != len(ids):
+        raise ValueError("The same file is attached twice; remove one.")
+    if not all(UPLOAD_ID_PATTERN.fullmatch(each) for each in ids):
+        raise ValueError("An attached file is not one of our uploads; attach it again.")
+    return ids
+
+
+Attachments = Annotated[
+    list[str] | None,
+    BeforeValidator(_as_list),
+    AfterValidator(_check_ids),
+    Field(
+        default=None,
+        title="Photos or documents (optional)",
+        description=f"Proof of purchase, or a photo of the fault or damage. {LIMITS_SENTENCE}",
+        json_schema_extra={
+            "x-widget": "files",
+            "maxItems": MAX_FILES,
+            "x-accept": sorted(FILE_TYPES),
+            "x-max-bytes": MAX_BYTES,
+        },
+    ),
+]
+
+
+class UploadRequest(Submission):
+    """What a browser asks for before it sends a file: which form, and the file's type and size."""
+
+    form: Literal["warranty_registration", "return_request", "complaint"] = Field(
+        title="Form", description="The form the file will be sent with."
+    )
+    content_type: Literal["image/jpeg", "image/png", "image/heic", "image/heif", "application/pdf"] = Field(
+        title="File type", json_schema_extra={"x-labels": dict[str, Any](FILE_TYPES)},
+    )
+    size: int = Field(
+        ge=MIN_BYTES, le=MAX_BYTES, title="File size in bytes",
+        description=f"At most {MAX_BYTES // (1024 * 1024)} MB.",
+    )
+
+    @classmethod
+    def example(cls, today: Any) -> dict[str, Any]:
+        return {"form": "return_request", "content_type": "image/jpeg", "size": 2_400_000}
+
+
+class IssuedUpload(BaseModel):
+    """Where and how the browser sends the file: POST `fields` and then the file, as multipart, to `url`."""
+
+    upload_id: str = Field(description="Name it in the form's `attachments` list.")
+    url: str
+    fields: dict[str, str]
+    max_bytes: int
+    expires_at: str = Field(description="The POST is refused after this time (UTC).")
