@@ -292,7 +292,7 @@ class _FormFiller(HTMLParser):
             return f'<span class="af-visually-hidden">Error: </span>{escape(self.errors[self.field])}'
         if tag in ("input", "textarea", "select"):
             return self._control(tag, attributes)
-        if tag == "option" and self.select in self.typed:
+        if tag == "option" and self.select is not None and self.select in self.typed:
             _set(attributes, "selected", _get(attributes, "value") == self.typed[self.select])
         return ""
 

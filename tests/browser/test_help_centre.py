@@ -125,7 +125,8 @@ def test_policy_pages_offer_was_this_page_helpful(
 ) -> None:
     page = without_js.open(policy_page)
     page.get_by_role("group", name="Was this page helpful?").get_by_role("button", name="Yes").click()
-    page.wait_for_url(re.compile(r"/api/"))
+    page.wait_for_url(re.compile(re.escape(policy_page) + "#af-helpful-yes$"))
+    assert page.locator("#af-helpful-yes").is_visible(), "thanked on the page itself"
     stored = live.submissions()
     assert len(stored) == 1
     assert stored[0]["fields"].get("page") == policy_page
