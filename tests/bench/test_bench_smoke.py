@@ -23,10 +23,11 @@ MEASURES = (
 
 @pytest.mark.slow
 def test_the_benchmark_runs_end_to_end_and_prints_every_measure() -> None:
-    # Timings are not asserted: on a few requests they mean nothing.
+    # Timings are not asserted: on a few requests they mean nothing. It takes
+    # about half a minute; the timeout leaves room for a busy machine (81 s at load 20).
     done = subprocess.run(
         [sys.executable, "-m", "tests.bench", "--smoke"],
-        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+        cwd=REPO, capture_output=True, text=True, timeout=240, check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.splitlines()
