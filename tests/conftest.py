@@ -178,6 +178,7 @@ class LiveStack(StoredItems):
     table_name: str
     endpoint: str
     key_dir: Path
+    upload_origin: str | None = None  # the s3rver the server issues uploads to
 
     def dynamodb(self) -> Any:
         return local_client(self.endpoint)
@@ -240,7 +241,7 @@ def live_stack(
     dynamodb_local.ensure_table(local_client(dynamodb_local_endpoint), table_name)
     with s3_local.running(free_port(), None) as bucket, \
             serving(dynamodb_local_endpoint, table_name, key_dir, bucket) as base_url:
-        yield LiveStack(base_url, table_name, dynamodb_local_endpoint, key_dir)
+        yield LiveStack(base_url, table_name, dynamodb_local_endpoint, key_dir, bucket.endpoint)
 
 
 @pytest.fixture

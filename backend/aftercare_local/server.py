@@ -17,6 +17,7 @@ import importlib
 import importlib.util
 import io
 import json
+import os
 import secrets
 import sys
 import threading
@@ -68,11 +69,14 @@ def _deploy_module() -> Any:
     return sys.modules["aftercare_deploy"]
 
 
-def security_headers(resources: Mapping[str, Any], site_dir: Path | None = None) -> dict[str, str]:
+def security_headers(
+    resources: Mapping[str, Any], site_dir: Path | None = None, upload_origin: str | None = None
+) -> dict[str, str]:
     """The headers CloudFront's SiteHeadersPolicy adds to every answer, as header: value.
 
     With a built site, the Content-Security-Policy gets its inline scripts'
-    hashes as `make package` gives them.
+    hashes as `make package` gives them; with `upload_origin` (the local S3
+    engine) the browser may post files there, as it may to the bucket in AWS.
     """
     config = resources["Resources"]["SiteHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]
     security = config.get("SecurityHeadersConfig", {})
@@ -84,6 +88,8 @@ def security_headers(resources: Mapping[str, Any], site_dir: Path | None = None)
         if site_dir is not None and (site_dir / "index.html").is_file():
             deploy = _deploy_module()
             csp = deploy.with_script_hashes(csp, deploy.inline_script_hashes(site_dir))
+        if upload_origin:
+            csp = csp.replace("connect-src 'self'", f"connect-src 'self' {upload_origin}", 1)
         headers["Content-Security-Policy"] = csp
     if "ContentTypeOptions" in security:
         headers["X-Content-Type-Options"] = "nosniff"
@@ -401,7 +407,9 @@ def make_server(
     gateway = LocalGateway(per_thread_requests(app), Config.create(lambda_timeout=15, lambda_memory_size=512))
     handler = type("Handler", (OneOriginHandler,), {
         "gateway": gateway,
-        "headers_for_every_answer": security_headers(template.load(INFRA_TEMPLATE), site_dir),
+        "headers_for_every_answer": security_headers(
+            template.load(INFRA_TEMPLATE), site_dir, os.environ.get("AFTERCARE_S3_ENDPOINT")
+        ),
         "origin_secret": origin_secret,
         "api_slots": threading.BoundedSemaphore(API_SLOTS),
         "log_requests": log_requests,

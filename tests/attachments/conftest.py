@@ -109,7 +109,8 @@ def attachment_stack(
                     aws_access_key_id="local", aws_secret_access_key="local", region_name="eu-west-1")))
             with serving(dynamodb_local_endpoint, table_name, key_dir, engine) as base_url:
                 yield AttachmentStack(
-                    LiveStack(base_url, table_name, dynamodb_local_endpoint, key_dir), engine, bucket, checked
+                    LiveStack(base_url, table_name, dynamodb_local_endpoint, key_dir, engine.endpoint),
+                    engine, bucket, checked,
                 )
         finally:
             app_module.get_checker.cache_clear()

@@ -58,8 +58,8 @@ def test_attach_two_files_remove_one_and_send(with_js: tuple[Any, list[str]], st
         picked("damage.jpg", "image/jpeg", files.jpeg_with_gps()),
     ])
     rows = form.locator(".af-file")
-    rows.nth(0).locator("text=Uploaded").wait_for()
-    rows.nth(1).locator("text=Uploaded").wait_for()
+    rows.nth(0).locator(".af-file__status:text-is('Uploaded')").wait_for()
+    rows.nth(1).locator(".af-file__status:text-is('Uploaded')").wait_for()
     assert rows.nth(0).locator("progress").get_attribute("value") == "1"
     rows.nth(0).get_by_role("button", name="Remove receipt.pdf").click()
     assert rows.count() == 1

@@ -133,7 +133,7 @@ def test_trace_is_refused_in_the_api_error_shape(live: LiveStack, path: str) -> 
 def test_every_answer_has_a_content_type_and_cloudfronts_security_headers(
     live: LiveStack, method: str, path: str, body: bytes | None
 ) -> None:
-    expected = server.security_headers(template.load(INFRA_TEMPLATE), BUILT_SITE)
+    expected = server.security_headers(template.load(INFRA_TEMPLATE), BUILT_SITE, live.upload_origin)
     connection = connect(live)
     status, headers, _ = exchange(connection, method, path, body,
                                   {"Content-Type": "application/json"} if body else {})
