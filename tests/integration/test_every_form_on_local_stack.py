@@ -45,9 +45,17 @@ def examples(document: dict[str, Any]) -> dict[str, Any]:
 def test_every_openapi_example_succeeds_on_a_fresh_stack(live: LiveStack) -> None:
     bodies = examples(openapi(live))
     status_query = bodies.pop("/warranty-status")
+    track_query = bodies.pop("/track")
+    references = {}
     for path, body in bodies.items():
         status, _, answer = post(live, path, body)
         assert status == 201, (path, answer)
+        references[path] = answer["reference"]
+    # The track example names no stored case; the complaint just sent is one.
+    assert post(live, "/track", track_query)[0] == 404
+    status, _, answer = post(live, "/track", {"reference": references["/complaints"],
+                                              "email": bodies["/complaints"]["email"]})
+    assert status == 200 and answer["status"] == "received", answer
     status, _, answer = post(live, "/warranty-status", status_query)
     assert status == 200, answer
     assert answer["under_warranty"] is True

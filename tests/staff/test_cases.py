@@ -177,3 +177,16 @@ def test_history_is_append_only_an_entry_is_never_overwritten(local_desk: HelpDe
         )
     (kept,) = local_desk.items(history_partition(reference))
     assert kept["actor"] == "local:a"
+
+
+def test_the_persons_copy_of_their_data_tells_what_we_did_and_told_them(desk: HelpDesk) -> None:
+    reference = desk.submit("enquiry", email="ann@example.com")
+    desk.ok("case", "update", reference, "--status", "answered", "--note", "Checked the manual",
+            "--tell-customer", "Use bracket B2.")
+
+    document = json.loads(desk.ok("subject", "export", "--email", "ann@example.com").stdout)
+
+    (section,) = [s for s in document["submissions"] if s["reference"] == reference]
+    (change,) = section["what_we_did"]
+    assert change["question"].endswith(": answered")
+    assert "Use bracket B2." in change["answer"] and "Checked the manual" in change["answer"]
