@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 from chalicelib.cases import CASE_MESSAGE_CONTEXT, CaseBook, Change
 from chalicelib.crypto import SubmissionCipher
-from chalicelib.forms import ServiceVisit
+from chalicelib.forms import FORMS, ServiceVisit
 from chalicelib.lifecycles import IllegalMove, case_policy
 from chalicelib.settings import Settings
 
 from tests.api.posting import post_form, post_json
+from tests.samples import payload_for
 
 COMPLAINT = {
     "category": "promise-not-kept", "description": "No call back.", "desired_outcome": "A call.",
@@ -117,11 +119,16 @@ def test_a_booked_visit_shows_its_window_and_engineer(api: Any, monkeypatch: pyt
 
 
 def test_the_thank_you_page_of_a_case_links_to_tracking_with_the_reference_only(api: Any) -> None:
-    reference = post_json(api, "/complaints", COMPLAINT).json_body["reference"]
-    feedback = "FB-2222-2222"  # feedback is not a case: nothing to follow
+    def thank_you_page(path: str, body: dict[str, Any]) -> str:
+        sent = post_form(api, path, body)
+        assert sent.status_code == 303
+        return api.http.get(sent.headers["Location"].removeprefix("/api")).body.decode()
 
-    case_page = api.http.get(f"/thanks?reference={reference}").body.decode()
-    other_page = api.http.get(f"/thanks?reference={feedback}").body.decode()
+    case_page = thank_you_page("/complaints", COMPLAINT)
+    reference = re.search(r"<strong>([A-Z]+-[A-Z0-9-]+)</strong>", case_page).group(1)
+    # Feedback is not a case: nothing to follow.
+    other_page = thank_you_page("/feedback", payload_for(FORMS["feedback"], date.today()))
 
+    assert reference.startswith("CMP-")
     assert f'href="/track/?reference={reference}"' in case_page
     assert "/track/" not in other_page and "example.com" not in case_page
