@@ -98,6 +98,6 @@ def test_without_javascript_the_form_says_files_need_it_and_sends_without(
     assert not form.locator("input[type=file]").is_visible()
     fill_valid(page, form)
     form.locator(".af-submit").click()
-    page.wait_for_url("**/api/thanks?reference=*")
+    page.wait_for_url("**/api/thanks?receipt=*")
     [stored] = stack.live.submissions("return_request")
     assert "attachments" not in stored["fields"]

@@ -50,7 +50,8 @@ def test_every_openapi_example_succeeds_on_a_fresh_stack(live: LiveStack) -> Non
     for path, body in bodies.items():
         status, _, answer = post(live, path, body)
         assert status == 201, (path, answer)
-        references[path] = answer["reference"]
+        if path != "/uploads":  # an upload answers its presigned POST, not a reference
+            references[path] = answer["reference"]
     # The track example names no stored case; the complaint just sent is one.
     assert post(live, "/track", track_query)[0] == 404
     status, _, answer = post(live, "/track", {"reference": references["/complaints"],
