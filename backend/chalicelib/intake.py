@@ -14,12 +14,13 @@ from chalicelib.crypto import SubjectHasher, SubmissionCipher, subject_hash
 from chalicelib.forms import FormKind, Submission, UniqueClaim
 from chalicelib.policy import DataPolicy
 from chalicelib.references import Chooser, new_reference
-from chalicelib.storage import NewItem, SubmissionTable, WriteConflict
+from chalicelib.storage import NewItem, StorageUnavailable, SubmissionTable, WriteConflict
 
 SUBMISSION_GUARD = "submission"
 IDEMPOTENCY_GUARD = "idempotency"
 CONSENT_GUARD = "consent"
 REFERENCE_ATTEMPTS = 3
+FORM_WINDOW_SECONDS = 15 * 60  # a plain HTML form post's derived key lasts this window and the next
 
 
 class IdempotencyKeyReused(Exception):
@@ -32,9 +33,10 @@ class AlreadyClaimed(Exception):
     The message is written for the customer and says nothing about the other submission.
     """
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, claim: UniqueClaim | None = None):
         super().__init__(message)
         self.message = message
+        self.claim = claim  # what was claimed: the answer offers a way to contest it
 
 
 @dataclass(frozen=True)
@@ -55,45 +57,106 @@ class Intake:
     choose: Chooser = secrets.choice
 
     def receive(
-        self, form: FormKind, submission: Submission, idempotency_key: str | None = None
+        self, form: FormKind, submission: Submission, idempotency_key: str | None = None,
+        *, from_browser_form: bool = False,
     ) -> Receipt:
         """Store one submission exactly once and answer with its reference.
 
         With an idempotency key, a retry of the same submission answers the
         first reference and stores nothing; the same key with a different
-        submission is refused.
+        submission is refused. A plain HTML form post without one gets a key
+        derived from its content (see `_form_key`).
+
+        The reference is chosen before the first attempt and kept: botocore
+        retries a write that timed out or got a 5xx, and such a write may have
+        been applied. A conditional failure on our own reference is therefore
+        settled by reading the stored item and comparing content fingerprints
+        (same: it is ours, success), never by storing again under a new one.
         """
         now = self.clock()
         fingerprint = self._fingerprint(form, submission)
-        claims = submission.unique_claims(now.date())
+        if idempotency_key is None and from_browser_form:
+            idempotency_key, earlier = self._form_key(form, fingerprint, now)
+            if earlier is not None:
+                return earlier
         for _ in range(REFERENCE_ATTEMPTS):
             reference = new_reference(form.reference_prefix, self.choose)
-            answer = submission.answer(reference, now.date()).model_dump(mode="json")
-            writes = self._items(form, submission, reference, now)
-            subject = writes[0].item.get("subject_hash")
-            writes[1:1] = [self._claim_item(form, claim, reference, subject, now) for claim in claims]
-            if idempotency_key:
-                # First in the transaction: when a retry also collides with its
-                # own claims, the idempotency record is the conflict reported.
-                writes.insert(
-                    0, self._idempotency_item(form, idempotency_key, fingerprint, answer, subject, now)
-                )
+            writes, answer = self._writes(form, submission, reference, fingerprint, idempotency_key, now)
             try:
                 self.table.create_all(writes)
             except WriteConflict as conflict:
-                if conflict.guard == IDEMPOTENCY_GUARD and idempotency_key:
-                    return self._replay(form, submission, idempotency_key, fingerprint, now)
-                if conflict.guard == SUBMISSION_GUARD:
-                    continue
-                for claim in claims:
-                    if conflict.guard == claim.guard:
-                        raise AlreadyClaimed(claim.conflict_message) from None
-                raise
+                receipt = self._settle(
+                    form, submission, conflict, reference, fingerprint, idempotency_key, now
+                )
+                if receipt is None:
+                    continue  # another submission holds this reference: a true collision
+                return receipt
             return Receipt(reference, answer)
-        raise RuntimeError("could not find a free reference")  # 30^8 references; never in practice
+        # 30^8 references: three collisions in a row mean the table is not answering truthfully.
+        raise StorageUnavailable("no free reference after repeated collisions")
+
+    def _writes(
+        self, form: FormKind, submission: Submission, reference: str, fingerprint: str,
+        idempotency_key: str | None, now: datetime,
+    ) -> tuple[list[NewItem], dict[str, Any]]:
+        answer = submission.answer(reference, now.date()).model_dump(mode="json")
+        writes = self._items(form, submission, reference, fingerprint, now)
+        subject = writes[0].item.get("subject_hash")
+        claims = submission.unique_claims(now.date())
+        writes[1:1] = [self._claim_item(form, claim, reference, subject, now) for claim in claims]
+        if idempotency_key:
+            # First in the transaction: when a retry also collides with its
+            # own claims, the idempotency record is the conflict reported.
+            writes.insert(
+                0, self._idempotency_item(form, idempotency_key, fingerprint, answer, subject, now)
+            )
+        return writes, answer
+
+    def _settle(
+        self, form: FormKind, submission: Submission, conflict: WriteConflict, reference: str,
+        fingerprint: str, idempotency_key: str | None, now: datetime,
+    ) -> Receipt | None:
+        """What a conditional failure means: a replay, our own applied write, or a refusal.
+
+        None: the reference belongs to another submission; try another.
+        """
+        if conflict.guard == IDEMPOTENCY_GUARD and idempotency_key:
+            return self._replay(form, submission, idempotency_key, fingerprint, now)
+        if conflict.guard == SUBMISSION_GUARD:
+            stored = self.table.get(*items.submission_key(reference), now_epoch=items.epoch(now))
+            if stored is not None and stored.get("fingerprint") == fingerprint:
+                answer = submission.answer(reference, now.date()).model_dump(mode="json")
+                return Receipt(reference, answer)
+            return None
+        for claim in submission.unique_claims(now.date()):
+            if conflict.guard == claim.guard:
+                raise AlreadyClaimed(claim.conflict_message, claim) from None
+        raise conflict
+
+    def _form_key(
+        self, form: FormKind, fingerprint: str, now: datetime
+    ) -> tuple[str, Receipt | None]:
+        """The idempotency key of a plain HTML form post, and the earlier receipt if any.
+
+        A page served from the CDN is the same for everyone and runs no script,
+        so it cannot carry a key of its own; a key issued with each page would
+        need a server round trip per page view. Instead the key is the content's
+        keyed fingerprint and a 15-minute window: a double click, the browser
+        re-sending after a timeout or Back-and-send-again give one reference,
+        while the same words sent again later are a new submission. The window
+        before this one is read too, so a repeat just after a boundary still
+        finds the first.
+        """
+        window = int(now.timestamp()) // FORM_WINDOW_SECONDS
+        previous = items.idempotency_key(form.kind, f"form:{window - 1}:{fingerprint}")
+        record = self.table.get(*previous, now_epoch=items.epoch(now))
+        earlier = None
+        if record is not None and record.get("fingerprint") == fingerprint:
+            earlier = Receipt(record["reference"], items.replayed_answer(record), replayed=True)
+        return f"form:{window}:{fingerprint}", earlier
 
     def _items(
-        self, form: FormKind, submission: Submission, reference: str, now: datetime
+        self, form: FormKind, submission: Submission, reference: str, fingerprint: str, now: datetime
     ) -> list[NewItem]:
         personal = items.personal_part(submission)
         email = personal.get("email")
@@ -102,7 +165,7 @@ class Intake:
             kind=form.kind, reference=reference, created=now, status=form.initial_status,
             expires=self.policy.expires_at(form.kind, now), subject=subject,
             sealed=self.cipher.seal(personal, kind=form.kind, reference=reference),
-            fields=items.open_part(submission),
+            fields=items.open_part(submission), fingerprint=fingerprint,
         )
         stored = [NewItem(item, SUBMISSION_GUARD)]
         if getattr(submission, "marketing_consent", False) and email and subject:

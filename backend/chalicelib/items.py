@@ -136,8 +136,10 @@ def open_part(submission: BaseModel) -> dict[str, Any]:
 
 def submission_item(
     *, kind: str, reference: str, created: datetime, status: str, expires: datetime,
-    subject: str | None, sealed: bytes, fields: dict[str, Any],
+    subject: str | None, sealed: bytes, fields: dict[str, Any], fingerprint: str | None = None,
 ) -> dict[str, Any]:
+    """`fingerprint`, a keyed digest of the content, tells a write of ours that was
+    applied but answered with an error from another submission under the same key."""
     partition, sort = submission_key(reference)
     return {
         PARTITION_KEY: partition,
@@ -150,6 +152,7 @@ def submission_item(
         "subject_hash": subject,
         "personal": sealed,
         "fields": fields,
+        "fingerprint": fingerprint,
     }
 
 

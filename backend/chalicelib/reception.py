@@ -57,7 +57,9 @@ class Reception:
         submission = validate(form.model, post.fields, today=today)
         if verdict is Verdict.DECOY:
             return pretend(form, submission, today, self.choose)
-        return self.intake.receive(form, submission, post.idempotency_key)
+        return self.intake.receive(
+            form, submission, post.idempotency_key, from_browser_form=post.from_browser_form
+        )
 
     def warranty_status(self, post: FormPost) -> WarrantyStatus:
         query = validate(WarrantyStatusQuery, post.fields)
