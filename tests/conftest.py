@@ -4,6 +4,7 @@ and a live local stack (DynamoDB Local + the one-origin server) for HTTP and bro
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import sys
@@ -202,6 +203,8 @@ def serving(endpoint: str, table_name: str, key_dir: Path) -> Iterator[str]:
         [sys.executable, "-m", "aftercare_local", "serve", "--port", str(port),
          "--dynamodb-endpoint", endpoint, "--table", table_name, "--key-dir", str(key_dir)],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        # Browser tests post many plain forms from one address; the limit itself is tested in-process.
+        env={**os.environ, "AFTERCARE_PLAIN_POST_LIMIT": "100000"},
     )
     base_url = f"http://127.0.0.1:{port}"
     try:

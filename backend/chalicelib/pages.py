@@ -38,11 +38,42 @@ def errors_page(errors: list[FieldError], back_to: str) -> str:
     return page(ERRORS_TITLE, body)
 
 
-def problem_page(message: str, back_to: str) -> str:
+def problem_page(message: str, back_to: str, more: str | None = None) -> str:
+    """`more`: HTML already escaped, shown after the message (a way forward, such as a claim)."""
     body = f"""<h1>{PROBLEM_TITLE}</h1>
 <p role="alert">{escape(message)}</p>
+{more or ""}
 <p><a href="{escape(back_to)}">Back to the form</a></p>"""
     return page(PROBLEM_TITLE, body)
+
+
+def claim_form(action: str, fields: dict[str, str], message: str, honeypot: str) -> str:
+    """A plain form that contests a claim (a serial registered by someone else) with proof of purchase.
+
+    `fields` are sent as they are (the topic, the serial as the product reference);
+    the person adds their name and email and may edit the message. It works
+    without JavaScript and, like every form, carries the hidden honeypot.
+    """
+    hidden = "\n".join(
+        f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">'
+        for name, value in fields.items()
+    )
+    return f"""<h2>Is it yours? Claim it</h2>
+<p>Send us this form and reply to our email with a photo of your receipt as proof of purchase.
+We check it and, if the product is yours, move the warranty to you.</p>
+<form method="post" action="{escape(action)}">
+{hidden}
+<p><label for="claim-name">Your name</label><br>
+<input id="claim-name" name="name" autocomplete="name" required maxlength="120"></p>
+<p><label for="claim-email">Email address</label><br>
+<input id="claim-email" name="email" type="email" autocomplete="email" required maxlength="254"></p>
+<p><label for="claim-message">Your message</label><br>
+<textarea id="claim-message" name="message" rows="5" required maxlength="5000">
+{escape(message)}</textarea></p>
+<p hidden><label for="claim-{escape(honeypot)}">Leave this field empty</label>
+<input id="claim-{escape(honeypot)}" name="{escape(honeypot)}" value="" tabindex="-1" autocomplete="off"></p>
+<p><button type="submit">Send my claim</button></p>
+</form>"""
 
 
 def thanks_page(reference: str) -> str:

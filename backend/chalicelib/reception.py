@@ -11,13 +11,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from chalicelib.antispam import TOO_FAST_MESSAGE, Verdict, screen
+from chalicelib.antispam import (
+    CROSS_SITE_MESSAGE,
+    PLAIN_POST_WINDOW_SECONDS,
+    RATE_LIMITED_MESSAGE,
+    TOO_FAST_MESSAGE,
+    PlainPostLimit,
+    Verdict,
+    screen,
+)
 from chalicelib.catalog import catalog
 from chalicelib.forms import FormKind, WarrantyStatusQuery, validate
 from chalicelib.forms.answers import WarrantyStatus
 from chalicelib.intake import Intake, Receipt, pretend
 from chalicelib.references import Chooser
-from chalicelib.warranty import WarrantyLookup
+from chalicelib.warranty import NoSuchWarranty, WarrantyLookup
 from chalicelib.web import FormPost
 
 
@@ -26,6 +34,27 @@ class TooFast(Exception):
 
     def __init__(self) -> None:
         super().__init__(TOO_FAST_MESSAGE)
+
+
+class CrossSite(Exception):
+    """Not sent from our own site's pages (or saying nothing of where from, without a fill time)."""
+
+    def __init__(self) -> None:
+        super().__init__(CROSS_SITE_MESSAGE)
+
+
+class RateLimited(Exception):
+    """Too many posts without a fill time from one address; `retry_after` is in seconds."""
+
+    retry_after = PLAIN_POST_WINDOW_SECONDS // 10
+
+    def __init__(self) -> None:
+        super().__init__(RATE_LIMITED_MESSAGE)
+
+
+REFUSALS: dict[Verdict, type[Exception]] = {
+    Verdict.TOO_FAST: TooFast, Verdict.CROSS_SITE: CrossSite, Verdict.RATE_LIMITED: RateLimited,
+}
 
 
 def utc_now() -> datetime:
@@ -39,6 +68,7 @@ class Reception:
     connect: Callable[[Callable[[], datetime]], Intake]
     clock: Callable[[], datetime] = utc_now
     choose: Chooser = secrets.choice
+    limit: PlainPostLimit = field(default_factory=PlainPostLimit)
     _intake: Intake | None = field(default=None, init=False, repr=False)
 
     @property
@@ -48,11 +78,16 @@ class Reception:
             self._intake = self.connect(lambda: self.clock())
         return self._intake
 
-    def submit(self, form: FormKind, post: FormPost) -> Receipt:
+    def screen(self, post: FormPost, address: str) -> Verdict:
+        """The spam verdict; refusals are raised (see chalicelib.antispam)."""
+        verdict = screen(post, self.limit, address)
+        if verdict in REFUSALS:
+            raise REFUSALS[verdict]()
+        return verdict
+
+    def submit(self, form: FormKind, post: FormPost, address: str = "") -> Receipt:
         """Store one form post exactly once, or pretend to (spam); raises on bad input first."""
-        verdict = screen(post)
-        if verdict is Verdict.TOO_FAST:
-            raise TooFast()
+        verdict = self.screen(post, address)
         today = self.clock().date()
         submission = validate(form.model, post.fields, today=today)
         if verdict is Verdict.DECOY:
@@ -61,8 +96,11 @@ class Reception:
             form, submission, post.idempotency_key, from_browser_form=post.from_browser_form
         )
 
-    def warranty_status(self, post: FormPost) -> WarrantyStatus:
+    def warranty_status(self, post: FormPost, address: str = "") -> WarrantyStatus:
+        verdict = self.screen(post, address)
         query = validate(WarrantyStatusQuery, post.fields)
+        if verdict is Verdict.DECOY:
+            raise NoSuchWarranty()
         intake = self.intake
         lookup = WarrantyLookup(intake.table, intake.hasher, catalog(), self.clock)
         return lookup.status(query.serial_number, query.email)
