@@ -30,6 +30,7 @@ from aws_encryption_sdk.identifiers import (
 from aws_encryption_sdk.internal.crypto.wrapping_keys import WrappingKey
 from aws_encryption_sdk.key_providers.base import MasterKeyProvider
 from aws_encryption_sdk.key_providers.raw import RawMasterKeyProvider
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 # Key-committing and unsigned: every party that encrypts is also ours, so a
@@ -39,6 +40,12 @@ CONTEXT_KIND = "aftercare:kind"
 CONTEXT_REFERENCE = "aftercare:reference"
 LOCAL_DATA_KEY_FILE = "submissions.key"
 LOCAL_SUBJECT_KEY_FILE = "subject.key"
+# KMS answers in milliseconds; botocore's default 60 s would outlive the Lambda
+# (15 s). Two attempts of at most 1 s to connect and 2 s to read: a hung KMS
+# is a 503 with Retry-After in under 6 s.
+KMS_CLIENT_CONFIG = Config(
+    retries={"total_max_attempts": 2, "mode": "standard"}, connect_timeout=1, read_timeout=2,
+)
 
 
 class KeyServiceUnavailable(Exception):
@@ -70,13 +77,20 @@ class LocalKeyProvider(RawMasterKeyProvider):  # type: ignore[misc]
         return provider
 
 
+class _BudgetedKmsProvider(aws_encryption_sdk.StrictAwsKmsMasterKeyProvider):  # type: ignore[misc]
+    """The SDK's KMS provider, with our timeouts and retries on the clients it creates."""
+
+    def add_regional_client(self, region_name: str) -> None:
+        config: Config = getattr(self, "_user_agent_adding_config")  # noqa: B009 - set by the SDK first
+        self._user_agent_adding_config = config.merge(KMS_CLIENT_CONFIG)
+        super().add_regional_client(region_name)
+
+
 def kms_key_provider(key_id: str, botocore_session: Any = None) -> MasterKeyProvider:
     """The KMS key provider; `botocore_session` carries a staff profile's credentials."""
     if botocore_session is None:
-        return aws_encryption_sdk.StrictAwsKmsMasterKeyProvider(key_ids=[key_id])
-    return aws_encryption_sdk.StrictAwsKmsMasterKeyProvider(
-        key_ids=[key_id], botocore_session=botocore_session
-    )
+        return _BudgetedKmsProvider(key_ids=[key_id])
+    return _BudgetedKmsProvider(key_ids=[key_id], botocore_session=botocore_session)
 
 
 class SubmissionCipher:
@@ -146,7 +160,9 @@ class KmsSubjectHasher:
 
     def digest(self, message: bytes) -> str:
         if self._client is None:
-            self._client = (self._session or boto3).client("kms", region_name=self._region)
+            self._client = (self._session or boto3).client(
+                "kms", region_name=self._region, config=KMS_CLIENT_CONFIG
+            )
         try:
             answer = self._client.generate_mac(
                 KeyId=self._key_id, Message=message, MacAlgorithm="HMAC_SHA_256"
