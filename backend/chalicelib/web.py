@@ -33,6 +33,7 @@ MAX_IDEMPOTENCY_KEY = 128
 MAX_DEPTH = 8
 MAX_MEMBERS = 200  # object members and form fields, over the whole body
 MAX_NUMBER_DIGITS = 40
+MAX_FILL_MILLISECONDS = 999_999_999  # eleven days and a half: more is not a fill time
 
 # Where a post came from, by what the browser says (a script may say anything).
 SAME_SITE = "same-site"
@@ -184,10 +185,14 @@ def _no_constant(text: str) -> Any:
 
 
 def _fill_time(text: str | None) -> int | None:
-    """The script's fill time in milliseconds; anything else counts as not sent."""
-    if text is None or not text.strip().isdigit() or len(text.strip()) > 9:
+    """The script's fill time in whole milliseconds; None when not sent."""
+    if text is None:
         return None
-    return int(text)
+    digits = text.strip()
+    if not (digits.isascii() and digits.isdigit()) or int(digits[:12]) > MAX_FILL_MILLISECONDS:
+        raise BadRequest(400, f"X-Form-Fill-Ms must be whole milliseconds, 0 to {MAX_FILL_MILLISECONDS}.",
+                         "X-Form-Fill-Ms")
+    return int(digits)
 
 
 def origin_of(headers: dict[str, str], site_origins: tuple[str, ...] = ()) -> str:

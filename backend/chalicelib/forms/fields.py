@@ -11,11 +11,16 @@ from pydantic import AfterValidator, BeforeValidator, Field
 from chalicelib.catalog import catalog, normalise_serial
 from chalicelib.forms.core import personal
 
-EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+$")
+# Whitespace and control characters are spelled out, so that Python and the JSON
+# schema's ECMA-262 regular expressions (whose \s differ) mean the same here.
+_NOT_IN_EMAIL = r"@\s\x00-\x1f\x7f\x85\ufeff"
+EMAIL_PATTERN = re.compile(rf"^[^{_NOT_IN_EMAIL}]{{1,64}}@[^{_NOT_IN_EMAIL}.]+(\.[^{_NOT_IN_EMAIL}.]+)+$")
 PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 ().-]{5,22}$")
 ISO_DATE_PATTERN = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 # Any serial of any product, once normalised; each product's own pattern is stricter.
 SERIAL_SHAPE = re.compile(r"^[A-Z0-9]{4,32}$")
+# What may be typed for one: 4 to 32 letters and digits, with spaces, dashes and dots between.
+SERIAL_INPUT = re.compile(r"^[ \-–.]*(?:[A-Za-z0-9][ \-–.]*){4,32}$")
 SITE_PATH_PATTERN = r"^/[A-Za-z0-9/_.~-]*$"
 
 
@@ -49,7 +54,7 @@ def _iso_date_text(value: Any) -> Any:
 
 def _serial_shape(value: str) -> str:
     serial = normalise_serial(value)
-    if not SERIAL_SHAPE.fullmatch(serial):
+    if not SERIAL_INPUT.fullmatch(value) or not SERIAL_SHAPE.fullmatch(serial):
         raise ValueError("Enter the serial number as printed on the label: letters and digits.")
     return serial
 
@@ -66,7 +71,9 @@ Email = Annotated[
         max_length=254,
         title="Email address",
         description="We reply to this address and never share it.",
-        json_schema_extra=personal(**{"x-autocomplete": "email", "x-input-type": "email"}),
+        json_schema_extra=personal(**{
+            "x-autocomplete": "email", "x-input-type": "email", "pattern": EMAIL_PATTERN.pattern,
+        }),
     ),
     AfterValidator(_check_email),
 ]
@@ -168,7 +175,7 @@ SerialNumber = Annotated[
         max_length=40,
         title="Serial number",
         description="On the label on the back or underneath, usually after “S/N”.",
-        json_schema_extra={"x-autocomplete": "off"},
+        json_schema_extra={"x-autocomplete": "off", "pattern": SERIAL_INPUT.pattern},
     ),
     AfterValidator(_serial_shape),
 ]
