@@ -88,7 +88,7 @@ deploy: site $(LAMBDA_WHEELS)/.downloaded
 	$(PY) infra/deploy.py deploy --stage $(STAGE) --backup-region $(BACKUP_REGION) \
 	  --domain-name '$(DOMAIN)' --certificate-arn '$(CERTIFICATE_ARN)' --alarm-email '$(ALARM_EMAIL)'
 
-# -- Site: the browser tests' Chromium and the Lighthouse audit -----------------------
+# -- Site: the browser tests' Chromium, the Lighthouse audit and the long contract run --
 .PHONY: audit
 
 # Playwright never downloads a browser.
@@ -101,9 +101,11 @@ LIGHTHOUSE := .local/lighthouse/node_modules/.bin/lighthouse
 $(LIGHTHOUSE):
 	npm install --prefix .local/lighthouse --no-audit --no-fund --loglevel=error lighthouse@$(LIGHTHOUSE_VERSION)
 
-# Home, a guide and every form page, mobile and desktop: the four scores per page.
+# Home, a guide and every form page, mobile and desktop: the four scores per page;
+# then schemathesis (every check) with 1,000 examples per operation on the local stack.
 audit: setup site $(LIGHTHOUSE)
 	$(PY) tests/browser/audit.py $(LIGHTHOUSE)
+	SCHEMATHESIS_EXAMPLES=1000 $(PY) -m pytest tests/contract -q -p no:cacheprovider
 
 # Staff export on 100,000 mixed submissions in DynamoDB Local (in memory, own
 # port): rows per second beside a plain boto3 Query-and-print, and peak memory.

@@ -193,5 +193,5 @@ def thanks() -> Response:
 
 
 @app.route("/health", methods=["GET"])
-def health() -> dict[str, str]:
-    return {"status": "ok"}
+def health() -> Response:
+    return respond(web.json_answer(200, {"status": "ok"}))

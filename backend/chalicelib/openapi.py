@@ -14,6 +14,7 @@ from chalicelib.forms.answers import ConflictProblem, Problem, ValidationProblem
 from chalicelib.reception import RateLimited
 from chalicelib.web import (
     API_BASE,
+    FETCH_SITES,
     FORM,
     JSON,
     MAX_BODY_BYTES,
@@ -88,7 +89,7 @@ SHARED_PARAMETERS: dict[str, Any] = {
                        f"{MINIMUM_FILL_MILLISECONDS} is refused (400). Without it, a post is held to the "
                        "plain-form rules: Sec-Fetch-Site or Origin must name this site, and each "
                        "address may send only a few such posts (429).",
-        "schema": {"type": "integer", "minimum": 0, "maximum": MAX_FILL_MILLISECONDS},
+        "schema": {"type": "integer", "minimum": MINIMUM_FILL_MILLISECONDS, "maximum": MAX_FILL_MILLISECONDS},
     },
     "Origin": {
         "name": "Origin",
@@ -101,12 +102,15 @@ SHARED_PARAMETERS: dict[str, Any] = {
         "name": "Sec-Fetch-Site",
         "in": "header",
         "required": False,
-        "description": "Sent by browsers; `cross-site` is refused (403).",
-        "schema": {"type": "string", "enum": ["same-origin", "same-site", "cross-site", "none"]},
+        "description": "Sent by browsers; `cross-site` is refused (403), a value browsers never send (400).",
+        "schema": {"type": "string", "enum": list(FETCH_SITES)},
     },
 }
 SCREENING_PARAMETERS = [{"$ref": f"#/components/parameters/{name}"}
                         for name in ("FormFillMs", "Origin", "SecFetchSite")]
+
+
+FORM_SUFFIX = "Form"
 
 
 def _request_body(model: type[Submission], today: date) -> dict[str, Any]:
@@ -114,9 +118,21 @@ def _request_body(model: type[Submission], today: date) -> dict[str, Any]:
         "required": True,
         "content": {
             JSON: {"schema": _ref(model), "example": model.example(today)},
-            FORM: {"schema": _ref(model)},
+            FORM: {"schema": {"$ref": REF.format(model=model.__name__ + FORM_SUFFIX)}},
         },
     }
+
+
+def _form_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A model's schema as a plain HTML form sends it: a form has no null, so an optional
+    field is left out (or sent empty) rather than null."""
+    properties = {}
+    for name, field in schema.get("properties", {}).items():
+        choices = [choice for choice in field.get("anyOf", []) if choice.get("type") != "null"]
+        if "anyOf" in field and len(choices) == 1:
+            field = {**{k: v for k, v in field.items() if k not in ("anyOf", "default")}, **choices[0]}
+        properties[name] = field
+    return {**schema, "title": schema.get("title", "") + " (form post)", "properties": properties}
 
 
 SHARED_STATUS = {"Invalid": "400", "NotFromSite": "403", "TooLarge": "413", "UnsupportedType": "415",
@@ -196,6 +212,8 @@ def document(today: date) -> dict[str, Any]:
         + [(model, "serialization") for model in dict.fromkeys(answer_models)],
         ref_template=REF,
     )
+    for model in request_models:
+        schemas["$defs"][model.__name__ + FORM_SUFFIX] = _form_schema(schemas["$defs"][model.__name__])
     paths: dict[str, Any] = {form.path: {"post": _form_operation(form, today)} for form in FORMS.values()}
     paths[WARRANTY_STATUS.path] = {"post": _warranty_status_operation(today)}
     paths["/thanks"] = {"get": {

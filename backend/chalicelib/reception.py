@@ -89,7 +89,7 @@ class Reception:
         """Store one form post exactly once, or pretend to (spam); raises on bad input first."""
         verdict = self.screen(post, address)
         today = self.clock().date()
-        submission = validate(form.model, post.fields, today=today)
+        submission = validate(form.model, post.fields, today=today, form=post.from_browser_form)
         if verdict is Verdict.DECOY:
             return pretend(form, submission, today, self.choose)
         return self.intake.receive(
@@ -98,7 +98,7 @@ class Reception:
 
     def warranty_status(self, post: FormPost, address: str = "") -> WarrantyStatus:
         verdict = self.screen(post, address)
-        query = validate(WarrantyStatusQuery, post.fields)
+        query = validate(WarrantyStatusQuery, post.fields, form=post.from_browser_form)
         if verdict is Verdict.DECOY:
             raise NoSuchWarranty()
         intake = self.intake

@@ -39,6 +39,7 @@ MAX_FILL_MILLISECONDS = 999_999_999  # eleven days and a half: more is not a fil
 SAME_SITE = "same-site"
 CROSS_SITE = "cross-site"
 UNKNOWN_SITE = "unknown"
+FETCH_SITES = ("same-origin", "same-site", "cross-site", "none")  # what browsers send in Sec-Fetch-Site
 
 
 class BadRequest(Exception):
@@ -204,6 +205,8 @@ def origin_of(headers: dict[str, str], site_origins: tuple[str, ...] = ()) -> st
     site's). A post with neither is UNKNOWN_SITE: a script, or a very old browser.
     """
     fetch_site = (headers.get("sec-fetch-site") or "").strip().lower()
+    if fetch_site and fetch_site not in FETCH_SITES:
+        raise BadRequest(400, "Sec-Fetch-Site is set by browsers: leave it out.", "Sec-Fetch-Site")
     if fetch_site in ("same-origin", "same-site"):
         return SAME_SITE
     if fetch_site == "cross-site":

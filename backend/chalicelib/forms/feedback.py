@@ -16,6 +16,7 @@ from chalicelib.forms.fields import (
     SitePath,
     blank_is_missing,
     optional_free_text,
+    yes_or_no,
 )
 
 
@@ -54,7 +55,7 @@ class PageFeedback(Submission):
     """One reader's answer to "Was this page helpful?"."""
 
     page: SitePath = Field(title="Page", description="The path of the page, like /guides/aura-book-14/.")
-    helpful: bool = Field(
+    helpful: Annotated[bool, BeforeValidator(yes_or_no)] = Field(
         title="Was this page helpful?",
         json_schema_extra={"x-widget": "radio", "x-labels": {"true": "Yes", "false": "No"}},
     )

@@ -6,10 +6,11 @@ import re
 from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo
+from pydantic_core import PydanticCustomError
 
 from chalicelib.catalog import catalog, normalise_serial
-from chalicelib.forms.core import personal
+from chalicelib.forms.core import personal, sent_as_form
 
 # Whitespace and control characters are spelled out, so that Python and the JSON
 # schema's ECMA-262 regular expressions (whose \s differ) mean the same here.
@@ -24,11 +25,20 @@ SERIAL_INPUT = re.compile(r"^[ \-–.]*(?:[A-Za-z0-9][ \-–.]*){4,32}$")
 SITE_PATH_PATTERN = r"^/[A-Za-z0-9/_.~-]*$"
 
 
-def blank_is_missing(value: Any) -> Any:
-    """An empty text box in a plain HTML form posts ''; treat it as not given."""
-    if isinstance(value, str) and not value.strip():
+def blank_is_missing(value: Any, info: ValidationInfo) -> Any:
+    """An empty text box in a plain HTML form posts ''; treat it as not given (JSON leaves it out)."""
+    if sent_as_form(info) and isinstance(value, str) and not value.strip():
         return None
     return value
+
+
+def yes_or_no(value: Any, info: ValidationInfo) -> Any:
+    """JSON true or false; a form's "on", "true" or "false" (an unticked box is absent, or "")."""
+    if isinstance(value, bool):
+        return value
+    if sent_as_form(info) and isinstance(value, str):
+        return value or False
+    raise PydanticCustomError("bool_type", "Input should be a valid boolean")
 
 
 def _check_email(value: str) -> str:
@@ -59,9 +69,11 @@ def _serial_shape(value: str) -> str:
     return serial
 
 
-def _whole_number(value: Any) -> Any:
+def _whole_number(value: Any, info: ValidationInfo) -> Any:
     if isinstance(value, bool):  # JSON true would otherwise count as a 1
         raise ValueError("Choose a rating from 1 to 5.")
+    if isinstance(value, str) and not sent_as_form(info):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
     return value
 
 
@@ -87,7 +99,10 @@ Name = Annotated[
     ),
 ]
 Phone = Annotated[
-    Annotated[str, Field(max_length=24), AfterValidator(_check_phone)] | None,
+    Annotated[
+        str, Field(max_length=24, json_schema_extra={"pattern": PHONE_PATTERN.pattern}),
+        AfterValidator(_check_phone),
+    ] | None,
     BeforeValidator(blank_is_missing),
     Field(
         title="Phone number (optional)",
@@ -116,7 +131,7 @@ OrderReference = Annotated[
 MarketingConsent = Annotated[
     bool,
     # An unticked checkbox is simply absent from a plain HTML form post.
-    BeforeValidator(lambda v: False if v is None or v == "" else v),
+    BeforeValidator(yes_or_no),
     Field(
         title="Send me product news and offers by email",
         description="Optional. You can stop them at any time.",
