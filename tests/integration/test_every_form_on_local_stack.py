@@ -54,7 +54,8 @@ def test_every_openapi_example_succeeds_on_a_fresh_stack(live: LiveStack) -> Non
     status, _, answer = post(live, "/warranty-registrations", bodies["/warranty-registrations"],
                              **{"Idempotency-Key": "another-key"})
     assert status == 409
-    assert set(answer) == {"message"}
+    assert set(answer) == {"message", "claim"}  # nothing about the first owner; a way to contest
+    assert set(answer["claim"]["fields"]) == {"topic", "order_reference", "message"}
     assert {item["kind"] for item in live.submissions()} == set(FORMS)
 
 
