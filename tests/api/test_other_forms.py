@@ -61,6 +61,7 @@ def test_a_plain_form_with_our_own_page_s_address_goes_on_to_the_thank_you_page(
     body = urlencode({"overall": "4", "page": f"{OUR_SITE}/guides/aura-book-14/"})
     response = api.http.post("/feedback", body=body, headers={
         "Content-Type": "application/x-www-form-urlencoded", "Referer": f"{OUR_SITE}/feedback/",
+        "Origin": OUR_SITE, "Sec-Fetch-Site": "same-origin",
     })
     assert response.status_code == 303
     assert response.headers["Location"].startswith("/api/thanks?receipt=")

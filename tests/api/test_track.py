@@ -116,12 +116,15 @@ def test_a_booked_visit_shows_its_window_and_engineer(api: Any, monkeypatch: pyt
     assert shown["visit_window"] == "3 December, 9:00 to 13:00" and shown["handler"] == "Priya"
 
 
-def test_the_thank_you_page_of_a_case_links_to_tracking_with_the_reference_only(api: Any) -> None:
-    reference = post_json(api, "/complaints", COMPLAINT).json_body["reference"]
-    feedback = "FB-2222-2222"  # feedback is not a case: nothing to follow
+def test_the_thank_you_page_of_a_case_links_to_tracking_with_the_reference_only(
+    api: Any, moto_account: Any
+) -> None:
+    sent = post_form(api, "/complaints", COMPLAINT)
+    [reference] = [item["reference"] for item in moto_account.submissions("complaint")]
+    feedback = post_form(api, "/feedback", {"overall": 4})  # feedback is not a case: nothing to follow
 
-    case_page = api.http.get(f"/thanks?reference={reference}").body.decode()
-    other_page = api.http.get(f"/thanks?reference={feedback}").body.decode()
+    case_page = api.http.get(sent.headers["Location"].removeprefix("/api")).body.decode()
+    other_page = api.http.get(feedback.headers["Location"].removeprefix("/api")).body.decode()
 
     assert f'href="/track/?reference={reference}"' in case_page
     assert "/track/" not in other_page and "example.com" not in case_page
