@@ -93,6 +93,15 @@ SHARED_PARAMETERS: dict[str, Any] = {
                        "address may send only a few such posts (429).",
         "schema": {"type": "integer", "minimum": MINIMUM_FILL_MILLISECONDS, "maximum": MAX_FILL_MILLISECONDS},
     },
+    "VoteFillMs": {
+        "name": "X-Form-Fill-Ms",
+        "in": "header",
+        "required": False,
+        "description": "A vote is a single click, with no filling to time: any fill time is taken and "
+                       "counts for nothing. A vote is held to the plain-form rules: Sec-Fetch-Site or "
+                       "Origin must name this site, and each address may send only a few (429).",
+        "schema": {"type": "integer", "minimum": 0, "maximum": MAX_FILL_MILLISECONDS},
+    },
     "Origin": {
         "name": "Origin",
         "in": "header",
@@ -110,6 +119,8 @@ SHARED_PARAMETERS: dict[str, Any] = {
 }
 SCREENING_PARAMETERS = [{"$ref": f"#/components/parameters/{name}"}
                         for name in ("FormFillMs", "Origin", "SecFetchSite")]
+VOTE_SCREENING_PARAMETERS = [{"$ref": f"#/components/parameters/{name}"}
+                             for name in ("VoteFillMs", "Origin", "SecFetchSite")]
 
 
 FORM_SUFFIX = "Form"
@@ -133,6 +144,13 @@ def _form_schema(schema: dict[str, Any]) -> dict[str, Any]:
         choices = [choice for choice in field.get("anyOf", []) if choice.get("type") != "null"]
         if "anyOf" in field and len(choices) == 1:
             field = {**{k: v for k, v in field.items() if k not in ("anyOf", "default")}, **choices[0]}
+        if field.get("type") == "array":
+            # A form sends each field once: a list (the attachments' upload ids) as one text.
+            field = {
+                **{k: v for k, v in field.items() if k not in ("items", "maxItems", "minItems", "type")},
+                "type": "string",
+                "description": (field.get("description", "") + " Separated by commas.").strip(),
+            }
         properties[name] = field
     return {**schema, "title": schema.get("title", "") + " (form post)", "properties": properties}
 
@@ -174,7 +192,10 @@ def _form_operation(form: FormKind, today: date) -> dict[str, Any]:
         "operationId": f"post_{form.kind}",
         "summary": f"Send a {form.title.lower()}",
         "description": (form.model.__doc__ or "").strip(),
-        "parameters": [{"$ref": "#/components/parameters/IdempotencyKey"}, *SCREENING_PARAMETERS],
+        "parameters": [
+            {"$ref": "#/components/parameters/IdempotencyKey"},
+            *(VOTE_SCREENING_PARAMETERS if form.model.one_click else SCREENING_PARAMETERS),
+        ],
         "requestBody": _request_body(form.model, today),
         "responses": responses,
     }

@@ -208,8 +208,9 @@ def origin_of(headers: dict[str, str], site_origins: tuple[str, ...] = ()) -> st
     Host and the site's own origins (behind the CDN the API's Host is not the
     site's). A post with neither is UNKNOWN_SITE: a script, or a very old browser.
     """
-    fetch_site = (headers.get("sec-fetch-site") or "").strip().lower()
-    if fetch_site and fetch_site not in FETCH_SITES:
+    sent = headers.get("sec-fetch-site")
+    fetch_site = (sent or "").strip().lower()
+    if sent is not None and fetch_site not in FETCH_SITES:
         raise BadRequest(400, "Sec-Fetch-Site is set by browsers: leave it out.", "Sec-Fetch-Site")
     if fetch_site in ("same-origin", "same-site"):
         return SAME_SITE
