@@ -1,12 +1,14 @@
 # Aftercare: the front door. Every target sets itself up.
 #   make run    build everything and serve site + API on http://127.0.0.1:8000
 #   make test   set up and run every test
-#   make bench  staff export throughput and memory on 100,000 rows (not part of test)
+#   make bench  intake, cold start, local server and export beside their floors
+#               (long; `make test` runs its smoke mode)
 
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# make run's ports: the site and API, and DynamoDB Local (README: Ports).
 PORT ?= 8000
 DYNAMODB_PORT ?= 8001
 export NO_MKDOCS_2_WARNING := 1
@@ -107,8 +109,9 @@ audit: setup site $(LIGHTHOUSE)
 	$(PY) tests/browser/audit.py $(LIGHTHOUSE)
 	SCHEMATHESIS_EXAMPLES=1000 $(PY) -m pytest tests/contract -q -p no:cacheprovider
 
-# Staff export on 100,000 mixed submissions in DynamoDB Local (in memory, own
-# port): rows per second beside a plain boto3 Query-and-print, and peak memory.
+# Every figure beside its floor, one line each (tests/bench): intake latency and
+# KMS calls on moto, cold start, the local server at 32 clients, and the staff
+# export on 100,000 rows in DynamoDB Local (in memory, own port).
 .PHONY: bench
 bench: setup
-	$(PY) -m tests.bench.export_benchmark
+	$(PY) -m tests.bench

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from chalice import Chalice, Response
-from chalicelib import openapi, pages, web
+from chalicelib import openapi, origin, pages, web
 from chalicelib.antispam import PlainPostLimit
 from chalicelib.crypto import KeyServiceUnavailable
 from chalicelib.forms import FORMS, WARRANTY_STATUS, FormKind, InvalidSubmission
@@ -27,6 +27,7 @@ from chalicelib.warranty import NoSuchWarranty
 
 app = Chalice(app_name="aftercare")
 app.log.setLevel(logging.INFO)
+app.register_middleware(origin.guard(os.environ), "http")
 ANY_CONTENT_TYPE = ["*/*"]  # checked in chalicelib.web, so a wrong type gets our own 415
 OUTAGES = (StorageUnavailable, KeyServiceUnavailable, ConfigurationError)
 # Each domain refusal and its answer; None: the exception's own message is written for the customer.

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 
 import click
+from chalicelib.origin import SECRET_VARIABLE
 
 from aftercare_local import server, stack
-from aftercare_local.paths import BUILT_SITE, LOCAL_STATE
+from aftercare_local.dynamodb import DynamoDBLocalError
+from aftercare_local.paths import BUILT_SITE, LOCAL_STATE, RUNNING_STACK
+
+
+def origin_secret() -> str:
+    """A secret for this run, set where the app reads it, for the server to add as CloudFront does."""
+    secret = server.new_origin_secret()
+    os.environ[SECRET_VARIABLE] = secret
+    return secret
 
 
 @click.group()
@@ -19,26 +30,56 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--port", default=8000, show_default=True, help="Port for the site and the API.")
+@click.option("--port", default=8000, show_default=True,
+              help="Port for the site and the API (make run: PORT).")
 @click.option("--dynamodb-port", type=int, default=None,
-              help="Port for DynamoDB Local [default: the Chalice config's local stage, 8001].")
+              help="Port for DynamoDB Local (make run: DYNAMODB_PORT) "
+                   "[default: the Chalice config's local stage, 8001].")
 def run(port: int, dynamodb_port: int | None) -> None:
     """Serve the built site and the API on http://127.0.0.1:PORT, data kept in .local/."""
+    _port_is_free(port, "the site and the API", "PORT")
+    if dynamodb_port is not None:
+        _port_is_free(dynamodb_port, "DynamoDB Local", "DYNAMODB_PORT")
     if not (BUILT_SITE / "index.html").exists():
         raise click.ClickException("the site is not built: run `make run`, which builds it")
     # A terminal's Ctrl-C raises KeyboardInterrupt; a plain kill should stop
     # DynamoDB Local just as cleanly.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    with stack.started(data_dir=LOCAL_STATE / "dynamodb", dynamodb_port=dynamodb_port) as local:
-        httpd = server.make_server(port, BUILT_SITE, server.load_app())
-        click.echo(f"DynamoDB Local: {local.dynamodb_endpoint} (data in .local/dynamodb)")
-        click.echo(f"Aftercare:      http://127.0.0.1:{port}/  (Ctrl-C stops everything)")
+    try:
+        with stack.started(data_dir=LOCAL_STATE / "dynamodb", dynamodb_port=dynamodb_port) as local:
+            try:
+                httpd = server.make_server(port, BUILT_SITE, server.load_app(), origin_secret=origin_secret())
+            except OSError as error:
+                raise click.ClickException(_busy(port, "the site and the API", "PORT", error)) from None
+            stack.write_running_state(RUNNING_STACK, local, port)
+            click.echo(f"DynamoDB Local: {local.dynamodb_endpoint} (data in .local/dynamodb)")
+            click.echo(f"Aftercare:      http://127.0.0.1:{port}/  (Ctrl-C stops everything)")
+            try:
+                httpd.serve_forever()
+            except KeyboardInterrupt:
+                click.echo("\nStopping.")
+            finally:
+                RUNNING_STACK.unlink(missing_ok=True)
+                httpd.server_close()
+    except DynamoDBLocalError as error:
+        hint = " (another `make run`? set DYNAMODB_PORT to move it)" if "in use" in str(error) else ""
+        raise click.ClickException(f"DynamoDB Local: {error}{hint}") from None
+
+
+def _port_is_free(port: int, what: str, variable: str) -> None:
+    """A busy port is one plain line naming the variable that moves it, not a traceback."""
+    with socket.socket() as probe:
         try:
-            httpd.serve_forever()
-        except KeyboardInterrupt:
-            click.echo("\nStopping.")
-        finally:
-            httpd.server_close()
+            probe.bind(("127.0.0.1", port))
+        except OSError as error:
+            raise click.ClickException(_busy(port, what, variable, error)) from None
+
+
+def _busy(port: int, what: str, variable: str, error: OSError) -> str:
+    if error.errno == errno.EADDRINUSE:
+        return (f"port {port} for {what} is already in use (another `make run`?): "
+                f"choose another one, e.g. {variable}={port + 80} make run")
+    return f"cannot listen on 127.0.0.1:{port} for {what}: {error.strerror or error}; set {variable}"
 
 
 @main.command()
@@ -55,7 +96,9 @@ def serve(port: int, dynamodb_endpoint: str, table_name: str, key_dir: str, site
         AFTERCARE_DYNAMODB_ENDPOINT=dynamodb_endpoint,
         AFTERCARE_LOCAL_KEY_DIR=str(Path(key_dir).resolve()),
     )
-    httpd = server.make_server(port, Path(site_dir), server.load_app())
+    # Errors only: a caller that never reads stderr must not fill the pipe and stall us.
+    httpd = server.make_server(port, Path(site_dir), server.load_app(), origin_secret=origin_secret(),
+                               log_requests=False)
     click.echo(f"listening on http://127.0.0.1:{httpd.server_address[1]}/", err=True)
     try:
         httpd.serve_forever()

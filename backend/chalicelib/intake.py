@@ -74,6 +74,7 @@ class Intake:
         (same: it is ours, success), never by storing again under a new one.
         """
         now = self.clock()
+        # Always: a write that may have been applied is recognised by it (see `_settle`).
         fingerprint = self._fingerprint(form, submission)
         if idempotency_key is None and from_browser_form:
             idempotency_key, earlier = self._form_key(form, fingerprint, now)
@@ -185,7 +186,7 @@ class Intake:
         self, form: FormKind, personal: dict[str, Any], subject: str, source: str, now: datetime
     ) -> NewItem:
         reference = new_reference("CON", self.choose)
-        contact = {"email": personal["email"], "name": personal.get("name")}
+        contact = {name: personal.get(name) for name in items.CONSENT_CONTACT}
         item = items.consent_item(
             reference=reference, subject=subject,
             sealed=self.cipher.seal(contact, kind=items.CONSENT_KIND, reference=reference),
