@@ -106,8 +106,18 @@ SHARED_PARAMETERS: dict[str, Any] = {
         "schema": {"type": "string", "enum": list(FETCH_SITES)},
     },
 }
+# A look-up stores nothing, so it is not refused for its speed: any fill time will do.
+SHARED_PARAMETERS["LookupFillMs"] = {
+    **SHARED_PARAMETERS["FormFillMs"],
+    "description": "Sent by the site's script. Without it, a look-up is held to the plain-form "
+                   "rules: Sec-Fetch-Site or Origin must name this site, and each address may "
+                   "send only a few such posts (429).",
+    "schema": {"type": "integer", "minimum": 0, "maximum": MAX_FILL_MILLISECONDS},
+}
 SCREENING_PARAMETERS = [{"$ref": f"#/components/parameters/{name}"}
                         for name in ("FormFillMs", "Origin", "SecFetchSite")]
+LOOKUP_PARAMETERS = [{"$ref": f"#/components/parameters/{name}"}
+                     for name in ("LookupFillMs", "Origin", "SecFetchSite")]
 
 
 FORM_SUFFIX = "Form"
@@ -183,7 +193,7 @@ def _warranty_status_operation(today: date) -> dict[str, Any]:
         "summary": "Look up a registered warranty",
         "description": "The serial number and the owner's email travel in the body, never in the URL. "
                        "An unknown serial and a wrong email get the same 404.",
-        "parameters": SCREENING_PARAMETERS,
+        "parameters": LOOKUP_PARAMETERS,
         "requestBody": _request_body(WARRANTY_STATUS.model, today),
         "responses": {
             "200": {
