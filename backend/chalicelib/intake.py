@@ -88,6 +88,7 @@ class Intake:
         (same: it is ours, success), never by storing again under a new one.
         """
         now = self.clock()
+        # Always: a write that may have been applied is recognised by it (see `_settle`).
         fingerprint = self._fingerprint(form, submission)
         if idempotency_key is None and from_browser_form:
             idempotency_key, earlier = self._form_key(form, fingerprint, now)

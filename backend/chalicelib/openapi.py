@@ -117,10 +117,20 @@ SHARED_PARAMETERS: dict[str, Any] = {
         "schema": {"type": "string", "enum": list(FETCH_SITES)},
     },
 }
+# A look-up stores nothing, so it is not refused for its speed: any fill time will do.
+SHARED_PARAMETERS["LookupFillMs"] = {
+    **SHARED_PARAMETERS["FormFillMs"],
+    "description": "Sent by the site's script. Without it, a look-up is held to the plain-form "
+                   "rules: Sec-Fetch-Site or Origin must name this site, and each address may "
+                   "send only a few such posts (429).",
+    "schema": {"type": "integer", "minimum": 0, "maximum": MAX_FILL_MILLISECONDS},
+}
 SCREENING_PARAMETERS = [{"$ref": f"#/components/parameters/{name}"}
                         for name in ("FormFillMs", "Origin", "SecFetchSite")]
 VOTE_SCREENING_PARAMETERS = [{"$ref": f"#/components/parameters/{name}"}
                              for name in ("VoteFillMs", "Origin", "SecFetchSite")]
+LOOKUP_PARAMETERS = [{"$ref": f"#/components/parameters/{name}"}
+                     for name in ("LookupFillMs", "Origin", "SecFetchSite")]
 
 
 FORM_SUFFIX = "Form"
@@ -207,7 +217,7 @@ def _warranty_status_operation(today: date) -> dict[str, Any]:
         "summary": "Look up a registered warranty",
         "description": "The serial number and the owner's email travel in the body, never in the URL. "
                        "An unknown serial and a wrong email get the same 404.",
-        "parameters": SCREENING_PARAMETERS,
+        "parameters": LOOKUP_PARAMETERS,
         "requestBody": _request_body(WARRANTY_STATUS.model, today),
         "responses": {
             "200": {
@@ -228,7 +238,7 @@ def _track_operation(today: date) -> dict[str, Any]:
         "description": "The reference and the email given with it travel in the body, never in the URL. "
                        "An unknown reference and a wrong email get the same 404. Only messages meant "
                        "for the customer are shown, never staff's internal notes.",
-        "parameters": SCREENING_PARAMETERS,
+        "parameters": LOOKUP_PARAMETERS,
         "requestBody": _request_body(TRACK.model, today),
         "responses": {
             "200": {

@@ -129,3 +129,10 @@ def test_the_html_409_offers_a_claim_form_that_works_without_javascript(
     assert sent.status_code == 303
     [enquiry] = moto_account.submissions("enquiry")
     assert enquiry["fields"]["topic"] == "proof-of-purchase"
+
+
+def test_a_quick_warranty_check_is_not_refused_but_another_site_is(api: Any, moto_account: Any) -> None:
+    query = {"serial_number": "V55240012345", "email": "someone@example.com"}
+    assert post_json(api, "/warranty-status", query, {"X-Form-Fill-Ms": "100"}).status_code == 404
+    cross = post_json(api, "/warranty-status", query, {"Sec-Fetch-Site": "cross-site"})
+    assert cross.status_code == 403
