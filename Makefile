@@ -90,7 +90,7 @@ deploy: site $(LAMBDA_WHEELS)/.downloaded
 	$(PY) infra/deploy.py deploy --stage $(STAGE) --backup-region $(BACKUP_REGION) \
 	  --domain-name '$(DOMAIN)' --certificate-arn '$(CERTIFICATE_ARN)' --alarm-email '$(ALARM_EMAIL)'
 
-# -- Site: the browser tests' Chromium and the Lighthouse audit -----------------------
+# -- Site: the browser tests' Chromium, the Lighthouse audit and the long contract run --
 .PHONY: audit
 
 # Playwright never downloads a browser.
@@ -103,9 +103,11 @@ LIGHTHOUSE := .local/lighthouse/node_modules/.bin/lighthouse
 $(LIGHTHOUSE):
 	npm install --prefix .local/lighthouse --no-audit --no-fund --loglevel=error lighthouse@$(LIGHTHOUSE_VERSION)
 
-# Home, a guide and every form page, mobile and desktop: the four scores per page.
+# Home, a guide and every form page, mobile and desktop: the four scores per page;
+# then schemathesis (every check) with 1,000 examples per operation on the local stack.
 audit: setup site $(LIGHTHOUSE)
 	$(PY) tests/browser/audit.py $(LIGHTHOUSE)
+	SCHEMATHESIS_EXAMPLES=1000 $(PY) -m pytest tests/contract -q -p no:cacheprovider
 
 # Every figure beside its floor, one line each (tests/bench): intake latency and
 # KMS calls on moto, cold start, the local server at 32 clients, and the staff

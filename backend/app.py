@@ -4,25 +4,28 @@ from __future__ import annotations
 
 import logging
 import os
+import traceback
 from collections.abc import Callable
 from datetime import datetime
-from functools import cache
+from functools import cache, wraps
 from pathlib import Path
 from typing import Any
 
 from chalice import Chalice, Response
 from chalicelib import openapi, origin, pages, web
+from chalicelib.antispam import PlainPostLimit
 from chalicelib.bucket import BucketUnavailable
 from chalicelib.checker import UploadChecker, landed_keys
 from chalicelib.crypto import KeyServiceUnavailable
 from chalicelib.forms import FORMS, TRACK, WARRANTY_STATUS, FieldError, FormKind, InvalidSubmission, validate
 from chalicelib.forms.attachments import UploadRequest
+from chalicelib.forms.products import CLAIM_TOPIC, claim_message
 from chalicelib.intake import AlreadyClaimed, IdempotencyKeyReused, Intake
 from chalicelib.lifecycles import case_policy
 from chalicelib.message_keys import case_message_cipher
 from chalicelib.policy import data_policy
 from chalicelib.receipts import NoReceipt
-from chalicelib.reception import Reception, TooFast
+from chalicelib.reception import CrossSite, RateLimited, Reception, TooFast
 from chalicelib.settings import ConfigurationError, Settings
 from chalicelib.storage import StorageUnavailable
 from chalicelib.tracking import CaseTracker, NoSuchCase
@@ -37,6 +40,8 @@ OUTAGES = (StorageUnavailable, KeyServiceUnavailable, ConfigurationError, Bucket
 # Each domain refusal and its answer; None: the exception's own message is written for the customer.
 PROBLEMS: dict[type[Exception], tuple[int, str | None]] = {
     TooFast: (400, None),
+    CrossSite: (403, None),
+    RateLimited: (429, None),
     NoSuchWarranty: (404, "We found no warranty for that serial number and email address. "
                           "Check both against your registration, or send us an enquiry."),
     NoSuchCase: (404, None),
@@ -70,7 +75,8 @@ def connect_tracker(clock: Callable[[], datetime]) -> CaseTracker:
 
 @cache
 def get_reception() -> Reception:
-    return Reception(connect, connect_tracker=connect_tracker)
+    limit = PlainPostLimit(int(os.environ.get("AFTERCARE_PLAIN_POST_LIMIT") or PlainPostLimit.limit))
+    return Reception(connect, connect_tracker=connect_tracker, limit=limit)
 
 
 def settings() -> Settings:
@@ -89,6 +95,20 @@ def get_checker() -> UploadChecker:
     return UploadChecker(wiring.table(), wiring.attachment_bucket(), clock=lambda: get_reception().clock())
 
 
+@cache
+def site_origins() -> tuple[str, ...]:
+    """The site's own origins (comma-separated), which a browser's Origin may name behind the CDN."""
+    return tuple(o.strip() for o in os.environ.get("AFTERCARE_SITE_ORIGINS", "").split(",") if o.strip())
+
+
+def client_address() -> str:
+    """Who is posting, for the per-address limit: the CDN's viewer address, else the caller's."""
+    request = app.current_request
+    viewer = (request.headers.get("cloudfront-viewer-address") or "").rsplit(":", 1)[0]
+    identity = (request.context or {}).get("identity") or {}
+    return viewer or str(identity.get("sourceIp") or "")
+
+
 def respond(answer: web.Answer) -> Response:
     return Response(body=answer.body, status_code=answer.status, headers=answer.headers)
 
@@ -98,24 +118,56 @@ def refused(reply: web.Reply, error: Exception, doing: str) -> Response:
     if isinstance(error, InvalidSubmission):
         return respond(reply.invalid(error.errors))
     if isinstance(error, AlreadyClaimed):
-        # Said beside the field that holds the taken value (a serial number), as for any error.
-        claim = [FieldError(error.field_name, error.message)]
-        return respond(reply.invalid(claim, status=409, message=error.message))
+        return respond(contest(reply, error))
     if isinstance(error, OUTAGES):
         app.log.warning("could not %s: %s: %s", doing, type(error).__name__, error)
         return respond(reply.unavailable())
     status, message = PROBLEMS[type(error)]
-    return respond(reply.problem(status, message or str(error)))
+    headers = {"Retry-After": str(RateLimited.retry_after)} if isinstance(error, RateLimited) else None
+    return respond(reply.problem(status, message or str(error), headers))
+
+
+def contest(reply: web.Reply, error: AlreadyClaimed) -> web.Answer:
+    """A 409 that is not a dead end: the message beside the field that holds the taken value
+    (a serial number), as for any error, and the way to claim it with proof of purchase."""
+    taken = [FieldError(error.field_name, error.message)]
+    if error.claim is None:
+        return reply.invalid(taken, status=409, message=error.message)
+    enquiry = FORMS["enquiry"]
+    fields = {"topic": CLAIM_TOPIC, "order_reference": error.claim.value}
+    claim = {"path": enquiry.path, "fields": {**fields, "message": claim_message(error.claim.value)}}
+    more = pages.claim_form(web.API_BASE + enquiry.path, fields, claim_message(error.claim.value),
+                            web.HONEYPOT_FIELD)
+    return reply.invalid(taken, status=409, message=error.message, extra={"claim": claim}, more=more)
 
 
 def decode(page: str, form_kind: str | None = None) -> tuple[web.FormPost, web.Reply] | Response:
     request = app.current_request
+    headers = {name.lower(): value for name, value in request.headers.items()}
     try:
-        post = web.decode(dict(request.headers), request.raw_body)
+        post = web.decode(headers, request.raw_body, site_origins())
     except web.BadRequest as problem:
-        from_form = (request.headers.get("content-type") or "").startswith(web.FORM)
-        return respond(web.Reply(from_form).problem(problem.status, problem.message))
+        from_form = (headers.get("content-type") or "").startswith(web.FORM)
+        return respond(web.Reply(from_form).problem(problem.status, problem.message, field=problem.field))
     return post, web.Reply.to(post, page, form_kind)
+
+
+def guarded(route: Callable[..., Response]) -> Callable[..., Response]:
+    """An error nothing in the request explains: logged by type and place (never its message,
+    which may quote the input), answered 500 with no detail."""
+
+    @wraps(route)
+    def answer(*args: Any, **kwargs: Any) -> Response:
+        try:
+            return route(*args, **kwargs)
+        except Exception as error:
+            where = traceback.extract_tb(error.__traceback__)[-1]
+            app.log.error("unexpected %s in %s at %s:%s", type(error).__name__, route.__name__,
+                          Path(where.filename).name, where.lineno)
+            from_form = (app.current_request.headers.get("content-type") or "").startswith(web.FORM)
+            return respond(web.Reply(from_form).failed())
+
+    return answer
 
 
 HANDLED = (InvalidSubmission, *OUTAGES, *PROBLEMS)
@@ -127,7 +179,7 @@ def receive(form: FormKind) -> Response:
         return decoded
     post, reply = decoded
     try:
-        receipt = get_reception().submit(form, post)
+        receipt = get_reception().submit(form, post, client_address())
     except HANDLED as error:
         return refused(reply, error, f"store {form.kind}")
     if receipt.screened_out:
@@ -147,7 +199,7 @@ def route_form(form: FormKind) -> None:
         return receive(form)
 
     app.route(form.path, methods=["POST"], content_types=ANY_CONTENT_TYPE,
-              name=f"post_{form.kind}")(post_form)
+              name=f"post_{form.kind}")(guarded(post_form))
     if form.page == "/":
         return  # a form without a page of its own (a page vote) has nothing to show
 
@@ -156,7 +208,7 @@ def route_form(form: FormKind) -> None:
         query = app.current_request.query_params or {}
         return respond(web.prefilled(form.kind, form.page, form.model.open_fields(), query))
 
-    app.route(form.path, methods=["GET"], name=f"get_{form.kind}")(show_form)
+    app.route(form.path, methods=["GET"], name=f"get_{form.kind}")(guarded(show_form))
 
 
 for each_form in FORMS.values():
@@ -178,18 +230,23 @@ def look_up(
 
 
 @app.route(WARRANTY_STATUS.path, methods=["POST"], content_types=ANY_CONTENT_TYPE)
+@guarded
 def post_warranty_status() -> Response:
-    return look_up(WARRANTY_STATUS.page, WARRANTY_STATUS.kind, "look up a warranty",
-                   lambda post, reply: reply.warranty(get_reception().warranty_status(post)))
+    return look_up(
+        WARRANTY_STATUS.page, WARRANTY_STATUS.kind, "look up a warranty",
+        lambda post, reply: reply.warranty(get_reception().warranty_status(post, client_address())),
+    )
 
 
 @app.route(TRACK.path, methods=["POST"], content_types=ANY_CONTENT_TYPE)
+@guarded
 def post_track() -> Response:
     return look_up(TRACK.page, TRACK.kind, "track a case",
-                   lambda post, reply: reply.case_progress(get_reception().track(post)))
+                   lambda post, reply: reply.case_progress(get_reception().track(post, client_address())))
 
 
 @app.route("/uploads", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+@guarded
 def post_upload() -> Response:
     decoded = decode("/")
     if isinstance(decoded, Response):
@@ -215,11 +272,13 @@ def check_upload(event: dict[str, Any], context: Any) -> None:
 
 
 @app.route("/openapi.json", methods=["GET"])
+@guarded
 def get_openapi() -> Response:
     return respond(web.json_answer(200, openapi.document(get_reception().clock().date())))
 
 
 @app.route("/thanks", methods=["GET"])
+@guarded
 def thanks() -> Response:
     receipt = (app.current_request.query_params or {}).get("receipt", "")
     try:
@@ -232,5 +291,5 @@ def thanks() -> Response:
 
 
 @app.route("/health", methods=["GET"])
-def health() -> dict[str, str]:
-    return {"status": "ok"}
+def health() -> Response:
+    return respond(web.json_answer(200, {"status": "ok"}))

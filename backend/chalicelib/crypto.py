@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 if TYPE_CHECKING:
@@ -36,6 +37,12 @@ CONTEXT_KIND = "aftercare:kind"
 LEGACY_CONTEXT_REFERENCE = "aftercare:reference"
 LOCAL_DATA_KEY_FILE = "submissions.key"
 LOCAL_SUBJECT_KEY_FILE = "subject.key"
+# KMS answers in milliseconds; botocore's default 60 s would outlive the Lambda
+# (15 s). Two attempts of at most 1 s to connect and 2 s to read: a hung KMS
+# is a 503 with Retry-After in under 6 s.
+KMS_CLIENT_CONFIG = Config(
+    retries={"total_max_attempts": 2, "mode": "standard"}, connect_timeout=1, read_timeout=2,
+)
 
 # Data keys are reused within these bounds, per kind (the encryption context
 # is the cache's partition). A Lambda container then calls GenerateDataKey
@@ -107,15 +114,28 @@ def local_key_provider(key: bytes) -> MasterKeyProvider:
     return _local_key_provider_class().from_key(key)  # type: ignore[attr-defined]
 
 
-def kms_key_provider(key_id: str, botocore_session: Any = None) -> MasterKeyProvider:
-    """The KMS key provider; `botocore_session` carries a staff profile's credentials."""
+@cache
+def _budgeted_kms_provider_class() -> type:
+    """The SDK's KMS provider with our timeouts and retries, built on first use like the local one."""
     import aws_encryption_sdk
 
+    class BudgetedKmsProvider(aws_encryption_sdk.StrictAwsKmsMasterKeyProvider):  # type: ignore[misc]
+        """The SDK's KMS provider, with our timeouts and retries on the clients it creates."""
+
+        def add_regional_client(self, region_name: str) -> None:
+            config: Config = getattr(self, "_user_agent_adding_config")  # noqa: B009 - set by the SDK first
+            self._user_agent_adding_config = config.merge(KMS_CLIENT_CONFIG)
+            super().add_regional_client(region_name)
+
+    return BudgetedKmsProvider
+
+
+def kms_key_provider(key_id: str, botocore_session: Any = None) -> MasterKeyProvider:
+    """The KMS key provider; `botocore_session` carries a staff profile's credentials."""
+    provider_class = _budgeted_kms_provider_class()
     if botocore_session is None:
-        return aws_encryption_sdk.StrictAwsKmsMasterKeyProvider(key_ids=[key_id])
-    return aws_encryption_sdk.StrictAwsKmsMasterKeyProvider(
-        key_ids=[key_id], botocore_session=botocore_session
-    )
+        return provider_class(key_ids=[key_id])
+    return provider_class(key_ids=[key_id], botocore_session=botocore_session)
 
 
 class SubmissionCipher:
@@ -216,7 +236,9 @@ class KmsDerivedSubjectHasher:
     def _derived_key(self) -> bytes:
         with self._lock:
             if self._key is None:
-                client = (self._session or boto3).client("kms", region_name=self._region)
+                client = (self._session or boto3).client(
+                    "kms", region_name=self._region, config=KMS_CLIENT_CONFIG
+                )
                 try:
                     answer = client.generate_mac(
                         KeyId=self._key_id, Message=SUBJECT_KEY_LABEL, MacAlgorithm="HMAC_SHA_256"

@@ -15,13 +15,20 @@ from chalicelib.forms import FormKind, Submission, UniqueClaim
 from chalicelib.lifecycles import case_policy
 from chalicelib.policy import DataPolicy
 from chalicelib.references import Chooser, new_reference
-from chalicelib.storage import ItemChange, NewItem, SubmissionTable, WriteConflict
+from chalicelib.storage import (
+    ItemChange,
+    NewItem,
+    StorageUnavailable,
+    SubmissionTable,
+    WriteConflict,
+)
 from chalicelib.uploads import ATTACHMENT_GUARD, attach, used_by_another
 
 SUBMISSION_GUARD = "submission"
 IDEMPOTENCY_GUARD = "idempotency"
 CONSENT_GUARD = "consent"
 REFERENCE_ATTEMPTS = 3
+FORM_WINDOW_SECONDS = 15 * 60  # a plain HTML form post's derived key lasts this window and the next
 
 
 class IdempotencyKeyReused(Exception):
@@ -34,10 +41,15 @@ class AlreadyClaimed(Exception):
     The message is written for the customer and says nothing about the other submission.
     """
 
-    def __init__(self, message: str, field_name: str = ""):
+    def __init__(self, message: str, claim: UniqueClaim | None = None):
         super().__init__(message)
         self.message = message
-        self.field_name = field_name  # the form field that holds the taken value
+        self.claim = claim  # what was claimed: the answer offers a way to contest it
+
+    @property
+    def field_name(self) -> str:
+        """The form field that holds the taken value (where the message is shown)."""
+        return self.claim.field_name if self.claim is not None else ""
 
 
 @dataclass(frozen=True)
@@ -60,53 +72,118 @@ class Intake:
 
     def receive(
         self, form: FormKind, submission: Submission, idempotency_key: str | None = None,
-        uploads: Sequence[dict[str, Any]] = (),
+        uploads: Sequence[dict[str, Any]] = (), *, from_browser_form: bool = False,
     ) -> Receipt:
         """Store one submission exactly once and answer with its reference.
 
         With an idempotency key, a retry of the same submission answers the
         first reference and stores nothing; the same key with a different
-        submission is refused.
+        submission is refused. A plain HTML form post without one gets a key
+        derived from its content (see `_form_key`).
+
+        The reference is chosen before the first attempt and kept: botocore
+        retries a write that timed out or got a 5xx, and such a write may have
+        been applied. A conditional failure on our own reference is therefore
+        settled by reading the stored item and comparing content fingerprints
+        (same: it is ours, success), never by storing again under a new one.
         """
         now = self.clock()
-        # Only a retry with the same key compares fingerprints: without a key, none is needed.
-        fingerprint = self._fingerprint(form, submission) if idempotency_key else ""
-        claims = submission.unique_claims(now.date())
+        # Always: a write that may have been applied is recognised by it (see `_settle`).
+        fingerprint = self._fingerprint(form, submission)
+        if idempotency_key is None and from_browser_form:
+            idempotency_key, earlier = self._form_key(form, fingerprint, now)
+            if earlier is not None:
+                return earlier
         for _ in range(REFERENCE_ATTEMPTS):
             reference = new_reference(form.reference_prefix, self.choose)
-            answer = submission.answer(reference, now.date()).model_dump(mode="json")
-            stored = self._items(form, submission, reference, now)
-            subject = stored[0].item.get("subject_hash")
-            writes: list[NewItem | ItemChange] = [*stored]
-            writes[1:1] = [self._claim_item(form, claim, reference, subject, now) for claim in claims]
-            writes.extend(attach(
-                uploads, reference=reference, subject=subject, now=now,
-                expires=self.policy.expires_at(form.kind, now),
-            ))
-            if idempotency_key:
-                # First in the transaction: when a retry also collides with its
-                # own claims, the idempotency record is the conflict reported.
-                writes.insert(
-                    0, self._idempotency_item(form, idempotency_key, fingerprint, answer, subject, now)
-                )
+            writes, answer = self._writes(
+                form, submission, reference, fingerprint, idempotency_key, now, uploads
+            )
             try:
                 self.table.create_all(writes)
             except WriteConflict as conflict:
-                if conflict.guard == IDEMPOTENCY_GUARD and idempotency_key:
-                    return self._replay(form, submission, idempotency_key, fingerprint, now, uploads)
-                if conflict.guard == SUBMISSION_GUARD:
-                    continue
-                if conflict.guard == ATTACHMENT_GUARD:
-                    raise used_by_another() from None
-                for claim in claims:
-                    if conflict.guard == claim.guard:
-                        raise AlreadyClaimed(claim.conflict_message, claim.field_name) from None
-                raise
+                receipt = self._settle(
+                    form, submission, conflict, reference, fingerprint, idempotency_key, now, uploads
+                )
+                if receipt is None:
+                    continue  # another submission holds this reference: a true collision
+                return receipt
             return Receipt(reference, answer)
-        raise RuntimeError("could not find a free reference")  # 30^8 references; never in practice
+        # 30^8 references: three collisions in a row mean the table is not answering truthfully.
+        raise StorageUnavailable("no free reference after repeated collisions")
+
+    def _writes(
+        self, form: FormKind, submission: Submission, reference: str, fingerprint: str,
+        idempotency_key: str | None, now: datetime, uploads: Sequence[dict[str, Any]],
+    ) -> tuple[list[NewItem | ItemChange], dict[str, Any]]:
+        answer = submission.answer(reference, now.date()).model_dump(mode="json")
+        stored = self._items(form, submission, reference, fingerprint, now)
+        subject = stored[0].item.get("subject_hash")
+        claims = submission.unique_claims(now.date())
+        writes: list[NewItem | ItemChange] = [*stored]
+        writes[1:1] = [self._claim_item(form, claim, reference, subject, now) for claim in claims]
+        writes.extend(attach(
+            uploads, reference=reference, subject=subject, now=now,
+            expires=self.policy.expires_at(form.kind, now),
+        ))
+        if idempotency_key:
+            # First in the transaction: when a retry also collides with its
+            # own claims, the idempotency record is the conflict reported.
+            writes.insert(
+                0, self._idempotency_item(form, idempotency_key, fingerprint, answer, subject, now)
+            )
+        return writes, answer
+
+    def _settle(
+        self, form: FormKind, submission: Submission, conflict: WriteConflict, reference: str,
+        fingerprint: str, idempotency_key: str | None, now: datetime,
+        uploads: Sequence[dict[str, Any]],
+    ) -> Receipt | None:
+        """What a conditional failure means: a replay, our own applied write, or a refusal.
+
+        None: the reference belongs to another submission; try another.
+        """
+        if conflict.guard == IDEMPOTENCY_GUARD and idempotency_key:
+            return self._replay(form, submission, idempotency_key, fingerprint, now, uploads)
+        if conflict.guard == SUBMISSION_GUARD:
+            stored = self.table.get(
+                *items.submission_key(reference), now_epoch=items.epoch(now), attributes=("fingerprint",)
+            )
+            if stored is not None and stored.get("fingerprint") == fingerprint:
+                answer = submission.answer(reference, now.date()).model_dump(mode="json")
+                return Receipt(reference, answer)
+            return None
+        if conflict.guard == ATTACHMENT_GUARD:
+            raise used_by_another() from None
+        for claim in submission.unique_claims(now.date()):
+            if conflict.guard == claim.guard:
+                raise AlreadyClaimed(claim.conflict_message, claim) from None
+        raise conflict
+
+    def _form_key(
+        self, form: FormKind, fingerprint: str, now: datetime
+    ) -> tuple[str, Receipt | None]:
+        """The idempotency key of a plain HTML form post, and the earlier receipt if any.
+
+        A page served from the CDN is the same for everyone and runs no script,
+        so it cannot carry a key of its own; a key issued with each page would
+        need a server round trip per page view. Instead the key is the content's
+        keyed fingerprint and a 15-minute window: a double click, the browser
+        re-sending after a timeout or Back-and-send-again give one reference,
+        while the same words sent again later are a new submission. The window
+        before this one is read too, so a repeat just after a boundary still
+        finds the first.
+        """
+        window = int(now.timestamp()) // FORM_WINDOW_SECONDS
+        previous = items.idempotency_key(form.kind, f"form:{window - 1}:{fingerprint}")
+        record = self.table.get(*previous, now_epoch=items.epoch(now))
+        earlier = None
+        if record is not None and record.get("fingerprint") == fingerprint:
+            earlier = Receipt(record["reference"], items.replayed_answer(record), replayed=True)
+        return f"form:{window}:{fingerprint}", earlier
 
     def _items(
-        self, form: FormKind, submission: Submission, reference: str, now: datetime
+        self, form: FormKind, submission: Submission, reference: str, fingerprint: str, now: datetime
     ) -> list[NewItem]:
         personal = items.personal_part(submission)
         email = personal.get("email")
@@ -115,7 +192,7 @@ class Intake:
             kind=form.kind, reference=reference, created=now, status=form.initial_status,
             expires=self.policy.expires_at(form.kind, now), subject=subject,
             sealed=self.cipher.seal(personal, kind=form.kind, reference=reference),
-            fields=items.open_part(submission),
+            fields=items.open_part(submission), fingerprint=fingerprint,
             queue=form.kind if form.kind in case_policy().lifecycles else None,
         )
         stored = [NewItem(item, SUBMISSION_GUARD)]
@@ -161,6 +238,16 @@ class Intake:
         if record is None or record["fingerprint"] != self._fingerprint(form, submission):
             return None
         return Receipt(record["reference"], items.replayed_answer(record), replayed=True)
+
+    def replay_of_form_post(self, form: FormKind, submission: Submission) -> Receipt | None:
+        """The first answer to this plain HTML form post in its key's window (see `_form_key`)."""
+        fingerprint = self._fingerprint(form, submission)
+        window = int(self.clock().timestamp()) // FORM_WINDOW_SECONDS
+        for key in (f"form:{window}:{fingerprint}", f"form:{window - 1}:{fingerprint}"):
+            replay = self.replay_of(form, submission, key)
+            if replay is not None:
+                return replay
+        return None
 
     def _replay(
         self, form: FormKind, submission: Submission, key: str, fingerprint: str, now: datetime,

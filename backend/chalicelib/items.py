@@ -177,8 +177,11 @@ def open_part(submission: BaseModel) -> dict[str, Any]:
 def submission_item(
     *, kind: str, reference: str, created: datetime, status: str, expires: datetime,
     subject: str | None, sealed: bytes, fields: dict[str, Any], queue: str | None = None,
+    fingerprint: str | None = None,
 ) -> dict[str, Any]:
-    """`queue` (the kind, for kinds that are cases) puts a new case on the open-cases index."""
+    """`queue` (the kind, for kinds that are cases) puts a new case on the open-cases index.
+    `fingerprint`, a keyed digest of the content, tells a write of ours that was
+    applied but answered with an error from another submission under the same key."""
     partition, sort = submission_key(reference)
     return {
         QUEUE_ATTRIBUTE: queue,
@@ -193,6 +196,7 @@ def submission_item(
         "subject_hash": subject,
         "personal": sealed,
         "fields": fields,
+        "fingerprint": fingerprint,
     }
 
 

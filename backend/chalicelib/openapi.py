@@ -8,11 +8,22 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from chalicelib.antispam import MINIMUM_FILL_MILLISECONDS
 from chalicelib.forms import FORMS, TRACK, WARRANTY_STATUS, FormKind, Submission
-from chalicelib.forms.answers import Problem, ValidationProblem, WarrantyStatus
+from chalicelib.forms.answers import ConflictProblem, Problem, ValidationProblem, WarrantyStatus
 from chalicelib.forms.attachments import IssuedUpload, UploadRequest
 from chalicelib.forms.tracking import CaseProgress
-from chalicelib.web import API_BASE, FORM, JSON, MAX_BODY_BYTES, MAX_IDEMPOTENCY_KEY, RETRY_AFTER_SECONDS
+from chalicelib.reception import RateLimited
+from chalicelib.web import (
+    API_BASE,
+    FETCH_SITES,
+    FORM,
+    JSON,
+    MAX_BODY_BYTES,
+    MAX_FILL_MILLISECONDS,
+    MAX_IDEMPOTENCY_KEY,
+    RETRY_AFTER_SECONDS,
+)
 
 REF = "#/components/schemas/{model}"
 HTML = "text/html"
@@ -31,19 +42,36 @@ def _problem(description: str, model: type[BaseModel] = Problem, **extra: Any) -
     }
 
 
+def _retry_after(example: int) -> dict[str, Any]:
+    return {"Retry-After": {
+        "description": "Seconds to wait.", "required": True,
+        "schema": {"type": "integer", "minimum": 1, "example": example},
+    }}
+
+
 SHARED_RESPONSES: dict[str, Any] = {
     "Invalid": _problem(
-        "Some fields need correcting: every failing field is named, with a message for people.",
+        "The request needs correcting: every failing field is named, with a message for people. "
+        "A problem with the body as a whole (not JSON, nested too deeply, sent too fast) names the "
+        "field `\"\"`; one with a header names the header.",
         ValidationProblem,
+    ),
+    "NotFromSite": _problem(
+        "Not sent from the site's own pages: Sec-Fetch-Site or Origin names another site, or a "
+        "post without X-Form-Fill-Ms says nothing of where it comes from."
+    ),
+    "TooMany": _problem(
+        "Too many posts without X-Form-Fill-Ms from one address just now.",
+        headers=_retry_after(RateLimited.retry_after),
     ),
     "TooLarge": _problem(f"The body is larger than {MAX_BODY_BYTES // 1024} KB."),
     "UnsupportedType": _problem(f"The body is neither {JSON} nor {FORM}."),
     "Unavailable": _problem(
-        "Nothing was stored; try again after the time given in Retry-After.",
-        headers={"Retry-After": {
-            "description": "Seconds to wait.",
-            "schema": {"type": "integer", "example": RETRY_AFTER_SECONDS},
-        }},
+        "Storage or the key service did not answer in time. The form may have been stored: send it "
+        "again after Retry-After with the same Idempotency-Key (a plain HTML form, resent, is "
+        "recognised by its content) and the first reference is answered; without a key, a "
+        "script's retry may be stored twice.",
+        headers=_retry_after(RETRY_AFTER_SECONDS),
     ),
 }
 SHARED_PARAMETERS: dict[str, Any] = {
@@ -59,10 +87,53 @@ SHARED_PARAMETERS: dict[str, Any] = {
         "name": "X-Form-Fill-Ms",
         "in": "header",
         "required": False,
-        "description": "Sent by the site's script: milliseconds since the form was shown.",
-        "schema": {"type": "integer"},
+        "description": "Sent by the site's script: milliseconds since the form was shown. Under "
+                       f"{MINIMUM_FILL_MILLISECONDS} is refused (400). Without it, a post is held to the "
+                       "plain-form rules: Sec-Fetch-Site or Origin must name this site, and each "
+                       "address may send only a few such posts (429).",
+        "schema": {"type": "integer", "minimum": MINIMUM_FILL_MILLISECONDS, "maximum": MAX_FILL_MILLISECONDS},
+    },
+    "VoteFillMs": {
+        "name": "X-Form-Fill-Ms",
+        "in": "header",
+        "required": False,
+        "description": "A vote is a single click, with no filling to time: any fill time is taken and "
+                       "counts for nothing. A vote is held to the plain-form rules: Sec-Fetch-Site or "
+                       "Origin must name this site, and each address may send only a few (429).",
+        "schema": {"type": "integer", "minimum": 0, "maximum": MAX_FILL_MILLISECONDS},
+    },
+    "Origin": {
+        "name": "Origin",
+        "in": "header",
+        "required": False,
+        "description": "Sent by browsers. Another site's origin is refused (403).",
+        "schema": {"type": "string"},
+    },
+    "SecFetchSite": {
+        "name": "Sec-Fetch-Site",
+        "in": "header",
+        "required": False,
+        "description": "Sent by browsers; `cross-site` is refused (403), a value browsers never send (400).",
+        "schema": {"type": "string", "enum": list(FETCH_SITES)},
     },
 }
+# A look-up stores nothing, so it is not refused for its speed: any fill time will do.
+SHARED_PARAMETERS["LookupFillMs"] = {
+    **SHARED_PARAMETERS["FormFillMs"],
+    "description": "Sent by the site's script. Without it, a look-up is held to the plain-form "
+                   "rules: Sec-Fetch-Site or Origin must name this site, and each address may "
+                   "send only a few such posts (429).",
+    "schema": {"type": "integer", "minimum": 0, "maximum": MAX_FILL_MILLISECONDS},
+}
+SCREENING_PARAMETERS = [{"$ref": f"#/components/parameters/{name}"}
+                        for name in ("FormFillMs", "Origin", "SecFetchSite")]
+VOTE_SCREENING_PARAMETERS = [{"$ref": f"#/components/parameters/{name}"}
+                             for name in ("VoteFillMs", "Origin", "SecFetchSite")]
+LOOKUP_PARAMETERS = [{"$ref": f"#/components/parameters/{name}"}
+                     for name in ("LookupFillMs", "Origin", "SecFetchSite")]
+
+
+FORM_SUFFIX = "Form"
 
 
 def _request_body(model: type[Submission], today: date) -> dict[str, Any]:
@@ -70,12 +141,32 @@ def _request_body(model: type[Submission], today: date) -> dict[str, Any]:
         "required": True,
         "content": {
             JSON: {"schema": _ref(model), "example": model.example(today)},
-            FORM: {"schema": _ref(model)},
+            FORM: {"schema": {"$ref": REF.format(model=model.__name__ + FORM_SUFFIX)}},
         },
     }
 
 
-SHARED_STATUS = {"Invalid": "400", "TooLarge": "413", "UnsupportedType": "415", "Unavailable": "503"}
+def _form_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A model's schema as a plain HTML form sends it: a form has no null, so an optional
+    field is left out (or sent empty) rather than null."""
+    properties = {}
+    for name, field in schema.get("properties", {}).items():
+        choices = [choice for choice in field.get("anyOf", []) if choice.get("type") != "null"]
+        if "anyOf" in field and len(choices) == 1:
+            field = {**{k: v for k, v in field.items() if k not in ("anyOf", "default")}, **choices[0]}
+        if field.get("type") == "array":
+            # A form sends each field once: a list (the attachments' upload ids) as one text.
+            field = {
+                **{k: v for k, v in field.items() if k not in ("items", "maxItems", "minItems", "type")},
+                "type": "string",
+                "description": (field.get("description", "") + " Separated by commas.").strip(),
+            }
+        properties[name] = field
+    return {**schema, "title": schema.get("title", "") + " (form post)", "properties": properties}
+
+
+SHARED_STATUS = {"Invalid": "400", "NotFromSite": "403", "TooLarge": "413", "UnsupportedType": "415",
+                 "TooMany": "429", "Unavailable": "503"}
 
 
 def _shared(*names: str) -> dict[str, Any]:
@@ -96,21 +187,25 @@ def _form_operation(form: FormKind, today: date) -> dict[str, Any]:
             "description": "A plain HTML form post was stored: on to the thank-you page.",
             "headers": {"Location": {"schema": {"type": "string"}}},
         },
-        **_shared("Invalid"),
+        **_shared("Invalid", "NotFromSite"),
     }
     if form.model.unique_claims is not Submission.unique_claims:
         responses["409"] = _problem(
-            "Already registered by someone; nothing about them is revealed. `errors` names the field.",
-            ValidationProblem,
+            "Already registered by someone; nothing about them is revealed. `errors` names the field; "
+            "`claim` is the way to contest it with proof of purchase (a plain HTML post gets the "
+            "form again, with the claim form after it).",
+            ConflictProblem,
         )
     responses["422"] = _problem("This Idempotency-Key was already used for a different body.")
-    responses.update(_shared("TooLarge", "UnsupportedType", "Unavailable"))
+    responses.update(_shared("TooLarge", "UnsupportedType", "TooMany", "Unavailable"))
     return {
         "operationId": f"post_{form.kind}",
         "summary": f"Send a {form.title.lower()}",
         "description": (form.model.__doc__ or "").strip(),
-        "parameters": [{"$ref": "#/components/parameters/IdempotencyKey"},
-                       {"$ref": "#/components/parameters/FormFillMs"}],
+        "parameters": [
+            {"$ref": "#/components/parameters/IdempotencyKey"},
+            *(VOTE_SCREENING_PARAMETERS if form.model.one_click else SCREENING_PARAMETERS),
+        ],
         "requestBody": _request_body(form.model, today),
         "responses": responses,
     }
@@ -122,15 +217,16 @@ def _warranty_status_operation(today: date) -> dict[str, Any]:
         "summary": "Look up a registered warranty",
         "description": "The serial number and the owner's email travel in the body, never in the URL. "
                        "An unknown serial and a wrong email get the same 404.",
+        "parameters": LOOKUP_PARAMETERS,
         "requestBody": _request_body(WARRANTY_STATUS.model, today),
         "responses": {
             "200": {
                 "description": "The warranty on that serial number (a plain HTML page for form posts).",
                 "content": {JSON: {"schema": _ref(WarrantyStatus)}, HTML: {"schema": {"type": "string"}}},
             },
-            **_shared("Invalid"),
+            **_shared("Invalid", "NotFromSite"),
             "404": _problem("No warranty matches both that serial number and that email address."),
-            **_shared("TooLarge", "UnsupportedType", "Unavailable"),
+            **_shared("TooLarge", "UnsupportedType", "TooMany", "Unavailable"),
         },
     }
 
@@ -142,15 +238,16 @@ def _track_operation(today: date) -> dict[str, Any]:
         "description": "The reference and the email given with it travel in the body, never in the URL. "
                        "An unknown reference and a wrong email get the same 404. Only messages meant "
                        "for the customer are shown, never staff's internal notes.",
+        "parameters": LOOKUP_PARAMETERS,
         "requestBody": _request_body(TRACK.model, today),
         "responses": {
             "200": {
                 "description": "The request's status, steps and messages (a plain HTML page for form posts).",
                 "content": {JSON: {"schema": _ref(CaseProgress)}, HTML: {"schema": {"type": "string"}}},
             },
-            **_shared("Invalid"),
+            **_shared("Invalid", "NotFromSite"),
             "404": _problem("No request matches both that reference and that email address."),
-            **_shared("TooLarge", "UnsupportedType", "Unavailable"),
+            **_shared("TooLarge", "UnsupportedType", "TooMany", "Unavailable"),
         },
     }
 
@@ -182,12 +279,14 @@ def document(today: date) -> dict[str, Any]:
     request_models: list[type[BaseModel]] = [form.model for form in FORMS.values()]
     request_models += [WARRANTY_STATUS.model, TRACK.model, UploadRequest]
     answer_models: list[type[BaseModel]] = [form.model.answer_model for form in FORMS.values()]
-    answer_models += [WarrantyStatus, CaseProgress, IssuedUpload, Problem, ValidationProblem]
+    answer_models += [WarrantyStatus, CaseProgress, IssuedUpload, Problem, ValidationProblem, ConflictProblem]
     _, schemas = models_json_schema(
         [(model, "validation") for model in request_models]
         + [(model, "serialization") for model in dict.fromkeys(answer_models)],
         ref_template=REF,
     )
+    for model in request_models:
+        schemas["$defs"][model.__name__ + FORM_SUFFIX] = _form_schema(schemas["$defs"][model.__name__])
     paths: dict[str, Any] = {form.path: {"post": _form_operation(form, today)} for form in FORMS.values()}
     for form in FORMS.values():
         if form.page != "/":

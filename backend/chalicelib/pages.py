@@ -31,7 +31,8 @@ def page(title: str, body: str) -> str:
     return _template().substitute(title=escape(title), body=body)
 
 
-def errors_page(errors: list[FieldError], back_to: str) -> str:
+def errors_page(errors: list[FieldError], back_to: str, more: str | None = None) -> str:
+    """`more`: HTML already escaped, shown after the list (a way forward, such as a claim)."""
     items = "\n".join(f"<li>{escape(e.message)}</li>" for e in errors)
     body = f"""<h1>{ERRORS_TITLE}</h1>
 <div role="alert">
@@ -40,16 +41,48 @@ def errors_page(errors: list[FieldError], back_to: str) -> str:
 {items}
 </ul>
 </div>
+{more or ""}
 <p>Use your browser's Back button to return to the form: what you typed is still there.</p>
 <p><a href="{escape(back_to)}">Back to the form</a></p>"""
     return page(ERRORS_TITLE, body)
 
 
-def problem_page(message: str, back_to: str) -> str:
+def problem_page(message: str, back_to: str, more: str | None = None) -> str:
+    """`more`: HTML already escaped, shown after the message (a way forward, such as a claim)."""
     body = f"""<h1>{PROBLEM_TITLE}</h1>
 <p role="alert">{escape(message)}</p>
+{more or ""}
 <p><a href="{escape(back_to)}">Back to the form</a></p>"""
     return page(PROBLEM_TITLE, body)
+
+
+def claim_form(action: str, fields: dict[str, str], message: str, honeypot: str) -> str:
+    """A plain form that contests a claim (a serial registered by someone else) with proof of purchase.
+
+    `fields` are sent as they are (the topic, the serial as the product reference);
+    the person adds their name and email and may edit the message. It works
+    without JavaScript and, like every form, carries the hidden honeypot.
+    """
+    hidden = "\n".join(
+        f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">'
+        for name, value in fields.items()
+    )
+    return f"""<h2>Is it yours? Claim it</h2>
+<p>Send us this form and reply to our email with a photo of your receipt as proof of purchase.
+We check it and, if the product is yours, move the warranty to you.</p>
+<form method="post" action="{escape(action)}">
+{hidden}
+<p><label for="claim-name">Your name</label><br>
+<input id="claim-name" name="name" autocomplete="name" required maxlength="120"></p>
+<p><label for="claim-email">Email address</label><br>
+<input id="claim-email" name="email" type="email" autocomplete="email" required maxlength="254"></p>
+<p><label for="claim-message">Your message</label><br>
+<textarea id="claim-message" name="message" rows="5" required maxlength="5000">
+{escape(message)}</textarea></p>
+<p hidden><label for="claim-{escape(honeypot)}">Leave this field empty</label>
+<input id="claim-{escape(honeypot)}" name="{escape(honeypot)}" value="" tabindex="-1" autocomplete="off"></p>
+<p><button type="submit">Send my claim</button></p>
+</form>"""
 
 
 def thanks_page(sent: Thanks) -> str:
@@ -154,17 +187,20 @@ def control_id(kind: str, field: str) -> str:
 
 
 def form_page(
-    kind: str, typed: Mapping[str, str], errors: list[FieldError], *, posted: bool = True
+    kind: str, typed: Mapping[str, str], errors: list[FieldError], *, posted: bool = True,
+    after_form: str = "",
 ) -> str | None:
     """The form's own page, filled with what was typed and marked with `errors`; None without it.
 
     `posted`: `typed` is a whole post (a box left out was unticked); otherwise
     it is a link's few values, and every other control keeps its default.
+    `after_form`: HTML already escaped, put right after the form (a way forward, such as a claim).
     """
     shell = site_page(kind)
     if shell is None:
         return None
     filler = _FormFiller(kind, typed, errors, fields=set(FIELD_NAME.findall(shell)), posted=posted)
+    filler.after_form = after_form
     filler.feed(shell)
     filler.close()
     return "".join(filler.out)
@@ -213,6 +249,7 @@ class _FormFiller(HTMLParser):
         self.error_id: str | None = None
         self.select: str | None = None
         self.skip_text = False
+        self.after_form = ""
 
     # Everything outside the form is copied as it came.
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -240,6 +277,8 @@ class _FormFiller(HTMLParser):
             self.select = None
         elif tag == "form" and self.in_form:
             self.in_form = False
+            self.out.append(f"</{tag}>{self.after_form}")
+            return
         self.out.append(f"</{tag}>")
 
     def handle_data(self, data: str) -> None:

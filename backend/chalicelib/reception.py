@@ -12,7 +12,15 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from chalicelib import uploads
-from chalicelib.antispam import TOO_FAST_MESSAGE, Verdict, screen
+from chalicelib.antispam import (
+    CROSS_SITE_MESSAGE,
+    PLAIN_POST_WINDOW_SECONDS,
+    RATE_LIMITED_MESSAGE,
+    TOO_FAST_MESSAGE,
+    PlainPostLimit,
+    Verdict,
+    screen,
+)
 from chalicelib.catalog import catalog
 from chalicelib.forms import (
     FormKind,
@@ -28,8 +36,8 @@ from chalicelib.forms.tracking import CaseProgress
 from chalicelib.intake import Intake, Receipt, pretend
 from chalicelib.receipts import Thanks, read, sign
 from chalicelib.references import Chooser
-from chalicelib.tracking import CaseTracker
-from chalicelib.warranty import WarrantyLookup
+from chalicelib.tracking import CaseTracker, NoSuchCase
+from chalicelib.warranty import NoSuchWarranty, WarrantyLookup
 from chalicelib.web import FormPost, own_addresses_as_paths
 
 
@@ -48,6 +56,27 @@ def site_address_fields(model: type[Submission]) -> tuple[str, ...]:
     )
 
 
+class CrossSite(Exception):
+    """Not sent from our own site's pages (or saying nothing of where from, without a fill time)."""
+
+    def __init__(self) -> None:
+        super().__init__(CROSS_SITE_MESSAGE)
+
+
+class RateLimited(Exception):
+    """Too many posts without a fill time from one address; `retry_after` is in seconds."""
+
+    retry_after = PLAIN_POST_WINDOW_SECONDS // 10
+
+    def __init__(self) -> None:
+        super().__init__(RATE_LIMITED_MESSAGE)
+
+
+REFUSALS: dict[Verdict, type[Exception]] = {
+    Verdict.TOO_FAST: TooFast, Verdict.CROSS_SITE: CrossSite, Verdict.RATE_LIMITED: RateLimited,
+}
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -61,6 +90,7 @@ class Reception:
     choose: Chooser = secrets.choice
     # Builds the case tracker (its own key access: customer messages only) on first need.
     connect_tracker: Callable[[Callable[[], datetime]], CaseTracker] | None = None
+    limit: PlainPostLimit = field(default_factory=PlainPostLimit)
     _intake: Intake | None = field(default=None, init=False, repr=False)
     _receipt_key: bytes | None = field(default=None, init=False, repr=False)
     _tracker: CaseTracker | None = field(default=None, init=False, repr=False)
@@ -72,14 +102,19 @@ class Reception:
             self._intake = self.connect(lambda: self.clock())
         return self._intake
 
-    def submit(self, form: FormKind, post: FormPost) -> Receipt:
+    def screen(self, post: FormPost, address: str, *, timed: bool = True) -> Verdict:
+        """The spam verdict; refusals are raised (see chalicelib.antispam)."""
+        verdict = screen(post, self.limit, address, timed=timed)
+        if verdict in REFUSALS:
+            raise REFUSALS[verdict]()
+        return verdict
+
+    def submit(self, form: FormKind, post: FormPost, address: str = "") -> Receipt:
         """Store one form post exactly once, or pretend to (spam); raises on bad input first."""
-        verdict = screen(post, timed=not form.model.one_click)
-        if verdict is Verdict.TOO_FAST:
-            raise TooFast()
+        verdict = self.screen(post, address, timed=not form.model.one_click)
         today = self.clock().date()
         fields = own_addresses_as_paths(post.fields, site_address_fields(form.model), post.site_origin)
-        submission = validate(form.model, fields, today=today)
+        submission = validate(form.model, fields, today=today, form=post.from_browser_form)
         if verdict is Verdict.DECOY:
             receipt = pretend(form, submission, today, self.choose)
         else:
@@ -93,12 +128,17 @@ class Reception:
             named = uploads.resolve(self.intake.table, form.kind, upload_ids, self.clock())
         except InvalidSubmission:
             # A retry of a stored submission names uploads its first attempt used.
-            replay = self.intake.replay_of(form, submission, post.idempotency_key) if (
-                post.idempotency_key and upload_ids) else None
+            replay = None
+            if upload_ids and post.idempotency_key:
+                replay = self.intake.replay_of(form, submission, post.idempotency_key)
+            elif upload_ids and post.from_browser_form:
+                replay = self.intake.replay_of_form_post(form, submission)
             if replay is None:
                 raise
             return replay
-        return self.intake.receive(form, submission, post.idempotency_key, named)
+        return self.intake.receive(
+            form, submission, post.idempotency_key, named, from_browser_form=post.from_browser_form
+        )
 
     @property
     def receipt_key(self) -> bytes:
@@ -115,15 +155,31 @@ class Reception:
         """What a thank-you receipt carries; raises NoReceipt for a forged, altered or old one."""
         return read(self.receipt_key, receipt, self.clock())
 
-    def warranty_status(self, post: FormPost) -> WarrantyStatus:
-        query = validate(WarrantyStatusQuery, post.fields)
+    def warranty_status(self, post: FormPost, address: str = "") -> WarrantyStatus:
+        """A look-up stores nothing, so a quick one (autofill) is not refused for its speed;
+        where it comes from, the honeypot and the per-address limit still apply."""
+        try:
+            verdict = self.screen(post, address)
+        except TooFast:
+            verdict = Verdict.GENUINE
+        query = validate(WarrantyStatusQuery, post.fields, form=post.from_browser_form)
+        if verdict is Verdict.DECOY:
+            raise NoSuchWarranty()
         intake = self.intake
         lookup = WarrantyLookup(intake.table, intake.hasher, catalog(), self.clock)
         return lookup.status(query.serial_number, query.email)
 
-    def track(self, post: FormPost) -> CaseProgress:
-        """Where a case stands, for whoever knows its reference and the email given with it."""
-        query = validate(TrackQuery, post.fields)
+    def track(self, post: FormPost, address: str = "") -> CaseProgress:
+        """Where a case stands, for whoever knows its reference and the email given with it.
+
+        A look-up like the warranty check: not refused for its speed, screened otherwise."""
+        try:
+            verdict = self.screen(post, address)
+        except TooFast:
+            verdict = Verdict.GENUINE
+        query = validate(TrackQuery, post.fields, form=post.from_browser_form)
+        if verdict is Verdict.DECOY:
+            raise NoSuchCase()
         if self._tracker is None:
             assert self.connect_tracker is not None, "Reception(connect_tracker=...) is needed to track"
             self._tracker = self.connect_tracker(lambda: self.clock())

@@ -9,6 +9,7 @@ lists what to correct.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,15 +30,31 @@ API_BASE = "/api"  # where the site's origin sends the API (CloudFront and the l
 HONEYPOT_FIELD = "website"
 IDEMPOTENCY_FIELD = "idempotency_key"
 MAX_IDEMPOTENCY_KEY = 128
+# Every form is a flat object of a dozen fields: these bounds leave room and
+# keep a hostile body from costing more than a look.
+MAX_DEPTH = 8
+MAX_MEMBERS = 200  # object members and form fields, over the whole body
+MAX_NUMBER_DIGITS = 40
+MAX_FILL_MILLISECONDS = 999_999_999  # eleven days and a half: more is not a fill time
+
+# Where a post came from, by what the browser says (a script may say anything).
+SAME_SITE = "same-site"
+CROSS_SITE = "cross-site"
+UNKNOWN_SITE = "unknown"
+FETCH_SITES = ("same-origin", "same-site", "cross-site", "none")  # what browsers send in Sec-Fetch-Site
 
 
 class BadRequest(Exception):
-    """The request as a whole cannot be read (status 400, 413 or 415)."""
+    """The request as a whole cannot be read (status 400, 413 or 415).
 
-    def __init__(self, status: int, message: str):
+    `field` names the header at fault, or is empty for the body as a whole.
+    """
+
+    def __init__(self, status: int, message: str, field: str = ""):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -51,10 +68,15 @@ class FormPost:
     fill_milliseconds: int | None = None
     referer_path: str = "/"
     site_origin: str | None = None  # the origin of the page that posted (Origin, else Referer)
+    site: str = UNKNOWN_SITE  # SAME_SITE, CROSS_SITE or UNKNOWN_SITE (see `origin_of`)
 
 
-def decode(headers: dict[str, str], body: bytes | None) -> FormPost:
-    """Decode a POST body, or raise BadRequest with the status and a message for people."""
+def decode(headers: dict[str, str], body: bytes | None, site_origins: tuple[str, ...] = ()) -> FormPost:
+    """Decode a POST body, or raise BadRequest with the status and a message for people.
+
+    `headers` have lower-case names; `site_origins` are the site's own origins
+    (besides the request's Host) that a browser's Origin header may name.
+    """
     content_type = (headers.get("content-type") or JSON).split(";")[0].strip().lower()
     if content_type not in (JSON, FORM):
         raise BadRequest(415, f"Send the form as {JSON} or {FORM}.")
@@ -66,36 +88,140 @@ def decode(headers: dict[str, str], body: bytes | None) -> FormPost:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise BadRequest(400, "Send the form as UTF-8 text.") from None
-    if from_browser_form:
-        fields: Any = dict(parse_qsl(text, keep_blank_values=True))
-    else:
-        try:
-            fields = json.loads(text) if text.strip() else None
-        except ValueError:
-            raise BadRequest(400, "The body is not valid JSON.") from None
-        if not isinstance(fields, dict):
-            raise BadRequest(400, "Send the form's fields as a JSON object.")
+    fields = _form_fields(text) if from_browser_form else _json_fields(text)
     honeypot = fields.pop(HONEYPOT_FIELD, None)
-    key = headers.get("idempotency-key") or fields.pop(IDEMPOTENCY_FIELD, None)
-    fields.pop(IDEMPOTENCY_FIELD, None)
+    body_key = fields.pop(IDEMPOTENCY_FIELD, None)
+    key = headers.get("idempotency-key")
+    if key is None:
+        key = body_key
     if key is not None and (not isinstance(key, str) or not 0 < len(key) <= MAX_IDEMPOTENCY_KEY):
-        raise BadRequest(400, f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters.")
+        raise BadRequest(400, f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters.",
+                         "Idempotency-Key")
     return FormPost(
         fields=fields,
         from_browser_form=from_browser_form,
-        idempotency_key=key or None,
+        idempotency_key=key,
         honeypot_filled=bool(honeypot),
-        fill_milliseconds=_int_or_none(headers.get("x-form-fill-ms")),
+        fill_milliseconds=_fill_time(headers.get("x-form-fill-ms")),
         referer_path=_same_site_path(headers.get("referer")),
         site_origin=_origin(headers.get("origin")) or _origin(headers.get("referer")),
+        site=origin_of(headers, site_origins),
     )
 
 
-def _int_or_none(text: str | None) -> int | None:
+def _form_fields(text: str) -> dict[str, Any]:
     try:
-        return int(text) if text is not None else None
+        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_MEMBERS)
     except ValueError:
+        raise BadRequest(400, f"The form has too many fields: at most {MAX_MEMBERS}.") from None
+    fields = dict(pairs)
+    if len(fields) != len(pairs):
+        raise BadRequest(400, "A field was sent more than once; send each field once.")
+    return fields
+
+
+def _json_fields(text: str) -> dict[str, Any]:
+    """JSON within bounds: depth, members, number sizes, no NaN or duplicate names."""
+    if not text.strip():
+        raise BadRequest(400, "Send the form's fields as a JSON object.")
+    if _nesting_depth(text) > MAX_DEPTH:
+        raise BadRequest(400, f"The JSON is nested too deeply: at most {MAX_DEPTH} levels.")
+    members = 0
+
+    def object_of(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        nonlocal members
+        members += len(pairs)
+        if members > MAX_MEMBERS:
+            raise BadRequest(400, f"The JSON has too many members: at most {MAX_MEMBERS}.")
+        built = dict(pairs)
+        if len(built) != len(pairs):
+            raise BadRequest(400, "A field was sent more than once; send each field once.")
+        return built
+
+    try:
+        fields = json.loads(text, object_pairs_hook=object_of, parse_int=_bounded_int,
+                            parse_float=_bounded_float, parse_constant=_no_constant)
+    except ValueError:  # json.JSONDecodeError, and numbers out of bounds
+        raise BadRequest(400, "The body is not valid JSON.") from None
+    if not isinstance(fields, dict):
+        raise BadRequest(400, "Send the form's fields as a JSON object.")
+    return fields
+
+
+def _nesting_depth(text: str) -> int:
+    """The deepest nesting of arrays and objects, counted without parsing (no recursion)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for character in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif character == "\\":
+                escaped = True
+            elif character == '"':
+                in_string = False
+        elif character == '"':
+            in_string = True
+        elif character in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_DEPTH:
+                break
+        elif character in "]}":
+            depth -= 1
+    return deepest
+
+
+def _bounded_int(text: str) -> int:
+    if len(text) > MAX_NUMBER_DIGITS:
+        raise ValueError("number too long")
+    return int(text)
+
+
+def _bounded_float(text: str) -> float:
+    value = float(text) if len(text) <= MAX_NUMBER_DIGITS else math.inf
+    if not math.isfinite(value):
+        raise ValueError("number out of range")
+    return value
+
+
+def _no_constant(text: str) -> Any:
+    raise ValueError(f"{text} is not JSON")
+
+
+def _fill_time(text: str | None) -> int | None:
+    """The script's fill time in whole milliseconds; None when not sent."""
+    if text is None:
         return None
+    digits = text.strip()
+    if not (digits.isascii() and digits.isdigit()) or int(digits[:12]) > MAX_FILL_MILLISECONDS:
+        raise BadRequest(400, f"X-Form-Fill-Ms must be whole milliseconds, 0 to {MAX_FILL_MILLISECONDS}.",
+                         "X-Form-Fill-Ms")
+    return int(digits)
+
+
+def origin_of(headers: dict[str, str], site_origins: tuple[str, ...] = ()) -> str:
+    """Whether a browser says the post came from our own site.
+
+    Sec-Fetch-Site is set by the browser and cannot be changed by a page, so
+    when present it decides. Otherwise Origin is compared with the request's
+    Host and the site's own origins (behind the CDN the API's Host is not the
+    site's). A post with neither is UNKNOWN_SITE: a script, or a very old browser.
+    """
+    sent = headers.get("sec-fetch-site")
+    fetch_site = (sent or "").strip().lower()
+    if sent is not None and fetch_site not in FETCH_SITES:
+        raise BadRequest(400, "Sec-Fetch-Site is set by browsers: leave it out.", "Sec-Fetch-Site")
+    if fetch_site in ("same-origin", "same-site"):
+        return SAME_SITE
+    if fetch_site == "cross-site":
+        return CROSS_SITE
+    origin = (headers.get("origin") or "").strip()
+    if not origin or origin == "null":
+        return UNKNOWN_SITE
+    host = urlsplit(origin).netloc.lower()
+    own = {(headers.get("host") or "").strip().lower()} | {urlsplit(o).netloc.lower() for o in site_origins}
+    return SAME_SITE if host and host in own else CROSS_SITE
 
 
 def _origin(address: str | None) -> str | None:
@@ -132,6 +258,12 @@ class Answer:
     headers: dict[str, str]
 
 
+# The write may have been applied before the answer was lost: a retry with the same
+# Idempotency-Key (or the same plain HTML form, resent) answers the first reference.
+UNAVAILABLE_MESSAGE = (
+    "We could not confirm that your form was saved; it may have been. Please try again in a moment: "
+    "we recognise the same form sent again and do not store it twice."
+)
 NO_STORE = {"Cache-Control": "no-store"}
 HTML_TYPE = {"Content-Type": "text/html; charset=utf-8"}
 JSON_TYPE = {"Content-Type": JSON}
@@ -164,28 +296,45 @@ class Reply:
         return cls(post.from_browser_form, back_to, form_kind, typed)
 
     def invalid(
-        self, errors: list[FieldError], status: int = 400, message: str = "Please correct the fields listed."
+        self, errors: list[FieldError], status: int = 400, message: str = "Please correct the fields listed.",
+        *, extra: dict[str, Any] | None = None, more: str | None = None,
     ) -> Answer:
-        """Every field to correct: the form itself again for a browser, the list for a script."""
+        """Every field to correct: the form itself again for a browser, the list for a script.
+
+        `extra`: more members of the JSON answer; `more`: their HTML, shown after the form.
+        """
         if self.html:
-            again = pages.form_page(self.form_kind, self.typed, errors) if self.form_kind else None
-            return html_answer(status, again or pages.errors_page(errors, self.back_to))
+            again = pages.form_page(self.form_kind, self.typed, errors, after_form=more or "") if (
+                self.form_kind) else None
+            return html_answer(status, again or pages.errors_page(errors, self.back_to, more))
         return json_answer(status, {
             "message": message,
             "errors": [{"field": e.field, "message": e.message} for e in errors],
+            **(extra or {}),
         })
 
-    def problem(self, status: int, message: str, headers: dict[str, str] | None = None) -> Answer:
+    def problem(
+        self, status: int, message: str, headers: dict[str, str] | None = None, *, field: str = "",
+        extra: dict[str, Any] | None = None, more: str | None = None,
+    ) -> Answer:
+        """An error answer; a 400 always lists `errors`, as the contract's 400 says.
+
+        `extra`: more members of the JSON answer; `more`: their HTML for the page.
+        """
         if self.html:
-            return html_answer(status, pages.problem_page(message, self.back_to), headers)
-        return json_answer(status, {"message": message}, headers)
+            page = pages.problem_page(message, self.back_to, more)
+            return html_answer(status, page, headers)
+        body: dict[str, Any] = {"message": message, **(extra or {})}
+        if status == 400:
+            body["errors"] = [{"field": field, "message": message}]
+        return json_answer(status, body, headers)
 
     def unavailable(self) -> Answer:
-        return self.problem(
-            503,
-            "We could not save your form just now. Nothing was stored; please try again in a moment.",
-            {"Retry-After": str(RETRY_AFTER_SECONDS)},
-        )
+        return self.problem(503, UNAVAILABLE_MESSAGE, {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+    def failed(self) -> Answer:
+        """An error of ours that nothing in the request explains: no detail."""
+        return self.problem(500, "Something went wrong on our side. Please try again later.")
 
     def stored(
         self, answer: dict[str, Any], *, replayed: bool, receipt: Callable[[], str],
@@ -201,7 +350,6 @@ class Reply:
         if self.html:
             return html_answer(200, pages.warranty_status_page(status, self.back_to))
         return json_answer(200, status.model_dump(mode="json"))
-
 
     def case_progress(self, progress: CaseProgress) -> Answer:
         if self.html:

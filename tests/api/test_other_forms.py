@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from chalicelib.antispam import PlainPostLimit
 from chalicelib.forms.feedback import NOT_OUR_ADDRESS
 
 from tests.api.posting import BuiltPage, freeze_clock, post_form, post_json
@@ -61,6 +63,7 @@ def test_a_plain_form_with_our_own_page_s_address_goes_on_to_the_thank_you_page(
     body = urlencode({"overall": "4", "page": f"{OUR_SITE}/guides/aura-book-14/"})
     response = api.http.post("/feedback", body=body, headers={
         "Content-Type": "application/x-www-form-urlencoded", "Referer": f"{OUR_SITE}/feedback/",
+        "Origin": OUR_SITE, "Sec-Fetch-Site": "same-origin",
     })
     assert response.status_code == 303
     assert response.headers["Location"].startswith("/api/thanks?receipt=")
@@ -107,6 +110,19 @@ def test_a_vote_is_one_click_and_never_refused_as_too_fast(api: Any, moto_accoun
     assert len(moto_account.submissions("page_feedback")) == 1
     # Forms that are filled in are still timed.
     assert post_json(api, "/feedback", {"overall": 4}, {"X-Form-Fill-Ms": "40"}).status_code == 400
+
+
+def test_a_vote_s_fill_time_buys_a_script_nothing(api: Any, chalice_app: Any, moto_account: Any) -> None:
+    """Untimed, a vote is held to the no-JavaScript rules: our own site, and a per-address limit."""
+    vote = {"page": "/guides/aura-book-14/", "helpful": True}
+    from_nowhere = {"Content-Type": "application/json", "X-Form-Fill-Ms": "4000"}
+    response = api.http.post("/page-feedback", headers=from_nowhere, body=json.dumps(vote))
+    assert response.status_code == 403
+    chalice_app.get_reception().limit = PlainPostLimit(limit=1)
+    assert post_json(api, "/page-feedback", vote).status_code == 201
+    limited = post_json(api, "/page-feedback", vote, {"X-Form-Fill-Ms": "90000"})
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
+    assert len(moto_account.submissions("page_feedback")) == 1
 
 
 @pytest.mark.parametrize(("vote", "note"), [("true", "af-helpful-yes"), ("false", "af-helpful-no")])

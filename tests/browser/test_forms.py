@@ -228,7 +228,7 @@ def test_form_pages_fit_a_360_pixel_screen(browser: Any, live: Any) -> None:
 def post_json(base_url: str, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     request = urllib.request.Request(  # noqa: S310 (the local stack, http only)
         base_url + path, data=json.dumps(body).encode(), method="POST",
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", "Origin": base_url},  # as the site's pages send it
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310

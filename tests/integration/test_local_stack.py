@@ -45,7 +45,7 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 
 def post_json(live: LiveStack, body: Any, **headers: str) -> tuple[int, dict[str, str], bytes]:
     return http("POST", f"{live.base_url}/api/enquiries", json.dumps(body).encode(),
-                {"Content-Type": "application/json", **headers})
+                {"Content-Type": "application/json", "X-Form-Fill-Ms": "4000", **headers})
 
 
 def test_local_table_is_built_from_the_infra_definition(local_table: Any) -> None:
@@ -92,7 +92,8 @@ def test_bad_requests_over_http_never_get_500(live: LiveStack) -> None:
         (b"hello", "text/plain", 415),
     ]
     for body, content_type, expected in cases:
-        status, headers, answer = http("POST", url, body, {"Content-Type": content_type})
+        script = {"Content-Type": content_type, "X-Form-Fill-Ms": "4000"}
+        status, headers, answer = http("POST", url, body, script)
         assert status == expected
         assert json.loads(answer)["message"]
     assert live.submissions() == []
@@ -112,7 +113,7 @@ def test_plain_form_post_over_http_lands_on_a_thank_you_page(live: LiveStack) ->
 
     status, headers, _ = http(
         "POST", f"{live.base_url}/api/enquiries", urlencode(ENQUIRY).encode(),
-        {"Content-Type": "application/x-www-form-urlencoded"},
+        {"Content-Type": "application/x-www-form-urlencoded", "Sec-Fetch-Site": "same-origin"},
     )
     assert status == 303
     [item] = live.submissions("enquiry")

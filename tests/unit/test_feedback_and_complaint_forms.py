@@ -23,7 +23,16 @@ def errors_of(model: Any, payload: Any) -> dict[str, str]:
 @pytest.mark.parametrize("field", ("overall", *ASPECTS))
 @pytest.mark.parametrize("rating", [1, 5, "1", "5"])
 def test_ratings_from_1_to_5_are_accepted(field: str, rating: Any) -> None:
-    assert getattr(validate(Feedback, {**FEEDBACK, field: rating}), field) == int(rating)
+    # A plain HTML form sends text; JSON sends numbers.
+    assert getattr(validate(Feedback, {**FEEDBACK, field: rating}, form=isinstance(rating, str)), field) \
+        == int(rating)
+
+
+@pytest.mark.parametrize("sent", ["3", "", "on"])
+def test_json_values_are_taken_only_as_the_contract_types_them(sent: str) -> None:
+    assert "overall" in errors_of(Feedback, {**FEEDBACK, "overall": sent})
+    assert "helpful" in errors_of(PageFeedback, {"page": "/", "helpful": sent})
+    assert "helpful" in errors_of(PageFeedback, {"page": "/", "helpful": 1})
 
 
 @pytest.mark.parametrize("field", ("overall", *ASPECTS))
@@ -36,7 +45,8 @@ def test_ratings_out_of_range_are_rejected(field: str, rating: Any) -> None:
 
 def test_only_the_overall_rating_is_required() -> None:
     assert errors_of(Feedback, {}) == {"overall": "Answer “Overall, how satisfied are you?”."}
-    feedback = validate(Feedback, {**FEEDBACK, **dict.fromkeys(ASPECTS, ""), "comment": "", "page": ""})
+    feedback = validate(Feedback, {**FEEDBACK, **dict.fromkeys(ASPECTS, ""), "comment": "", "page": ""},
+                        form=True)
     assert all(getattr(feedback, aspect) is None for aspect in ASPECTS)
     assert feedback.comment is None and feedback.page is None
 
@@ -65,7 +75,8 @@ def test_the_rating_scale_is_labelled_for_the_form() -> None:
 @pytest.mark.parametrize(("sent", "helpful"), [(True, True), (False, False), ("yes", True),
                                                 ("no", False), ("true", True), ("false", False)])
 def test_a_page_vote_is_yes_or_no(sent: Any, helpful: bool) -> None:
-    vote = validate(PageFeedback, {"page": "/guides/aura-book-14/", "helpful": sent})
+    vote = validate(PageFeedback, {"page": "/guides/aura-book-14/", "helpful": sent},
+                    form=isinstance(sent, str))
     assert vote.helpful is helpful
 
 
@@ -90,4 +101,4 @@ def test_a_complaint_names_every_missing_field_and_refuses_unknown_categories() 
 
 def test_a_complaint_s_own_words_and_contact_are_personal() -> None:
     assert set(Complaint.personal_fields()) == {"description", "desired_outcome", "name", "email", "phone"}
-    assert validate(Complaint, {**COMPLAINT, "order_reference": ""}).order_reference is None
+    assert validate(Complaint, {**COMPLAINT, "order_reference": ""}, form=True).order_reference is None

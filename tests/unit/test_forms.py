@@ -18,7 +18,7 @@ def errors_of(payload: Any) -> dict[str, str]:
 
 
 def test_valid_enquiry_is_tidied_and_defaults_to_no_marketing() -> None:
-    enquiry = validate(Enquiry, {**VALID, "name": "  Ann Lee  ", "phone": ""})
+    enquiry = validate(Enquiry, {**VALID, "name": "  Ann Lee  ", "phone": ""}, form=True)
     assert enquiry.name == "Ann Lee"
     assert enquiry.phone is None
     assert enquiry.marketing_consent is False
@@ -63,7 +63,10 @@ def test_message_length_is_bounded() -> None:
 @pytest.mark.parametrize(("sent", "stored"), [("on", True), ("true", True), (True, True),
                                               ("", False), (False, False)])
 def test_marketing_consent_is_explicit_opt_in(sent: Any, stored: bool) -> None:
-    assert validate(Enquiry, {**VALID, "marketing_consent": sent}).marketing_consent is stored
+    consent = validate(Enquiry, {**VALID, "marketing_consent": sent}, form=isinstance(sent, str))
+    assert consent.marketing_consent is stored
+    if isinstance(sent, str):  # JSON takes true or false only
+        assert "marketing_consent" in errors_of({**VALID, "marketing_consent": sent})
 
 
 def test_a_body_that_is_not_an_object_is_refused() -> None:

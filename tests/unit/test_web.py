@@ -34,6 +34,17 @@ def test_plain_html_form_post_is_decoded() -> None:
     ({"content-type": "application/json"}, b"\xff\xfe", 400),
     ({"content-type": "application/json"}, b" " * (MAX_BODY_BYTES + 1), 413),
     ({"content-type": "application/json", "idempotency-key": "k" * 129}, b"{}", 400),
+    # An empty key is a mistake, not "no key": answered, never silently ignored.
+    ({"content-type": "application/json", "idempotency-key": ""}, b"{}", 400),
+    ({"content-type": "application/json"}, b'{"idempotency_key": ""}', 400),
+    ({"content-type": "application/json"}, b"[" * 1000 + b"]" * 1000, 400),
+    ({"content-type": "application/json"}, b'{"a": 1, "a": 2}', 400),
+    ({"content-type": "application/json"}, b'{"a": NaN}', 400),
+    ({"content-type": "application/json"}, b'{"a": 1' + b"0" * 100 + b"}", 400),
+    ({"content-type": "application/json"}, b'{"a": 1e400}', 400),
+    ({"content-type": "application/x-www-form-urlencoded"}, b"a=1&a=2", 400),
+    ({"content-type": "application/x-www-form-urlencoded"}, b"&".join([b"k=1"] * 300), 400),
+    ({"content-type": "application/json", "x-form-fill-ms": "{}"}, b"{}", 400),
 ])
 def test_unreadable_requests_get_a_clear_status(headers: dict, body: bytes, status: int) -> None:
     with pytest.raises(BadRequest) as caught:

@@ -56,3 +56,16 @@ class ValidationProblem(Problem):
     """Every field that needs correcting, each with a message for people."""
 
     errors: list[FieldProblem]
+
+
+class Claim(BaseModel):
+    """How to contest what someone else registered: post these fields to `path` with your own."""
+
+    path: str = Field(description="The form to post the claim to, under the API's base.")
+    fields: dict[str, str] = Field(description="Fields already filled in: add your name and email.")
+
+
+class ConflictProblem(ValidationProblem):
+    """Someone registered it first; nothing about them is revealed. `errors` names the field."""
+
+    claim: Claim | None = None

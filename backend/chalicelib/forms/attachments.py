@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, ValidationInfo
 
-from chalicelib.forms.core import Submission
+from chalicelib.forms.core import Submission, sent_as_form
 
 # Which forms take files, how many, which types and how large: the one home of these limits.
 FORMS_WITH_ATTACHMENTS = ("warranty_registration", "return_request", "complaint")
@@ -28,12 +28,12 @@ LIMITS_SENTENCE = (
 )
 
 
-def _as_list(value: Any) -> Any:
+def _as_list(value: Any, info: ValidationInfo) -> Any:
     """A plain HTML form sends the ids as one comma-separated text; JSON sends a list.
 
     No files is None, so a submission without any stores no attachments field.
     """
-    if isinstance(value, str):
+    if isinstance(value, str) and sent_as_form(info):
         value = [part for part in re.split(r"[,\s]+", value) if part]
     return value or None
 

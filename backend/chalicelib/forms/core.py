@@ -115,19 +115,26 @@ class InvalidSubmission(Exception):
         self.errors = errors
 
 
-def validate(model: type[BaseModel], payload: Any, *, today: date | None = None) -> Any:
+def validate(model: type[BaseModel], payload: Any, *, today: date | None = None, form: bool = False) -> Any:
     """Validate a decoded body, or raise InvalidSubmission naming every failing field.
 
     `today` (from the caller's clock) is what date rules such as "not in the
     future" are checked against. Messages are written for people and never
     repeat what was sent, so no personal data can travel back in an error.
+    `form`: the payload is a plain HTML form's text fields (see `sent_as_form`).
     """
     if not isinstance(payload, dict):
         raise InvalidSubmission([FieldError("", "Send the form's fields as a JSON object.")])
     try:
-        return model.model_validate(payload, context={"today": today})
+        return model.model_validate(payload, context={"today": today, "form": form})
     except ValidationError as exc:
         raise InvalidSubmission(_readable_errors(model, exc)) from None
+
+
+def sent_as_form(info: ValidationInfo) -> bool:
+    """A plain HTML form sends only text: "3" for a rating, "on" for a ticked box, "" for an
+    empty box. JSON has types, and its values are taken only as the contract types them."""
+    return bool((info.context or {}).get("form"))
 
 
 def today_of(info: ValidationInfo) -> date:

@@ -6,7 +6,7 @@ import re
 from datetime import date
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, ValidationInfo, model_validator
 
 from chalicelib.forms.answers import Accepted
 from chalicelib.forms.core import Submission
@@ -19,6 +19,7 @@ from chalicelib.forms.fields import (
     SitePath,
     blank_is_missing,
     optional_free_text,
+    yes_or_no,
 )
 
 # A field that takes an address on this site: the front desk turns one pasted
@@ -32,9 +33,9 @@ PageOrTitle = Annotated[str, Field(max_length=200)]
 SCHEME_OR_HOST = re.compile(r"^([a-z][a-z0-9+.-]*:|//|www\.)", re.IGNORECASE)
 
 
-def page_or_title(value: Any) -> Any:
+def page_or_title(value: Any, info: ValidationInfo) -> Any:
     """A path on this site (/guides/...) or a page's title in plain words; any other address is refused."""
-    value = blank_is_missing(value)
+    value = blank_is_missing(value, info)
     if not isinstance(value, str):
         return value
     value = value.strip()
@@ -106,14 +107,14 @@ class PageFeedback(Submission):
     answer_model: ClassVar[type[Accepted]] = VoteCounted
 
     page: SitePath = Field(title="Page", description="The path of the page, like /guides/aura-book-14/.")
-    helpful: bool = Field(
+    helpful: Annotated[bool, BeforeValidator(yes_or_no)] = Field(
         title="Was this page helpful?",
         json_schema_extra={"x-widget": "radio", "x-labels": {"true": "Yes", "false": "No"}},
     )
     comment: Annotated[Annotated[str, Field(max_length=1000)] | None, BeforeValidator(blank_is_missing)] = (
         optional_free_text("What was missing? (optional)")
     )
-    follows_vote: bool = Field(
+    follows_vote: Annotated[bool, BeforeValidator(yes_or_no)] = Field(
         default=False,
         title="A comment on a vote already counted",
         description="True when this only adds what was missing to the reader's earlier No: not a vote.",

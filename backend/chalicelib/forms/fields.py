@@ -6,24 +6,39 @@ import re
 from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo
+from pydantic_core import PydanticCustomError
 
 from chalicelib.catalog import catalog, normalise_serial
-from chalicelib.forms.core import personal
+from chalicelib.forms.core import personal, sent_as_form
 
-EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+$")
+# Whitespace and control characters are spelled out, so that Python and the JSON
+# schema's ECMA-262 regular expressions (whose \s differ) mean the same here.
+_NOT_IN_EMAIL = r"@\s\x00-\x1f\x7f\x85\ufeff"
+EMAIL_PATTERN = re.compile(rf"^[^{_NOT_IN_EMAIL}]{{1,64}}@[^{_NOT_IN_EMAIL}.]+(\.[^{_NOT_IN_EMAIL}.]+)+$")
 PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 ().-]{5,22}$")
 ISO_DATE_PATTERN = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 # Any serial of any product, once normalised; each product's own pattern is stricter.
 SERIAL_SHAPE = re.compile(r"^[A-Z0-9]{4,32}$")
+# What may be typed for one: 4 to 32 letters and digits, with spaces, dashes and dots between.
+SERIAL_INPUT = re.compile(r"^[ \-–.]*(?:[A-Za-z0-9][ \-–.]*){4,32}$")
 SITE_PATH_PATTERN = r"^/[A-Za-z0-9/_.~-]*$"
 
 
-def blank_is_missing(value: Any) -> Any:
-    """An empty text box in a plain HTML form posts ''; treat it as not given."""
-    if isinstance(value, str) and not value.strip():
+def blank_is_missing(value: Any, info: ValidationInfo) -> Any:
+    """An empty text box in a plain HTML form posts ''; treat it as not given (JSON leaves it out)."""
+    if sent_as_form(info) and isinstance(value, str) and not value.strip():
         return None
     return value
+
+
+def yes_or_no(value: Any, info: ValidationInfo) -> Any:
+    """JSON true or false; a form's "on", "true" or "false" (an unticked box is absent, or "")."""
+    if isinstance(value, bool):
+        return value
+    if sent_as_form(info) and isinstance(value, str):
+        return value or False
+    raise PydanticCustomError("bool_type", "Input should be a valid boolean")
 
 
 def _check_email(value: str) -> str:
@@ -49,7 +64,7 @@ def _iso_date_text(value: Any) -> Any:
 
 def _serial_shape(value: str) -> str:
     serial = normalise_serial(value)
-    if not SERIAL_SHAPE.fullmatch(serial):
+    if not SERIAL_INPUT.fullmatch(value) or not SERIAL_SHAPE.fullmatch(serial):
         raise ValueError("Enter the serial number as printed on the label: letters and digits.")
     return serial
 
@@ -66,9 +81,11 @@ def fits_product(serial: str, product_id: str | None) -> str:
     return serial
 
 
-def _whole_number(value: Any) -> Any:
+def _whole_number(value: Any, info: ValidationInfo) -> Any:
     if isinstance(value, bool):  # JSON true would otherwise count as a 1
         raise ValueError("Choose a rating from 1 to 5.")
+    if isinstance(value, str) and not sent_as_form(info):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
     return value
 
 
@@ -78,7 +95,9 @@ Email = Annotated[
         max_length=254,
         title="Email address",
         description="We reply to this address and never share it.",
-        json_schema_extra=personal(**{"x-autocomplete": "email", "x-input-type": "email"}),
+        json_schema_extra=personal(**{
+            "x-autocomplete": "email", "x-input-type": "email", "pattern": EMAIL_PATTERN.pattern,
+        }),
     ),
     AfterValidator(_check_email),
 ]
@@ -92,7 +111,10 @@ Name = Annotated[
     ),
 ]
 Phone = Annotated[
-    Annotated[str, Field(max_length=24), AfterValidator(_check_phone)] | None,
+    Annotated[
+        str, Field(max_length=24, json_schema_extra={"pattern": PHONE_PATTERN.pattern}),
+        AfterValidator(_check_phone),
+    ] | None,
     BeforeValidator(blank_is_missing),
     Field(
         title="Phone number (optional)",
@@ -121,7 +143,7 @@ OrderReference = Annotated[
 MarketingConsent = Annotated[
     bool,
     # An unticked checkbox is simply absent from a plain HTML form post.
-    BeforeValidator(lambda v: False if v is None or v == "" else v),
+    BeforeValidator(yes_or_no),
     Field(
         title="Send me product news and offers by email",
         description="Optional. You can stop them at any time.",
@@ -180,7 +202,7 @@ SerialNumber = Annotated[
         max_length=40,
         title="Serial number",
         description="On the label on the back or underneath, usually after “S/N”.",
-        json_schema_extra={"x-autocomplete": "off"},
+        json_schema_extra={"x-autocomplete": "off", "pattern": SERIAL_INPUT.pattern},
     ),
     AfterValidator(_serial_shape),
 ]

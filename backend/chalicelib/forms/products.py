@@ -28,8 +28,15 @@ from chalicelib.items import WARRANTY_GUARD
 
 ALREADY_REGISTERED = (
     "This serial number already has a registered warranty. If the product is yours, "
-    "send us an enquiry with your receipt and we will look into it."
+    "claim it with your proof of purchase and we will look into it."
 )
+CLAIM_TOPIC = "proof-of-purchase"  # the enquiry topic that contests a registration
+
+
+def claim_message(serial: str) -> str:
+    """The draft a claim starts from; the serial is on the product's label, not about a person."""
+    return (f"I bought the product with serial number {serial} and would like its warranty "
+            "registered to me. I can send my receipt as proof of purchase.")
 
 
 class PurchasedProduct(Submission):

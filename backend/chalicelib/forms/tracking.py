@@ -5,26 +5,33 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from chalicelib.forms.core import Submission
 from chalicelib.forms.fields import Email
 from chalicelib.references import REFERENCE_PATTERN
 
+# What may be typed for one: a reference in either case, with spaces around it.
+_CHARACTER = "[2-9A-HJKMNP-TV-Za-hjkmnp-tv-z]"
+REFERENCE_INPUT = rf"^[ \t\r\n]*[A-Za-z]{{2,4}}-{_CHARACTER}{{4}}-{_CHARACTER}{{4}}[ \t\r\n]*$"
 
-def _tidy_reference(value: Any) -> Any:
+
+def _tidy_reference(value: str) -> str:
     """People copy references with spaces around them or type them in lower case."""
-    return value.strip().upper() if isinstance(value, str) else value
+    reference = value.strip().upper()
+    if not REFERENCE_PATTERN.fullmatch(reference):
+        raise ValueError("Enter the reference as it is in your email, like CMP-7K3M-Q9XD.")
+    return reference
 
 
 Reference = Annotated[
     str,
-    BeforeValidator(_tidy_reference),
     Field(
-        max_length=20, pattern=REFERENCE_PATTERN.pattern, title="Reference",
+        max_length=20, title="Reference",
         description="From your confirmation email, for example CMP-7K3M-Q9XD.",
-        json_schema_extra={"x-autocomplete": "off"},
+        json_schema_extra={"x-autocomplete": "off", "pattern": REFERENCE_INPUT},
     ),
+    AfterValidator(_tidy_reference),
 ]
 
 
