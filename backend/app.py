@@ -7,24 +7,31 @@ import os
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from chalice import Chalice, Response
-from chalicelib import openapi, pages, web
+from chalicelib import notify, openapi, pages, unsubscribe, web
 from chalicelib.antispam import TOO_FAST_MESSAGE, Verdict, screen
 from chalicelib.catalog import catalog
-from chalicelib.crypto import KeyServiceUnavailable
+from chalicelib.crypto import KeyServiceUnavailable, RecipientSeal
+from chalicelib.emails import notification_policy
 from chalicelib.forms import FORMS, FormKind, InvalidSubmission, WarrantyStatusQuery, validate
 from chalicelib.intake import AlreadyClaimed, IdempotencyKeyReused, Intake
+from chalicelib.mailer import MailSettings
 from chalicelib.policy import data_policy
 from chalicelib.references import is_reference
 from chalicelib.settings import ConfigurationError, Settings
-from chalicelib.storage import StorageUnavailable
+from chalicelib.storage import StorageUnavailable, WriteConflict
 from chalicelib.warranty import NoSuchWarranty, WarrantyLookup
 
 app = Chalice(app_name="aftercare")
 app.log.setLevel(logging.INFO)
 ANY_CONTENT_TYPE = ["*/*"]  # checked in chalicelib.web, so a wrong type gets our own 415
 OUTAGES = (StorageUnavailable, KeyServiceUnavailable, ConfigurationError)
+# Chalice needs a stream ARN when the app loads; the deployed template puts the
+# table's own stream in its place (infra/resources.yaml, Notifier).
+STREAM_ARN = os.environ.get("AFTERCARE_STREAM_ARN", "arn:aws:dynamodb:eu-west-1:000000000000:table/"
+                            "aftercare/stream/local")
 NO_SUCH_WARRANTY = (
     "We found no warranty for that serial number and email address. "
     "Check both against your registration, or send us an enquiry."
@@ -34,11 +41,13 @@ NO_SUCH_WARRANTY = (
 @cache
 def get_intake() -> Intake:
     settings = Settings.from_environ(os.environ, base_dir=Path(__file__).parent)
+    cipher = settings.cipher()
     return Intake(
         table=settings.table(),
-        cipher=settings.cipher(),
+        cipher=cipher,
         hasher=settings.subject_hasher(),
         policy=data_policy(),
+        recipients=RecipientSeal(cipher),
     )
 
 
@@ -171,3 +180,73 @@ def thanks() -> Response:
 @app.route("/health", methods=["GET"])
 def health() -> dict[str, str]:
     return {"status": "ok"}
+
+
+# -- Unsubscribe links (emails carry them; chalicelib.unsubscribe) ---------------
+
+def unsubscribe_token() -> str:
+    request = app.current_request
+    token = (request.query_params or {}).get("token", "")
+    if request.method == "POST" and not token:
+        try:
+            token = web.decode(dict(request.headers), request.raw_body).fields.get("token", "")
+        except web.BadRequest:
+            token = ""
+    return str(token)
+
+
+@app.route("/unsubscribe", methods=["GET"])
+def unsubscribe_page() -> Response:
+    """The link in an email: a page with one button, so a mail scanner opening links unsubscribes no one."""
+    token = unsubscribe_token()
+    try:
+        unsubscribe.verify(get_intake().hasher, token, get_intake().clock())
+    except (unsubscribe.InvalidToken, unsubscribe.ExpiredToken) as problem:
+        return answer(pages.unsubscribe_problem_page(isinstance(problem, unsubscribe.ExpiredToken)))
+    except OUTAGES:
+        return answer(web.unavailable_answer(True))
+    return answer(pages.unsubscribe_confirm_page(token))
+
+
+@app.route("/unsubscribe", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+def unsubscribe_now() -> Response:
+    """The page's button, and mail programs' one-click unsubscribe (RFC 8058): withdraw consent."""
+    token = unsubscribe_token()
+    intake = get_intake()
+    try:
+        now = intake.clock()
+        reference = unsubscribe.verify(intake.hasher, token, now)
+        intake.table.create_all([unsubscribe.request_item(reference, now, intake.policy)])
+    except (unsubscribe.InvalidToken, unsubscribe.ExpiredToken) as problem:
+        return answer(pages.unsubscribe_problem_page(isinstance(problem, unsubscribe.ExpiredToken)))
+    except WriteConflict:
+        pass  # the same click twice in one microsecond: recorded once is enough
+    except OUTAGES as outage:
+        app.log.warning("could not record an unsubscribe: %s", type(outage).__name__)
+        return answer(web.unavailable_answer(True))
+    app.log.info("unsubscribe requested for %s", reference)
+    return answer(pages.unsubscribed_page())
+
+
+# -- Emails, off the request path: the table's change stream drives them ----------
+
+@cache
+def get_notifier() -> notify.Notifier:
+    settings = Settings.from_environ(os.environ, base_dir=Path(__file__).parent)
+    mail = MailSettings.from_environ(os.environ)
+    return notify.Notifier(
+        table=settings.table(),
+        recipients=RecipientSeal(settings.cipher()),
+        hasher=settings.subject_hasher(),
+        transport=mail.transport(),
+        letterhead=mail.letterhead,
+        policy=notification_policy(),
+        data_policy=data_policy(),
+        dead_letters=mail.dead_letter_sink(),
+    )
+
+
+@app.on_dynamodb_record(stream_arn=STREAM_ARN, name="notifier", batch_size=25,
+                        starting_position="TRIM_HORIZON")
+def notifier(event: Any) -> None:
+    get_notifier().handle(event.to_dict().get("Records", []))

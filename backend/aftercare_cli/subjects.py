@@ -10,6 +10,7 @@ from typing import Any
 from chalicelib.crypto import subject_hash
 from chalicelib.forms import FORMS, InvalidSubmission, validate
 from chalicelib.intake import epoch, open_value, timestamp
+from chalicelib.unsubscribe import withdraw_consents
 
 from aftercare_cli.records import CONSENT_KIND, resolution_context
 from aftercare_cli.staff import Staff
@@ -18,7 +19,7 @@ SUBMISSION_SORT_KEY = "SUBMISSION"
 # What an item is, from the first part of its partition key (SUB#, CONSENT#, IDEM#, ...).
 RECORD_NAMES = {"SUB": "submission", "CONSENT": "consent", "IDEM": "idempotency"}
 # Bookkeeping that says nothing about the person and is not worth a line in their copy.
-INTERNAL_ATTRIBUTES = {"pk", "sk", "subject_hash", "personal", "resolution", "fingerprint"}
+INTERNAL_ATTRIBUTES = {"pk", "sk", "subject_hash", "personal", "resolution", "fingerprint", "recipient"}
 WITHDRAWN_STATUS = "withdrawn"
 OPTED_IN_STATUS = "opted-in"
 
@@ -151,15 +152,8 @@ def consents(staff: Staff, subject: str) -> list[dict[str, Any]]:
 
 
 def withdraw_consent(staff: Staff, subject: str) -> int:
-    """Withdraw every standing opt-in; each record stays, as proof, for the policy's period."""
-    now = staff.now()
-    withdrawn = 0
-    for item in consents(staff, subject):
-        if item.get("status") != OPTED_IN_STATUS:
-            continue
-        item["status"] = WITHDRAWN_STATUS
-        item["fields"] = {**(item.get("fields") or {}), "withdrawn_at": timestamp(now)}
-        item["expires_at"] = epoch(staff.policy.expires_at(CONSENT_KIND, now))
-        staff.table.replace(item)
-        withdrawn += 1
-    return withdrawn
+    """Withdraw every standing opt-in; each record stays, as proof, for the policy's period.
+
+    The unsubscribe link in an email does the very same (chalicelib.unsubscribe).
+    """
+    return withdraw_consents(staff.table, staff.policy, consents(staff, subject), staff.now())

@@ -177,3 +177,50 @@ def read_local_key(key_dir: Path, name: str) -> bytes:
     if len(key) != 32:
         raise ValueError(f"local key {name} must be 32 bytes")
     return key
+
+
+# The recipient address is sealed a second time, alone, under a context of its
+# own: the key policy lets the notifier decrypt only ciphertexts that carry
+# this context, so the function that sends email can read where to send and
+# nothing else of a submission.
+CONTEXT_FIELD = "aftercare:field"
+RECIPIENT_FIELD = "recipient"
+
+
+class RecipientSeal:
+    """Seals and opens one submission's email address for the notifier.
+
+    The reference travels inside the sealed payload and is checked on opening,
+    so an address copied onto another item will not open as that item's.
+    """
+
+    def __init__(self, cipher: SubmissionCipher):
+        self._client = cipher._client
+        self._key_provider = cipher._key_provider
+
+    @staticmethod
+    def context(kind: str) -> dict[str, str]:
+        return {CONTEXT_KIND: kind, CONTEXT_FIELD: RECIPIENT_FIELD}
+
+    def seal(self, email: str, *, kind: str, reference: str) -> bytes:
+        plaintext = json.dumps({"email": email, "reference": reference}, separators=(",", ":")).encode()
+        try:
+            ciphertext, _ = self._client.encrypt(
+                source=plaintext, key_provider=self._key_provider,
+                encryption_context=self.context(kind), algorithm=ALGORITHM,
+            )
+        except (AWSEncryptionSDKClientError, BotoCoreError, ClientError) as error:
+            raise KeyServiceUnavailable(type(error).__name__) from None
+        return bytes(ciphertext)
+
+    def open(self, blob: bytes, *, kind: str, reference: str) -> str:
+        try:
+            plaintext, header = self._client.decrypt(source=blob, key_provider=self._key_provider)
+        except (AWSEncryptionSDKClientError, BotoCoreError, ClientError) as error:
+            raise KeyServiceUnavailable(type(error).__name__) from None
+        expected = self.context(kind)
+        payload = json.loads(plaintext)
+        if {k: header.encryption_context.get(k) for k in expected} != expected \
+                or payload.get("reference") != reference:
+            raise CiphertextMismatch("the recipient was not sealed for this item")
+        return str(payload["email"])

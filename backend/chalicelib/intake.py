@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from chalicelib.crypto import SubjectHasher, SubmissionCipher, subject_hash
+from chalicelib.crypto import RecipientSeal, SubjectHasher, SubmissionCipher, subject_hash
 from chalicelib.forms import FormKind, Submission, UniqueClaim
 from chalicelib.policy import DataPolicy
 from chalicelib.references import Chooser, new_reference
@@ -54,6 +54,8 @@ class Intake:
     policy: DataPolicy
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     choose: Chooser = secrets.choice
+    # Seals the email address apart, for the notifier (see crypto.RecipientSeal).
+    recipients: RecipientSeal | None = None
 
     def receive(
         self, form: FormKind, submission: Submission, idempotency_key: str | None = None
@@ -123,6 +125,8 @@ class Intake:
                 name: open_value(getattr(submission, name)) for name in form.model.open_fields()
             },
         }
+        if email and self.recipients is not None:
+            item["recipient"] = self.recipients.seal(email, kind=form.kind, reference=reference)
         items = [NewItem(item, SUBMISSION_GUARD)]
         if getattr(submission, "marketing_consent", False) and email and subject:
             items.append(self._consent_item(form, personal, subject, reference, now))

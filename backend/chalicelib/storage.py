@@ -276,6 +276,33 @@ class SubmissionTable:
             time.sleep(min(0.05 * 2 ** attempt, 2.0))
         raise StorageUnavailable("UnprocessedItems")
 
+    def transition(
+        self, partition: str, sort: str, *, status_from: str, changes: dict[str, Any], guard: str
+    ) -> None:
+        """Set `changes` on an item only while its status is still `status_from`.
+
+        Two workers racing for the same item: one wins, the other gets WriteConflict(guard).
+        """
+        names = {"#status": "status", **{f"#a{i}": name for i, name in enumerate(changes)}}
+        values = {":from": status_from, **{f":v{i}": value for i, value in enumerate(changes.values())}}
+        assignments = ", ".join(f"#a{i} = :v{i}" for i in range(len(changes)))
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=to_dynamodb({PARTITION_KEY: partition, SORT_KEY: sort}),
+                UpdateExpression=f"SET {assignments}",
+                ConditionExpression="#status = :from",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=to_dynamodb(values),
+            )
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code == "ConditionalCheckFailedException":
+                raise WriteConflict(guard) from None
+            raise StorageUnavailable(code or "ClientError") from None
+        except BotoCoreError as error:
+            raise StorageUnavailable(type(error).__name__) from None
+
     def _conditional_put(self, new: NewItem) -> dict[str, Any]:
         return {
             "TableName": self.table_name,
