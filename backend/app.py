@@ -195,7 +195,7 @@ def unsubscribe_token() -> str:
     return str(token)
 
 
-@app.route("/unsubscribe", methods=["GET"])
+@app.route("/unsubscribe", methods=["GET"], content_types=ANY_CONTENT_TYPE)
 def unsubscribe_page() -> Response:
     """The link in an email: a page with one button, so a mail scanner opening links unsubscribes no one."""
     token = unsubscribe_token()

@@ -7,6 +7,7 @@ environment, talks to AWS or sees a submission's sealed personal fields.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -22,6 +23,7 @@ NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 
                 8: "eight", 9: "nine", 10: "ten"}
 # Fields that say nothing about the request itself.
 NOT_SUMMARISED = {"marketing_consent"}
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,8 @@ def summary(kind: str, fields: dict[str, Any]) -> list[tuple[str, str]]:
             shown = catalog().product(value).name
         elif labels and str(value) in labels:
             shown = labels[str(value)]
+        elif isinstance(value, str) and ISO_DATE.fullmatch(value):
+            shown = long_date(date.fromisoformat(value))
         else:
             shown = str(value)
         rows.append((label, shown))
