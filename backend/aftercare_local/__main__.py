@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
 
-from aftercare_local import server, stack
+from aftercare_local import mail, server, stack, streams
 from aftercare_local.paths import BUILT_SITE, LOCAL_STATE
 
 
@@ -22,22 +24,36 @@ def main() -> None:
 @click.option("--port", default=8000, show_default=True, help="Port for the site and the API.")
 @click.option("--dynamodb-port", type=int, default=None,
               help="Port for DynamoDB Local [default: the Chalice config's local stage, 8001].")
-def run(port: int, dynamodb_port: int | None) -> None:
+@click.option("--smtp-port", default=8025, show_default=True, help="Port for MailDev's SMTP server.")
+@click.option("--mail-port", default=8002, show_default=True, help="Port for MailDev's web inbox.")
+def run(port: int, dynamodb_port: int | None, smtp_port: int, mail_port: int) -> None:
     """Serve the built site and the API on http://127.0.0.1:PORT, data kept in .local/."""
     if not (BUILT_SITE / "index.html").exists():
         raise click.ClickException("the site is not built: run `make run`, which builds it")
     # A terminal's Ctrl-C raises KeyboardInterrupt; a plain kill should stop
     # DynamoDB Local just as cleanly.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    with stack.started(data_dir=LOCAL_STATE / "dynamodb", dynamodb_port=dynamodb_port) as local:
+    with stack.started(data_dir=LOCAL_STATE / "dynamodb", dynamodb_port=dynamodb_port) as local, \
+            mail.running(smtp_port, mail_port, LOCAL_STATE / "maildev") as maildev:
+        os.environ.update(AFTERCARE_SMTP_PORT=str(maildev.smtp_port),
+                          AFTERCARE_SITE_URL=f"http://127.0.0.1:{port}")
         httpd = server.make_server(port, BUILT_SITE, server.load_app())
+        stop = threading.Event()
+        reader = streams.reader_for(local.dynamodb_endpoint, local.table_name, streams.notifier_handler(),
+                                    LOCAL_STATE / "streams")
+        notifier = threading.Thread(target=reader.run, args=(stop,), name="notifier", daemon=True)
+        notifier.start()
         click.echo(f"DynamoDB Local: {local.dynamodb_endpoint} (data in .local/dynamodb)")
+        click.echo(f"MailDev:        {maildev.inbox_url} (SMTP on 127.0.0.1:{maildev.smtp_port}, "
+                   "mail in .local/maildev)")
         click.echo(f"Aftercare:      http://127.0.0.1:{port}/  (Ctrl-C stops everything)")
         try:
             httpd.serve_forever()
         except KeyboardInterrupt:
             click.echo("\nStopping.")
         finally:
+            stop.set()
+            notifier.join(timeout=10)
             httpd.server_close()
 
 
@@ -63,6 +79,32 @@ def serve(port: int, dynamodb_endpoint: str, table_name: str, key_dir: str, site
         pass
     finally:
         httpd.server_close()
+
+
+@main.command()
+@click.option("--dynamodb-endpoint", required=True, help="A running DynamoDB Local.")
+@click.option("--table", "table_name", required=True, help="The submissions table (must exist).")
+@click.option("--key-dir", required=True, type=click.Path(file_okay=False), help="Local keys.")
+@click.option("--smtp-port", required=True, type=int, help="An SMTP server on 127.0.0.1 (MailDev).")
+@click.option("--site-url", default="http://127.0.0.1:8000", show_default=True, help="Links in emails.")
+@click.option("--state-dir", required=True, type=click.Path(file_okay=False),
+              help="Where the reader keeps its place in the stream.")
+def notify(dynamodb_endpoint: str, table_name: str, key_dir: str, smtp_port: int, site_url: str,
+           state_dir: str) -> None:
+    """Read the table's stream and send its emails, as `run` does (used by the tests)."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    os.environ.update(stack.LOCAL_CREDENTIALS)
+    os.environ.update(
+        AFTERCARE_TABLE_NAME=table_name,
+        AFTERCARE_DYNAMODB_ENDPOINT=dynamodb_endpoint,
+        AFTERCARE_LOCAL_KEY_DIR=str(Path(key_dir).resolve()),
+        AFTERCARE_SMTP_PORT=str(smtp_port),
+        AFTERCARE_SITE_URL=site_url,
+    )
+    reader = streams.reader_for(dynamodb_endpoint, table_name, streams.notifier_handler(), Path(state_dir))
+    click.echo("reading the stream", err=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        reader.run(threading.Event())
 
 
 if __name__ == "__main__":
