@@ -50,7 +50,7 @@ clean-local:
 
 # -- Infrastructure and deploy (infra/) -----------------------------------------
 #   make package                       site + deployable template and Lambda zip in build/infra (offline)
-#   make deploy STAGE=prod BACKUP_REGION=eu-central-1 [DOMAIN=... CERTIFICATE_ARN=... ALARM_EMAIL=...]
+#   make deploy STAGE=prod BACKUP_REGION=eu-central-1 SENDER=help@example.com [DOMAIN=... CERTIFICATE_ARN=... ALARM_EMAIL=...]
 .PHONY: package deploy
 
 STAGE ?= dev
@@ -58,6 +58,7 @@ BACKUP_REGION ?=
 DOMAIN ?=
 CERTIFICATE_ARN ?=
 ALARM_EMAIL ?=
+SENDER ?=
 LAMBDA_WHEELS := .cache/lambda-wheels
 CHECKOV_VENV := .venv-checkov
 
@@ -80,7 +81,8 @@ package: site $(LAMBDA_WHEELS)/.downloaded
 
 deploy: site $(LAMBDA_WHEELS)/.downloaded
 	$(PY) infra/deploy.py deploy --stage $(STAGE) --backup-region $(BACKUP_REGION) \
-	  --domain-name '$(DOMAIN)' --certificate-arn '$(CERTIFICATE_ARN)' --alarm-email '$(ALARM_EMAIL)'
+	  --domain-name '$(DOMAIN)' --certificate-arn '$(CERTIFICATE_ARN)' --alarm-email '$(ALARM_EMAIL)' \
+	  --sender-address '$(SENDER)'
 
 # The infra tests package offline and run cfn-lint and checkov.
 test: $(LAMBDA_WHEELS)/.downloaded $(CHECKOV_VENV)/.installed
