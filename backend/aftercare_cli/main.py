@@ -409,5 +409,15 @@ def audit(lazy: _LazyStaff, since: datetime | None, until: datetime | None) -> N
                 "about_subject", "detail")}, default=str))
 
 
+def _add_email_commands() -> None:
+    from aftercare_cli.outbox import outbox, show
+
+    cli.add_command(outbox)
+    cli.add_command(show)
+
+
+_add_email_commands()
+
+
 if __name__ == "__main__":
     cli()
