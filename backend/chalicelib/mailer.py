@@ -7,6 +7,7 @@ address, an unverified sender) or MailUnavailable (try again later).
 
 from __future__ import annotations
 
+import email.policy
 import json
 import smtplib
 from collections.abc import Callable, Mapping
@@ -43,8 +44,13 @@ class Transport(Protocol):
     def send(self, mail: Mail) -> str: ...
 
 
+# Headers are never folded or encoded below RFC 5322's hard limit: a folded or
+# encoded List-Unsubscribe URL is one that mail programs cannot follow.
+MIME_POLICY = email.policy.SMTP.clone(max_line_length=998)
+
+
 def mime(mail: Mail) -> EmailMessage:
-    message = EmailMessage()
+    message = EmailMessage(policy=MIME_POLICY)
     message["From"] = mail.sender
     message["To"] = mail.to
     message["Subject"] = mail.subject

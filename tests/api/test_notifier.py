@@ -37,8 +37,16 @@ def mailbox(moto_account: MotoAccount, monkeypatch: pytest.MonkeyPatch) -> Any:
     from moto.ses.models import ses_backends
 
     backend = ses_backends[DEFAULT_ACCOUNT_ID][TEST_REGION]
-    return lambda: [email.message_from_string(m.raw_data, policy=email.policy.default)
-                    for m in backend.sent_messages]
+
+    def messages() -> list[Any]:
+        parsed = []
+        for sent_message in backend.sent_messages:
+            message = email.message_from_string(sent_message.raw_data, policy=email.policy.default)
+            message.raw_data = sent_message.raw_data
+            parsed.append(message)
+        return parsed
+
+    return messages
 
 
 @pytest.fixture
@@ -223,6 +231,9 @@ def test_opted_in_mail_carries_one_click_unsubscribe_that_withdraws_consent(
     run(notifier_app, stream_records(moto_account))
     [confirmation] = [m for m in mailbox() if m["To"] == CUSTOMER]
     link = unsubscribe_link(confirmation)
+    # As sent: on one line, neither folded nor encoded, so mail programs can follow it.
+    assert f"List-Unsubscribe: <{link}>\r\n" in confirmation.raw_data.replace("\r\n", "\n").replace(
+        "\n", "\r\n")
     assert confirmation["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert link.startswith(f"{SITE}/api/unsubscribe?token=") and CUSTOMER not in link
     assert link in confirmation.get_body(("plain",)).get_content()

@@ -159,3 +159,34 @@ def test_a_reader_killed_mid_batch_and_restarted_sends_each_message_once(mail_st
     assert len(pending) <= 1
     assert {key for key in expected if per_message[key] == 1} >= expected - pending
     assert {status for key, status in statuses.items() if key not in pending} == {notify.SENT}
+
+
+def raw_source(maildev: mail.MailDev, message: dict[str, Any]) -> str:
+    with urllib.request.urlopen(f"{maildev.inbox_url}api/email/{message['id']}/source",  # noqa: S310
+                                timeout=5) as answer:
+        return str(answer.read().decode())
+
+
+def test_one_click_unsubscribe_from_a_received_mail_withdraws_consent(mail_stack: MailStack) -> None:
+    reference = mail_stack.post("enquiry", email=CUSTOMER, marketing_consent=True)
+    with mail_stack.reader():
+        messages = mail_stack.wait_for_mail(2)
+        [confirmation] = [m for m in messages if recipient(m) == CUSTOMER]
+        headers = dict(line.split(": ", 1) for line in raw_source(mail_stack.maildev, confirmation)
+                       .split("\r\n\r\n", 1)[0].replace("\r\n ", " ").split("\r\n") if ": " in line)
+        link = headers["List-Unsubscribe"].strip("<>")
+        assert link.startswith(f"{mail_stack.base_url}/api/unsubscribe?token={reference}.")
+        assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        request = urllib.request.Request(link, data=b"List-Unsubscribe=One-Click", method="POST",
+                                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+            assert answer.status == 200 and b"You are unsubscribed" in answer.read()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            consents = [i for i in mail_stack.raw_items() if i.get("kind") == "consent"]
+            if consents and consents[0]["status"] == "withdrawn":
+                break
+            time.sleep(0.2)
+    assert [c["status"] for c in consents] == ["withdrawn"]
+    [audit] = [i for i in mail_stack.raw_items() if i.get("kind") == "audit"]
+    assert audit["actor"] == "customer:unsubscribe-link"
