@@ -1,7 +1,8 @@
 # Aftercare: the front door. Every target sets itself up.
 #   make run    build everything and serve site + API on http://127.0.0.1:8000
 #   make test   set up and run every test
-#   make bench  staff export throughput and memory on 100,000 rows (not part of test)
+#   make bench  staff export throughput and memory on 100,000 rows; intake time with emails
+#               on and off, and submission-to-inbox latency (not part of test)
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -110,3 +111,4 @@ audit: setup site $(LIGHTHOUSE)
 .PHONY: bench
 bench: setup
 	$(PY) -m tests.bench.export_benchmark
+	$(PY) -m tests.bench.email_benchmark

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -250,3 +250,10 @@ def get_notifier() -> notify.Notifier:
                         starting_position="TRIM_HORIZON")
 def notifier(event: Any) -> None:
     get_notifier().handle(event.to_dict().get("Records", []))
+
+
+@app.schedule("cron(0 7 * * ? *)", name="digest")
+def digest(event: Any) -> None:
+    """Each morning, yesterday's submissions for the staff who asked for one mail a day."""
+    notifier = get_notifier()
+    notifier.send_digests((notifier.clock() - timedelta(days=1)).date())

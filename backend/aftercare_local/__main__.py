@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
@@ -105,6 +106,24 @@ def notify(dynamodb_endpoint: str, table_name: str, key_dir: str, smtp_port: int
     click.echo("reading the stream", err=True)
     with contextlib.suppress(KeyboardInterrupt):
         reader.run(threading.Event())
+
+
+@main.command()
+@click.option("--smtp-port", default=8025, show_default=True, help="MailDev's SMTP port (of `run`).")
+@click.option("--day", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="The day to list [default: yesterday].")
+def digest(smtp_port: int, day: datetime | None) -> None:
+    """Send the daily digests now, on the stack `run` started (AWS runs them each morning)."""
+    os.environ.update(stack.LOCAL_CREDENTIALS)
+    os.environ.update(stack.local_stage_environment())
+    os.environ["AFTERCARE_SMTP_PORT"] = str(smtp_port)
+    server.load_app()
+    from app import get_notifier
+
+    notifier = get_notifier()
+    chosen = day.date() if day else (notifier.clock() - timedelta(days=1)).date()
+    for kind, outcome in notifier.send_digests(chosen).items():
+        click.echo(f"{kind}: {outcome}")
 
 
 if __name__ == "__main__":

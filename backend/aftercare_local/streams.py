@@ -30,7 +30,7 @@ Handler = Callable[[dict[str, Any], Any], Any]
 BATCH_SIZE = 25
 ATTEMPTS = 3
 BACKOFF_SECONDS = 0.5
-POLL_SECONDS = 0.5
+POLL_SECONDS = 0.25
 
 
 def ensure_stream(dynamodb: Any, table_name: str) -> str:
@@ -63,6 +63,7 @@ class StreamReader:
     dead_letter_file: Path
     sleep: Callable[[float], None] = time.sleep
     _iterators: dict[str, str | None] = field(default_factory=dict, init=False)
+    _stream_arn: str | None = field(default=None, init=False)
 
     def checkpoints(self) -> dict[str, str]:
         try:
@@ -79,7 +80,9 @@ class StreamReader:
 
     def poll(self) -> int:
         """Read what is new in every shard and hand it to the handler; answers how many records."""
-        arn = ensure_stream(self.dynamodb, self.table_name)
+        if self._stream_arn is None:
+            self._stream_arn = ensure_stream(self.dynamodb, self.table_name)
+        arn = self._stream_arn
         done = self.checkpoints()
         handled = 0
         for shard in self.streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:

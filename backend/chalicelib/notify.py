@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -38,6 +38,7 @@ OUTBOX_KIND = "outbox"
 CONFIRMATION = "confirmation"
 STAFF_ALERT = "staff-alert"
 MESSAGES = (CONFIRMATION, STAFF_ALERT)
+DIGEST = "digest"  # staff who asked for one mail a day (notifications.toml: daily_digest)
 SENDING, SENT, FAILED, RESEND = "sending", "sent", "failed", "resend"
 SEND_ATTEMPTS = 3
 BACKOFF_SECONDS = 0.5
@@ -46,6 +47,11 @@ SENT_GUARD = "sent"
 
 def sent_key(reference: str, message: str) -> tuple[str, str]:
     return f"{SENT_PREFIX}{reference}", message
+
+
+def digest_reference(kind: str, day: date) -> str:
+    """What a day's digest is filed under in the outbox: one per kind and day."""
+    return f"DIGEST-{kind}-{day.isoformat()}"
 
 
 def submission_key(reference: str) -> tuple[str, str]:
@@ -140,7 +146,26 @@ class Notifier:
         log.info("sent %s for %s", message, reference)
         return SENT
 
+    def send_digests(self, day: date) -> dict[str, str]:
+        """The daily digest for each kind whose staff asked for one, of the submissions of `day`."""
+        return {kind: self.send_digest(kind, day) for kind, alert in self.policy.staff_alerts.items()
+                if alert.daily_digest}
+
+    def send_digest(self, kind: str, day: date) -> str:
+        now = self.clock()
+        stamp = day.isoformat()
+        items = list(self.table.query_kind(kind, since=f"{stamp}T00:00:00.000000Z",
+                                           until=f"{stamp}T23:59:59.999999Z", now_epoch=epoch(now)))
+        if not items:
+            return "nothing new"
+        digest = {"reference": digest_reference(kind, day), "kind": kind, "day": day, "digest_items": items,
+                  "expires_at": epoch(now + timedelta(days=self.policy.unsubscribe_link_days))}
+        return self.deliver(digest, DIGEST)
+
     def compose(self, item: dict[str, Any], message: str) -> Mail:
+        if message == DIGEST:
+            return emails.staff_digest(item["kind"], self.policy.staff_alerts[item["kind"]],
+                                       item["digest_items"], item["day"], self.letterhead)
         if message == CONFIRMATION:
             recipient = self.recipients.open(
                 item["recipient"], kind=item["kind"], reference=item["reference"]

@@ -308,3 +308,30 @@ def test_an_expired_token_says_so_and_changes_nothing(
 
 def test_mail_rejected_and_unavailable_are_distinct() -> None:
     assert not issubclass(MailRejected, MailUnavailable) and not issubclass(MailUnavailable, MailRejected)
+
+
+def test_a_kind_on_the_daily_digest_gets_one_mail_a_day_listing_its_submissions(
+    api: Any, notifier_app: Any, moto_account: MotoAccount, mailbox: Any
+) -> None:
+    from chalicelib.emails import NotificationPolicy, StaffAlert
+
+    notifier = notifier_app.get_notifier()
+    policy = notifier.policy
+    notifier.policy = NotificationPolicy(policy.promises, {
+        **policy.staff_alerts, "complaint": StaffAlert("complaints@aftercare.example", daily_digest=True)},
+        policy.unsubscribe_link_days)
+    complaints = {post_one(api, "complaint", email=CUSTOMER, name="Zed Quarrington") for _ in range(2)}
+    post_one(api, "return_request")
+    run(notifier_app, stream_records(moto_account))
+    assert "complaints@aftercare.example" not in [m["To"] for m in mailbox()]
+    today = notifier.clock().date()
+    assert notifier.send_digests(today) == {"complaint": "sent"}
+    assert notifier.send_digests(today) == {"complaint": "skipped"}  # once a day, whatever happens
+    assert notifier.send_digests(today - timedelta(days=1)) == {"complaint": "nothing new"}
+    [digest] = [m for m in mailbox() if m["To"] == "complaints@aftercare.example"]
+    body = digest.get_body(("plain",)).get_content()
+    assert digest["Subject"] == f"Complaints received on {today.isoformat()}: 2"
+    assert all(reference in body for reference in complaints)
+    assert CUSTOMER not in body and "Quarrington" not in body
+    record = sent(moto_account)[(notify.digest_reference("complaint", today), notify.DIGEST)]
+    assert record["status"] == "sent"

@@ -154,3 +154,17 @@ def test_alarms_cover_dead_letters_notifier_errors_and_a_stream_falling_behind(r
                    if (ns, m) == ("AWS/Lambda", metric)), metric
     for alarm in alarms.values():
         assert refers_to(alarm["AlarmActions"], "AlarmTopic")
+
+
+def test_the_daily_digest_runs_on_a_schedule_as_its_own_role_that_decrypts_nothing(packaged):
+    resources = packaged["Resources"]
+    function = resources["Digest"]["Properties"]
+    (event,) = function["Events"].values()
+    assert (event["Type"], event["Properties"]["Schedule"]) == ("Schedule", "cron(0 7 * * ? *)")
+    assert refers_to(function["Role"], "DigestRole")
+    assert refers_to(function["DeadLetterQueue"]["TargetArn"], "NotifierDeadLetters")
+    notifier = resources["Notifier"]["Properties"]
+    assert function["Environment"]["Variables"] == notifier["Environment"]["Variables"]
+    digest_policy = json.loads((ROOT / "backend" / ".chalice" / "policy-digest.json").read_text())
+    assert not any(a.startswith("kms:") for a in actions(digest_policy))
+    assert resources["DigestRole"]["Properties"]["RoleName"] == {"Fn::Sub": "${AWS::StackName}-digest"}
