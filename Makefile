@@ -12,10 +12,13 @@ PORT ?= 8000
 DYNAMODB_PORT ?= 8001
 export NO_MKDOCS_2_WARNING := 1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+LAMBDA_WHEELS := .cache/lambda-wheels
+CHECKOV_VENV := .venv-checkov
 
-.PHONY: setup run test site lint clean-local java bench
+.PHONY: setup run test site lint typecheck clean-local java chromium bench
 
-setup: $(VENV)/.installed node_modules/.installed java
+# Everything the tests and the local run need; browser tests drive Debian's Chromium.
+setup: $(VENV)/.installed node_modules/.installed java chromium
 
 # Python environment: the package (chalicelib, the staff CLI, the local
 # runner) in editable mode, with the development tools.
@@ -40,11 +43,16 @@ site: $(VENV)/.installed
 run: setup site
 	$(PY) -m aftercare_local run --port $(PORT) --dynamodb-port $(DYNAMODB_PORT)
 
-test: setup site lint
+# The infra tests package offline (cached Lambda wheels) and run cfn-lint and checkov.
+test: setup site lint typecheck $(LAMBDA_WHEELS)/.downloaded $(CHECKOV_VENV)/.installed
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check backend tests hooks infra
+
+# mypy, strict on the domain (chalicelib); its settings are in pyproject.toml.
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy
 
 clean-local:
 	rm -rf .local
@@ -60,8 +68,6 @@ DOMAIN ?=
 CERTIFICATE_ARN ?=
 ALARM_EMAIL ?=
 SENDER ?=
-LAMBDA_WHEELS := .cache/lambda-wheels
-CHECKOV_VENV := .venv-checkov
 
 # The Lambda's dependencies as Linux wheels, fetched once so that packaging
 # never needs the network afterwards.
@@ -85,14 +91,10 @@ deploy: site $(LAMBDA_WHEELS)/.downloaded
 	  --domain-name '$(DOMAIN)' --certificate-arn '$(CERTIFICATE_ARN)' --alarm-email '$(ALARM_EMAIL)' \
 	  --sender-address '$(SENDER)'
 
-# The infra tests package offline and run cfn-lint and checkov.
-test: $(LAMBDA_WHEELS)/.downloaded $(CHECKOV_VENV)/.installed
-
 # -- Site: the browser tests' Chromium and the Lighthouse audit -----------------------
-.PHONY: chromium audit
+.PHONY: audit
 
-# Browser tests drive Debian's Chromium; Playwright never downloads a browser.
-setup: chromium
+# Playwright never downloads a browser.
 chromium:
 	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 

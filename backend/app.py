@@ -1,28 +1,28 @@
-"""Aftercare's public API: routes only. The rules live in chalicelib."""
+"""Aftercare's public API: routes only. Each decodes the request, makes one domain call and replies."""
 
 from __future__ import annotations
 
 import logging
 import os
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from chalice import Chalice, Response
 from chalicelib import notify, openapi, pages, unsubscribe, web
-from chalicelib.antispam import TOO_FAST_MESSAGE, Verdict, screen
-from chalicelib.catalog import catalog
 from chalicelib.crypto import KeyServiceUnavailable, RecipientSeal
 from chalicelib.emails import notification_policy
-from chalicelib.forms import FORMS, FormKind, InvalidSubmission, WarrantyStatusQuery, validate
+from chalicelib.forms import FORMS, WARRANTY_STATUS, FormKind, InvalidSubmission
 from chalicelib.intake import AlreadyClaimed, IdempotencyKeyReused, Intake
 from chalicelib.mailer import MailSettings
 from chalicelib.policy import data_policy
+from chalicelib.reception import Reception, TooFast
 from chalicelib.references import is_reference
 from chalicelib.settings import ConfigurationError, Settings
 from chalicelib.storage import StorageUnavailable, WriteConflict
-from chalicelib.warranty import NoSuchWarranty, WarrantyLookup
+from chalicelib.warranty import NoSuchWarranty
 
 app = Chalice(app_name="aftercare")
 app.log.setLevel(logging.INFO)
@@ -32,14 +32,18 @@ OUTAGES = (StorageUnavailable, KeyServiceUnavailable, ConfigurationError)
 # table's own stream in its place (infra/resources.yaml, Notifier).
 STREAM_ARN = os.environ.get("AFTERCARE_STREAM_ARN", "arn:aws:dynamodb:eu-west-1:000000000000:table/"
                             "aftercare/stream/local")
-NO_SUCH_WARRANTY = (
-    "We found no warranty for that serial number and email address. "
-    "Check both against your registration, or send us an enquiry."
-)
+# Each domain refusal and its answer; None: the exception's own message is written for the customer.
+PROBLEMS: dict[type[Exception], tuple[int, str | None]] = {
+    TooFast: (400, None),
+    NoSuchWarranty: (404, "We found no warranty for that serial number and email address. "
+                          "Check both against your registration, or send us an enquiry."),
+    AlreadyClaimed: (409, None),
+    IdempotencyKeyReused: (422, "This Idempotency-Key was already used for a different form. "
+                                "Use a new key."),
+}
 
 
-@cache
-def get_intake() -> Intake:
+def connect(clock: Callable[[], datetime]) -> Intake:
     settings = Settings.from_environ(os.environ, base_dir=Path(__file__).parent)
     cipher = settings.cipher()
     return Intake(
@@ -47,134 +51,97 @@ def get_intake() -> Intake:
         cipher=cipher,
         hasher=settings.subject_hasher(),
         policy=data_policy(),
+        clock=clock,
         recipients=RecipientSeal(cipher),
     )
 
 
-def get_warranty_lookup() -> WarrantyLookup:
-    intake = get_intake()
-    return WarrantyLookup(intake.table, intake.hasher, catalog(), intake.clock)
+@cache
+def get_reception() -> Reception:
+    return Reception(connect)
 
 
-def answer(result: web.Answer) -> Response:
-    return Response(body=result.body, status_code=result.status, headers=result.headers)
+def respond(answer: web.Answer) -> Response:
+    return Response(body=answer.body, status_code=answer.status, headers=answer.headers)
 
 
-def decode_post() -> web.FormPost | Response:
+def refused(reply: web.Reply, error: Exception, doing: str) -> Response:
+    """The one map from a domain exception to its HTTP answer."""
+    if isinstance(error, InvalidSubmission):
+        return respond(reply.invalid(error.errors))
+    if isinstance(error, OUTAGES):
+        app.log.warning("could not %s: %s: %s", doing, type(error).__name__, error)
+        return respond(reply.unavailable())
+    status, message = PROBLEMS[type(error)]
+    return respond(reply.problem(status, message or str(error)))
+
+
+def decode(page: str) -> tuple[web.FormPost, web.Reply] | Response:
     request = app.current_request
     try:
-        return web.decode(dict(request.headers), request.raw_body)
+        post = web.decode(dict(request.headers), request.raw_body)
     except web.BadRequest as problem:
         from_form = (request.headers.get("content-type") or "").startswith(web.FORM)
-        return answer(web.problem_answer(from_form, problem.status, problem.message))
+        return respond(web.Reply(from_form).problem(problem.status, problem.message))
+    return post, web.Reply.to(post, page)
 
 
-def back_link(post: web.FormPost, page: str) -> str:
-    return post.referer_path if post.referer_path != "/" else page
+HANDLED = (InvalidSubmission, *OUTAGES, *PROBLEMS)
 
 
 def receive(form: FormKind) -> Response:
-    post = decode_post()
-    if isinstance(post, Response):
-        return post
-    back_to = back_link(post, form.page)
-    verdict = screen(post)
-    if verdict is Verdict.TOO_FAST:
-        return answer(web.problem_answer(False, 400, TOO_FAST_MESSAGE))
+    decoded = decode(form.page)
+    if isinstance(decoded, Response):
+        return decoded
+    post, reply = decoded
     try:
-        intake = get_intake()
-        submission = validate(form.model, post.fields, today=intake.clock().date())
-        if verdict is Verdict.DECOY:
-            receipt = intake.pretend(form, submission)
-        else:
-            receipt = intake.receive(form, submission, post.idempotency_key)
-    except InvalidSubmission as invalid:
-        return answer(web.errors_answer(post.from_browser_form, invalid.errors, back_to))
-    except AlreadyClaimed as taken:
-        return answer(web.problem_answer(post.from_browser_form, 409, taken.message, back_to))
-    except IdempotencyKeyReused:
-        return answer(web.problem_answer(
-            post.from_browser_form, 422,
-            "This Idempotency-Key was already used for a different form. Use a new key.",
-            back_to,
-        ))
-    except OUTAGES as outage:
-        app.log.warning("could not store %s: %s: %s", form.kind, type(outage).__name__, outage)
-        return answer(web.unavailable_answer(post.from_browser_form, back_to))
-    if verdict is Verdict.DECOY:
+        receipt = get_reception().submit(form, post)
+    except HANDLED as error:
+        return refused(reply, error, f"store {form.kind}")
+    if receipt.screened_out:
         app.log.info("screened out a %s (honeypot); nothing stored", form.kind)
     else:
         app.log.info("stored %s %s%s", form.kind, receipt.reference,
                      " (replayed)" if receipt.replayed else "")
-    if post.from_browser_form:
-        return Response(body="", status_code=303,
-                        headers={"Location": web.thanks_location(receipt.reference)})
-    replayed = {"Idempotent-Replayed": "true"} if receipt.replayed else {}
-    return answer(web.json_answer(201, receipt.answer, replayed))
+    return respond(reply.stored(receipt.reference, receipt.answer, replayed=receipt.replayed))
 
 
-@app.route("/enquiries", methods=["POST"], content_types=ANY_CONTENT_TYPE)
-def post_enquiry() -> Response:
-    return receive(FORMS["enquiry"])
+def route_form(form: FormKind) -> None:
+    def post_form() -> Response:
+        return receive(form)
+
+    app.route(form.path, methods=["POST"], content_types=ANY_CONTENT_TYPE,
+              name=f"post_{form.kind}")(post_form)
 
 
-@app.route("/feedback", methods=["POST"], content_types=ANY_CONTENT_TYPE)
-def post_feedback() -> Response:
-    return receive(FORMS["feedback"])
+for each_form in FORMS.values():
+    route_form(each_form)
 
 
-@app.route("/page-feedback", methods=["POST"], content_types=ANY_CONTENT_TYPE)
-def post_page_feedback() -> Response:
-    return receive(FORMS["page_feedback"])
-
-
-@app.route("/warranty-registrations", methods=["POST"], content_types=ANY_CONTENT_TYPE)
-def post_warranty_registration() -> Response:
-    return receive(FORMS["warranty_registration"])
-
-
-@app.route("/complaints", methods=["POST"], content_types=ANY_CONTENT_TYPE)
-def post_complaint() -> Response:
-    return receive(FORMS["complaint"])
-
-
-@app.route("/return-requests", methods=["POST"], content_types=ANY_CONTENT_TYPE)
-def post_return_request() -> Response:
-    return receive(FORMS["return_request"])
-
-
-@app.route("/warranty-status", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+@app.route(WARRANTY_STATUS.path, methods=["POST"], content_types=ANY_CONTENT_TYPE)
 def post_warranty_status() -> Response:
-    post = decode_post()
-    if isinstance(post, Response):
-        return post
-    back_to = back_link(post, "/warranty/check/")
+    decoded = decode(WARRANTY_STATUS.page)
+    if isinstance(decoded, Response):
+        return decoded
+    post, reply = decoded
     try:
-        query = validate(WarrantyStatusQuery, post.fields)
-        status = get_warranty_lookup().status(query.serial_number, query.email)
-    except InvalidSubmission as invalid:
-        return answer(web.errors_answer(post.from_browser_form, invalid.errors, back_to))
-    except NoSuchWarranty:
-        return answer(web.problem_answer(post.from_browser_form, 404, NO_SUCH_WARRANTY, back_to))
-    except OUTAGES as outage:
-        app.log.warning("could not look up a warranty: %s: %s", type(outage).__name__, outage)
-        return answer(web.unavailable_answer(post.from_browser_form, back_to))
-    if post.from_browser_form:
-        return answer(pages.warranty_status_page(status, back_to))
-    return answer(web.json_answer(200, status.model_dump(mode="json")))
+        status = get_reception().warranty_status(post)
+    except HANDLED as error:
+        return refused(reply, error, "look up a warranty")
+    return respond(reply.warranty(status))
 
 
 @app.route("/openapi.json", methods=["GET"])
 def get_openapi() -> Response:
-    return answer(web.json_answer(200, openapi.document(datetime.now(UTC).date())))
+    return respond(web.json_answer(200, openapi.document(get_reception().clock().date())))
 
 
 @app.route("/thanks", methods=["GET"])
 def thanks() -> Response:
     reference = (app.current_request.query_params or {}).get("reference", "")
     if not is_reference(reference):
-        return answer(web.problem_answer(True, 404, "That is not one of our references."))
-    return answer(web.thanks_page(reference))
+        return respond(web.Reply(html=True).problem(404, "That is not one of our references."))
+    return respond(web.html_answer(200, pages.thanks_page(reference)))
 
 
 @app.route("/health", methods=["GET"])
@@ -195,37 +162,44 @@ def unsubscribe_token() -> str:
     return str(token)
 
 
+def unsubscribe_refused(problem: Exception) -> Response:
+    expired = isinstance(problem, unsubscribe.ExpiredToken)
+    return respond(web.html_answer(400, pages.unsubscribe_problem_page(expired)))
+
+
 @app.route("/unsubscribe", methods=["GET"], content_types=ANY_CONTENT_TYPE)
 def unsubscribe_page() -> Response:
     """The link in an email: a page with one button, so a mail scanner opening links unsubscribes no one."""
     token = unsubscribe_token()
+    reception = get_reception()
     try:
-        unsubscribe.verify(get_intake().hasher, token, get_intake().clock())
+        unsubscribe.verify(reception.intake.hasher, token, reception.clock())
     except (unsubscribe.InvalidToken, unsubscribe.ExpiredToken) as problem:
-        return answer(pages.unsubscribe_problem_page(isinstance(problem, unsubscribe.ExpiredToken)))
+        return unsubscribe_refused(problem)
     except OUTAGES:
-        return answer(web.unavailable_answer(True))
-    return answer(pages.unsubscribe_confirm_page(token))
+        return respond(web.Reply(html=True).unavailable())
+    return respond(web.html_answer(200, pages.unsubscribe_confirm_page(token)))
 
 
 @app.route("/unsubscribe", methods=["POST"], content_types=ANY_CONTENT_TYPE)
 def unsubscribe_now() -> Response:
     """The page's button, and mail programs' one-click unsubscribe (RFC 8058): withdraw consent."""
     token = unsubscribe_token()
-    intake = get_intake()
+    reception = get_reception()
     try:
-        now = intake.clock()
+        now = reception.clock()
+        intake = reception.intake
         reference = unsubscribe.verify(intake.hasher, token, now)
         intake.table.create_all([unsubscribe.request_item(reference, now, intake.policy)])
     except (unsubscribe.InvalidToken, unsubscribe.ExpiredToken) as problem:
-        return answer(pages.unsubscribe_problem_page(isinstance(problem, unsubscribe.ExpiredToken)))
+        return unsubscribe_refused(problem)
     except WriteConflict:
         pass  # the same click twice in one microsecond: recorded once is enough
     except OUTAGES as outage:
         app.log.warning("could not record an unsubscribe: %s", type(outage).__name__)
-        return answer(web.unavailable_answer(True))
+        return respond(web.Reply(html=True).unavailable())
     app.log.info("unsubscribe requested for %s", reference)
-    return answer(pages.unsubscribed_page())
+    return respond(web.html_answer(200, pages.unsubscribed_page()))
 
 
 # -- Emails, off the request path: the table's change stream drives them ----------

@@ -10,12 +10,13 @@ facts; pages carry markers that this hook replaces at build time:
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
 import re
-import tomllib
 from pathlib import Path
 from typing import Any
 
+from chalicelib.catalog import AfterSalesPolicy, Catalog, Product, parse_catalog
 from mkdocs.exceptions import PluginError
 
 CATALOG = Path("backend/chalicelib/data/catalog.toml")
@@ -24,19 +25,17 @@ WARRANTY_TERMS = re.compile(r"^<!--\s*warranty-terms:\s*([a-z0-9-]+)\s*-->[ \t]*
 POLICY_NUMBER = re.compile(r"<!--\s*policy:\s*([a-z_]+)\s*-->")
 AMC_PRODUCTS = re.compile(r"^<!--\s*amc-products\s*-->[ \t]*$", re.MULTILINE)
 
-_catalog: dict[str, Any] = {}
+_state: dict[str, Catalog] = {}
 
 
-def load_catalog(project_dir: Path) -> dict[str, Any]:
-    with (project_dir / CATALOG).open("rb") as catalog_file:
-        return tomllib.load(catalog_file)
+def load_catalog(project_dir: Path) -> Catalog:
+    """The backend's own reader, on the project's file (so `mkdocs serve` sees edits)."""
+    return parse_catalog((project_dir / CATALOG).read_text())
 
 
 def on_config(config: Any) -> Any:
-    project_dir = Path(config.config_file_path).parent
-    _catalog.clear()
-    _catalog.update(load_catalog(project_dir))
-    _add_guides_to_nav(config.get("nav") or [], _catalog["products"])
+    _state["catalog"] = load_catalog(Path(config.config_file_path).parent)
+    _add_guides_to_nav(config.get("nav") or [], list(_state["catalog"].products.values()))
     return config
 
 
@@ -45,7 +44,7 @@ def on_serve(server: Any, config: Any, builder: Any) -> Any:
     return server
 
 
-def _add_guides_to_nav(nav: list[Any], products: list[dict[str, Any]]) -> bool:
+def _add_guides_to_nav(nav: list[Any], products: list[Product]) -> bool:
     """Append each product's guide to the nav section that holds guides/index.md."""
     for entry in nav:
         children = next(iter(entry.values())) if isinstance(entry, dict) else None
@@ -53,7 +52,7 @@ def _add_guides_to_nav(nav: list[Any], products: list[dict[str, Any]]) -> bool:
             continue
         if "guides/index.md" in children:
             listed = {c if isinstance(c, str) else next(iter(c.values())) for c in children}
-            children.extend(p["guide"] for p in products if p["guide"] not in listed)
+            children.extend(p.guide for p in products if p.guide not in listed)
             return True
         if _add_guides_to_nav(children, products):
             return True
@@ -61,13 +60,14 @@ def _add_guides_to_nav(nav: list[Any], products: list[dict[str, Any]]) -> bool:
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
-    return render_markers(markdown, page.file.src_uri, _catalog)
+    return render_markers(markdown, page.file.src_uri, _state["catalog"])
 
 
-def render_markers(markdown: str, src_uri: str, catalog: dict[str, Any]) -> str:
+def render_markers(markdown: str, src_uri: str, catalog: Catalog) -> str:
     """Replace every catalog marker in one page's Markdown."""
-    products = {product["id"]: product for product in catalog["products"]}
-    policy = catalog["policy"]
+    products = catalog.products
+    policy = catalog.policy
+    numbers = {window.name: getattr(policy, window.name) for window in dataclasses.fields(policy)}
 
     def link(target: str) -> str:
         return posixpath.relpath(target, posixpath.dirname(src_uri) or ".")
@@ -80,15 +80,14 @@ def render_markers(markdown: str, src_uri: str, catalog: dict[str, Any]) -> str:
 
     def policy_number(match: re.Match[str]) -> str:
         name = match.group(1)
-        if name not in policy:
+        if name not in numbers:
             raise PluginError(f"{src_uri}: no '{name}' in the catalog's [policy] table")
-        return str(policy[name])
+        return str(numbers[name])
 
     def amc_products(_: re.Match[str]) -> str:
-        offered = [p for p in catalog["products"] if p["amc_offered"]]
+        offered = [p for p in products.values() if p.amc_offered]
         return "\n".join(
-            f"- [{p['name']}]({link(p['guide'])}) ({p['category'].lower()}, model {p['model']})"
-            for p in offered
+            f"- [{p.name}]({link(p.guide)}) ({p.category.lower()}, model {p.model})" for p in offered
         )
 
     markdown = WARRANTY_TERMS.sub(warranty_terms, markdown)
@@ -103,29 +102,29 @@ def _months(months: int) -> str:
     return f"{months} months"
 
 
-def warranty_terms_markdown(product: dict[str, Any], policy: dict[str, Any], link: Any) -> str:
-    name = product["name"]
-    if product["amc_offered"]:
+def warranty_terms_markdown(product: Product, policy: AfterSalesPolicy, link: Any) -> str:
+    name = product.name
+    if product.amc_offered:
         amc = (
-            f"offered for the {name} once the warranty ends; see "
+            f"offered for the {name}; you can take one out {policy.amc_available}. See "
             f"[annual maintenance contracts]({link('policies/maintenance-contracts.md')})."
         )
     else:
         amc = f"not offered for the {name}."
     return "\n".join(
         [
-            f"**{name}** (model {product['model']}) at a glance:",
+            f"**{name}** (model {product.model}) at a glance:",
             "",
-            f"- **Warranty period:** {_months(product['warranty_months'])} from the date of "
+            f"- **Warranty period:** {_months(product.warranty_months)} from the date of "
             "purchase. Repairs, parts and labour for faults in materials or manufacturing "
             "are free during this time.",
             f"- **Replacement instead of repair:** if a fault appears within "
-            f"{policy['replacement_window_days']} days of purchase.",
-            f"- **Change of mind:** return it unused within {policy['return_window_days']} "
+            f"{policy.replacement_window_days} days of purchase.",
+            f"- **Change of mind:** return it unused within {policy.return_window_days} "
             f"days of purchase; see [returns]({link('policies/returns.md')}).",
             f"- **Registration:** [register online]({link('warranty/register.md')}) within "
-            f"{policy['registration_window_days']} days of purchase, with the serial number "
-            f"from the product's label (it looks like `{product['serial_example']}`).",
+            f"{policy.registration_window_days} days of purchase, with the serial number "
+            f"from the product's label (it looks like `{product.serial_example}`).",
             f"- **Annual maintenance contract:** {amc}",
         ]
     )

@@ -4,9 +4,11 @@ A page asks for a form with a marker, `<!-- form: enquiry -->`, optionally with
 the button's words: `<!-- form: warranty_status submit="Check my warranty" -->`.
 Each model's JSON schema gives the fields: `title` is the label, `description`
 the hint, `x-widget`, `x-input-type`, `x-autocomplete` and `x-labels` shape the
-control, `required`, `enum`, `minimum` and `maximum` the rules. The form posts
-to `/api` + the kind's path, so it works without JavaScript; the site's script
-enhances it (assets/javascripts/aftercare-forms.js).
+control, `required`, `enum`, `minimum` and `maximum` the rules; this hook turns
+them into a view of each field and `overrides/partials/af-form.html` draws it,
+in the theme's own Jinja environment. The form posts to `/api` + the kind's
+path, so it works without JavaScript; the site's script enhances it
+(assets/javascripts/aftercare-forms.js).
 """
 
 from __future__ import annotations
@@ -14,15 +16,17 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from chalicelib.web import API_BASE, HONEYPOT_FIELD
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.pages import Page
 
+FORM_PARTIAL = "partials/af-form.html"
 FORM_MARKER = re.compile(r'<!--\s*form:\s*([a-z_]+)(?:\s+submit="([^"<>]*)")?\s*-->')
 # Choices up to this many are radio buttons (all visible at once); more, a list box.
 MAX_RADIOS = 5
-HONEYPOT = "website"
 
 
 @dataclass(frozen=True)
@@ -36,23 +40,17 @@ class FormSpec:
     lookup: bool = False
 
 
-# The warranty check is a look-up, not an intake kind: it stores nothing, and
-# its route is the API contract's `POST /api/warranty-status`.
-WARRANTY_STATUS_ROUTE = "/api/warranty-status"
-
-
 def form_specs() -> dict[str, FormSpec]:
-    """Every form the backend accepts: the intake kinds and the warranty check."""
-    from chalicelib import forms
+    """Every form the backend accepts: the intake kinds and the look-ups (which store nothing)."""
+    from chalicelib.forms import FORMS, WARRANTY_STATUS
 
     specs = {
-        kind: FormSpec(kind, "/api" + form.path, form.model, form.title)
-        for kind, form in forms.FORMS.items()
+        kind: FormSpec(kind, API_BASE + form.path, form.model, form.title) for kind, form in FORMS.items()
     }
-    specs["warranty_status"] = FormSpec(
-        "warranty_status", WARRANTY_STATUS_ROUTE, forms.WarrantyStatusQuery, "Warranty check",
-        lookup=True,
-    )
+    for lookup in (WARRANTY_STATUS,):
+        specs[lookup.kind] = FormSpec(
+            lookup.kind, API_BASE + lookup.path, lookup.model, lookup.title, lookup=True
+        )
     return specs
 
 
@@ -69,6 +67,9 @@ _state: dict[str, Any] = {}
 def on_config(config: Any) -> Any:
     _state["names"] = product_names()
     _state["specs"] = form_specs()
+    # Pages are rendered before MkDocs builds its own environment (on_env), so
+    # the forms take theirs from the same theme now.
+    _state["env"] = theme_env_of(config)
     return config
 
 
@@ -84,11 +85,27 @@ def on_page_content(content: str, page: Page, config: Any, files: Any) -> str:
     return FORM_MARKER.sub(replace, content)
 
 
-# -- Rendering ------------------------------------------------------------------
+# -- Rendering: this hook decides what each field is; the partial draws it -------
 
 
-def _attrs(**attributes: Any) -> str:
-    """HTML attributes; True means a bare attribute, None or False leaves it out."""
+def theme_env_of(config: Any) -> Any:
+    """Material's own Jinja environment, with this site's overrides and our one filter."""
+    env = config.theme.get_env()
+    env.filters["af_attrs"] = attrs
+    return env
+
+
+def theme_env() -> Any:
+    """The environment of the build under way, or else of the project's mkdocs.yml (tests)."""
+    if "env" not in _state:
+        from mkdocs.config import load_config
+
+        _state["env"] = theme_env_of(load_config(str(Path(__file__).resolve().parents[1] / "mkdocs.yml")))
+    return _state["env"]
+
+
+def attrs(attributes: dict[str, Any]) -> str:
+    """HTML attributes, escaped; True means a bare attribute, None or False leaves it out."""
     parts = []
     for name, value in attributes.items():
         name = name.rstrip("_").replace("_", "-")
@@ -127,209 +144,156 @@ def _choice_value(value: Any) -> str:
     return "true" if value is True else "false" if value is False else str(value)
 
 
-def render_form(spec: FormSpec, names: dict[str, str], submit_label: str | None = None) -> str:
+def render_form(
+    spec: FormSpec, names: dict[str, str], submit_label: str | None = None, env: Any = None
+) -> str:
+    """One form through the theme's `partials/af-form.html`, from the model's JSON schema."""
     schema = spec.model.model_json_schema()
     defs = schema.get("$defs", {})
     required = set(schema.get("required", []))
     prefix = f"f-{spec.kind.replace('_', '-')}"
-    fields = [
-        _render_field(prefix, name, _resolve(prop, defs), name in required, names)
-        for name, prop in schema["properties"].items()
-    ]
-    label = submit_label or ("Check" if spec.lookup else f"Send {spec.title.lower()}")
-    mode = "lookup" if spec.lookup else "submit"
-    return "\n".join(
-        [
-            f'<div class="af-outcome" id="{prefix}-outcome" role="status" tabindex="-1"></div>',
-            "<form "
-            + _attrs(
-                class_="af-form",
-                id=prefix,
-                action=spec.action,
-                method="post",
-                novalidate=True,
-                data_af_form=spec.kind,
-                data_af_mode=mode,
-                data_af_title=spec.title.lower(),
-            )
-            + ">",
-            f'<div class="af-error-summary" id="{prefix}-errors" tabindex="-1" hidden>'
-            f'<div role="alert"><h2 class="af-error-summary__title">There is a problem</h2>'
-            '<p class="af-error-summary__message"></p><ul class="af-error-summary__list"></ul>'
-            "</div></div>",
-            *fields,
-            _honeypot(prefix),
-            f'<button type="submit" class="md-button md-button--primary af-submit">'
-            f"{html.escape(label)}</button>",
-            "</form>",
-        ]
-    )
+    form = {
+        "prefix": prefix,
+        "attrs": {
+            "class_": "af-form", "id": prefix, "action": spec.action, "method": "post",
+            "novalidate": True, "data_af_form": spec.kind,
+            "data_af_mode": "lookup" if spec.lookup else "submit",
+            "data_af_title": spec.title.lower(),
+        },
+        "fields": [
+            field_view(prefix, name, _resolve(prop, defs), name in required, names)
+            for name, prop in schema["properties"].items()
+        ],
+        "honeypot": HONEYPOT_FIELD,
+        "submit": submit_label or ("Check" if spec.lookup else f"Send {spec.title.lower()}"),
+    }
+    template = (env or theme_env()).get_template(FORM_PARTIAL)
+    return str(template.render(form=form)).strip()
 
 
-def _honeypot(prefix: str) -> str:
-    field_id = f"{prefix}-{HONEYPOT}"
-    return (
-        '<div class="af-honeypot" aria-hidden="true">'
-        f'<label for="{field_id}">Leave this field empty</label>'
-        f'<input type="text" id="{field_id}" name="{HONEYPOT}" value="" tabindex="-1" '
-        'autocomplete="off"></div>'
-    )
-
-
-def _render_field(
+def field_view(
     prefix: str, name: str, prop: dict[str, Any], required: bool, names: dict[str, str]
-) -> str:
+) -> dict[str, Any]:
+    """What the partial needs to draw one field: which widget, its label, hint and attributes."""
     if prop.get("type") == "object":
         raise PluginError(f"field '{name}' is an object; the site renders flat forms only")
     field_id = f"{prefix}-{name.replace('_', '-')}"
-    label = html.escape(prop.get("title") or name.replace("_", " ").capitalize())
     hint = prop.get("description")
     hint_id = f"{field_id}-hint" if hint else None
-    error_id = f"{field_id}-error"
-    hint_html = f'<div class="af-hint" id="{hint_id}">{html.escape(hint)}</div>' if hint else ""
-    error_html = f'<p class="af-error" id="{error_id}" hidden></p>'
-    widget = prop.get("x-widget")
-    value_type = prop.get("type")
-    wrapper = _attrs(class_="af-field", data_af_field=name)
-
-    if value_type == "boolean" or widget == "checkbox" and value_type != "array":
-        control = _attrs(
-            type="checkbox",
-            id=field_id,
-            name=name,
-            value="true",
-            checked=prop.get("default") is True,
-            aria_describedby=hint_id,
-            data_af_type="boolean",
-        )
-        return (
-            f'<div {wrapper}><div class="af-check"><input {control}>'
-            f'<label for="{field_id}">{label}</label></div>{hint_html}{error_html}</div>'
-        )
-
-    item = _resolve(prop["items"], {}) if value_type == "array" and "items" in prop else None
-    choices = prop.get("enum") or (item or {}).get("enum")
-    numeric = value_type in ("integer", "number")
-    if choices is None and numeric and widget == "radio":
-        low, high = prop.get("minimum"), prop.get("maximum")
-        if low is not None and high is not None:
-            choices = list(range(int(low), int(high) + 1))
-
-    if choices is not None:
-        labels = prop.get("x-labels") or (item or {}).get("x-labels") or {}
-        multiple = value_type == "array"
-        if multiple or widget in ("radio", "checkbox") or (
-            widget != "select" and len(choices) <= MAX_RADIOS
-        ):
-            return _choice_group(
-                wrapper, field_id, name, label, hint_html, hint_id, error_html,
-                choices, labels, names, prop, required, multiple,
-                item.get("type") if item else value_type,
-            )
-        return _select(
-            wrapper, field_id, name, label, hint_html, hint_id, error_html,
-            choices, labels, names, prop, required, value_type,
-        )
-
-    common = {
-        "id": field_id,
-        "name": name,
-        "required": required,
-        "aria_describedby": hint_id,
-        "autocomplete": prop.get("x-autocomplete"),
-        "maxlength": prop.get("maxLength"),
+    view: dict[str, Any] = {
+        "id": field_id, "name": name, "hint": hint, "hint_id": hint_id,
+        "label": prop.get("title") or name.replace("_", " ").capitalize(),
     }
-    if widget == "textarea":
-        control = f"<textarea {_attrs(**common, rows=6)}></textarea>"
-    else:
-        input_type = prop.get("x-input-type") or {
-            "date": "date",
-            "email": "email",
-        }.get(prop.get("format", ""), "number" if numeric else "text")
-        control = "<input " + _attrs(
-            type=input_type,
-            **common,
-            min=prop.get("minimum"),
-            max=prop.get("maximum"),
-            inputmode="numeric" if value_type == "integer" else None,
-            spellcheck="false" if input_type in ("email", "tel") else None,
-            data_af_type=value_type if numeric else None,
-            value=prop.get("default") if isinstance(prop.get("default"), (int, float)) else None,
-        ) + ">"
-    return (
-        f'<div {wrapper}><label class="af-label" for="{field_id}">{label}</label>'
-        f"{hint_html}{error_html}{control}</div>"
+    value_type = prop.get("type")
+    if value_type == "boolean" or prop.get("x-widget") == "checkbox" and value_type != "array":
+        return {**view, "widget": "checkbox", "control": {
+            "type": "checkbox", "id": field_id, "name": name, "value": "true",
+            "checked": prop.get("default") is True, "aria_describedby": hint_id,
+            "data_af_type": "boolean",
+        }}
+    choices = _choices(prop)
+    if choices is None:
+        return {**view, **_text_control(field_id, name, prop, required, hint_id)}
+    if _as_choice_group(prop, choices):
+        return {**view, **_choice_group(field_id, name, prop, choices, names, required, hint_id)}
+    return {**view, **_select(field_id, name, prop, choices, names, required, hint_id)}
+
+
+def _item(prop: dict[str, Any]) -> dict[str, Any]:
+    """A list field's item schema ({} for a single value)."""
+    return _resolve(prop["items"], {}) if prop.get("type") == "array" and "items" in prop else {}
+
+
+def _choices(prop: dict[str, Any]) -> list[Any] | None:
+    choices = prop.get("enum") or _item(prop).get("enum")
+    low, high = prop.get("minimum"), prop.get("maximum")
+    if choices is None and prop.get("x-widget") == "radio" and low is not None and high is not None:
+        return list(range(int(low), int(high) + 1))  # a rating: every number a button
+    return choices  # type: ignore[no-any-return]
+
+
+def _as_choice_group(prop: dict[str, Any], choices: list[Any]) -> bool:
+    widget = prop.get("x-widget")
+    return prop.get("type") == "array" or widget in ("radio", "checkbox") or (
+        widget != "select" and len(choices) <= MAX_RADIOS
     )
 
 
-def _option_label(value: Any, labels: dict[str, str], names: dict[str, str]) -> str:
+def _option_label(value: Any, prop: dict[str, Any], names: dict[str, str]) -> str:
+    labels = prop.get("x-labels") or _item(prop).get("x-labels") or {}
     key = _choice_value(value)
-    return labels.get(key) or names.get(key) or key
+    return str(labels.get(key) or names.get(key) or key)
+
+
+def _text_control(
+    field_id: str, name: str, prop: dict[str, Any], required: bool, hint_id: str | None
+) -> dict[str, Any]:
+    common = {
+        "id": field_id, "name": name, "required": required, "aria_describedby": hint_id,
+        "autocomplete": prop.get("x-autocomplete"), "maxlength": prop.get("maxLength"),
+    }
+    if prop.get("x-widget") == "textarea":
+        return {"widget": "textarea", "control": {**common, "rows": 6}}
+    value_type = prop.get("type")
+    numeric = value_type in ("integer", "number")
+    input_type = prop.get("x-input-type") or {"date": "date", "email": "email"}.get(
+        prop.get("format", ""), "number" if numeric else "text"
+    )
+    default = prop.get("default")
+    return {"widget": "input", "control": {
+        "type": input_type, **common, "min": prop.get("minimum"), "max": prop.get("maximum"),
+        "inputmode": "numeric" if value_type == "integer" else None,
+        "spellcheck": "false" if input_type in ("email", "tel") else None,
+        "data_af_type": value_type if numeric else None,
+        "value": default if isinstance(default, int | float) else None,
+    }}
 
 
 def _choice_group(
-    wrapper: str, field_id: str, name: str, label: str, hint_html: str, hint_id: str | None,
-    error_html: str, choices: list[Any], labels: dict[str, str], names: dict[str, str],
-    prop: dict[str, Any], required: bool, multiple: bool, value_type: str | None,
-) -> str:
-    input_type = "checkbox" if multiple else "radio"
+    field_id: str, name: str, prop: dict[str, Any], choices: list[Any], names: dict[str, str],
+    required: bool, hint_id: str | None,
+) -> dict[str, Any]:
+    multiple = prop.get("type") == "array"
+    value_type = _item(prop).get("type") if multiple else prop.get("type")
     default = prop.get("default")
-    options = []
-    for index, value in enumerate(choices):
-        option_id = field_id if index == 0 else f"{field_id}-{index + 1}"
-        control = _attrs(
-            type=input_type,
-            id=option_id,
-            name=name,
-            value=_choice_value(value),
-            checked=not multiple and default is not None and value == default,
-            required=required and not multiple,
-            data_af_type=value_type if value_type in ("integer", "number", "boolean") else None,
-            data_af_multiple=multiple,
-        )
-        options.append(
-            f'<div class="af-check"><input {control}>'
-            f'<label for="{option_id}">{html.escape(_option_label(value, labels, names))}'
-            "</label></div>"
-        )
+    options = [
+        {"label": _option_label(value, prop, names), "control": {
+            "type": "checkbox" if multiple else "radio",
+            "id": field_id if index == 0 else f"{field_id}-{index + 1}",
+            "name": name, "value": _choice_value(value),
+            "checked": not multiple and default is not None and value == default,
+            "required": required and not multiple,
+            "data_af_type": value_type if value_type in ("integer", "number", "boolean") else None,
+            "data_af_multiple": multiple,
+        }}
+        for index, value in enumerate(choices)
+    ]
     if not multiple and not required and default is None:
         # A chosen radio button cannot be unchosen: an optional question offers
         # an explicit way back to no answer, which is sent as nothing at all.
-        no_answer_id = f"{field_id}-none"
-        control = _attrs(type="radio", id=no_answer_id, name=name, value="", checked=True)
-        options.append(
-            f'<div class="af-check"><input {control}>'
-            f'<label for="{no_answer_id}">No answer</label></div>'
-        )
-    fieldset = _attrs(class_="af-fieldset", aria_describedby=hint_id)
-    return (
-        f"<div {wrapper}><fieldset {fieldset}><legend class=\"af-label\">{label}</legend>"
-        f"{hint_html}{error_html}<div class=\"af-choices\">{''.join(options)}</div>"
-        "</fieldset></div>"
-    )
+        options.append({"label": "No answer", "control": {
+            "type": "radio", "id": f"{field_id}-none", "name": name, "value": "", "checked": True,
+        }})
+    return {"widget": "choices", "options": options,
+            "fieldset": {"class_": "af-fieldset", "aria_describedby": hint_id}}
 
 
 def _select(
-    wrapper: str, field_id: str, name: str, label: str, hint_html: str, hint_id: str | None,
-    error_html: str, choices: list[Any], labels: dict[str, str], names: dict[str, str],
-    prop: dict[str, Any], required: bool, value_type: str | None,
-) -> str:
+    field_id: str, name: str, prop: dict[str, Any], choices: list[Any], names: dict[str, str],
+    required: bool, hint_id: str | None,
+) -> dict[str, Any]:
+    value_type = prop.get("type")
     default = prop.get("default")
-    options = ['<option value="">Choose one</option>'] if default is None else []
-    for value in choices:
-        selected = " selected" if default is not None and value == default else ""
-        options.append(
-            f'<option value="{html.escape(_choice_value(value))}"{selected}>'
-            f"{html.escape(_option_label(value, labels, names))}</option>"
-        )
-    control = _attrs(
-        id=field_id,
-        name=name,
-        required=required,
-        aria_describedby=hint_id,
-        data_af_type=value_type if value_type in ("integer", "number") else None,
-    )
-    return (
-        f'<div {wrapper}><label class="af-label" for="{field_id}">{label}</label>'
-        f"{hint_html}{error_html}<select {control}>{''.join(options)}</select></div>"
-    )
+    return {
+        "widget": "select",
+        "choose_one": default is None,
+        "options": [
+            {"value": _choice_value(value), "label": _option_label(value, prop, names),
+             "selected": default is not None and value == default}
+            for value in choices
+        ],
+        "control": {
+            "id": field_id, "name": name, "required": required, "aria_describedby": hint_id,
+            "data_af_type": value_type if value_type in ("integer", "number") else None,
+        },
+    }

@@ -9,10 +9,12 @@ there and the page changes with it.
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 from typing import Any
 
+from chalicelib.items import CONSENT_KIND
+from chalicelib.policy import DataPolicy, parse_policy
+from chalicelib.retailer import retailer
 from mkdocs.exceptions import PluginError
 
 DATA_POLICY = Path("backend/chalicelib/data/data_policy.toml")
@@ -22,9 +24,9 @@ FORM_MARKER = re.compile(r"<!--\s*form:\s*([a-z_]+)")
 _state: dict[str, Any] = {}
 
 
-def load_policy(project_dir: Path) -> dict[str, Any]:
-    with (project_dir / DATA_POLICY).open("rb") as policy_file:
-        return tomllib.load(policy_file)
+def load_policy(project_dir: Path) -> DataPolicy:
+    """The backend's own reader, on the project's file (so `mkdocs serve` sees edits)."""
+    return parse_policy((project_dir / DATA_POLICY).read_text())
 
 
 def on_config(config: Any) -> Any:
@@ -63,21 +65,22 @@ def retention(months: int) -> str:
     return f"{months} month{'s' if months != 1 else ''}"
 
 
-def _sentence_list(items: list[str]) -> str:
+def _sentence_list(items: tuple[str, ...]) -> str:
     return "\n".join(f"    - {item[0].upper()}{item[1:]}" for item in items)
 
 
-def notice_markdown(policy: dict[str, Any], form_pages: dict[str, str]) -> str:
+def notice_markdown(policy: DataPolicy, form_pages: dict[str, str]) -> str:
     """The whole notice, in Markdown, from the data policy."""
-    kinds: dict[str, dict[str, Any]] = policy["kinds"]
-    controller = policy["controller"]
-    email = policy["contact_email"]
+    kinds = policy.notices
+    months = policy.retention_months
+    controller = retailer().legal_name
+    email = retailer().privacy_email
     contact_page = form_pages.get("enquiry", "contact.md")
     lines = [
         f"This notice explains what {controller} (\"we\") collects through this site, why, "
         "who can see it, how long we keep it and how to ask us to show, correct or erase it.",
         "",
-        f"Version {policy['notice_version']}. When you agree to receive updates, we record "
+        f"Version {policy.notice_version}. When you agree to receive updates, we record "
         "the version of this notice you saw.",
         "",
         "## Who we are",
@@ -91,11 +94,8 @@ def notice_markdown(policy: dict[str, Any], form_pages: dict[str, str]) -> str:
         "| What you send us | Kept for | Then |",
         "| --- | --- | --- |",
     ]
-    for kind in kinds.values():
-        lines.append(
-            f"| {kind['title']} | {retention(kind['retention_months'])} "
-            "| deleted automatically |"
-        )
+    for name, kind in kinds.items():
+        lines.append(f"| {kind.title} | {retention(months[name])} | deleted automatically |")
     lines += [
         "",
         "Each record is kept for the stated time from the day we receive it, then deleted "
@@ -106,40 +106,38 @@ def notice_markdown(policy: dict[str, Any], form_pages: dict[str, str]) -> str:
         "",
     ]
     for name, kind in kinds.items():
-        lines += [f"### {kind['title']} {{#{name.replace('_', '-')}}}", ""]
+        lines += [f"### {kind.title} {{#{name.replace('_', '-')}}}", ""]
         if name in form_pages:
-            lines += [f"Sent with [the {kind['title'].lower()} form]({form_pages[name]}).", ""]
+            lines += [f"Sent with [the {kind.title.lower()} form]({form_pages[name]}).", ""]
         lines += [
             "Why",
-            f": {kind['purpose']}",
+            f": {kind.purpose}",
             "",
             "What we collect",
             ": The items below, and nothing else:",
             "",
-            _sentence_list(kind["collects"]),
+            _sentence_list(kind.collects),
             "",
             "Who can see it",
-            f": {kind['who_can_see']} Nobody outside {controller} can.",
+            f": {kind.who_can_see} Nobody outside {controller} can.",
             "",
             "How long we keep it",
-            f": {retention(kind['retention_months'])}.",
+            f": {retention(months[name])}.",
             "",
         ]
-    technical = policy.get("technical", {})
     lines += [
         "## Where it is stored and how it is protected",
         "",
-        f"- {policy['storage']}",
-        f"- {policy['backups']}",
+        f"- {policy.storage}",
+        f"- {policy.backups}",
         "- Only the staff named above can read what you sent; the part of our system that "
         "receives forms can store them but cannot read them back.",
     ]
-    if "idempotency_hours" in technical:
-        lines.append(
-            "- So that a form sent twice (for example after a lost connection) is stored "
-            f"once, we keep a technical note of each sending for {technical['idempotency_hours']} "
-            "hours. It holds no name, email address or message."
-        )
+    lines.append(
+        "- So that a form sent twice (for example after a lost connection) is stored "
+        f"once, we keep a technical note of each sending for {policy.idempotency_hours} "
+        "hours. It holds no name, email address or message."
+    )
     lines += [
         "- Your details never appear in web addresses or in our system's logs.",
         "",
@@ -163,9 +161,9 @@ def notice_markdown(policy: dict[str, Any], form_pages: dict[str, str]) -> str:
         "withdraw at any time: use the unsubscribe link in any email from us, or ask us at "
         f"[{email}](mailto:{email}). We stop at once.",
     ]
-    if "consent" in kinds:
+    if CONSENT_KIND in months:
         lines.append(
             f"We keep the record of your agreement and of its withdrawal for "
-            f"{retention(kinds['consent']['retention_months'])}, as proof."
+            f"{retention(months[CONSENT_KIND])}, as proof."
         )
     return "\n".join(lines)

@@ -27,3 +27,10 @@ THEME_BUNDLE = re.compile(r'<script src="([^"]*assets/javascripts/bundle\.[0-9a-
 def on_post_page(output: str, page: Any, config: Any) -> str:
     output = output.replace(SEARCH_DIALOG, NAMED_SEARCH_DIALOG, 1)
     return THEME_BUNDLE.sub(r'<script src="\1" defer>', output, count=1)
+
+
+def on_post_template(output: str, template_name: str, config: Any) -> str:
+    """The 404 page is a template, not a page, and carries the same header."""
+    if template_name != "404.html":
+        return output
+    return on_post_page(output, None, config)

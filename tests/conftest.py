@@ -20,6 +20,7 @@ import pytest
 from aftercare_local import dynamodb as dynamodb_local
 from aftercare_local import processes
 from aftercare_local.paths import BACKEND, BUILT_SITE, REPO
+from aftercare_local.processes import free_port
 from chalicelib.crypto import (
     LOCAL_DATA_KEY_FILE,
     LocalKeyProvider,
@@ -27,6 +28,7 @@ from chalicelib.crypto import (
     ensure_local_keys,
     read_local_key,
 )
+from chalicelib.items import SORT_KEY, SUBMISSION_SORT_KEY
 from chalicelib.storage import SubmissionTable, from_dynamodb
 from moto import mock_aws
 
@@ -87,7 +89,7 @@ class StoredItems:
     def submissions(self, kind: str | None = None) -> list[dict[str, Any]]:
         return [
             item for item in self.raw_items()
-            if item["sk"] == "SUBMISSION" and (kind is None or item["kind"] == kind)
+            if item[SORT_KEY] == SUBMISSION_SORT_KEY and (kind is None or item["kind"] == kind)
         ]
 
 
@@ -129,9 +131,9 @@ def chalice_app(moto_account: MotoAccount) -> Iterator[Any]:
         sys.path.insert(0, str(BACKEND))
     import app as app_module
 
-    app_module.get_intake.cache_clear()
+    app_module.get_reception.cache_clear()
     yield app_module
-    app_module.get_intake.cache_clear()
+    app_module.get_reception.cache_clear()
 
 
 @pytest.fixture
@@ -144,12 +146,6 @@ def api(chalice_app: Any) -> Iterator[Any]:
 
 
 # -- DynamoDB Local and the live stack ----------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
 
 @pytest.fixture(scope="session")
 def dynamodb_local_endpoint() -> Iterator[str]:

@@ -8,13 +8,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.intake import epoch, timestamp
+from chalicelib.items import AUDIT_KIND, PARTITION_KEY, SORT_KEY, audit_key, epoch, timestamp
 from chalicelib.policy import add_months
 from chalicelib.storage import NewItem
 
 from aftercare_cli.staff import Staff
 
-AUDIT_KIND = "audit"
 # Six years: long enough to answer a regulator about any request made while the
 # longest-kept submissions (warranty registrations, 72 months) could exist.
 # Kept here rather than in data_policy.toml because the notice does not list
@@ -35,9 +34,10 @@ class Action:
 
 def audit_item(staff: Staff, action: Action, outcome: str) -> dict[str, Any]:
     now = staff.now()
+    partition, sort = audit_key(now, uuid.uuid4().hex[:12])
     return {
-        "pk": f"AUDIT#{now:%Y-%m}",
-        "sk": f"{timestamp(now)}#{uuid.uuid4().hex[:12]}",
+        PARTITION_KEY: partition,
+        SORT_KEY: sort,
         # kind + created_at put the trail on the by-kind index, so it reads back in time order.
         "kind": AUDIT_KIND,
         "created_at": timestamp(now),

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from chalicelib.forms import FORMS
-from chalicelib.intake import epoch, timestamp
+from chalicelib.items import epoch, submission_key, timestamp
 
 from aftercare_cli.records import OPEN_STATUS, RESOLVED_STATUS, case_kinds, resolution_context
 from aftercare_cli.staff import Staff
-from aftercare_cli.subjects import SUBMISSION_SORT_KEY, SubjectRequestError
+from aftercare_cli.subjects import SubjectRequestError
 
 
 def open_cases(staff: Staff, status: str = OPEN_STATUS) -> Iterator[dict[str, Any]]:
@@ -28,7 +28,7 @@ def open_cases(staff: Staff, status: str = OPEN_STATUS) -> Iterator[dict[str, An
 def resolve(staff: Staff, reference: str, *, heard_by: str, action_taken: str) -> dict[str, Any]:
     """Close a case: who heard it and what was done (sealed), who closed it and when."""
     now = staff.now()
-    item = staff.table.get(f"SUB#{reference}", SUBMISSION_SORT_KEY, now_epoch=epoch(now))
+    item = staff.table.get(*submission_key(reference), now_epoch=epoch(now))
     if item is None:
         raise SubjectRequestError(f"there is no submission {reference}")
     form = FORMS.get(item["kind"])

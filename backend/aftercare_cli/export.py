@@ -9,15 +9,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from datetime import time as day_time
 
-from chalicelib.intake import epoch, timestamp
+from chalicelib.items import CONSENT_KIND, OPTED_IN, epoch, timestamp
 
 from aftercare_cli.pipeline import decoded_chunks, make_pool
-from aftercare_cli.records import CONSENT_KIND
 from aftercare_cli.sheets import Sink
 from aftercare_cli.staff import Staff
 
 PROGRESS_EVERY_SECONDS = 0.25
-CURRENT_CONSENT_STATUS = "opted-in"
 
 
 @dataclass(frozen=True)
@@ -81,7 +79,7 @@ def export_kinds(
     pool = make_pool(staff.settings, workers)
     try:
         for kind in kinds:
-            wanted = status or (CURRENT_CONSENT_STATUS if kind == CONSENT_KIND else None)
+            wanted = status or (OPTED_IN if kind == CONSENT_KIND else None)
             pages = staff.table.query_kind_pages(
                 kind, since=window.since, until=window.until, status=wanted, now_epoch=now_epoch
             )

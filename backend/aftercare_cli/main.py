@@ -13,7 +13,7 @@ from typing import IO, Any
 
 import click
 from chalicelib.crypto import KeyServiceUnavailable
-from chalicelib.intake import epoch
+from chalicelib.items import epoch
 from chalicelib.settings import ConfigurationError
 from chalicelib.storage import ItemGone, StorageUnavailable
 

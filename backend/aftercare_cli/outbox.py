@@ -11,8 +11,8 @@ import json
 from typing import Any
 
 import click
-from chalicelib import notify
-from chalicelib.intake import epoch, timestamp
+from chalicelib import items, notify
+from chalicelib.items import epoch, timestamp
 from chalicelib.storage import WriteConflict
 
 from aftercare_cli.audit import audited
@@ -21,32 +21,32 @@ from aftercare_cli.staff import Staff
 from aftercare_cli.subjects import SubjectRequestError
 
 # What staff see as waiting: claimed but not confirmed sent, or asked for again.
-PENDING = (notify.SENDING, notify.RESEND)
+PENDING = (items.SENDING, items.RESEND)
 SHOWN = ("reference", "message", "about_kind", "status", "attempts", "created_at", "updated_at", "last_error")
 
 
 def outbox_rows(staff: Staff, which: str) -> list[dict[str, Any]]:
-    statuses = {"pending": PENDING, "failed": (notify.FAILED,),
-                "all": (*PENDING, notify.FAILED, notify.SENT)}[which]
+    statuses = {"pending": PENDING, "failed": (items.FAILED,),
+                "all": (*PENDING, items.FAILED, items.SENT)}[which]
     rows = []
     for status in statuses:
-        for item in staff.table.query_kind(notify.OUTBOX_KIND, status=status, now_epoch=epoch(staff.now())):
+        for item in staff.table.query_kind(items.OUTBOX_KIND, status=status, now_epoch=epoch(staff.now())):
             rows.append({name: item.get("sk") if name == "message" else item.get(name) for name in SHOWN})
     return sorted(rows, key=lambda row: str(row["created_at"]))
 
 
 def ask_resend(staff: Staff, reference: str, message: str) -> str:
     """Mark one message `resend`; answers the status it had."""
-    partition, sort = notify.sent_key(reference, message)
+    partition, sort = items.sent_key(reference, message)
     record = staff.table.get(partition, sort, now_epoch=epoch(staff.now()))
     if record is None:
         raise SubjectRequestError(f"no {message} for {reference} in the outbox")
     status = str(record.get("status"))
-    if status == notify.RESEND:
+    if status == items.RESEND:
         return status
     try:
         staff.table.transition(partition, sort, status_from=status, guard=notify.SENT_GUARD,
-                               changes={"status": notify.RESEND, "updated_at": timestamp(staff.now())})
+                               changes={"status": items.RESEND, "updated_at": timestamp(staff.now())})
     except WriteConflict:
         raise SubjectRequestError(f"the {message} for {reference} changed meanwhile; look again") from None
     return status
@@ -55,7 +55,7 @@ def ask_resend(staff: Staff, reference: str, message: str) -> str:
 def case(staff: Staff, reference: str) -> dict[str, Any]:
     """One submission, decrypted, with the emails sent about it."""
     now_epoch = epoch(staff.now())
-    item = staff.table.get(*notify.submission_key(reference), now_epoch=now_epoch)
+    item = staff.table.get(*items.submission_key(reference), now_epoch=now_epoch)
     if item is None:
         raise SubjectRequestError(f"there is no submission {reference}")
     shown: dict[str, Any] = {
@@ -71,7 +71,7 @@ def case(staff: Staff, reference: str) -> dict[str, Any]:
     shown["emails"] = {
         message: {"status": record.get("status"), "updated_at": record.get("updated_at")}
         for message in notify.MESSAGES
-        if (record := staff.table.get(*notify.sent_key(reference, message), now_epoch=now_epoch))
+        if (record := staff.table.get(*items.sent_key(reference, message), now_epoch=now_epoch))
     }
     return shown
 
@@ -121,7 +121,7 @@ def outbox_resend(ctx: click.Context, reference: str, message: str) -> None:
                                                                  "message": message}) as action:
         was = ask_resend(staff, reference, message)
         action.item_count = 1
-    if was == notify.SENDING:
+    if was == items.SENDING:
         click.echo("note: it was pending, so it may have gone already", err=True)
     click.echo(f"{message} for {reference} will be sent again")
 

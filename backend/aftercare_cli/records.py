@@ -7,17 +7,17 @@ from typing import Any
 
 from chalicelib.crypto import SubmissionCipher
 from chalicelib.forms import FORMS
+from chalicelib.items import CONSENT_KIND, OPEN, RESOLVED
 
 BASE_COLUMNS = ("reference", "kind", "created_at", "status")
 # Marketing consent is not a form: intake.py writes it from a form's tick box.
-CONSENT_KIND = "consent"
 CONSENT_COLUMNS = (
     "email", "name", "channel", "given_at", "source_form", "source_reference",
     "notice_version", "withdrawn_at",
 )
 # Kinds stored as "open" are cases staff work on; these record how each was closed.
-OPEN_STATUS = "open"
-RESOLVED_STATUS = "resolved"
+OPEN_STATUS = OPEN
+RESOLVED_STATUS = RESOLVED
 CASE_COLUMNS = ("resolved_at", "resolved_by", "heard_by", "action_taken")
 CASE_PERSONAL = ("heard_by", "action_taken")
 

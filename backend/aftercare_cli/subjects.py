@@ -9,28 +9,27 @@ from typing import Any
 
 from chalicelib.crypto import subject_hash
 from chalicelib.forms import FORMS, InvalidSubmission, validate
-from chalicelib.intake import epoch, open_value, timestamp
+from chalicelib.items import (
+    epoch,
+    idempotency_kind,
+    open_part,
+    personal_part,
+    record_type,
+    submission_key,
+    submission_payload,
+    timestamp,
+)
 from chalicelib.unsubscribe import withdraw_consents
 
 from aftercare_cli.records import CONSENT_KIND, resolution_context
 from aftercare_cli.staff import Staff
 
-SUBMISSION_SORT_KEY = "SUBMISSION"
-# What an item is, from the first part of its partition key (SUB#, CONSENT#, IDEM#, ...).
-RECORD_NAMES = {"SUB": "submission", "CONSENT": "consent", "IDEM": "idempotency"}
 # Bookkeeping that says nothing about the person and is not worth a line in their copy.
 INTERNAL_ATTRIBUTES = {"pk", "sk", "subject_hash", "personal", "resolution", "fingerprint", "recipient"}
-WITHDRAWN_STATUS = "withdrawn"
-OPTED_IN_STATUS = "opted-in"
 
 
 class SubjectRequestError(Exception):
     """The request cannot be carried out as asked; the message says why, without personal data."""
-
-
-def record_type(item: dict[str, Any]) -> str:
-    prefix = str(item["pk"]).split("#", 1)[0]
-    return RECORD_NAMES.get(prefix, prefix.lower())
 
 
 def subject_of(staff: Staff, email: str) -> str:
@@ -48,16 +47,11 @@ def summary(item: dict[str, Any]) -> dict[str, Any]:
     """What an item is, without what it says: for listings and reports."""
     return {
         "record": record_type(item),
-        "kind": item.get("kind") or _kind_from_key(item),
+        "kind": item.get("kind") or idempotency_kind(item),
         "reference": item.get("reference"),
         "created_at": item.get("created_at"),
         "status": item.get("status"),
     }
-
-
-def _kind_from_key(item: dict[str, Any]) -> str | None:
-    parts = str(item["pk"]).split("#")
-    return parts[1] if record_type(item) == "idempotency" and len(parts) > 2 else None
 
 
 def portable_copy(staff: Staff, items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -99,7 +93,7 @@ class Correction:
 def correct(staff: Staff, subject: str, reference: str, field: str, value: str) -> Correction:
     """Change one field of one submission, checked by the form's own rules, and re-seal it."""
     now = staff.now()
-    item = staff.table.get(f"SUB#{reference}", SUBMISSION_SORT_KEY, now_epoch=epoch(now))
+    item = staff.table.get(*submission_key(reference), now_epoch=epoch(now))
     if item is None or item.get("subject_hash") != subject:
         raise SubjectRequestError(f"no submission {reference} belongs to that email address")
     form = FORMS.get(item["kind"])
@@ -113,16 +107,13 @@ def correct(staff: Staff, subject: str, reference: str, field: str, value: str) 
     if field == "marketing_consent":
         raise SubjectRequestError("marketing consent is changed with `aftercare consent withdraw`")
     personal = staff.cipher.open(item["personal"], kind=form.kind, reference=reference)
-    whole = {**(item.get("fields") or {}), **personal, field: value}
+    whole = {**submission_payload(item, personal), field: value}
     submission = _validate(model, whole, now.date())
-    sealed_fields = {
-        name: found for name in model.personal_fields()
-        if (found := getattr(submission, name)) is not None
-    }
+    sealed_fields = personal_part(submission)
     email = sealed_fields.get("email")
     new_subject = subject_hash(staff.hasher, email) if email else None
     item["personal"] = staff.cipher.seal(sealed_fields, kind=form.kind, reference=reference)
-    item["fields"] = {name: open_value(getattr(submission, name)) for name in model.open_fields()}
+    item["fields"] = open_part(submission)
     item["subject_hash"] = new_subject
     item["corrected_at"] = timestamp(now)
     staff.table.replace(item)

@@ -1,10 +1,18 @@
-"""Stopping the helper processes the local stack and the tests start."""
+"""The helper processes the local stack and the tests start: a free port for each, and stopping them."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
 
 STOP_SECONDS = 10
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

@@ -51,6 +51,8 @@ class AfterSalesPolicy:
     return_window_days: int
     replacement_window_days: int
     registration_window_days: int
+    # The one sentence that says when an AMC can be taken; guides and the AMC page quote it.
+    amc_available: str
 
     def return_window_ends_on(self, purchased: date) -> date:
         return purchased + timedelta(days=self.return_window_days)
@@ -103,6 +105,7 @@ def parse_catalog(text: str) -> Catalog:
             return_window_days=int(policy["return_window_days"]),
             replacement_window_days=int(policy["replacement_window_days"]),
             registration_window_days=int(policy["registration_window_days"]),
+            amc_available=str(policy["amc_available"]),
         ),
     )
 

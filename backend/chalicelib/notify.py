@@ -8,9 +8,8 @@ marked failed and the batch raised again, so the retry (and only the retry)
 may send it. A crash between claiming and sending leaves the claim "sending":
 never sent twice, and listed by `aftercare outbox` to resend by hand.
 
-The "sent" records and the unsubscribe requests are defined here:
-  SENT#<reference> / <message>   kind "outbox", status sending | sent | failed | resend
-  UNSUB#<reference> / <time>     a click on an unsubscribe link (chalicelib.unsubscribe)
+The "sent" records (SENT#<reference> / <message>) and the unsubscribe requests
+(UNSUB#<reference> / <time>) are laid out in chalicelib.items.
 """
 
 from __future__ import annotations
@@ -23,30 +22,35 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from chalicelib import emails, unsubscribe
+from chalicelib import emails, items, unsubscribe
 from chalicelib.crypto import CiphertextMismatch, KeyServiceUnavailable, RecipientSeal, SubjectHasher
 from chalicelib.emails import Letterhead, Mail, NotificationPolicy
-from chalicelib.intake import SUBMISSION_SORT_KEY, epoch, timestamp
+from chalicelib.items import (
+    FAILED,
+    RECIPIENT_ATTRIBUTE,
+    RESEND,
+    SENDING,
+    SENT,
+    SENT_PREFIX,
+    epoch,
+    is_submission,
+    sent_key,
+    submission_key,
+    timestamp,
+)
 from chalicelib.mailer import MailRejected, MailUnavailable, Transport
 from chalicelib.policy import DataPolicy
 from chalicelib.storage import NewItem, SubmissionTable, WriteConflict, from_dynamodb
 
 log = logging.getLogger(__name__)
 
-SENT_PREFIX = "SENT#"
-OUTBOX_KIND = "outbox"
 CONFIRMATION = "confirmation"
 STAFF_ALERT = "staff-alert"
 MESSAGES = (CONFIRMATION, STAFF_ALERT)
 DIGEST = "digest"  # staff who asked for one mail a day (notifications.toml: daily_digest)
-SENDING, SENT, FAILED, RESEND = "sending", "sent", "failed", "resend"
 SEND_ATTEMPTS = 3
 BACKOFF_SECONDS = 0.5
 SENT_GUARD = "sent"
-
-
-def sent_key(reference: str, message: str) -> tuple[str, str]:
-    return f"{SENT_PREFIX}{reference}", message
 
 
 def digest_reference(kind: str, day: date) -> str:
@@ -54,19 +58,11 @@ def digest_reference(kind: str, day: date) -> str:
     return f"DIGEST-{kind}-{day.isoformat()}"
 
 
-def submission_key(reference: str) -> tuple[str, str]:
-    return f"SUB#{reference}", SUBMISSION_SORT_KEY
-
-
-def is_submission(item: dict[str, Any]) -> bool:
-    return str(item.get("pk", "")).startswith("SUB#") and item.get("sk") == SUBMISSION_SORT_KEY
-
-
 def planned_messages(item: dict[str, Any], policy: NotificationPolicy) -> list[str]:
     """The messages a new submission calls for: a confirmation when it carries an address,
     an alert when staff asked to hear of its kind one by one."""
     planned = []
-    if item.get("recipient"):
+    if item.get(RECIPIENT_ATTRIBUTE):
         planned.append(CONFIRMATION)
     alert = policy.staff_alerts.get(item.get("kind", ""))
     if alert and not alert.daily_digest:
@@ -113,7 +109,7 @@ class Notifier:
             if record.event == "INSERT" and is_submission(item):
                 for message in planned_messages(item, self.policy):
                     self.deliver(item, message)
-            elif record.event == "INSERT" and str(item.get("pk", "")).startswith(unsubscribe.REQUEST_PREFIX):
+            elif record.event == "INSERT" and str(item.get("pk", "")).startswith(items.UNSUBSCRIBE_PREFIX):
                 self.withdraw(item["reference"])
             elif record.event == "MODIFY" and str(item.get("pk", "")).startswith(SENT_PREFIX) \
                     and item.get("status") == RESEND:
@@ -168,7 +164,7 @@ class Notifier:
                                        item["digest_items"], item["day"], self.letterhead)
         if message == CONFIRMATION:
             recipient = self.recipients.open(
-                item["recipient"], kind=item["kind"], reference=item["reference"]
+                item[RECIPIENT_ATTRIBUTE], kind=item["kind"], reference=item["reference"]
             )
             unsubscribe_url = None
             if (item.get("fields") or {}).get("marketing_consent"):
@@ -210,13 +206,10 @@ class Notifier:
         reference = item["reference"]
         now = self.clock()
         partition, sort = sent_key(reference, message)
-        record = {
-            "pk": partition, "sk": sort, "kind": OUTBOX_KIND, "reference": reference,
-            "about_kind": item["kind"], "created_at": timestamp(now), "updated_at": timestamp(now),
-            "status": SENDING, "attempts": 1,
-            # Gone with the submission it is about.
-            "expires_at": item.get("expires_at") or epoch(self.data_policy.expires_at(item["kind"], now)),
-        }
+        # Gone with the submission it is about.
+        expires = item.get("expires_at") or epoch(self.data_policy.expires_at(item["kind"], now))
+        record = items.sent_item(reference=reference, message=message, about_kind=item["kind"],
+                                 created=now, expires_epoch=int(expires))
         try:
             self.table.create_all([NewItem(record, SENT_GUARD)])
             return True

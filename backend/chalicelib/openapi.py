@@ -8,9 +8,9 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from chalicelib.forms import FORMS, FormKind, Submission, WarrantyStatusQuery
+from chalicelib.forms import FORMS, WARRANTY_STATUS, FormKind, Submission
 from chalicelib.forms.answers import Problem, ValidationProblem, WarrantyStatus
-from chalicelib.web import FORM, JSON, MAX_BODY_BYTES, MAX_IDEMPOTENCY_KEY, RETRY_AFTER_SECONDS
+from chalicelib.web import API_BASE, FORM, JSON, MAX_BODY_BYTES, MAX_IDEMPOTENCY_KEY, RETRY_AFTER_SECONDS
 
 REF = "#/components/schemas/{model}"
 HTML = "text/html"
@@ -113,11 +113,11 @@ def _form_operation(form: FormKind, today: date) -> dict[str, Any]:
 
 def _warranty_status_operation(today: date) -> dict[str, Any]:
     return {
-        "operationId": "post_warranty_status",
+        "operationId": f"post_{WARRANTY_STATUS.kind}",
         "summary": "Look up a registered warranty",
         "description": "The serial number and the owner's email travel in the body, never in the URL. "
                        "An unknown serial and a wrong email get the same 404.",
-        "requestBody": _request_body(WarrantyStatusQuery, today),
+        "requestBody": _request_body(WARRANTY_STATUS.model, today),
         "responses": {
             "200": {
                 "description": "The warranty on that serial number (a plain HTML page for form posts).",
@@ -137,7 +137,7 @@ def _page(description: str) -> dict[str, Any]:
 def document(today: date) -> dict[str, Any]:
     """The whole document; examples are dated relative to `today`, so they always validate."""
     request_models: list[type[BaseModel]] = [form.model for form in FORMS.values()]
-    request_models.append(WarrantyStatusQuery)
+    request_models.append(WARRANTY_STATUS.model)
     answer_models: list[type[BaseModel]] = [form.model.answer_model for form in FORMS.values()]
     answer_models += [WarrantyStatus, Problem, ValidationProblem]
     _, schemas = models_json_schema(
@@ -146,7 +146,7 @@ def document(today: date) -> dict[str, Any]:
         ref_template=REF,
     )
     paths: dict[str, Any] = {form.path: {"post": _form_operation(form, today)} for form in FORMS.values()}
-    paths["/warranty-status"] = {"post": _warranty_status_operation(today)}
+    paths[WARRANTY_STATUS.path] = {"post": _warranty_status_operation(today)}
     paths["/thanks"] = {"get": {
         "operationId": "get_thanks",
         "summary": "The thank-you page a plain HTML form post is sent on to",
@@ -194,7 +194,7 @@ def document(today: date) -> dict[str, Any]:
                            f"Every form takes {JSON} (answered with JSON) or {FORM} (answered with a "
                            "redirect to a thank-you page or a plain HTML page listing the errors).",
         },
-        "servers": [{"url": "/api"}],
+        "servers": [{"url": API_BASE}],
         "paths": paths,
         "components": {
             "schemas": schemas["$defs"],

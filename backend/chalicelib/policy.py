@@ -1,13 +1,23 @@
-"""The data policy: how long each kind of submission is kept, and the notice version."""
+"""The data policy: how long each kind of submission is kept, and what the privacy notice says of it."""
 
 from __future__ import annotations
 
 import calendar
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
 from importlib import resources
+
+
+@dataclass(frozen=True)
+class KindNotice:
+    """What the privacy notice tells of one kind: why it is collected, what, and who sees it."""
+
+    title: str
+    purpose: str
+    collects: tuple[str, ...]
+    who_can_see: str
 
 
 @dataclass(frozen=True)
@@ -15,6 +25,9 @@ class DataPolicy:
     notice_version: str
     retention_months: dict[str, int]
     idempotency_hours: int
+    storage: str = ""
+    backups: str = ""
+    notices: dict[str, KindNotice] = field(default_factory=dict)
 
     def expires_at(self, kind: str, created: datetime) -> datetime:
         """When an item of `kind` created at `created` is due for deletion."""
@@ -34,10 +47,17 @@ def add_months(moment: datetime, months: int) -> datetime:
 
 def parse_policy(text: str) -> DataPolicy:
     raw = tomllib.loads(text)
+    kinds = raw["kinds"]
     return DataPolicy(
         notice_version=raw["notice_version"],
-        retention_months={kind: int(spec["retention_months"]) for kind, spec in raw["kinds"].items()},
+        retention_months={kind: int(spec["retention_months"]) for kind, spec in kinds.items()},
         idempotency_hours=int(raw["technical"]["idempotency_hours"]),
+        storage=raw.get("storage", ""),
+        backups=raw.get("backups", ""),
+        notices={
+            kind: KindNotice(spec["title"], spec["purpose"], tuple(spec["collects"]), spec["who_can_see"])
+            for kind, spec in kinds.items() if "title" in spec
+        },
     )
 
 

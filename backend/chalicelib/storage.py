@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import boto3
+from boto3.dynamodb.table import BatchWriter
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-# Attribute names the key schema in infra/resources.yaml defines.
-PARTITION_KEY = "pk"
-SORT_KEY = "sk"
-EXPIRY_ATTRIBUTE = "expires_at"
+from chalicelib.items import EXPIRY_ATTRIBUTE, PARTITION_KEY, SORT_KEY
+
 KIND_INDEX = "by-kind"
 SUBJECT_INDEX = "by-subject"
 
@@ -29,8 +27,6 @@ CLIENT_CONFIG = Config(
 # Items per Query page for exports: DynamoDB Local answers 1,000-item pages much
 # faster than its default 1 MB ones, and AWS is indifferent.
 EXPORT_PAGE_SIZE = 1000
-BATCH_WRITE_LIMIT = 25
-BATCH_ATTEMPTS = 8
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -126,18 +122,11 @@ class SubmissionTable:
             request["IndexName"] = index
         if names:
             request["ExpressionAttributeNames"] = names
-        while True:
-            try:
-                page = self.client.query(**request)
-            except (ClientError, BotoCoreError) as error:
-                raise StorageUnavailable(type(error).__name__) from None
-            for raw in page.get("Items", []):
+        for page in self._pages(request):
+            for raw in page:
                 item = from_dynamodb(raw)
                 if not is_expired(item, now_epoch):
                     yield item
-            if "LastEvaluatedKey" not in page:
-                return
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def query_kind_pages(
         self, kind: str, *, since: str | None = None, until: str | None = None,
@@ -177,16 +166,16 @@ class SubmissionTable:
             "ExpressionAttributeValues": to_dynamodb(values),
             "Limit": page_size,
         }
-        while True:
-            try:
-                page = self.client.query(**request)
-            except (ClientError, BotoCoreError) as error:
-                raise StorageUnavailable(type(error).__name__) from None
-            if page.get("Items"):
-                yield page["Items"]
-            if "LastEvaluatedKey" not in page:
-                return
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        yield from self._pages(request)
+
+    def _pages(self, request: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
+        """The non-empty pages of a Query, through boto3's paginator, in wire format."""
+        try:
+            for page in self.client.get_paginator("query").paginate(**request):
+                if page.get("Items"):
+                    yield page["Items"]
+        except (ClientError, BotoCoreError) as error:
+            raise StorageUnavailable(type(error).__name__) from None
 
     def query_kind(
         self, kind: str, *, since: str | None = None, until: str | None = None,
@@ -247,34 +236,23 @@ class SubmissionTable:
             raise StorageUnavailable(type(error).__name__) from None
 
     def delete_all(self, keys: list[tuple[str, str]]) -> int:
-        """Delete the items with these (pk, sk) keys, 25 a request; answers how many were sent."""
-        for start in range(0, len(keys), BATCH_WRITE_LIMIT):
-            requests = [
-                {"DeleteRequest": {"Key": to_dynamodb({PARTITION_KEY: pk, SORT_KEY: sk})}}
-                for pk, sk in keys[start:start + BATCH_WRITE_LIMIT]
-            ]
-            self._batch_write(requests)
+        """Delete the items with these (pk, sk) keys in batches; answers how many were sent."""
+        try:
+            with BatchWriter(self.table_name, self.client) as batch:
+                for pk, sk in keys:
+                    batch.delete_item(Key=to_dynamodb({PARTITION_KEY: pk, SORT_KEY: sk}))
+        except (ClientError, BotoCoreError) as error:
+            raise StorageUnavailable(type(error).__name__) from None
         return len(keys)
 
     def put_all(self, items: list[dict[str, Any]]) -> None:
         """Unconditional batch writes, for loading test and benchmark data quickly."""
-        for start in range(0, len(items), BATCH_WRITE_LIMIT):
-            self._batch_write(
-                [{"PutRequest": {"Item": to_dynamodb(item)}}
-                 for item in items[start:start + BATCH_WRITE_LIMIT]]
-            )
-
-    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
-        for attempt in range(BATCH_ATTEMPTS):
-            try:
-                answer = self.client.batch_write_item(RequestItems={self.table_name: requests})
-            except (ClientError, BotoCoreError) as error:
-                raise StorageUnavailable(type(error).__name__) from None
-            requests = answer.get("UnprocessedItems", {}).get(self.table_name, [])
-            if not requests:
-                return
-            time.sleep(min(0.05 * 2 ** attempt, 2.0))
-        raise StorageUnavailable("UnprocessedItems")
+        try:
+            with BatchWriter(self.table_name, self.client) as batch:
+                for item in items:
+                    batch.put_item(Item=to_dynamodb(item))
+        except (ClientError, BotoCoreError) as error:
+            raise StorageUnavailable(type(error).__name__) from None
 
     def transition(
         self, partition: str, sort: str, *, status_from: str, changes: dict[str, Any], guard: str

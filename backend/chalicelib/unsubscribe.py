@@ -15,18 +15,14 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib import items
 from chalicelib.crypto import SubjectHasher
-from chalicelib.intake import epoch, timestamp
 from chalicelib.policy import DataPolicy, add_months
 from chalicelib.references import is_reference
 from chalicelib.storage import NewItem, SubmissionTable
 
 TOKEN_PATTERN = re.compile(r"^(?P<reference>[A-Z]{2,4}-[A-Z0-9]{4}-[A-Z0-9]{4})\.(?P<expires>\d{1,12})\."
                            r"(?P<mac>[0-9a-f]{64})$")
-REQUEST_PREFIX = "UNSUB#"
-CONSENT_KIND = "consent"
-OPTED_IN = "opted-in"
-WITHDRAWN = "withdrawn"
 CUSTOMER_ACTOR = "customer:unsubscribe-link"
 AUDIT_RETENTION_MONTHS = 72  # as the staff tools' audit records
 
@@ -67,14 +63,9 @@ def link_expires(now: datetime, days: int) -> datetime:
 
 
 def request_item(reference: str, now: datetime, policy: DataPolicy) -> NewItem:
-    """A click, recorded: the proof that the person asked, kept as long as consent records."""
-    item = {
-        "pk": f"{REQUEST_PREFIX}{reference}",
-        "sk": timestamp(now),
-        "reference": reference,
-        "created_at": timestamp(now),
-        "expires_at": epoch(policy.expires_at(CONSENT_KIND, now)),
-    }
+    """A click, recorded; kept as long as consent records, as proof that the person asked."""
+    item = items.unsubscribe_request_item(
+        reference=reference, created=now, expires=policy.expires_at(items.CONSENT_KIND, now))
     return NewItem(item, "unsubscribe")
 
 
@@ -84,11 +75,11 @@ def withdraw_consents(
     """Withdraw every standing opt-in; each record stays, marked, as proof for the policy's period."""
     withdrawn = 0
     for item in consents:
-        if item.get("kind") != CONSENT_KIND or item.get("status") != OPTED_IN:
+        if item.get("kind") != items.CONSENT_KIND or item.get("status") != items.OPTED_IN:
             continue
-        item["status"] = WITHDRAWN
-        item["fields"] = {**(item.get("fields") or {}), "withdrawn_at": timestamp(now)}
-        item["expires_at"] = epoch(policy.expires_at(CONSENT_KIND, now))
+        item["status"] = items.WITHDRAWN
+        item["fields"] = {**(item.get("fields") or {}), "withdrawn_at": items.timestamp(now)}
+        item[items.EXPIRY_ATTRIBUTE] = items.epoch(policy.expires_at(items.CONSENT_KIND, now))
         table.replace(item)
         withdrawn += 1
     return withdrawn
@@ -96,16 +87,17 @@ def withdraw_consents(
 
 def audit_item(subject: str, count: int, now: datetime) -> NewItem:
     """The audit record the staff tools would write for a withdrawal, with the customer as actor."""
+    partition, sort = items.audit_key(now, uuid.uuid4().hex[:12])
     return NewItem({
-        "pk": f"AUDIT#{now:%Y-%m}",
-        "sk": f"{timestamp(now)}#{uuid.uuid4().hex[:12]}",
-        "kind": "audit",
-        "created_at": timestamp(now),
+        items.PARTITION_KEY: partition,
+        items.SORT_KEY: sort,
+        "kind": items.AUDIT_KIND,
+        "created_at": items.timestamp(now),
         "actor": CUSTOMER_ACTOR,
         "action": "consent.withdraw",
-        "kinds": [CONSENT_KIND],
+        "kinds": [items.CONSENT_KIND],
         "item_count": count,
         "outcome": "done",
         "about_subject": subject,
-        "expires_at": epoch(add_months(now, AUDIT_RETENTION_MONTHS)),
+        items.EXPIRY_ATTRIBUTE: items.epoch(add_months(now, AUDIT_RETENTION_MONTHS)),
     }, "audit")

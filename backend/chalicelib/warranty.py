@@ -7,21 +7,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from chalicelib import items
 from chalicelib.catalog import Catalog
 from chalicelib.crypto import SubjectHasher, subject_hash
 from chalicelib.forms.answers import WarrantyStatus
 from chalicelib.storage import SubmissionTable
 
-WARRANTY_SORT_KEY = "REGISTRATION"
-WARRANTY_GUARD = "warranty-serial"
-
 
 class NoSuchWarranty(Exception):
     """No warranty matches that serial and email. Deliberately says no more than that."""
-
-
-def warranty_partition(normalised_serial: str) -> str:
-    return f"WARRANTY#{normalised_serial}"
 
 
 @dataclass
@@ -37,9 +31,7 @@ class WarrantyLookup:
         now = self.clock()
         # Hash before reading, so an unknown serial and a wrong email cost the same.
         owner = subject_hash(self.hasher, email)
-        record = self.table.get(
-            warranty_partition(normalised_serial), WARRANTY_SORT_KEY, now_epoch=int(now.timestamp())
-        )
+        record = self.table.get(*items.warranty_key(normalised_serial), now_epoch=items.epoch(now))
         if record is None or not hmac.compare_digest(str(record.get("subject_hash", "")), owner):
             raise NoSuchWarranty()
         product = self.catalog.products.get(record["product"])

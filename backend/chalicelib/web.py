@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from html import escape
-from importlib import resources
-from string import Template
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
+from chalicelib import pages
 from chalicelib.forms import FieldError
+from chalicelib.forms.answers import WarrantyStatus
 
 MAX_BODY_BYTES = 64 * 1024
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 RETRY_AFTER_SECONDS = 5
+API_BASE = "/api"  # where the site's origin sends the API (CloudFront and the local server)
 
 # Fields a form may carry beside the model's own: never stored.
 HONEYPOT_FIELD = "website"
@@ -109,79 +109,63 @@ class Answer:
     headers: dict[str, str]
 
 
+NO_STORE = {"Cache-Control": "no-store"}
+HTML_TYPE = {"Content-Type": "text/html; charset=utf-8"}
+JSON_TYPE = {"Content-Type": JSON}
+
+
+def html_answer(status: int, page: str, headers: dict[str, str] | None = None) -> Answer:
+    return Answer(status, page, {**HTML_TYPE, **NO_STORE, **(headers or {})})
+
+
 def json_answer(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Answer:
-    return Answer(
-        status,
-        json.dumps(body),
-        {"Content-Type": "application/json", "Cache-Control": "no-store", **(headers or {})},
-    )
+    return Answer(status, json.dumps(body), {**JSON_TYPE, **NO_STORE, **(headers or {})})
 
 
-def errors_answer(post_from_form: bool, errors: list[FieldError], back_to: str) -> Answer:
-    message = "Please correct the fields listed."
-    if not post_from_form:
-        return json_answer(
-            400,
-            {"message": message, "errors": [{"field": e.field, "message": e.message} for e in errors]},
-        )
-    items = "\n".join(
-        f"<li>{escape(e.message)}</li>" for e in errors
-    )
-    body = f"""<h1>There is a problem with your form</h1>
-<div role="alert">
-<p>{len(errors)} {'thing needs' if len(errors) == 1 else 'things need'} correcting:</p>
-<ul>
-{items}
-</ul>
-</div>
-<p>Use your browser's Back button to return to the form: what you typed is still there.</p>
-<p><a href="{escape(back_to)}">Back to the form</a></p>"""
-    return html_answer(400, "There is a problem with your form", body)
+@dataclass(frozen=True)
+class Reply:
+    """How to answer one request: a plain page for a browser's form post, JSON for scripts,
+    and where the page's "back" link leads."""
 
+    html: bool
+    back_to: str = "/"
 
-def problem_answer(
-    post_from_form: bool, status: int, message: str, back_to: str = "/",
-    headers: dict[str, str] | None = None,
-) -> Answer:
-    if not post_from_form:
+    @classmethod
+    def to(cls, post: FormPost, page: str) -> Reply:
+        """Back to the page that posted, or else the form's own page."""
+        return cls(post.from_browser_form, post.referer_path if post.referer_path != "/" else page)
+
+    def invalid(self, errors: list[FieldError]) -> Answer:
+        if self.html:
+            return html_answer(400, pages.errors_page(errors, self.back_to))
+        return json_answer(400, {
+            "message": "Please correct the fields listed.",
+            "errors": [{"field": e.field, "message": e.message} for e in errors],
+        })
+
+    def problem(self, status: int, message: str, headers: dict[str, str] | None = None) -> Answer:
+        if self.html:
+            return html_answer(status, pages.problem_page(message, self.back_to), headers)
         return json_answer(status, {"message": message}, headers)
-    body = f"""<h1>We could not take your form</h1>
-<p role="alert">{escape(message)}</p>
-<p><a href="{escape(back_to)}">Back to the form</a></p>"""
-    return html_answer(status, "We could not take your form", body, headers)
 
+    def unavailable(self) -> Answer:
+        return self.problem(
+            503,
+            "We could not save your form just now. Nothing was stored; please try again in a moment.",
+            {"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
 
-def unavailable_answer(post_from_form: bool, back_to: str = "/") -> Answer:
-    return problem_answer(
-        post_from_form,
-        503,
-        "We could not save your form just now. Nothing was stored; please try again in a moment.",
-        back_to,
-        {"Retry-After": str(RETRY_AFTER_SECONDS)},
-    )
+    def stored(self, reference: str, answer: dict[str, Any], *, replayed: bool) -> Answer:
+        """A browser goes on to the thank-you page; a script reads the answer (201)."""
+        if self.html:
+            return Answer(303, "", {"Location": thanks_location(reference)})
+        return json_answer(201, answer, {"Idempotent-Replayed": "true"} if replayed else {})
+
+    def warranty(self, status: WarrantyStatus) -> Answer:
+        if self.html:
+            return html_answer(200, pages.warranty_status_page(status, self.back_to))
+        return json_answer(200, status.model_dump(mode="json"))
 
 
 def thanks_location(reference: str) -> str:
-    return f"/api/thanks?reference={quote(reference)}"
-
-
-def thanks_page(reference: str) -> Answer:
-    body = f"""<h1>Thank you</h1>
-<p>We have your form. Your reference is</p>
-<p class="reference"><strong>{escape(reference)}</strong></p>
-<p>Please quote it if you contact us about this.</p>
-<p><a href="/">Back to Aftercare</a></p>"""
-    return html_answer(200, "Thank you", body)
-
-
-def html_answer(
-    status: int, title: str, body: str, headers: dict[str, str] | None = None
-) -> Answer:
-    page = Template(
-        resources.files("chalicelib").joinpath("templates/page.html").read_text()
-    ).substitute(title=escape(title), body=body)
-    return Answer(
-        status,
-        page,
-        {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store", **(headers or {})},
-    )
+    return f"{API_BASE}/thanks?reference={quote(reference)}"

@@ -41,4 +41,4 @@ def post_form(api: Any, path: str, body: dict[str, Any], referer: str | None = N
 def freeze_clock(chalice_app: Any, day: date) -> None:
     """Make the app's 'now' a fixed day (noon UTC), for rules that depend on today."""
     moment = datetime.combine(day, time(12, 0), tzinfo=UTC)
-    chalice_app.get_intake().clock = lambda: moment
+    chalice_app.get_reception().clock = lambda: moment

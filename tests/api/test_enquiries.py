@@ -4,6 +4,7 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 from chalicelib.references import is_reference
@@ -138,7 +139,7 @@ def test_without_a_key_each_post_is_a_new_enquiry(api: Any, moto_account: Any) -
 def test_storage_failure_answers_503_with_retry_after(
     api: Any, chalice_app: Any, monkeypatch: pytest.MonkeyPatch, moto_account: Any
 ) -> None:
-    table = chalice_app.get_intake().table
+    table = chalice_app.get_reception().intake.table
 
     def throttled(**_: Any) -> None:
         raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "PutItem")
@@ -184,3 +185,24 @@ def test_thanks_page_only_echoes_real_looking_references(api: Any) -> None:
 
 def test_health(api: Any) -> None:
     assert api.http.get("/health").json_body == {"status": "ok"}
+
+
+def test_bad_input_is_answered_without_touching_aws(
+    api: Any, monkeypatch: pytest.MonkeyPatch, moto_account: Any
+) -> None:
+    """A deployment that cannot store anything still tells a customer what to correct."""
+    monkeypatch.delenv("AFTERCARE_SUBJECT_KEY_ID")  # settings that cannot build a hasher
+    clients: list[str] = []
+    real_client = boto3.client
+
+    def counted_client(name: str, *args: Any, **kwargs: Any) -> Any:
+        clients.append(name)
+        return real_client(name, *args, **kwargs)
+
+    monkeypatch.setattr(boto3, "client", counted_client)
+    invalid = post(api, {**VALID, "email": "not an email"})
+    assert invalid.status_code == 400
+    assert [error["field"] for error in invalid.json_body["errors"]] == ["email"]
+    assert post(api, "[]").status_code == 400
+    assert clients == []
+    assert post(api, VALID).status_code == 503  # the same deployment, given a valid form

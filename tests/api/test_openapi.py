@@ -46,7 +46,7 @@ def test_each_form_s_schema_is_its_model_s(document: dict[str, Any]) -> None:
 
 
 def test_each_example_is_a_valid_body_of_its_form(document: dict[str, Any], chalice_app: Any) -> None:
-    today = chalice_app.get_intake().clock().date()
+    today = chalice_app.get_reception().clock().date()
     models = {form.path: form.model for form in FORMS.values()}
     for path, operations in document["paths"].items():
         body = operations.get("post", {}).get("requestBody")

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from chalicelib.crypto import SubmissionCipher, kms_key_provider
+from chalicelib.items import WARRANTY_PREFIX
 
 from tests.api.posting import freeze_clock, post_form, post_json
 
@@ -42,7 +43,7 @@ def status_of(api: Any, **query: str) -> Any:
 
 
 def warranty_items(moto_account: Any) -> list[dict[str, Any]]:
-    return [item for item in moto_account.raw_items() if item["pk"].startswith("WARRANTY#")]
+    return [item for item in moto_account.raw_items() if item["pk"].startswith(WARRANTY_PREFIX)]
 
 
 def test_registration_answers_the_warranty_expiry_from_the_catalog(api: Any, today: date) -> None:

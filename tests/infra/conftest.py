@@ -8,35 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from aftercare_local import template as cloudformation_template
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
 SITE_DIR = ROOT / "build" / "site"
 
 
-class CloudFormationLoader(yaml.SafeLoader):
-    """Reads CloudFormation's short tags (!Ref, !Sub, ...) as their long forms."""
-
-
-def _long_form(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-        if suffix == "GetAtt":
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {name: value}
-
-
-CloudFormationLoader.add_multi_constructor("!", _long_form)
-
-
-def load_template(path: Path) -> dict[str, Any]:
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=CloudFormationLoader)  # noqa: S506
+load_template = cloudformation_template.load
 
 
 def load_deploy_module():

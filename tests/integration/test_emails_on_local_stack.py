@@ -9,7 +9,7 @@ import urllib.request
 from collections import Counter
 
 import pytest
-from chalicelib import notify
+from chalicelib import items, notify
 from chalicelib.forms import FORMS
 
 from tests.mailstack import CUSTOMER, MailStack, recipient, unsubscribe_headers, wait_for_consent
@@ -65,10 +65,10 @@ def test_a_reader_killed_mid_batch_and_restarted_sends_each_message_once(mail_st
     # A kill between claiming a message and marking it sent leaves its claim pending: it may or
     # may not have gone, so it is not sent again on its own; `aftercare outbox` lists it for staff.
     # Every other message went exactly once.
-    pending = {key for key, status in statuses.items() if status == notify.SENDING}
+    pending = {key for key, status in statuses.items() if status == items.SENDING}
     assert len(pending) <= 1
     assert {key for key in expected if per_message[key] == 1} >= expected - pending
-    assert {status for key, status in statuses.items() if key not in pending} == {notify.SENT}
+    assert {status for key, status in statuses.items() if key not in pending} == {items.SENT}
 
 
 def test_one_click_unsubscribe_from_a_received_mail_withdraws_consent(mail_stack: MailStack) -> None:

@@ -12,6 +12,7 @@ import pytest
 from chalicelib.crypto import LocalSubjectHasher
 from chalicelib.forms import FORMS, validate
 from chalicelib.intake import AlreadyClaimed, Intake
+from chalicelib.items import WARRANTY_PREFIX
 from chalicelib.policy import data_policy
 from chalicelib.storage import SubmissionTable
 
@@ -80,7 +81,7 @@ def test_the_same_serial_registered_at_once_from_many_places_is_stored_once(live
     assert statuses.count(201) == 1
     assert set(statuses) <= {201, 409, 503}
     assert len(live.submissions("warranty_registration")) == 1
-    warranties = [i for i in live.raw_items() if i["pk"].startswith("WARRANTY#")]
+    warranties = [i for i in live.raw_items() if i["pk"].startswith(WARRANTY_PREFIX)]
     assert len(warranties) == 1
 
 

@@ -12,6 +12,7 @@ from aftercare_local import dynamodb as dynamodb_local
 from aftercare_local import template as cfn_template
 from aftercare_local.paths import INFRA_TEMPLATE
 from chalicelib.crypto import ensure_local_keys
+from chalicelib.items import submission_key
 from chalicelib.policy import data_policy
 from chalicelib.settings import Settings
 
@@ -146,7 +147,7 @@ def test_data_and_keys_survive_a_restart(tmp_path: Path) -> None:
     with dynamodb_local.running(port, data_dir) as endpoint:
         assert not dynamodb_local.ensure_table(local_client(endpoint), "aftercare-local")
         fresh = intake(endpoint)
-        item = fresh.table.get(f"SUB#{reference}", "SUBMISSION",
+        item = fresh.table.get(*submission_key(reference),
                                now_epoch=int(datetime.now(UTC).timestamp()))
         assert item is not None
         assert fresh.cipher.open(item["personal"], kind="enquiry", reference=reference)["name"] \

@@ -14,6 +14,7 @@ from aftercare_cli.main import cli
 from chalicelib.crypto import ensure_local_keys, subject_hash
 from chalicelib.forms import FORMS, FormKind
 from chalicelib.intake import Intake
+from chalicelib.items import AUDIT_PREFIX
 from chalicelib.policy import data_policy
 from chalicelib.settings import Settings
 from chalicelib.storage import EXPIRY_ATTRIBUTE, SubmissionTable, from_dynamodb
@@ -76,7 +77,7 @@ class HelpDesk:
         return [item for item in self.raw_items() if str(item["pk"]).startswith(prefix)]
 
     def audit_records(self) -> list[dict[str, Any]]:
-        return sorted(self.items("AUDIT#"), key=lambda item: item["sk"])
+        return sorted(self.items(AUDIT_PREFIX), key=lambda item: item["sk"])
 
 
 def _desk_on_moto(request: pytest.FixtureRequest) -> HelpDesk:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+from chalicelib.items import submission_key
+
 from tests.staff.conftest import HelpDesk
 
 
@@ -29,7 +31,7 @@ def test_resolving_records_what_was_done_and_by_whom(desk: HelpDesk, complaint_k
     desk.ok("complaints", "resolve", reference, "--heard-by", "Sam Patel",
             "--action", "Replaced the unit and refunded delivery")
 
-    (stored,) = desk.items(f"SUB#{reference}")
+    (stored,) = desk.items(submission_key(reference)[0])
     assert stored["status"] == "resolved" and stored["resolved_at"]
     assert stored["resolved_by"].startswith("arn:aws:" if desk.engine == "moto" else "local:")
     assert b"Sam Patel" not in stored["resolution"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+from chalicelib.items import CONSENT_PREFIX, submission_key
+
 from tests.staff.conftest import HelpDesk
 
 ANN = "ann@example.com"
@@ -72,7 +74,7 @@ def test_correct_reseals_a_personal_field(desk: HelpDesk) -> None:
                      "--field", "name", "--value", "Ann Lee-Smith")
 
     assert "corrected name" in result.stdout and "Lee-Smith" not in result.output
-    (stored,) = [item for item in desk.items(f"SUB#{reference}")]
+    (stored,) = [item for item in desk.items(submission_key(reference)[0])]
     assert b"Lee-Smith" not in stored["personal"]
     opened = desk.settings.cipher().open(stored["personal"], kind="enquiry", reference=reference)
     assert opened["name"] == "Ann Lee-Smith" and opened["email"] == ANN
@@ -88,7 +90,7 @@ def test_correct_an_open_field(desk: HelpDesk) -> None:
     desk.ok("subject", "correct", "--email", ANN, "--reference", reference,
             "--field", "topic", "--value", "warranty")
 
-    (stored,) = desk.items(f"SUB#{reference}")
+    (stored,) = desk.items(submission_key(reference)[0])
     assert stored["fields"]["topic"] == "warranty"
 
 
@@ -105,14 +107,14 @@ def test_correcting_the_email_moves_the_item_to_the_new_address(desk: HelpDesk) 
 
 def test_a_value_the_form_would_refuse_is_not_stored(desk: HelpDesk) -> None:
     reference = people(desk)[ANN][0]
-    (before,) = desk.items(f"SUB#{reference}")
+    (before,) = desk.items(submission_key(reference)[0])
 
     result = desk.run("subject", "correct", "--email", ANN, "--reference", reference,
                       "--field", "email", "--value", "not an email")
 
     assert result.exit_code == 1 and "email" in result.output and "refuse" in result.output
     assert "not an email" not in result.output
-    assert desk.items(f"SUB#{reference}") == [before]
+    assert desk.items(submission_key(reference)[0]) == [before]
     (record,) = desk.audit_records()
     assert record["outcome"] == "failed" and record["item_count"] == 0
 
@@ -167,7 +169,7 @@ def test_consent_list_and_withdraw(desk: HelpDesk) -> None:
     assert len(listed) == 1 and "\topted-in\t" in listed[0]
     assert "withdrew 1" in withdrawn and "withdrew 0" in again
     assert len(after) == 1 and "\twithdrawn\t" in after[0]
-    bo_consents = [item for item in desk.items("CONSENT#") if item["subject_hash"] == desk.subject(BO)]
+    bo_consents = [item for item in desk.items(CONSENT_PREFIX) if item["subject_hash"] == desk.subject(BO)]
     assert [item["status"] for item in bo_consents] == ["opted-in"]
     actions = [record["action"] for record in desk.audit_records()]
     assert actions.count("consent.withdraw") == 2 and actions.count("consent.list") == 2

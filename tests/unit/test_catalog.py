@@ -70,8 +70,10 @@ guide = "guides/x1.md"
 return_window_days = 1
 replacement_window_days = 2
 registration_window_days = 3
+amc_available = "during or after the warranty"
 """)
     product = parsed.product("x1")
     assert product.released == date(2026, 1, 1)
     assert product.accepts_serial("X1123") and not product.accepts_serial("X11234")
     assert parsed.policy.registration_window_days == 3
+    assert parsed.policy.amc_available == "during or after the warranty"

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chalicelib import emails, notify, unsubscribe
+from chalicelib import emails, items, notify, unsubscribe
 from chalicelib.crypto import LocalKeyProvider, LocalSubjectHasher, RecipientSeal, SubmissionCipher
 from chalicelib.emails import Letterhead, notification_policy
 from chalicelib.forms import FORMS
@@ -56,7 +56,7 @@ def stored(kind: str, keys: Any, **changes: Any) -> dict[str, Any]:
     form = FORMS[kind]
     body = payload_for(form, NOW.date(), **{**PERSONAL, **changes})
     intake.receive(form, validated(form, body, NOW.date()))
-    [item] = [i for i in table.items if notify.is_submission(i)]
+    [item] = [i for i in table.items if items.is_submission(i)]
     return item
 
 

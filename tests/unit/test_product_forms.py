@@ -12,6 +12,7 @@ from chalicelib.forms import (
     WarrantyStatusQuery,
     validate,
 )
+from chalicelib.items import WARRANTY_GUARD, claim_key
 
 TODAY = date(2026, 11, 22)
 TV = catalog().product("vista-55-oled")  # released 2024-10-01, 36 months, V55 + 9 digits
@@ -133,7 +134,8 @@ def test_the_answer_gives_the_warranty_expiry_from_the_catalog() -> None:
 
 def test_a_registration_claims_its_normalised_serial_and_nothing_personal() -> None:
     [claim] = register(serial_number="v55 2400 12345").unique_claims(TODAY)
-    assert claim.partition == "WARRANTY#V55240012345"
+    assert (claim.guard, claim.value) == (WARRANTY_GUARD, "V55240012345")
+    assert claim_key(claim.guard, claim.value) == ("WARRANTY#V55240012345", "REGISTRATION")
     assert claim.fields == {"product": "vista-55-oled", "registered_on": "2026-11-22",
                             "expires_on": "2029-10-31"}
     assert "dana" not in claim.conflict_message.lower()

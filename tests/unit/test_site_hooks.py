@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import importlib.util
 import re
 import sys
@@ -12,6 +12,7 @@ from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
+from chalicelib.retailer import retailer
 from mkdocs.exceptions import PluginError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -65,7 +66,7 @@ KINDS = sorted(form_markup.form_specs())
 @pytest.mark.parametrize("kind", KINDS)
 def test_rendered_form_fields_are_exactly_the_models_fields(kind: str) -> None:
     model = form_markup.form_specs()[kind].model
-    names = {c["name"] for c in rendered(kind).controls} - {form_markup.HONEYPOT}
+    names = {c["name"] for c in rendered(kind).controls} - {form_markup.HONEYPOT_FIELD}
     assert names == set(model.model_fields)
 
 
@@ -105,10 +106,9 @@ def test_form_marker_for_an_unknown_kind_fails_the_build() -> None:
         form_markup.on_page_content("<!-- form: no_such_kind -->", page, None, None)
 
 
-def policy_keeping_enquiries_for(months: int) -> dict[str, Any]:
-    policy = copy.deepcopy(privacy_notice.load_policy(REPO))
-    policy["kinds"]["enquiry"]["retention_months"] = months
-    return policy
+def policy_keeping_enquiries_for(months: int) -> Any:
+    policy = privacy_notice.load_policy(REPO)
+    return dataclasses.replace(policy, retention_months={**policy.retention_months, "enquiry": months})
 
 
 def test_privacy_notice_follows_the_retention_in_the_data_policy() -> None:
@@ -123,14 +123,16 @@ def test_privacy_notice_follows_the_retention_in_the_data_policy() -> None:
 def test_privacy_notice_covers_every_kind_and_the_rights() -> None:
     policy = privacy_notice.load_policy(REPO)
     notice = privacy_notice.notice_markdown(policy, {})
-    for kind in policy["kinds"].values():
-        assert kind["title"] in notice
-        assert kind["purpose"] in notice
-        assert kind["who_can_see"] in notice
-        for item in kind["collects"]:
+    assert set(policy.notices) == set(policy.retention_months)
+    for kind in policy.notices.values():
+        assert kind.title in notice
+        assert kind.purpose in notice
+        assert kind.who_can_see in notice
+        for item in kind.collects:
             assert item[1:] in notice
-    assert policy["contact_email"] in notice
-    assert policy["storage"] in notice and policy["backups"] in notice
+    assert retailer().privacy_email in notice
+    assert retailer().legal_name in notice
+    assert policy.storage in notice and policy.backups in notice
     assert "within one month" in notice
     assert "unsubscribe link" in notice
 
@@ -143,13 +145,13 @@ def test_warranty_terms_come_from_the_catalog() -> None:
         "guides/vista-55-oled.md",
         catalog,
     )
-    vista = next(p for p in catalog["products"] if p["id"] == "vista-55-oled")
-    assert f"{vista['warranty_months']} months" in page
+    vista = catalog.products["vista-55-oled"]
+    assert f"{vista.warranty_months} months" in page
     assert "annual maintenance contracts](../policies/maintenance-contracts.md)" in page
-    assert f"Within {catalog['policy']['return_window_days']} days." in page
-    for product in catalog["products"]:
-        listed = f"[{product['name']}]({Path(product['guide']).name})" in page
-        assert listed == product["amc_offered"]
+    assert f"Within {catalog.policy.return_window_days} days." in page
+    for product in catalog.products.values():
+        listed = f"[{product.name}]({Path(product.guide).name})" in page
+        assert listed == product.amc_offered
 
 
 def test_a_marker_for_an_unknown_product_fails_the_build() -> None:

@@ -12,12 +12,14 @@ from chalicelib.forms.core import (
     FieldError,
     FormKind,
     InvalidSubmission,
+    Lookup,
     Submission,
     UniqueClaim,
     validate,
 )
 from chalicelib.forms.feedback import Feedback, PageFeedback
 from chalicelib.forms.products import ReturnRequest, WarrantyRegistration, WarrantyStatusQuery
+from chalicelib.items import OPEN
 
 FORMS: dict[str, FormKind] = {
     form.kind: form
@@ -31,7 +33,7 @@ FORMS: dict[str, FormKind] = {
         ),
         FormKind(
             "complaint", "/complaints", Complaint, "CMP", "Complaint",
-            initial_status="open", page="/complaints/new/",
+            initial_status=OPEN, page="/complaints/new/",
         ),
         FormKind(
             "return_request", "/return-requests", ReturnRequest, "RET", "Return request",
@@ -39,6 +41,10 @@ FORMS: dict[str, FormKind] = {
         ),
     )
 }
+
+WARRANTY_STATUS = Lookup(
+    "warranty_status", "/warranty-status", WarrantyStatusQuery, "Warranty check", page="/warranty/check/",
+)
 
 __all__ = [
     "FORMS",
@@ -48,10 +54,12 @@ __all__ = [
     "FieldError",
     "FormKind",
     "InvalidSubmission",
+    "Lookup",
     "PageFeedback",
     "ReturnRequest",
     "Submission",
     "UniqueClaim",
+    "WARRANTY_STATUS",
     "WarrantyRegistration",
     "WarrantyStatusQuery",
     "validate",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -10,6 +11,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo
 
 from chalicelib.forms.answers import Accepted
+from chalicelib.items import RECEIVED
 
 
 def personal(**ui: Any) -> dict[str, Any]:
@@ -19,16 +21,15 @@ def personal(**ui: Any) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class UniqueClaim:
-    """A key only one submission may ever take (a serial number, say).
+    """A value only one submission may ever take (a serial number, say), named by its guard.
 
-    It is written in the same transaction as the submission, so either both
-    are stored or neither; `conflict_message` is what the customer reads when
-    the key is taken, and must not say by whom.
+    The intake turns it into a conditional write in the same transaction as the
+    submission, so either both are stored or neither; `conflict_message` is what
+    the customer reads when the value is taken, and must not say by whom.
     """
 
-    partition: str
-    sort: str
     guard: str
+    value: str
     conflict_message: str
     fields: dict[str, Any] = field(default_factory=dict)
 
@@ -78,8 +79,19 @@ class FormKind:
     model: type[Submission]
     reference_prefix: str
     title: str
-    initial_status: str = "received"
+    initial_status: str = RECEIVED
     page: str = "/"  # the site page that shows the form: where "back to the form" leads
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A form that asks rather than submits (a warranty's status): its route and model; nothing is stored."""
+
+    kind: str
+    path: str
+    model: type[Submission]
+    title: str
+    page: str = "/"
 
 
 @dataclass(frozen=True)
@@ -146,35 +158,44 @@ def _message_for(model: type[BaseModel], field_name: str, error: Any) -> str:
     label = (info.title if info and info.title else field_name.replace("_", " ")).removesuffix(
         " (optional)"
     )
-    # A question reads better quoted: “What is it about?” must be ...
-    subject = f"“{label}”" if label.endswith("?") else label
-    schema = _property_schemas(model).get(field_name, {})
     kind = error["type"]
-    context = error.get("ctx") or {}
     if kind == "extra_forbidden":
         return f"'{field_name}' is not a field of this form."
     if kind in ("missing", "string_too_short"):
-        return f"Answer {subject}." if label.endswith("?") else f"{subject} is required."
-    if kind == "string_too_long":
-        return f"{subject} must be at most {context.get('max_length')} characters."
-    if kind in ("literal_error", "enum"):
-        labels = schema.get("x-labels")
-        choices = ", ".join(labels.values()) if labels else context.get("expected")
-        return f"{subject} — choose one of {choices}."
-    if kind == "string_pattern_mismatch":
-        return f"{subject} has characters we cannot accept."
-    if kind in ("bool_type", "bool_parsing"):
-        return f"{subject} must be yes or no."
-    if kind in ("int_type", "int_parsing", "int_from_float", "greater_than_equal", "less_than_equal",
-                "greater_than", "less_than"):
-        if "minimum" in schema and "maximum" in schema:
-            return f"{subject} must be a whole number from {schema['minimum']} to {schema['maximum']}."
-        return f"{subject} must be a whole number."
-    if kind in ("date_type", "date_parsing", "date_from_datetime_parsing",
-                "date_from_datetime_inexact"):
-        return f"{subject} must be a date like 2026-01-31."
-    if kind == "string_type":
-        return f"{subject} must be text."
-    if kind == "value_error":
-        return str(context.get("error", "")) or f"{subject} is not valid."
+        return f"Answer “{label}”." if label.endswith("?") else f"{label} is required."
+    # A question reads better quoted: “What is it about?” must be ...
+    subject = f"“{label}”" if label.endswith("?") else label
+    schema = _property_schemas(model).get(field_name, {})
+    context = error.get("ctx") or {}
+    for kinds, message in _MESSAGES:
+        if kind in kinds:
+            return message(subject, schema, context)
     return f"{subject} is not valid."
+
+
+def _choice_message(subject: str, schema: dict[str, Any], context: dict[str, Any]) -> str:
+    labels = schema.get("x-labels")
+    choices = ", ".join(labels.values()) if labels else context.get("expected")
+    return f"{subject} — choose one of {choices}."
+
+
+def _number_message(subject: str, schema: dict[str, Any], context: dict[str, Any]) -> str:
+    if "minimum" in schema and "maximum" in schema:
+        return f"{subject} must be a whole number from {schema['minimum']} to {schema['maximum']}."
+    return f"{subject} must be a whole number."
+
+
+_Message = Callable[[str, dict[str, Any], dict[str, Any]], str]
+# Each pydantic error type and the sentence a person reads; none repeats what was sent.
+_MESSAGES: tuple[tuple[tuple[str, ...], _Message], ...] = (
+    (("string_too_long",), lambda s, _, c: f"{s} must be at most {c.get('max_length')} characters."),
+    (("literal_error", "enum"), _choice_message),
+    (("string_pattern_mismatch",), lambda s, _, __: f"{s} has characters we cannot accept."),
+    (("bool_type", "bool_parsing"), lambda s, _, __: f"{s} must be yes or no."),
+    (("int_type", "int_parsing", "int_from_float", "greater_than_equal", "less_than_equal",
+      "greater_than", "less_than"), _number_message),
+    (("date_type", "date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact"),
+     lambda s, _, __: f"{s} must be a date like 2026-01-31."),
+    (("string_type",), lambda s, _, __: f"{s} must be text."),
+    (("value_error",), lambda s, _, c: str(c.get("error", "")) or f"{s} is not valid."),
+)

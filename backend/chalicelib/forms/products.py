@@ -22,7 +22,7 @@ from chalicelib.forms.fields import (
     SerialNumber,
     free_text,
 )
-from chalicelib.warranty import WARRANTY_GUARD, WARRANTY_SORT_KEY, warranty_partition
+from chalicelib.items import WARRANTY_GUARD
 
 ALREADY_REGISTERED = (
     "This serial number already has a registered warranty. If the product is yours, "
@@ -128,9 +128,8 @@ class WarrantyRegistration(PurchasedProduct):
     def unique_claims(self, today: date) -> list[UniqueClaim]:
         return [
             UniqueClaim(
-                partition=warranty_partition(self.serial_number),
-                sort=WARRANTY_SORT_KEY,
                 guard=WARRANTY_GUARD,
+                value=self.serial_number,
                 conflict_message=ALREADY_REGISTERED,
                 fields={
                     "product": self.product,

@@ -1,0 +1,298 @@
+"""The layout of stored items: keys, sort keys, statuses, time formats, and a submission's item.
+
+Every key the table holds is spelled here and nowhere else; the intake, the
+warranty lookup, the staff command line and the tests build and read keys
+through these functions. Pure: no AWS, no clock, no environment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+# Attribute names the key schema in infra/resources.yaml defines.
+PARTITION_KEY = "pk"
+SORT_KEY = "sk"
+EXPIRY_ATTRIBUTE = "expires_at"
+
+Key = tuple[str, str]
+
+# What an item is, by the first part of its partition key.
+SUBMISSION_PREFIX = "SUB#"
+IDEMPOTENCY_PREFIX = "IDEM#"
+CONSENT_PREFIX = "CONSENT#"
+WARRANTY_PREFIX = "WARRANTY#"
+AUDIT_PREFIX = "AUDIT#"
+SENT_PREFIX = "SENT#"
+UNSUBSCRIBE_PREFIX = "UNSUB#"
+RECORD_NAMES = {
+    SUBMISSION_PREFIX: "submission",
+    CONSENT_PREFIX: "consent",
+    IDEMPOTENCY_PREFIX: "idempotency",
+    WARRANTY_PREFIX: "warranty",
+    AUDIT_PREFIX: "audit",
+    SENT_PREFIX: "email",
+    UNSUBSCRIBE_PREFIX: "unsubscribe request",
+}
+
+SUBMISSION_SORT_KEY = "SUBMISSION"
+IDEMPOTENCY_SORT_KEY = "IDEMPOTENCY"
+CONSENT_SORT_KEY = "CONSENT"
+WARRANTY_SORT_KEY = "REGISTRATION"
+
+# Kinds that are records of their own rather than forms.
+CONSENT_KIND = "consent"
+AUDIT_KIND = "audit"
+OUTBOX_KIND = "outbox"  # one record per email: its "sent" record (chalicelib.notify)
+
+# The submission's email address sealed apart, for the notifier (crypto.RecipientSeal).
+RECIPIENT_ATTRIBUTE = "recipient"
+
+# Statuses: a submission starts RECEIVED (or OPEN when staff work on it as a case).
+RECEIVED = "received"
+OPEN = "open"
+RESOLVED = "resolved"
+OPTED_IN = "opted-in"
+WITHDRAWN = "withdrawn"
+
+# Statuses of an email's "sent" record: claimed and being sent, sent, failed
+# (will be retried with the stream's retry), or asked for again by staff.
+SENDING = "sending"
+SENT = "sent"
+FAILED = "failed"
+RESEND = "resend"
+
+# The guard (name of a conditional write) of a unique claim, and the key it takes.
+WARRANTY_GUARD = "warranty-serial"
+
+
+def submission_key(reference: str) -> Key:
+    return f"{SUBMISSION_PREFIX}{reference}", SUBMISSION_SORT_KEY
+
+
+def idempotency_key(kind: str, key: str) -> Key:
+    """The client's key is hashed: it is theirs to choose and may say anything."""
+    return f"{IDEMPOTENCY_PREFIX}{kind}#{hashlib.sha256(key.encode()).hexdigest()}", IDEMPOTENCY_SORT_KEY
+
+
+def consent_key(subject: str, reference: str) -> Key:
+    return f"{CONSENT_PREFIX}{subject}#{reference}", CONSENT_SORT_KEY
+
+
+def warranty_key(normalised_serial: str) -> Key:
+    return f"{WARRANTY_PREFIX}{normalised_serial}", WARRANTY_SORT_KEY
+
+
+def audit_key(moment: datetime, unique: str) -> Key:
+    """One partition a month; the sort key orders the trail in time."""
+    return f"{AUDIT_PREFIX}{moment:%Y-%m}", f"{timestamp(moment)}#{unique}"
+
+
+def sent_key(reference: str, message: str) -> Key:
+    """One "sent" record per reference and message (confirmation, staff-alert, digest)."""
+    return f"{SENT_PREFIX}{reference}", message
+
+
+def unsubscribe_request_key(reference: str, moment: datetime) -> Key:
+    """Each click on an unsubscribe link is its own record (a person may opt in again later)."""
+    return f"{UNSUBSCRIBE_PREFIX}{reference}", timestamp(moment)
+
+
+def is_submission(item: Mapping[str, Any]) -> bool:
+    return str(item.get(PARTITION_KEY, "")).startswith(SUBMISSION_PREFIX) \
+        and item.get(SORT_KEY) == SUBMISSION_SORT_KEY
+
+
+CLAIM_KEYS: dict[str, Callable[[str], Key]] = {WARRANTY_GUARD: warranty_key}
+
+
+def claim_key(guard: str, value: str) -> Key:
+    """The key a unique claim (a guard and its value) takes."""
+    return CLAIM_KEYS[guard](value)
+
+
+def record_type(item: Mapping[str, Any]) -> str:
+    """What an item is (submission, consent, idempotency, ...), from its partition key."""
+    head = str(item[PARTITION_KEY]).split("#", 1)[0] + "#"
+    return RECORD_NAMES.get(head, head[:-1].lower())
+
+
+def idempotency_kind(item: Mapping[str, Any]) -> str | None:
+    """The form kind an idempotency record was written for (it has no `kind` attribute)."""
+    parts = str(item[PARTITION_KEY]).split("#")
+    return parts[1] if record_type(item) == "idempotency" and len(parts) > 2 else None
+
+
+def timestamp(moment: datetime) -> str:
+    """Sortable UTC time with microseconds: the created_at of every item."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def epoch(moment: datetime) -> int:
+    """Whole seconds since 1970: what `expires_at` (DynamoDB's TTL) holds."""
+    return int(moment.timestamp())
+
+
+def open_value(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+# -- A submission and its item -------------------------------------------------------
+
+def personal_part(submission: BaseModel) -> dict[str, Any]:
+    """The fields that are sealed before they are stored (none that were left empty)."""
+    return {
+        name: value
+        for name in type(submission).personal_fields()  # type: ignore[attr-defined]
+        if (value := getattr(submission, name)) is not None
+    }
+
+
+def open_part(submission: BaseModel) -> dict[str, Any]:
+    """The fields stored as they are, readable by staff without a key."""
+    return {
+        name: open_value(getattr(submission, name))
+        for name in type(submission).open_fields()  # type: ignore[attr-defined]
+    }
+
+
+def submission_item(
+    *, kind: str, reference: str, created: datetime, status: str, expires: datetime,
+    subject: str | None, sealed: bytes, fields: dict[str, Any],
+) -> dict[str, Any]:
+    partition, sort = submission_key(reference)
+    return {
+        PARTITION_KEY: partition,
+        SORT_KEY: sort,
+        "kind": kind,
+        "reference": reference,
+        "created_at": timestamp(created),
+        "status": status,
+        EXPIRY_ATTRIBUTE: epoch(expires),
+        "subject_hash": subject,
+        "personal": sealed,
+        "fields": fields,
+    }
+
+
+def submission_payload(item: Mapping[str, Any], personal: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored submission back as the body it was validated from (personal fields opened)."""
+    return {**(item.get("fields") or {}), **personal}
+
+
+def claim_item(
+    *, guard: str, value: str, fields: dict[str, Any], reference: str, subject: str | None,
+    created: datetime, expires: datetime,
+) -> dict[str, Any]:
+    """The record that holds a unique key for the submission `reference`.
+
+    It carries the subject hash, time and the kind's expiry, so that it is
+    erased and expires together with the submission it belongs to.
+    """
+    partition, sort = claim_key(guard, value)
+    return {
+        **fields,
+        PARTITION_KEY: partition,
+        SORT_KEY: sort,
+        "reference": reference,
+        "created_at": timestamp(created),
+        EXPIRY_ATTRIBUTE: epoch(expires),
+        "subject_hash": subject,
+    }
+
+
+def consent_item(
+    *, reference: str, subject: str, sealed: bytes, created: datetime, expires: datetime,
+    source_form: str, source_reference: str, notice_version: str,
+) -> dict[str, Any]:
+    """Each opt-in is its own record: the proof of when, where and under which notice."""
+    partition, sort = consent_key(subject, reference)
+    return {
+        PARTITION_KEY: partition,
+        SORT_KEY: sort,
+        "kind": CONSENT_KIND,
+        "reference": reference,
+        "created_at": timestamp(created),
+        "status": OPTED_IN,
+        EXPIRY_ATTRIBUTE: epoch(expires),
+        "subject_hash": subject,
+        "personal": sealed,
+        "fields": {
+            "channel": "email",
+            "given_at": timestamp(created),
+            "source_form": source_form,
+            "source_reference": source_reference,
+            "notice_version": notice_version,
+        },
+    }
+
+
+def idempotency_item(
+    *, kind: str, key: str, fingerprint: str, answer: dict[str, Any], subject: str | None,
+    created: datetime, expires: datetime,
+) -> dict[str, Any]:
+    """The record that makes a retry answer the first reference.
+
+    It carries the subject hash and time so that erasing a person finds it
+    through the by-subject index too.
+    """
+    partition, sort = idempotency_key(kind, key)
+    return {
+        PARTITION_KEY: partition,
+        SORT_KEY: sort,
+        "created_at": timestamp(created),
+        "subject_hash": subject,
+        "reference": answer["reference"],
+        "fingerprint": fingerprint,
+        "answer": json.dumps(answer, separators=(",", ":")),
+        EXPIRY_ATTRIBUTE: epoch(expires),
+    }
+
+
+def replayed_answer(record: Mapping[str, Any]) -> dict[str, Any]:
+    answer: dict[str, Any] = json.loads(record["answer"])
+    return answer
+
+
+# -- Emails ---------------------------------------------------------------------------
+
+def sent_item(
+    *, reference: str, message: str, about_kind: str, created: datetime, expires_epoch: int,
+) -> dict[str, Any]:
+    """The claim on one email, written before it is sent: a second claim finds it and sends nothing.
+
+    It says which message about which reference, never to whom or what.
+    """
+    partition, sort = sent_key(reference, message)
+    return {
+        PARTITION_KEY: partition,
+        SORT_KEY: sort,
+        "kind": OUTBOX_KIND,
+        "reference": reference,
+        "about_kind": about_kind,
+        "created_at": timestamp(created),
+        "updated_at": timestamp(created),
+        "status": SENDING,
+        "attempts": 1,
+        EXPIRY_ATTRIBUTE: expires_epoch,
+    }
+
+
+def unsubscribe_request_item(*, reference: str, created: datetime, expires: datetime) -> dict[str, Any]:
+    """A click, recorded: the proof that the person asked, kept as long as consent records."""
+    partition, sort = unsubscribe_request_key(reference, created)
+    return {
+        PARTITION_KEY: partition,
+        SORT_KEY: sort,
+        "reference": reference,
+        "created_at": timestamp(created),
+        EXPIRY_ATTRIBUTE: epoch(expires),
+    }
