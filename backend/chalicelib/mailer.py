@@ -20,6 +20,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.emails import Letterhead, Mail
+from chalicelib.retailer import retailer
 
 # Local runs send only here: the SMTP host is not a setting.
 LOOPBACK = "127.0.0.1"
@@ -126,11 +127,15 @@ class MailSettings:
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> MailSettings:
         port = environ.get("AFTERCARE_SMTP_PORT")
+        shop = retailer()
         return cls(
             letterhead=Letterhead(
-                sender_address=environ.get("AFTERCARE_MAIL_FROM") or "help@aftercare.example",
-                sender_name=environ.get("AFTERCARE_MAIL_FROM_NAME") or "Aftercare",
+                # The deploy's SenderAddress in AWS; locally the retailer's own help address.
+                sender_address=environ.get("AFTERCARE_MAIL_FROM") or shop.contact.email,
+                sender_name=shop.name,
                 site_url=(environ.get("AFTERCARE_SITE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+                phone=shop.contact.phone,
+                help_email=shop.contact.email,
             ),
             smtp_port=int(port) if port else None,
             configuration_set=environ.get("AFTERCARE_SES_CONFIGURATION_SET") or None,

@@ -15,6 +15,7 @@ import pytest
 from chalicelib import items, notify
 from chalicelib.forms import FORMS
 from chalicelib.mailer import MailRejected, MailUnavailable
+from chalicelib.retailer import retailer
 from chalicelib.storage import to_dynamodb
 from moto.core import DEFAULT_ACCOUNT_ID
 
@@ -102,7 +103,7 @@ def test_each_form_gets_one_confirmation_and_the_right_staff_alert(
         body = alert.get_body(("plain",)).get_content()
         assert CUSTOMER not in body and "Ann Lee" not in body
     for message in to_customer:
-        assert message["From"] == f"Aftercare <help@{SENDER_DOMAIN}>"
+        assert message["From"] == f"{retailer().name} <help@{SENDER_DOMAIN}>"
         assert {part.get_content_type() for part in message.walk()} >= {"text/plain", "text/html"}
     assert {record["status"] for record in sent(moto_account).values()} == {"sent"}
     assert len(sent(moto_account)) == len(messages) == 7

@@ -223,3 +223,18 @@ def test_the_token_mac_is_never_a_subject_hash() -> None:
     hasher = LocalSubjectHasher(secrets.token_bytes(32))
     token = unsubscribe.sign(hasher, "ENQ-7K3M-Q9XD", NOW + timedelta(days=3))
     assert token.rsplit(".", 1)[1] != subject_hash(hasher, "ENQ-7K3M-Q9XD")
+
+
+def test_the_confirmation_says_how_to_reach_a_person_from_the_retailer_s_settings(keys: Any) -> None:
+    from chalicelib.mailer import MailSettings
+    from chalicelib.retailer import retailer
+
+    letterhead = MailSettings.from_environ({}).letterhead
+    shop = retailer()
+    assert (letterhead.sender_name, letterhead.sender_address) == (shop.name, shop.contact.email)
+    item = stored("complaint", keys)
+    mail = emails.confirmation(item, "a@example.com", letterhead, notification_policy())
+    assert f"Call us on {shop.contact.phone} or email {shop.contact.email}, quoting {item['reference']}" \
+        in mail.text
+    assert f'href="{shop.contact.phone_link}"' in mail.html and f"mailto:{shop.contact.email}" in mail.html
+    assert mail.sender == f"{shop.name} <{shop.contact.email}>"

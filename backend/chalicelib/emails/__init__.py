@@ -45,6 +45,9 @@ class Letterhead:
     sender_address: str
     sender_name: str
     site_url: str
+    # How to reach a person, from the retailer's settings: printed in every confirmation.
+    phone: str = ""
+    help_email: str = ""
 
     @property
     def sender(self) -> str:
@@ -185,6 +188,8 @@ def confirmation(
         "reply_days_words": in_words(promise.reply_working_days or 0),
         "site_url": letterhead.site_url,
         "sender_name": letterhead.sender_name,
+        "phone": letterhead.phone,
+        "help_email": letterhead.help_email,
         "unsubscribe_url": unsubscribe_url,
     }
     headers = {}
