@@ -7,9 +7,10 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.crypto import subject_hash
+from chalicelib.crypto import RecipientSeal, subject_hash
 from chalicelib.forms import FORMS, InvalidSubmission, validate
 from chalicelib.items import (
+    RECIPIENT_ATTRIBUTE,
     epoch,
     idempotency_kind,
     open_part,
@@ -113,6 +114,10 @@ def correct(staff: Staff, subject: str, reference: str, field: str, value: str) 
     email = sealed_fields.get("email")
     new_subject = subject_hash(staff.hasher, email) if email else None
     item["personal"] = staff.cipher.seal(sealed_fields, kind=form.kind, reference=reference)
+    if email and item.get(RECIPIENT_ATTRIBUTE):
+        # The address the notifier sends to (sealed apart) follows the correction.
+        item[RECIPIENT_ATTRIBUTE] = RecipientSeal(staff.cipher).seal(
+            email, kind=form.kind, reference=reference)
     item["fields"] = open_part(submission)
     item["subject_hash"] = new_subject
     item["corrected_at"] = timestamp(now)

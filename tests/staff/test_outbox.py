@@ -139,3 +139,14 @@ def test_show_opens_one_case_with_the_emails_sent_about_it(
     assert (audit["kinds"], audit["item_count"]) == (["complaint"], 1)
     missing = desk.run("show", "CMP-2222-3333")
     assert missing.exit_code == 1 and missing.output.strip() == "Error: there is no submission CMP-2222-3333"
+
+
+def test_correcting_the_email_address_moves_the_recipient_the_notifier_sends_to(
+    desk: HelpDesk, notifier: notify.Notifier, transport: Outgoing
+) -> None:
+    item = submit(desk, "enquiry")
+    desk.ok("subject", "correct", "--email", CUSTOMER, "--reference", item["reference"],
+            "--field", "email", "--value", "zed.new@example.net")
+    (corrected,) = desk.items(f"SUB#{item['reference']}")
+    notifier.deliver(corrected, notify.CONFIRMATION)
+    assert [mail.to for mail in transport.sent] == ["zed.new@example.net"]
