@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from chalice import Chalice, Response
-from chalicelib import notify, openapi, pages, unsubscribe, web
+from chalicelib import notify, openapi, origin, pages, unsubscribe, web
 from chalicelib.crypto import KeyServiceUnavailable, RecipientSeal
 from chalicelib.emails import notification_policy
 from chalicelib.forms import FORMS, WARRANTY_STATUS, FormKind, InvalidSubmission
@@ -26,6 +26,7 @@ from chalicelib.warranty import NoSuchWarranty
 
 app = Chalice(app_name="aftercare")
 app.log.setLevel(logging.INFO)
+app.register_middleware(origin.guard(os.environ), "http")
 ANY_CONTENT_TYPE = ["*/*"]  # checked in chalicelib.web, so a wrong type gets our own 415
 OUTAGES = (StorageUnavailable, KeyServiceUnavailable, ConfigurationError)
 # Chalice needs a stream ARN when the app loads; the deployed template puts the

@@ -339,6 +339,17 @@ def _read(path: Path) -> str:
 # -- Command line ------------------------------------------------------------------
 
 
+def stack_parameters(pairs: list[str]) -> dict[str, str]:
+    """`Name=Value` pairs as the main stack's parameters; a malformed one stops the deploy."""
+    parameters = {}
+    for pair in pairs:
+        name, equals, value = pair.partition("=")
+        if not equals or not re.fullmatch(r"[A-Za-z0-9]+", name):
+            raise SystemExit(f"--parameter wants NAME=VALUE, not {pair!r}")
+        parameters[name] = value
+    return parameters
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -357,7 +368,12 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("--sender-address", required=True,
                      help="the address emails come from (its domain is verified in SES)")
     run.add_argument("--backup-retention-days", type=int)
+    run.add_argument(
+        "--parameter", action="append", default=[], metavar="NAME=VALUE",
+        help="another main-stack parameter, e.g. StaffRequiresMfa=false (repeatable)",
+    )
     args = parser.parse_args(argv)
+    parameters = stack_parameters(getattr(args, "parameter", []))
 
     package()
     if args.command == "deploy":
@@ -373,6 +389,7 @@ def main(argv: list[str] | None = None) -> None:
                 alarm_email=args.alarm_email,
                 sender_address=args.sender_address,
                 backup_retention_days=args.backup_retention_days,
+                parameters=parameters,
             )
         )
         for key, value in sorted(outputs.items()):

@@ -13,28 +13,53 @@ from typing import IO, Any
 
 import click
 from chalicelib.crypto import KeyServiceUnavailable
+from chalicelib.forms.fields import Email
 from chalicelib.items import epoch
 from chalicelib.settings import ConfigurationError
 from chalicelib.storage import ItemGone, StorageUnavailable
+from pydantic import TypeAdapter, ValidationError
 
 from aftercare_cli import cases, subjects
 from aftercare_cli.audit import AUDIT_KIND, audited
 from aftercare_cli.export import Progress, Window, export_kinds
+from aftercare_cli.listing import FORMAT_OPTION, show
 from aftercare_cli.pipeline import default_workers
-from aftercare_cli.records import CONSENT_KIND, exportable_kinds
+from aftercare_cli.records import (
+    CONSENT_KIND,
+    OPEN_STATUS,
+    RESOLVED_STATUS,
+    exportable_kinds,
+    known_statuses,
+)
 from aftercare_cli.sheets import FORMATS, CsvSink, JsonLinesSink, Sink, XlsxSink
 from aftercare_cli.staff import Staff, Target
+from aftercare_cli.subject_copy import as_html, readable_copy
 
 DATES = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"])
 KIND_ALIASES = {"consents": CONSENT_KIND}
+EMAIL_RULE: TypeAdapter[str] = TypeAdapter(Email)
+COPY_FORMATS = ("json", "html")
+AUDIT_FIELDS = ("created_at", "actor", "action", "kinds", "item_count", "outcome",
+                "about_subject", "detail")
+AUDIT_TABLE = {"created_at": "when (UTC)", "actor": "staff", "action": "action", "kinds": "kinds",
+               "item_count": "items", "outcome": "outcome", "about_subject": "person",
+               "detail": "detail"}
+CASE_TABLE = {"reference": "reference", "created_at": "received (UTC)", "days_open": "days open",
+              "status": "status", "handler": "handler", "category": "category",
+              "order_reference": "order"}
+UNREACHABLE = {"EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError",
+               "ConnectionClosedError"}
+NO_CREDENTIALS = {"NoCredentialsError", "UnrecognizedClientException", "ExpiredTokenException",
+                  "InvalidSignatureException", "ProfileNotFound"}
 FAILURES = (ConfigurationError, StorageUnavailable, KeyServiceUnavailable,
             subjects.SubjectRequestError, ItemGone)
 
 
-def _local_defaults() -> dict[str, str]:
-    from aftercare_local.stack import local_stage_environment
+def _local_defaults() -> tuple[dict[str, str], str]:
+    from aftercare_local.paths import RUNNING_STACK
+    from aftercare_local.stack import staff_environment
 
-    return local_stage_environment()
+    return staff_environment(RUNNING_STACK)
 
 
 def _backend_dir() -> Path:
@@ -57,8 +82,9 @@ def cli(ctx: click.Context, profile: str | None, region: str | None, table_name:
 
     \b
     Where it works:
-      * by default, on the local stack that `make run` starts (DynamoDB Local
-        and the keys in .local/keys);
+      * by default, on the local stack that `make run` is running, on
+        whatever ports (it records them in .local/stack.json; with none
+        running, DynamoDB Local at 127.0.0.1:8001 and the keys in .local/keys);
       * on AWS when you give --profile, --region or --table, or when
         AFTERCARE_TABLE_NAME is set; the KMS key ids come from the options or
         AFTERCARE_KMS_KEY_ID / AFTERCARE_SUBJECT_KEY_ID, credentials from the
@@ -69,36 +95,89 @@ def cli(ctx: click.Context, profile: str | None, region: str | None, table_name:
     data itself). `aftercare audit` lists them.
     """
     target = Target(profile, region, table_name, kms_key_id, subject_key_id)
+    lazy = _LazyStaff()
+
+    def local_defaults() -> dict[str, str]:
+        environment, lazy.where = _local_defaults()
+        return environment
 
     def staff() -> Staff:
         try:
-            return Staff(target.settings(os.environ, _local_defaults, _backend_dir()))
+            settings = target.settings(os.environ, local_defaults, _backend_dir())
         except ConfigurationError as problem:
             raise click.ClickException(str(problem)) from None
+        if not lazy.where:
+            lazy.where = (f"the DynamoDB endpoint {settings.dynamodb_endpoint} you set"
+                          if settings.dynamodb_endpoint else
+                          f"AWS, region {settings.region or 'of your profile'}")
+        return Staff(settings)
 
-    ctx.obj = _LazyStaff(staff)
+    lazy.build = staff
+    ctx.obj = lazy
 
 
 class _LazyStaff:
     """Settings are read when a command runs, so `--help` works anywhere."""
 
-    def __init__(self, build: Any):
-        self._build = build
+    def __init__(self) -> None:
+        self.build: Any = None
+        self.where = ""  # what the command line tried, in words, for its messages
         self._staff: Staff | None = None
 
     def get(self) -> Staff:
         if self._staff is None:
-            self._staff = self._build()
+            self._staff = self.build()
         return self._staff
+
+    def unreachable(self, problem: StorageUnavailable) -> str:
+        """A storage failure in plain words: what was tried, and what to do."""
+        code = str(problem) or type(problem).__name__
+        settings = self._staff.settings if self._staff else None
+        table = settings.table_name if settings else "?"
+        endpoint = settings.dynamodb_endpoint if settings else None
+        if code in UNREACHABLE:
+            if endpoint:
+                return (f"could not reach DynamoDB at {endpoint}: tried {self.where}. Start the "
+                        "local stack with `make run`, or set AFTERCARE_DYNAMODB_ENDPOINT to where it runs")
+            return f"could not reach DynamoDB: tried {self.where}; check your network and --region"
+        if code == "ResourceNotFoundException":
+            return f"there is no table {table}: tried {self.where}. Check --table or AFTERCARE_TABLE_NAME"
+        if code in NO_CREDENTIALS:
+            return f"no usable AWS credentials for {self.where}: give --profile, or sign in again"
+        return f"DynamoDB refused the request ({code}): tried table {table} on {self.where}"
 
 
 @contextlib.contextmanager
-def _plainly() -> Iterator[None]:
+def _plainly(lazy: _LazyStaff) -> Iterator[None]:
     """Service failures become one readable line, never a traceback with data in it."""
     try:
         yield
+    except StorageUnavailable as problem:
+        raise click.ClickException(lazy.unreachable(problem)) from None
     except FAILURES as problem:
         raise click.ClickException(str(problem) or type(problem).__name__) from None
+
+
+def _email(_: click.Context, __: click.Parameter, value: str) -> str:
+    """The form's own email rule; the message never repeats the address."""
+    try:
+        return str(EMAIL_RULE.validate_python(value.strip()))
+    except ValidationError:
+        raise click.BadParameter("that is not an email address (like ann@example.com)") from None
+
+
+def _optional_email(context: click.Context, parameter: click.Parameter, value: str | None) -> str | None:
+    return None if value is None else _email(context, parameter, value)
+
+
+def _window(since: datetime | None, until: datetime | None) -> Window:
+    window = Window.of(since, until)
+    if window.since and window.until and window.since > window.until:
+        raise click.BadParameter(
+            f"--since ({_text(since)}) is after --until ({_text(until)}): nothing can match",
+            param_hint="'--since' / '--until'",
+        )
+    return window
 
 
 def _kinds(_: click.Context, __: click.Parameter, values: tuple[str, ...]) -> list[str]:
@@ -123,7 +202,12 @@ def _output(path: str, binary: bool) -> Iterator[IO[Any]]:
         stream.flush()
         return
     mode = "wb" if binary else "w"
-    with open(path, mode, **({} if binary else {"encoding": "utf-8", "newline": ""})) as stream:
+    try:
+        opened = open(path, mode, **({} if binary else {"encoding": "utf-8", "newline": ""}))  # noqa: SIM115
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise click.ClickException(f"cannot write to {path}: {reason}") from None
+    with opened as stream:
         yield stream
 
 
@@ -137,7 +221,8 @@ def _output(path: str, binary: bool) -> Iterator[IO[Any]]:
               help="From this date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM:SS, UTC), inclusive.")
 @click.option("--until", type=DATES, metavar="DATE",
               help="Up to this date (the whole day) or time (UTC), inclusive.")
-@click.option("--status", help="Only items with this status (e.g. received, open, resolved).")
+@click.option("--status", type=click.Choice(known_statuses()),
+              help="Only items with this status.")
 @click.option("--format", "file_format", type=click.Choice(FORMATS),
               help="Output format (default: from the file's suffix, else csv).")
 @click.option("-o", "--output", default="-", show_default=True, metavar="FILE",
@@ -151,8 +236,11 @@ def export(lazy: _LazyStaff, kinds: list[str], since: datetime | None, until: da
     """Export submissions, personal fields decrypted, to CSV, JSON Lines or XLSX.
 
     Columns follow each form's fields in order. Items past their retention
-    time are left out. Cells a spreadsheet would run as a formula start with
-    a ' so they show as text. A row counter shows on a terminal.
+    time are left out. In CSV, a cell a spreadsheet would run as a formula
+    (=..., @..., +A1) starts with a ' so it shows as text; phone numbers such
+    as +44 20 7946 0000 are left alone. XLSX has typed cells (text never runs),
+    real dates, a frozen header row with filters, and fitting column widths.
+    A row counter shows on a terminal.
 
     \b
     Examples:
@@ -160,15 +248,22 @@ def export(lazy: _LazyStaff, kinds: list[str], since: datetime | None, until: da
       aftercare export --kind complaint --status open --format jsonl
       aftercare export --kind consents -o mailing.csv
     """
-    file_format = file_format or _format_of(output)
+    window = _window(since, until)
+    suffix = _format_of(output)
+    if file_format and suffix and file_format != suffix:
+        raise click.UsageError(
+            f"--format {file_format} does not match -o {output}: "
+            f"drop --format, or name the file .{file_format}"
+        )
+    file_format = file_format or suffix or "csv"
     if file_format == "xlsx" and output == "-" and sys.stdout.isatty():
         raise click.UsageError("XLSX is binary: give -o FILE.xlsx")
     staff = lazy.get()
     detail = {"format": file_format, "since": _text(since), "until": _text(until), "status": status or ""}
-    with _plainly(), audited(staff, "export", kinds, detail=detail) as action, \
-            _output(output, binary=file_format == "xlsx") as stream:
+    with _plainly(lazy), _output(output, binary=file_format == "xlsx") as stream, \
+            audited(staff, "export", kinds, detail=detail) as action:
         counts = export_kinds(
-            staff, kinds, Window.of(since, until), status, _sink(file_format, stream, kinds),
+            staff, kinds, window, status, _sink(file_format, stream, kinds),
             workers=workers or default_workers(staff.settings), progress=Progress.for_terminal(),
         )
         action.item_count = sum(counts.values())
@@ -176,9 +271,9 @@ def export(lazy: _LazyStaff, kinds: list[str], since: datetime | None, until: da
     click.echo(f"exported {sum(counts.values())} rows ({summary})", err=True)
 
 
-def _format_of(output: str) -> str:
+def _format_of(output: str) -> str | None:
     suffix = Path(output).suffix.lower().lstrip(".")
-    return suffix if suffix in FORMATS else "csv"
+    return suffix if suffix in FORMATS else None
 
 
 def _text(moment: datetime | None) -> str:
@@ -195,7 +290,8 @@ def _sink(file_format: str, stream: IO[Any], kinds: list[str]) -> Sink:
 
 # -- subject --------------------------------------------------------------------------
 
-EMAIL_OPTION = click.option("--email", required=True, help="The person's email address, as they gave it.")
+EMAIL_OPTION = click.option("--email", required=True, callback=_email,
+                            help="The person's email address, as they gave it.")
 
 
 @cli.group()
@@ -213,7 +309,7 @@ def subject() -> None:
 def subject_find(lazy: _LazyStaff, email: str) -> None:
     """List what is stored about the person: record, kind, reference, date, status."""
     staff = lazy.get()
-    with _plainly():
+    with _plainly(lazy):
         hashed = subjects.subject_of(staff, email)
         with audited(staff, "subject.find", [], subject=hashed) as action:
             items = subjects.find(staff, hashed)
@@ -228,26 +324,39 @@ def subject_find(lazy: _LazyStaff, email: str) -> None:
 
 @subject.command("export")
 @EMAIL_OPTION
+@click.option("--format", "copy_format", type=click.Choice(COPY_FORMATS),
+              help="json, or html to read and print (default: from the file's suffix, else json).")
 @click.option("-o", "--output", default="-", show_default=True, metavar="FILE",
-              help="Where to write the JSON document; - is standard output.")
+              help="Where to write the copy; - is standard output.")
 @click.pass_obj
-def subject_export(lazy: _LazyStaff, email: str, output: str) -> None:
-    """Write everything stored about the person, decrypted, as one JSON document.
+def subject_export(lazy: _LazyStaff, email: str, copy_format: str | None, output: str) -> None:
+    """Write the copy of everything stored about the person, to send them.
 
-    This is the copy to send when a person asks to see their data.
+    A readable document: one section per submission with the form's own
+    questions and the answers given, what was done about it, a registered
+    warranty's dates, marketing consents, and the date each will be deleted.
+    JSON, or an HTML page (-o ann.html) to read, print or attach.
     """
+    suffix = Path(output).suffix.lower().lstrip(".")
+    if copy_format and suffix in COPY_FORMATS and suffix != copy_format:
+        raise click.UsageError(f"--format {copy_format} does not match -o {output}")
+    copy_format = copy_format or (suffix if suffix in COPY_FORMATS else "json")
     staff = lazy.get()
-    with _plainly():
+    with _plainly(lazy), _output(output, binary=False) as stream:
         hashed = subjects.subject_of(staff, email)
         with audited(staff, "subject.export", [], subject=hashed) as action:
             items = subjects.find(staff, hashed)
-            document = subjects.portable_copy(staff, items)
-            action.kinds = sorted({str(record["kind"]) for record in document["items"]})
+            document = readable_copy(staff, items)
+            action.kinds = sorted({str(summary["kind"]) for summary in map(subjects.summary, items)
+                                   if summary["kind"]})
             action.item_count = len(items)
-    with _output(output, binary=False) as stream:
-        json.dump(document, stream, ensure_ascii=False, indent=2, default=str)
-        stream.write("\n")
-    click.echo(f"{len(items)} item(s) exported", err=True)
+        if copy_format == "html":
+            stream.write(as_html(document))
+        else:
+            json.dump(document, stream, ensure_ascii=False, indent=2)
+            stream.write("\n")
+    click.echo(f"{len(document['submissions'])} submission(s) and "
+               f"{len(document['marketing_consents'])} consent(s) exported", err=True)
 
 
 @subject.command("correct")
@@ -259,19 +368,26 @@ def subject_export(lazy: _LazyStaff, email: str, output: str) -> None:
 def subject_correct(lazy: _LazyStaff, email: str, reference: str, field_name: str, value: str) -> None:
     """Correct one field of one of the person's submissions.
 
-    The value is checked by the form's own rules, so nothing the form would
-    refuse can be stored. Correcting the email moves the submission to the
-    new address: later requests must use that one.
+    The value is checked by the form's own rules (date rules as on the day it
+    was sent), so nothing the form would refuse can be stored. Everything
+    derived from the submission changes with it, in one transaction: a
+    warranty's record moves to a corrected serial number and its expiry
+    follows a corrected purchase date; consent records follow the email and
+    name. If something cannot follow (the new serial is already registered),
+    nothing changes and the reason is shown. Correcting the email moves the
+    submission to the new address: later requests must use that one.
     """
     staff = lazy.get()
-    with _plainly():
+    with _plainly(lazy):
         hashed = subjects.subject_of(staff, email)
         with audited(staff, "subject.correct", [], subject=hashed,
                      detail={"reference": reference, "field": field_name}) as action:
             done = subjects.correct(staff, hashed, reference, field_name, value)
             action.kinds, action.item_count = [done.kind], 1
     moved = " (now found under the new email address)" if done.subject_changed else ""
-    click.echo(f"corrected {done.field} of {done.reference}{moved}")
+    names = ", ".join(name.replace("-", " ") for name in done.derived)
+    derived = f", with the records derived from it ({names})" if names else ""
+    click.echo(f"corrected {done.field} of {done.reference}{derived}{moved}")
 
 
 @subject.command("erase")
@@ -287,7 +403,7 @@ def subject_erase(lazy: _LazyStaff, email: str, yes: bool) -> None:
     The audit record keeps only the keyed hash, the count and who erased.
     """
     staff = lazy.get()
-    with _plainly():
+    with _plainly(lazy):
         hashed = subjects.subject_of(staff, email)
         found = subjects.find(staff, hashed, include_expired=True)
         if not found:
@@ -316,7 +432,7 @@ def consent() -> None:
 def consent_list(lazy: _LazyStaff, email: str) -> None:
     """Show each consent the person gave: when, on which form, under which notice, and its status."""
     staff = lazy.get()
-    with _plainly():
+    with _plainly(lazy):
         hashed = subjects.subject_of(staff, email)
         with audited(staff, "consent.list", [CONSENT_KIND], subject=hashed) as action:
             records = subjects.consents(staff, hashed)
@@ -340,7 +456,7 @@ def consent_withdraw(lazy: _LazyStaff, email: str) -> None:
     policy's retention period.
     """
     staff = lazy.get()
-    with _plainly():
+    with _plainly(lazy):
         hashed = subjects.subject_of(staff, email)
         with audited(staff, "consent.withdraw", [CONSENT_KIND], subject=hashed) as action:
             action.item_count = subjects.withdraw_consent(staff, hashed)
@@ -355,19 +471,19 @@ def complaints() -> None:
 
 
 @complaints.command("list")
-@click.option("--status", default="open", show_default=True, help="open or resolved.")
+@click.option("--status", default=OPEN_STATUS, show_default=True,
+              type=click.Choice([OPEN_STATUS, RESOLVED_STATUS]), help="Which complaints.")
+@FORMAT_OPTION
 @click.pass_obj
-def complaints_list(lazy: _LazyStaff, status: str) -> None:
-    """List complaints, oldest first: reference, date, and what they are about (no personal data).
+def complaints_list(lazy: _LazyStaff, status: str, list_format: str) -> None:
+    """List complaints, oldest first: reference, date, days open, handler and what they are
+    about (no personal data). A table on a terminal, JSON lines when piped.
 
     For names and descriptions: aftercare export --kind complaint --status open
     """
     staff = lazy.get()
-    shown = 0
-    with _plainly():
-        for case in cases.open_cases(staff, status):
-            click.echo(json.dumps(case, ensure_ascii=False, default=str))
-            shown += 1
+    with _plainly(lazy):
+        shown = show(cases.open_cases(staff, status), CASE_TABLE, list_format)
     click.echo(f"{shown} {status} complaint(s)", err=True)
 
 
@@ -383,7 +499,7 @@ def complaints_resolve(lazy: _LazyStaff, reference: str, heard_by: str, action_t
     recorded as the one who resolved it.
     """
     staff = lazy.get()
-    with _plainly(), audited(staff, "complaint.resolve", [], detail={"reference": reference}) as action:
+    with _plainly(lazy), audited(staff, "complaint.resolve", [], detail={"reference": reference}) as action:
         item = cases.resolve(staff, reference, heard_by=heard_by, action_taken=action_taken)
         action.kinds, action.item_count = [item["kind"]], 1
     click.echo(f"{reference} resolved")
@@ -396,17 +512,41 @@ def complaints_resolve(lazy: _LazyStaff, reference: str, heard_by: str, action_t
               help="From this date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM:SS, UTC), inclusive.")
 @click.option("--until", type=DATES, metavar="DATE",
               help="Up to this date (the whole day) or time (UTC), inclusive.")
+@click.option("--email", callback=_optional_email, metavar="EMAIL",
+              help="Only actions about this person (matched by the keyed hash, as stored).")
+@click.option("--action", "action_name", metavar="ACTION",
+              help="Only this action, e.g. subject.erase, or every subject.* action with `subject`.")
+@click.option("--actor", metavar="TEXT", help="Only actions by staff whose identity contains TEXT.")
+@FORMAT_OPTION
 @click.pass_obj
-def audit(lazy: _LazyStaff, since: datetime | None, until: datetime | None) -> None:
-    """List the audit trail as JSON lines: who did what, when, to how many items."""
+def audit(lazy: _LazyStaff, since: datetime | None, until: datetime | None, email: str | None,
+          action_name: str | None, actor: str | None, list_format: str) -> None:
+    """List the audit trail, oldest first: who did what, when, to how many items.
+
+    A table on a terminal, JSON lines when piped. The person is shown by the
+    start of their keyed hash, never by name or address.
+
+    \b
+    Examples:
+      aftercare audit --since 2026-01-01 --action subject.erase
+      aftercare audit --email ann@example.com
+      aftercare audit --actor sam --format jsonl
+    """
+    window = _window(since, until)
     staff = lazy.get()
-    window = Window.of(since, until)
-    with _plainly():
-        for item in staff.table.query_kind(AUDIT_KIND, since=window.since, until=window.until,
-                                           now_epoch=epoch(staff.now())):
-            click.echo(json.dumps({name: item.get(name) for name in (
-                "created_at", "actor", "action", "kinds", "item_count", "outcome",
-                "about_subject", "detail")}, default=str))
+    with _plainly(lazy):
+        about = subjects.subject_of(staff, email) if email else None
+        records = staff.table.query_kind(AUDIT_KIND, since=window.since, until=window.until,
+                                         now_epoch=epoch(staff.now()))
+        wanted = (
+            {name: item.get(name) for name in AUDIT_FIELDS} for item in records
+            if (about is None or item.get("about_subject") == about)
+            and (not action_name or item.get("action") == action_name
+                 or str(item.get("action", "")).startswith(action_name + "."))
+            and (not actor or actor.lower() in str(item.get("actor", "")).lower())
+        )
+        shown = show(wanted, AUDIT_TABLE, list_format, limits={"about_subject": 13})
+    click.echo(f"{shown} audit record(s)", err=True)
 
 
 def _add_email_commands() -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
 from chalicelib.crypto import SubmissionCipher
 from chalicelib.forms import FORMS
-from chalicelib.items import CONSENT_KIND, OPEN, RESOLVED
+from chalicelib.items import CONSENT_KIND, CONSENT_STATUSES, OPEN, RESOLVED
 
 BASE_COLUMNS = ("reference", "kind", "created_at", "status")
 # Marketing consent is not a form: intake.py writes it from a form's tick box.
@@ -20,6 +22,13 @@ OPEN_STATUS = OPEN
 RESOLVED_STATUS = RESOLVED
 CASE_COLUMNS = ("resolved_at", "resolved_by", "heard_by", "action_taken")
 CASE_PERSONAL = ("heard_by", "action_taken")
+
+
+def known_statuses() -> list[str]:
+    """Every status an item can have: each form's first one, a case's resolved, a consent's two."""
+    statuses = dict.fromkeys(form.initial_status for form in FORMS.values())
+    statuses.update(dict.fromkeys((RESOLVED_STATUS, *CONSENT_STATUSES)))
+    return list(statuses)
 
 
 def case_kinds() -> list[str]:
@@ -39,6 +48,17 @@ def columns_for(kind: str) -> tuple[str, ...]:
     if form.initial_status == OPEN_STATUS:
         columns += CASE_COLUMNS
     return columns
+
+
+def date_columns(kind: str) -> tuple[str, ...]:
+    """The kind's columns that hold a calendar date (the model's date fields, e.g. purchase_date)."""
+    form = FORMS.get(kind)
+    if form is None:
+        return ()
+    return tuple(
+        name for name, info in form.model.model_fields.items()
+        if date in (info.annotation, *typing.get_args(info.annotation))
+    )
 
 
 def union_columns(kinds: Iterable[str]) -> tuple[str, ...]:

@@ -2,31 +2,35 @@
 
 from __future__ import annotations
 
-import inspect
 from collections import Counter
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from chalicelib.crypto import RecipientSeal, subject_hash
 from chalicelib.forms import FORMS, InvalidSubmission, validate
+from chalicelib.intake import CONSENT_GUARD, IDEMPOTENCY_GUARD, SUBMISSION_GUARD
 from chalicelib.items import (
+    CONSENT_CONTACT,
+    CONSENT_KIND,
     RECIPIENT_ATTRIBUTE,
+    claim_item,
+    claim_key,
     epoch,
     idempotency_kind,
     open_part,
+    parsed_timestamp,
     personal_part,
     record_type,
     submission_key,
     submission_payload,
     timestamp,
 )
+from chalicelib.storage import ItemChange, WriteConflict
 from chalicelib.unsubscribe import withdraw_consents
 
-from aftercare_cli.records import CONSENT_KIND, resolution_context
+from aftercare_cli.listing import with_article
 from aftercare_cli.staff import Staff
-
-# Bookkeeping that says nothing about the person and is not worth a line in their copy.
-INTERNAL_ATTRIBUTES = {"pk", "sk", "subject_hash", "personal", "resolution", "fingerprint", "recipient"}
 
 
 class SubjectRequestError(Exception):
@@ -55,31 +59,6 @@ def summary(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def portable_copy(staff: Staff, items: list[dict[str, Any]]) -> dict[str, Any]:
-    """One JSON document with everything stored about the person, decrypted."""
-    records = []
-    for item in items:
-        record = summary(item)
-        record["stored"] = {
-            name: value for name, value in sorted(item.items())
-            if name not in INTERNAL_ATTRIBUTES and not isinstance(value, bytes)
-        }
-        if item.get("personal") and item.get("kind") and item.get("reference"):
-            record["personal"] = staff.cipher.open(
-                item["personal"], kind=item["kind"], reference=item["reference"]
-            )
-        if item.get("resolution"):
-            record["resolution"] = staff.cipher.open(
-                item["resolution"], kind=resolution_context(item["kind"]),
-                reference=item["reference"],
-            )
-        records.append(record)
-    return {
-        "generated_at": timestamp(staff.now()),
-        "controller_note": "Everything Aftercare stores about the person with this email address.",
-        "item_count": len(records),
-        "items": records,
-    }
 
 
 @dataclass(frozen=True)
@@ -89,17 +68,27 @@ class Correction:
     field: str
     subject_changed: bool
     new_subject: str | None
+    derived: tuple[str, ...] = ()
 
 
 def correct(staff: Staff, subject: str, reference: str, field: str, value: str) -> Correction:
-    """Change one field of one submission, checked by the form's own rules, and re-seal it."""
+    """Change one field of one submission, checked by the form's own rules, and re-seal it.
+
+    Every item derived from the submission changes with it, in one
+    transaction: the records of its unique keys (a warranty under its serial
+    number, with the expiry worked out from the purchase date), and the
+    subject hash of its consent and idempotency records. If any of them cannot
+    follow (the new serial is already registered, say), nothing changes.
+    """
     now = staff.now()
     item = staff.table.get(*submission_key(reference), now_epoch=epoch(now))
     if item is None or item.get("subject_hash") != subject:
         raise SubjectRequestError(f"no submission {reference} belongs to that email address")
     form = FORMS.get(item["kind"])
     if form is None:
-        raise SubjectRequestError(f"{reference} is a {item['kind']}, which has no form to check against")
+        raise SubjectRequestError(
+            f"{reference} is {with_article(item['kind'])}, which has no form to check against"
+        )
     model = form.model
     if field not in model.model_fields:
         raise SubjectRequestError(
@@ -107,9 +96,12 @@ def correct(staff: Staff, subject: str, reference: str, field: str, value: str) 
         )
     if field == "marketing_consent":
         raise SubjectRequestError("marketing consent is changed with `aftercare consent withdraw`")
+    created = _created(item, now)
     personal = staff.cipher.open(item["personal"], kind=form.kind, reference=reference)
-    whole = {**submission_payload(item, personal), field: value}
-    submission = _validate(model, whole, now.date())
+    stored = submission_payload(item, personal)
+    # Date rules are checked as on the day the form was sent: a correction says
+    # what was true then (a registration stays inside its window, say).
+    submission = _validate(model, {**stored, field: value}, created.date())
     sealed_fields = personal_part(submission)
     email = sealed_fields.get("email")
     new_subject = subject_hash(staff.hasher, email) if email else None
@@ -121,19 +113,99 @@ def correct(staff: Staff, subject: str, reference: str, field: str, value: str) 
     item["fields"] = open_part(submission)
     item["subject_hash"] = new_subject
     item["corrected_at"] = timestamp(now)
-    staff.table.replace(item)
-    return Correction(reference, form.kind, field, new_subject != subject, new_subject)
-
-
-def _validate(model: Any, payload: dict[str, Any], today: Any) -> Any:
-    """The form's own validation; forms with date rules are checked against today."""
+    changes = [ItemChange(item["pk"], item["sk"], item, guard=SUBMISSION_GUARD,
+                          expect={"subject_hash": subject})]
+    claims = _claim_changes(staff, form, stored, submission, reference, new_subject, created)
+    contact_changed = any(sealed_fields.get(name) != personal.get(name) for name in CONSENT_CONTACT)
+    related = _related_changes(staff, subject, reference, new_subject,
+                               sealed_fields if contact_changed else None)
     try:
-        if "today" in inspect.signature(validate).parameters:
-            return validate(model, payload, today=today)
-        return validate(model, payload)
+        staff.table.change_all(changes + claims + related)
+    except WriteConflict as conflict:
+        if conflict.guard in {change.guard for change in claims}:
+            raise SubjectRequestError(
+                f"not corrected: another submission already holds that {conflict.guard.replace('-', ' ')}"
+            ) from None
+        raise SubjectRequestError(
+            f"not corrected: {reference} or a record derived from it changed meanwhile; try again"
+        ) from None
+    derived = tuple(sorted({change.guard for change in claims + related}))
+    return Correction(reference, form.kind, field, new_subject != subject, new_subject, derived)
+
+
+def _validate(model: Any, payload: dict[str, Any], today: date) -> Any:
+    """The form's own validation, its date rules checked against `today`."""
+    try:
+        return validate(model, payload, today=today)
     except InvalidSubmission as invalid:
         messages = "; ".join(f"{error.field}: {error.message}" for error in invalid.errors)
         raise SubjectRequestError(f"the form would refuse that value ({messages})") from None
+
+
+def _created(item: dict[str, Any], now: datetime) -> datetime:
+    return parsed_timestamp(item.get("created_at")) or now
+
+
+def _claim_changes(staff: Staff, form: Any, stored: dict[str, Any], submission: Any,
+                   reference: str, subject: str | None, created: datetime) -> list[ItemChange]:
+    """Move or rewrite the records of the submission's unique keys to follow the correction."""
+    after = submission.unique_claims(created.date())
+    if not after:
+        return []
+    before = {claim_key(claim.guard, claim.value): claim
+              for claim in _as_sent(form.model, stored, created).unique_claims(created.date())}
+    expires = staff.policy.expires_at(form.kind, created)
+    changes = []
+    for claim in after:
+        record = claim_item(guard=claim.guard, value=claim.value, fields=claim.fields,
+                            reference=reference, subject=subject, created=created, expires=expires)
+        key = claim_key(claim.guard, claim.value)
+        kept = key in before
+        changes.append(ItemChange(
+            *key, record, guard=claim.guard,
+            # A key the submission keeps must still be its own; a new key must be free.
+            exists=kept, expect={"reference": reference} if kept else {},
+        ))
+    moved = {claim_key(claim.guard, claim.value) for claim in after}
+    changes += [
+        ItemChange(partition, sort, None, guard=claim.guard, exists=None, expect={"reference": reference})
+        for (partition, sort), claim in before.items() if (partition, sort) not in moved
+    ]
+    return changes
+
+
+def _as_sent(model: Any, stored: dict[str, Any], created: datetime) -> Any:
+    try:
+        return validate(model, stored, today=created.date())
+    except InvalidSubmission:
+        raise SubjectRequestError(
+            "not corrected: the stored submission no longer passes its form's rules, so the "
+            "records derived from it cannot be worked out"
+        ) from None
+
+
+def _related_changes(staff: Staff, subject: str, reference: str, new_subject: str | None,
+                     contact: dict[str, Any] | None) -> list[ItemChange]:
+    """The person's consent and idempotency records that came from this submission follow it.
+
+    `contact`: the corrected personal fields when the email or name changed, else None.
+    """
+    changes = []
+    for related in find(staff, subject):
+        fields = related.get("fields") or {}
+        if related.get("kind") == CONSENT_KIND and fields.get("source_reference") == reference:
+            if not contact or not contact.get("email"):
+                continue
+            changes.append(ItemChange(related["pk"], related["sk"], {
+                "subject_hash": new_subject,
+                "personal": staff.cipher.seal({name: contact.get(name) for name in CONSENT_CONTACT},
+                                              kind=CONSENT_KIND, reference=related["reference"]),
+            }, guard=CONSENT_GUARD))
+        elif record_type(related) == "idempotency" and related.get("reference") == reference \
+                and new_subject != subject:
+            changes.append(ItemChange(related["pk"], related["sk"], {"subject_hash": new_subject},
+                                      guard=IDEMPOTENCY_GUARD))
+    return changes
 
 
 def erase(staff: Staff, subject: str) -> Counter[str]:
@@ -150,6 +222,11 @@ def consents(staff: Staff, subject: str) -> list[dict[str, Any]]:
 def withdraw_consent(staff: Staff, subject: str) -> int:
     """Withdraw every standing opt-in; each record stays, as proof, for the policy's period.
 
-    The unsubscribe link in an email does the very same (chalicelib.unsubscribe).
+    A person with no consent record at all is an error: a withdrawal that
+    finds nothing is more likely a mistyped address than a job done.
     """
-    return withdraw_consents(staff.table, staff.policy, consents(staff, subject), staff.now())
+    records = consents(staff, subject)
+    if not records:
+        raise SubjectRequestError("no consent is recorded for that email address: nothing withdrawn")
+    # The unsubscribe link in an email does the very same (chalicelib.unsubscribe).
+    return withdraw_consents(staff.table, staff.policy, records, staff.now())

@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
+import socket
 import sys
 import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
+from chalicelib.origin import SECRET_VARIABLE
 
 from aftercare_local import mail, server, stack, streams
-from aftercare_local.paths import BUILT_SITE, LOCAL_STATE
+from aftercare_local.dynamodb import DynamoDBLocalError
+from aftercare_local.paths import BUILT_SITE, LOCAL_STATE, RUNNING_STACK
+
+
+def origin_secret() -> str:
+    """A secret for this run, set where the app reads it, for the server to add as CloudFront does."""
+    secret = server.new_origin_secret()
+    os.environ[SECRET_VARIABLE] = secret
+    return secret
 
 
 @click.group()
@@ -22,40 +33,74 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--port", default=8000, show_default=True, help="Port for the site and the API.")
+@click.option("--port", default=8000, show_default=True,
+              help="Port for the site and the API (make run: PORT).")
 @click.option("--dynamodb-port", type=int, default=None,
-              help="Port for DynamoDB Local [default: the Chalice config's local stage, 8001].")
-@click.option("--smtp-port", default=8025, show_default=True, help="Port for MailDev's SMTP server.")
-@click.option("--mail-port", default=8002, show_default=True, help="Port for MailDev's web inbox.")
+              help="Port for DynamoDB Local (make run: DYNAMODB_PORT) "
+                   "[default: the Chalice config's local stage, 8001].")
+@click.option("--smtp-port", default=8025, show_default=True,
+              help="Port for MailDev's SMTP server (make run: SMTP_PORT).")
+@click.option("--mail-port", default=8002, show_default=True,
+              help="Port for MailDev's web inbox (make run: MAIL_PORT).")
 def run(port: int, dynamodb_port: int | None, smtp_port: int, mail_port: int) -> None:
     """Serve the built site and the API on http://127.0.0.1:PORT, data kept in .local/."""
+    _port_is_free(port, "the site and the API", "PORT")
+    if dynamodb_port is not None:
+        _port_is_free(dynamodb_port, "DynamoDB Local", "DYNAMODB_PORT")
+    _port_is_free(smtp_port, "MailDev's SMTP server", "SMTP_PORT")
+    _port_is_free(mail_port, "MailDev's inbox", "MAIL_PORT")
     if not (BUILT_SITE / "index.html").exists():
         raise click.ClickException("the site is not built: run `make run`, which builds it")
     # A terminal's Ctrl-C raises KeyboardInterrupt; a plain kill should stop
     # DynamoDB Local just as cleanly.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    with stack.started(data_dir=LOCAL_STATE / "dynamodb", dynamodb_port=dynamodb_port) as local, \
-            mail.running(smtp_port, mail_port, LOCAL_STATE / "maildev") as maildev:
-        os.environ.update(AFTERCARE_SMTP_PORT=str(maildev.smtp_port),
-                          AFTERCARE_SITE_URL=f"http://127.0.0.1:{port}")
-        httpd = server.make_server(port, BUILT_SITE, server.load_app())
-        stop = threading.Event()
-        reader = streams.reader_for(local.dynamodb_endpoint, local.table_name, streams.notifier_handler(),
-                                    LOCAL_STATE / "streams")
-        notifier = threading.Thread(target=reader.run, args=(stop,), name="notifier", daemon=True)
-        notifier.start()
-        click.echo(f"DynamoDB Local: {local.dynamodb_endpoint} (data in .local/dynamodb)")
-        click.echo(f"MailDev:        {maildev.inbox_url} (SMTP on 127.0.0.1:{maildev.smtp_port}, "
-                   "mail in .local/maildev)")
-        click.echo(f"Aftercare:      http://127.0.0.1:{port}/  (Ctrl-C stops everything)")
+    try:
+        with stack.started(data_dir=LOCAL_STATE / "dynamodb", dynamodb_port=dynamodb_port) as local, \
+                mail.running(smtp_port, mail_port, LOCAL_STATE / "maildev") as maildev:
+            os.environ.update(AFTERCARE_SMTP_PORT=str(maildev.smtp_port),
+                              AFTERCARE_SITE_URL=f"http://127.0.0.1:{port}")
+            try:
+                httpd = server.make_server(port, BUILT_SITE, server.load_app(), origin_secret=origin_secret())
+            except OSError as error:
+                raise click.ClickException(_busy(port, "the site and the API", "PORT", error)) from None
+            stack.write_running_state(RUNNING_STACK, local, port)
+            stop = threading.Event()
+            reader = streams.reader_for(local.dynamodb_endpoint, local.table_name,
+                                        streams.notifier_handler(), LOCAL_STATE / "streams")
+            notifier = threading.Thread(target=reader.run, args=(stop,), name="notifier", daemon=True)
+            notifier.start()
+            click.echo(f"DynamoDB Local: {local.dynamodb_endpoint} (data in .local/dynamodb)")
+            click.echo(f"MailDev:        {maildev.inbox_url} (SMTP on 127.0.0.1:{maildev.smtp_port}, "
+                       "mail in .local/maildev)")
+            click.echo(f"Aftercare:      http://127.0.0.1:{port}/  (Ctrl-C stops everything)")
+            try:
+                httpd.serve_forever()
+            except KeyboardInterrupt:
+                click.echo("\nStopping.")
+            finally:
+                stop.set()
+                notifier.join(timeout=10)
+                RUNNING_STACK.unlink(missing_ok=True)
+                httpd.server_close()
+    except DynamoDBLocalError as error:
+        hint = " (another `make run`? set DYNAMODB_PORT to move it)" if "in use" in str(error) else ""
+        raise click.ClickException(f"DynamoDB Local: {error}{hint}") from None
+
+
+def _port_is_free(port: int, what: str, variable: str) -> None:
+    """A busy port is one plain line naming the variable that moves it, not a traceback."""
+    with socket.socket() as probe:
         try:
-            httpd.serve_forever()
-        except KeyboardInterrupt:
-            click.echo("\nStopping.")
-        finally:
-            stop.set()
-            notifier.join(timeout=10)
-            httpd.server_close()
+            probe.bind(("127.0.0.1", port))
+        except OSError as error:
+            raise click.ClickException(_busy(port, what, variable, error)) from None
+
+
+def _busy(port: int, what: str, variable: str, error: OSError) -> str:
+    if error.errno == errno.EADDRINUSE:
+        return (f"port {port} for {what} is already in use (another `make run`?): "
+                f"choose another one, e.g. {variable}={port + 80} make run")
+    return f"cannot listen on 127.0.0.1:{port} for {what}: {error.strerror or error}; set {variable}"
 
 
 @main.command()
@@ -72,7 +117,9 @@ def serve(port: int, dynamodb_endpoint: str, table_name: str, key_dir: str, site
         AFTERCARE_DYNAMODB_ENDPOINT=dynamodb_endpoint,
         AFTERCARE_LOCAL_KEY_DIR=str(Path(key_dir).resolve()),
     )
-    httpd = server.make_server(port, Path(site_dir), server.load_app())
+    # Errors only: a caller that never reads stderr must not fill the pipe and stall us.
+    httpd = server.make_server(port, Path(site_dir), server.load_app(), origin_secret=origin_secret(),
+                               log_requests=False)
     click.echo(f"listening on http://127.0.0.1:{httpd.server_address[1]}/", err=True)
     try:
         httpd.serve_forever()

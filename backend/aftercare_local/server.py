@@ -2,7 +2,10 @@
 
 `/api/...` goes to the Chalice app through Chalice's own local gateway (the
 stage name `api` is the first path segment, as with API Gateway); everything
-else is a file of the built site.
+else is a file of the built site. Every answer carries the security headers
+of the CloudFront response headers policy in infra/resources.yaml (read from
+the template, so there is one definition), and each API request gets the
+origin secret header CloudFront adds (chalicelib.origin).
 """
 
 from __future__ import annotations
@@ -11,28 +14,38 @@ import base64
 import functools
 import gzip
 import importlib
+import importlib.util
 import io
+import json
+import secrets
 import sys
+import threading
+from collections.abc import Mapping
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from chalice.config import Config
 from chalice.local import LocalGateway, LocalGatewayException
 
-from aftercare_local.paths import BACKEND
+from aftercare_local import template
+from aftercare_local.paths import BACKEND, INFRA_TEMPLATE, REPO
 
 API_PREFIX = "/api"
 # What CloudFront compresses for browsers that accept it (the site's text files).
 COMPRESSIBLE = {".html", ".css", ".js", ".json", ".xml", ".svg", ".txt"}
 # API Gateway refuses payloads over 10 MB before the function sees them.
 GATEWAY_MAX_BODY = 10 * 1024 * 1024
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "strict-origin-when-cross-origin",
-    "X-Frame-Options": "DENY",
-}
+# Connections the kernel queues before accept(); the standard library's 5 resets
+# clients as soon as a few dozen connect at once.
+LISTEN_BACKLOG = 1024
+JSON_TYPE = "application/json"
+# What the API Gateway proxy integration sends when the function names no type.
+DEFAULT_API_CONTENT_TYPE = JSON_TYPE
+ORIGIN_HEADER = "X-Aftercare-Origin"  # chalicelib.origin.ORIGIN_HEADER, read without importing the app
+SITE_METHODS = ("GET", "HEAD")
 
 
 def load_app() -> Any:
@@ -41,21 +54,101 @@ def load_app() -> Any:
     return importlib.import_module("app").app
 
 
+def _deploy_module() -> Any:
+    """infra/deploy.py, whose packaging adds the site's script hashes to the policy."""
+    if "aftercare_deploy" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("aftercare_deploy", REPO / "infra" / "deploy.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["aftercare_deploy"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["aftercare_deploy"]
+
+
+def security_headers(resources: Mapping[str, Any], site_dir: Path | None = None) -> dict[str, str]:
+    """The headers CloudFront's SiteHeadersPolicy adds to every answer, as header: value.
+
+    With a built site, the Content-Security-Policy gets its inline scripts'
+    hashes as `make package` gives them.
+    """
+    config = resources["Resources"]["SiteHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]
+    security = config.get("SecurityHeadersConfig", {})
+    headers: dict[str, str] = {}
+    if "StrictTransportSecurity" in security:
+        headers["Strict-Transport-Security"] = _hsts(security["StrictTransportSecurity"])
+    if "ContentSecurityPolicy" in security:
+        csp = security["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+        if site_dir is not None and (site_dir / "index.html").is_file():
+            deploy = _deploy_module()
+            csp = deploy.with_script_hashes(csp, deploy.inline_script_hashes(site_dir))
+        headers["Content-Security-Policy"] = csp
+    if "ContentTypeOptions" in security:
+        headers["X-Content-Type-Options"] = "nosniff"
+    if "FrameOptions" in security:
+        headers["X-Frame-Options"] = security["FrameOptions"]["FrameOption"]
+    if "ReferrerPolicy" in security:
+        headers["Referrer-Policy"] = security["ReferrerPolicy"]["ReferrerPolicy"]
+    if "XSSProtection" in security:
+        xss = security["XSSProtection"]
+        headers["X-XSS-Protection"] = ("1" if xss.get("Protection") else "0") + (
+            "; mode=block" if xss.get("ModeBlock") else ""
+        )
+    for item in config.get("CustomHeadersConfig", {}).get("Items", []):
+        headers[item["Header"]] = str(item["Value"])
+    return headers
+
+
+def _hsts(hsts: Mapping[str, Any]) -> str:
+    value = f"max-age={hsts['AccessControlMaxAgeSec']}"
+    if hsts.get("IncludeSubdomains"):
+        value += "; includeSubDomains"
+    if hsts.get("Preload"):
+        value += "; preload"
+    return value
+
+
+BAD_CHUNKS = "The request's chunks are not valid."
+
+
+class BadBody(Exception):
+    """The request's body cannot be read as HTTP/1.1 frames it; the connection must close."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
 class OneOriginHandler(SimpleHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     gateway: LocalGateway
+    headers_for_every_answer: dict[str, str]
+    origin_secret: str | None
+    # Chalice keeps the request being handled on the app object
+    # (`app.current_request`), so two API requests at once would see each
+    # other's. One at a time, as one Lambda instance handles them.
+    api_lock: threading.Lock
+    log_requests: bool
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        if self.log_requests:
+            super().log_request(code, size)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         # Paths only: bodies and query strings never reach the log.
-        sys.stderr.write(f"{self.command} {self.path.split('?')[0]} {args[1] if len(args) > 1 else ''}\n")
+        path = (getattr(self, "path", "") or "").split("?")[0]
+        sys.stderr.write(f"{self.command} {path} {args[1] if len(args) > 1 else ''}\n")
 
     def end_headers(self) -> None:
-        for name, value in SECURITY_HEADERS.items():
+        for name, value in self.headers_for_every_answer.items():
             self.send_header(name, value)
         super().end_headers()
 
     def send_head(self) -> Any:
         """Static text files gzip-compressed when the browser accepts it, as CloudFront does."""
+        if "\x00" in unquote(self.path.split("?")[0]):
+            # A NUL (`%00`) would make the file system calls raise mid-answer.
+            self.send_error(HTTPStatus.NOT_FOUND)
+            return None
         path = Path(self.translate_path(self.path))
         if path.is_dir() and self.path.split("?")[0].endswith("/"):
             path = path / "index.html"
@@ -75,84 +168,216 @@ class OneOriginHandler(SimpleHTTPRequestHandler):
         return self.path == API_PREFIX or self.path.startswith(API_PREFIX + "/") or \
             self.path.startswith(API_PREFIX + "?")
 
+    def _has_body(self) -> bool:
+        return bool(self.headers.get("Transfer-Encoding")) or \
+            (self.headers.get("Content-Length") or "0").strip() not in ("", "0")
+
     def do_GET(self) -> None:
         if self._is_api():
             self._to_api()
-        else:
-            super().do_GET()
+            return
+        if self._has_body():
+            # The site never reads a body; what follows it is not a request.
+            self.close_connection = True
+        super().do_GET()
 
     def do_HEAD(self) -> None:
         if self._is_api():
             self._to_api()
-        else:
-            super().do_HEAD()
+            return
+        if self._has_body():
+            self.close_connection = True
+        super().do_HEAD()
 
     def do_POST(self) -> None:
         if self._is_api():
             self._to_api()
         else:
-            self.send_error(HTTPStatus.METHOD_NOT_ALLOWED)
+            self._method_not_allowed(SITE_METHODS)
 
     do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_POST
 
+    def __getattr__(self, name: str) -> Any:
+        # TRACE, CONNECT and made-up methods: CloudFront and API Gateway serve
+        # none of them, and the answer keeps the API's error shape (not a bare 501).
+        if name.startswith("do_"):
+            return self._other_method
+        raise AttributeError(name)
+
+    def _other_method(self) -> None:
+        self._method_not_allowed(("GET", "POST") if self._is_api() else SITE_METHODS)
+
+    def _method_not_allowed(self, allowed: tuple[str, ...]) -> None:
+        if self._has_body():
+            self.close_connection = True
+        body = b'{"message": "This method is not allowed here."}'
+        self._reply(HTTPStatus.METHOD_NOT_ALLOWED,
+                    {"Content-Type": JSON_TYPE, "Allow": ", ".join(allowed)}, body)
+
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The site's 404 page for a missing file; anything else in the API's error shape."""
         not_found_page = Path(self.directory) / "404.html"
         if code == HTTPStatus.NOT_FOUND and not_found_page.exists():
             body = not_found_page.read_bytes()
-            self.send_response(code)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
-            return
-        super().send_error(code, message, explain)
+            content_type = "text/html; charset=utf-8"
+        else:
+            try:
+                phrase = HTTPStatus(code).phrase
+            except ValueError:
+                phrase = "Error"
+            body = json.dumps({"message": f"{phrase}."}).encode()
+            content_type = JSON_TYPE
+        if code >= 400 and code != HTTPStatus.NOT_FOUND:
+            # Errors raised while parsing leave the stream in an unknown state.
+            self.close_connection = True
+        self.send_response(code, message)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if getattr(self, "command", None) != "HEAD":
+            self.wfile.write(body)
+
+    def _read_body(self) -> bytes | None:
+        """The body as API Gateway would pass it: by Content-Length, or de-chunked."""
+        encoding = (self.headers.get("Transfer-Encoding") or "").strip().lower()
+        length_header = self.headers.get("Content-Length")
+        if encoding:
+            if encoding != "chunked" or length_header is not None:
+                # Both framings at once is how requests are smuggled past a proxy.
+                raise BadBody(HTTPStatus.BAD_REQUEST, "The request's framing is not valid.")
+            return self._read_chunks()
+        if length_header is None:
+            return None
+        try:
+            length = int(length_header)
+        except ValueError:
+            raise BadBody(HTTPStatus.BAD_REQUEST, "The Content-Length is not a number.") from None
+        if length < 0:
+            raise BadBody(HTTPStatus.BAD_REQUEST, "The Content-Length is not a number.")
+        if length > GATEWAY_MAX_BODY:
+            raise BadBody(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Request too large")
+        return self.rfile.read(length) if length else None
+
+    def _read_chunks(self) -> bytes:
+        body = bytearray()
+        while size := self._chunk_size():
+            if len(body) + size > GATEWAY_MAX_BODY:
+                raise BadBody(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "Request too large")
+            chunk = self.rfile.read(size)
+            if len(chunk) != size or self.rfile.read(2) != b"\r\n":
+                raise BadBody(HTTPStatus.BAD_REQUEST, BAD_CHUNKS)
+            body += chunk
+        self._skip_trailers()
+        return bytes(body)
+
+    def _chunk_size(self) -> int:
+        line = self.rfile.readline(1024)
+        if not line.endswith(b"\n"):
+            raise BadBody(HTTPStatus.BAD_REQUEST, BAD_CHUNKS)
+        try:
+            size = int(line.split(b";", 1)[0].strip(), 16)
+        except ValueError:
+            raise BadBody(HTTPStatus.BAD_REQUEST, BAD_CHUNKS) from None
+        if size < 0:
+            raise BadBody(HTTPStatus.BAD_REQUEST, BAD_CHUNKS)
+        return size
+
+    def _skip_trailers(self) -> None:
+        """Trailer fields, up to the empty line that ends the message."""
+        for _ in range(100):
+            trailer = self.rfile.readline(8192)
+            if trailer in (b"\r\n", b"\n"):
+                return
+            if not trailer.endswith(b"\n"):
+                break
+        raise BadBody(HTTPStatus.BAD_REQUEST, BAD_CHUNKS)
 
     def _to_api(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > GATEWAY_MAX_BODY:
+        try:
+            body = self._read_body()
+        except BadBody as bad:
             self.close_connection = True
-            self._reply(413, {"Content-Type": "application/json"}, b'{"message": "Request too large"}')
+            self._reply(bad.status, {"Content-Type": JSON_TYPE, "Connection": "close"},
+                        json.dumps({"message": bad.message}).encode())
             return
-        body = self.rfile.read(length) if length else None
         path = self.path[len(API_PREFIX):] or "/"
         if path.startswith("?"):
             path = "/" + path
+        if "\x00" in unquote(path.split("?")[0]):
+            self._reply(HTTPStatus.NOT_FOUND, {"Content-Type": JSON_TYPE},
+                        b'{"message": "Not Found"}')
+            return
+        headers = {name: value for name, value in self.headers.items()
+                   if name.lower() not in ("transfer-encoding", ORIGIN_HEADER.lower())}
+        if body is not None and "Content-Length" not in self.headers:
+            headers["Content-Length"] = str(len(body))
+        if self.origin_secret:
+            # Replacing whatever the client sent under that name, as CloudFront does.
+            headers[ORIGIN_HEADER] = self.origin_secret
         try:
-            response = self.gateway.handle_request(
-                method=self.command, path=path, headers=dict(self.headers), body=body
-            )
+            with self.api_lock:
+                response = self.gateway.handle_request(
+                    method=self.command, path=path, headers=headers, body=body
+                )
         except LocalGatewayException as error:
             self._reply(error.CODE, dict(error.headers), error.body or b"")
             return
-        headers = dict(response["headers"])
-        headers.update(response.get("multiValueHeaders") or {})
+        answer_headers = dict(response["headers"])
+        answer_headers.update(response.get("multiValueHeaders") or {})
         payload = response.get("body") or b""
         if response.get("isBase64Encoded"):
             payload = base64.b64decode(payload)
         if isinstance(payload, str):
             payload = payload.encode()
-        self._reply(response["statusCode"], headers, payload)
+        self._reply(response["statusCode"], answer_headers, payload)
 
     def _reply(self, status: int, headers: dict[str, Any], body: bytes) -> None:
         self.send_response(status)
+        overridden = {name.lower() for name in self.headers_for_every_answer}
+        has_type = False
         for name, value in headers.items():
-            if name.lower() == "content-length":
+            lowered = name.lower()
+            if lowered == "content-length" or lowered in overridden:
                 continue
+            has_type = has_type or lowered == "content-type"
             for single in value if isinstance(value, list) else [value]:
                 self.send_header(name, str(single))
+        if not has_type:
+            self.send_header("Content-Type", DEFAULT_API_CONTENT_TYPE)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
 
 
-def make_server(port: int, site_dir: Path, app: Any) -> ThreadingHTTPServer:
-    """A server on 127.0.0.1 only; port 0 picks a free one."""
+class OneOriginServer(ThreadingHTTPServer):
+    request_queue_size = LISTEN_BACKLOG
+    daemon_threads = True
+
+
+def new_origin_secret() -> str:
+    """A fresh secret per local run, as each deployment has its own."""
+    return secrets.token_urlsafe(32)
+
+
+def make_server(
+    port: int, site_dir: Path, app: Any, *, origin_secret: str | None = None,
+    log_requests: bool = True,
+) -> ThreadingHTTPServer:
+    """A server on 127.0.0.1 only; port 0 picks a free one.
+
+    With origin_secret, every API request carries it, as CloudFront adds it;
+    the app checks it when AFTERCARE_ORIGIN_SECRET holds the same value.
+    Without log_requests only errors are logged.
+    """
     gateway = LocalGateway(app, Config.create(lambda_timeout=15, lambda_memory_size=512))
-    handler = type("Handler", (OneOriginHandler,), {"gateway": gateway})
-    server = ThreadingHTTPServer(
-        ("127.0.0.1", port), functools.partial(handler, directory=str(site_dir))
-    )
-    server.daemon_threads = True
-    return server
+    handler = type("Handler", (OneOriginHandler,), {
+        "gateway": gateway,
+        "headers_for_every_answer": security_headers(template.load(INFRA_TEMPLATE), site_dir),
+        "origin_secret": origin_secret,
+        "api_lock": threading.Lock(),
+        "log_requests": log_requests,
+    })
+    return OneOriginServer(("127.0.0.1", port), functools.partial(handler, directory=str(site_dir)))

@@ -49,6 +49,49 @@ def local_stage_environment() -> dict[str, str]:
     return environment
 
 
+def write_running_state(path: Path, stack: LocalStack, port: int) -> None:
+    """Tell the staff command line where this stack runs (removed again when it stops)."""
+    state = {
+        "pid": os.getpid(), "port": port, "dynamodb_endpoint": stack.dynamodb_endpoint,
+        "table_name": stack.table_name, "key_dir": str(stack.key_dir),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(state, indent=2) + "\n")
+
+
+def running_state(path: Path) -> dict[str, Any] | None:
+    """The settings a running `make run` wrote, or None when none runs (a stale file is ignored)."""
+    try:
+        state = json.loads(path.read_text())
+        os.kill(int(state["pid"]), 0)
+    except PermissionError:
+        return state  # alive, under another user
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return state if isinstance(state, dict) else None
+
+
+def staff_environment(state_path: Path) -> tuple[dict[str, str], str]:
+    """Where the staff command line works by default, and those words for its messages.
+
+    The running stack's own settings when `make run` is up (whatever its
+    ports), else the Chalice config's local stage.
+    """
+    environment = local_stage_environment()
+    state = running_state(state_path)
+    if state is None:
+        endpoint = environment.get("AFTERCARE_DYNAMODB_ENDPOINT")
+        return environment, (f"the local stack's default address {endpoint}, since no running "
+                             f"`make run` was found (it records its ports in .local/{state_path.name})")
+    environment.update(
+        AFTERCARE_DYNAMODB_ENDPOINT=str(state["dynamodb_endpoint"]),
+        AFTERCARE_TABLE_NAME=str(state["table_name"]),
+        AFTERCARE_LOCAL_KEY_DIR=str(state["key_dir"]),
+    )
+    return environment, (f"the local stack `make run` started (site on port {state.get('port')}, "
+                         f"DynamoDB Local at {state['dynamodb_endpoint']}, from .local/{state_path.name})")
+
+
 @contextlib.contextmanager
 def started(
     *, data_dir: Path | None, key_dir: Path | None = None, dynamodb_port: int | None = None,

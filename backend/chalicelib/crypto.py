@@ -1,9 +1,13 @@
 """Encryption of personal fields (AWS Encryption SDK) and keyed hashing of subjects.
 
 The one module that talks to KMS. In AWS, data keys come from the retailer's
-KMS key and subject hashes from a KMS HMAC key, so neither key ever leaves
-KMS. Locally, the same SDK wraps data keys with an AES key kept on disk, so
-what was stored before a restart still decrypts after it.
+KMS key, and the subject-hash key is derived once per container from a KMS
+HMAC key. Locally, the same SDK wraps data keys with an AES key kept on disk,
+and subject hashes use a second key file, so what was stored before a restart
+still decrypts and is still found after it.
+
+The Encryption SDK is imported on first use, not with this module: a cold
+start that only answers a health check or a page never pays for it.
 """
 
 from __future__ import annotations
@@ -13,32 +17,44 @@ import hmac
 import json
 import os
 import secrets
+import threading
 import unicodedata
 from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import aws_encryption_sdk
 import boto3
-from aws_encryption_sdk.exceptions import AWSEncryptionSDKClientError
-from aws_encryption_sdk.identifiers import (
-    Algorithm,
-    CommitmentPolicy,
-    EncryptionKeyType,
-    WrappingAlgorithm,
-)
-from aws_encryption_sdk.internal.crypto.wrapping_keys import WrappingKey
-from aws_encryption_sdk.key_providers.base import MasterKeyProvider
-from aws_encryption_sdk.key_providers.raw import RawMasterKeyProvider
 from botocore.exceptions import BotoCoreError, ClientError
 
-# Key-committing and unsigned: every party that encrypts is also ours, so a
-# signature per message would only add milliseconds to every export row.
-ALGORITHM = Algorithm.AES_256_GCM_HKDF_SHA512_COMMIT_KEY
+if TYPE_CHECKING:
+    from aws_encryption_sdk.key_providers.base import MasterKeyProvider
+
 CONTEXT_KIND = "aftercare:kind"
-CONTEXT_REFERENCE = "aftercare:reference"
+# Blobs sealed before the data-key cache carry their reference in the
+# encryption context; they still open (see `SubmissionCipher.open`).
+LEGACY_CONTEXT_REFERENCE = "aftercare:reference"
 LOCAL_DATA_KEY_FILE = "submissions.key"
 LOCAL_SUBJECT_KEY_FILE = "subject.key"
+
+# Data keys are reused within these bounds, per kind (the encryption context
+# is the cache's partition). A Lambda container then calls GenerateDataKey
+# about once per kind every five minutes instead of once per submission. The
+# bounds limit what one data key protects if it ever leaked from memory.
+CACHE_MAX_AGE_SECONDS = 300.0
+CACHE_MAX_MESSAGES = 10_000
+CACHE_MAX_BYTES = 64 * 1024 * 1024
+# Entries: a handful for encryption (one per kind), the rest for decryption
+# (one per distinct data key an export meets).
+CACHE_CAPACITY = 1_000
+
+# The label whose KMS HMAC is the subject-hash key. It is a fixed string and
+# the KMS HMAC key never rotates (KMS cannot rotate HMAC keys; the template
+# retains it), so every container of every deployment derives the same key and
+# every stored hash keeps matching. Rotating the data key does not touch it.
+# Replacing the HMAC key would need every stored hash recomputed from the
+# decrypted emails, which only staff can do; "v1" names this derivation.
+SUBJECT_KEY_LABEL = b"aftercare:subject-hash-key:v1"
 
 
 class KeyServiceUnavailable(Exception):
@@ -49,29 +65,52 @@ class CiphertextMismatch(Exception):
     """A ciphertext was opened under a reference or kind it was not sealed for."""
 
 
-class LocalKeyProvider(RawMasterKeyProvider):  # type: ignore[misc]
-    """Wraps data keys with a 256-bit AES key read from a file on disk."""
+@cache
+def _local_key_provider_class() -> type:
+    """The raw-AES key provider, built on first use so the SDK loads only when needed."""
+    from aws_encryption_sdk.identifiers import EncryptionKeyType, WrappingAlgorithm
+    from aws_encryption_sdk.internal.crypto.wrapping_keys import WrappingKey
+    from aws_encryption_sdk.key_providers.raw import RawMasterKeyProvider
 
-    provider_id = "aftercare-local"
-    wrapping_key_bytes: bytes = b""
+    class LocalKeyProvider(RawMasterKeyProvider):  # type: ignore[misc]
+        """Wraps data keys with a 256-bit AES key read from a file on disk."""
 
-    def _get_raw_key(self, key_id: bytes) -> WrappingKey:
-        return WrappingKey(
-            wrapping_algorithm=WrappingAlgorithm.AES_256_GCM_IV12_TAG16_NO_PADDING,
-            wrapping_key=self.wrapping_key_bytes,
-            wrapping_key_type=EncryptionKeyType.SYMMETRIC,
-        )
+        provider_id = "aftercare-local"
+        wrapping_key_bytes: bytes = b""
 
-    @classmethod
-    def from_key(cls, key: bytes) -> LocalKeyProvider:
-        provider = cls()
-        provider.wrapping_key_bytes = key
-        provider.add_master_key(b"submissions-v1")
-        return provider
+        def _get_raw_key(self, key_id: bytes) -> WrappingKey:
+            return WrappingKey(
+                wrapping_algorithm=WrappingAlgorithm.AES_256_GCM_IV12_TAG16_NO_PADDING,
+                wrapping_key=self.wrapping_key_bytes,
+                wrapping_key_type=EncryptionKeyType.SYMMETRIC,
+            )
+
+        @classmethod
+        def from_key(cls, key: bytes) -> LocalKeyProvider:
+            provider = cls()
+            provider.wrapping_key_bytes = key
+            provider.add_master_key(b"submissions-v1")
+            return provider
+
+    return LocalKeyProvider
+
+
+def __getattr__(name: str) -> Any:
+    # `LocalKeyProvider` stays importable by name without importing the SDK with this module.
+    if name == "LocalKeyProvider":
+        return _local_key_provider_class()
+    raise AttributeError(name)
+
+
+def local_key_provider(key: bytes) -> MasterKeyProvider:
+    """Data keys wrapped with a local 256-bit AES key (the local run and tests)."""
+    return _local_key_provider_class().from_key(key)  # type: ignore[attr-defined]
 
 
 def kms_key_provider(key_id: str, botocore_session: Any = None) -> MasterKeyProvider:
     """The KMS key provider; `botocore_session` carries a staff profile's credentials."""
+    import aws_encryption_sdk
+
     if botocore_session is None:
         return aws_encryption_sdk.StrictAwsKmsMasterKeyProvider(key_ids=[key_id])
     return aws_encryption_sdk.StrictAwsKmsMasterKeyProvider(
@@ -82,40 +121,63 @@ def kms_key_provider(key_id: str, botocore_session: Any = None) -> MasterKeyProv
 class SubmissionCipher:
     """Seals a submission's personal fields into one envelope-encrypted blob.
 
-    The kind and the reference are bound in as encryption context: a blob
-    copied onto another item will not open.
+    The kind is the encryption context (the KMS key policy checks it, and it
+    partitions the data-key cache); the reference is sealed inside the blob
+    and checked on opening, so a blob copied onto another item will not open.
+    The reference stays out of the context because a context that differs per
+    submission would make every cache lookup miss.
     """
 
     def __init__(self, key_provider: MasterKeyProvider):
-        self._key_provider = key_provider
+        import aws_encryption_sdk
+        from aws_encryption_sdk.caches.local import LocalCryptoMaterialsCache
+        from aws_encryption_sdk.identifiers import Algorithm, CommitmentPolicy
+
+        # Key-committing and unsigned: every party that encrypts is also ours,
+        # so a signature per message would only add milliseconds to every export row.
+        self._algorithm = Algorithm.AES_256_GCM_HKDF_SHA512_COMMIT_KEY
+        self._materials = aws_encryption_sdk.CachingCryptoMaterialsManager(
+            master_key_provider=key_provider,
+            cache=LocalCryptoMaterialsCache(CACHE_CAPACITY),
+            max_age=CACHE_MAX_AGE_SECONDS,
+            max_messages_encrypted=CACHE_MAX_MESSAGES,
+            max_bytes_encrypted=CACHE_MAX_BYTES,
+        )
         self._client = aws_encryption_sdk.EncryptionSDKClient(
             commitment_policy=CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT
         )
 
     def seal(self, fields: Mapping[str, Any], *, kind: str, reference: str) -> bytes:
-        plaintext = json.dumps(fields, separators=(",", ":"), sort_keys=True).encode()
+        from aws_encryption_sdk.exceptions import AWSEncryptionSDKClientError
+
+        sealed = {"reference": reference, "fields": dict(fields)}
+        plaintext = json.dumps(sealed, separators=(",", ":"), sort_keys=True).encode()
         try:
             ciphertext, _ = self._client.encrypt(
                 source=plaintext,
-                key_provider=self._key_provider,
-                encryption_context=_context(kind, reference),
-                algorithm=ALGORITHM,
+                materials_manager=self._materials,
+                encryption_context={CONTEXT_KIND: kind},
+                algorithm=self._algorithm,
             )
         except (AWSEncryptionSDKClientError, BotoCoreError, ClientError) as error:
             raise KeyServiceUnavailable(type(error).__name__) from None
         return bytes(ciphertext)
 
     def open(self, blob: bytes, *, kind: str, reference: str) -> dict[str, Any]:
-        plaintext, header = self._client.decrypt(source=blob, key_provider=self._key_provider)
-        expected = _context(kind, reference)
-        if {k: header.encryption_context.get(k) for k in expected} != expected:
+        plaintext, header = self._client.decrypt(source=blob, materials_manager=self._materials)
+        context = header.encryption_context
+        if context.get(CONTEXT_KIND) != kind:
             raise CiphertextMismatch("encryption context does not match the item")
-        fields: dict[str, Any] = json.loads(plaintext)
+        if LEGACY_CONTEXT_REFERENCE in context:
+            if context[LEGACY_CONTEXT_REFERENCE] != reference:
+                raise CiphertextMismatch("encryption context does not match the item")
+            legacy_fields: dict[str, Any] = json.loads(plaintext)
+            return legacy_fields
+        sealed = json.loads(plaintext)
+        if not isinstance(sealed, dict) or sealed.get("reference") != reference:
+            raise CiphertextMismatch("the sealed reference does not match the item")
+        fields: dict[str, Any] = sealed["fields"]
         return fields
-
-
-def _context(kind: str, reference: str) -> dict[str, str]:
-    return {CONTEXT_KIND: kind, CONTEXT_REFERENCE: reference}
 
 
 def normalise_email(email: str) -> str:
@@ -135,25 +197,37 @@ class LocalSubjectHasher:
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()
 
 
-class KmsSubjectHasher:
-    """HMAC-SHA-256 computed inside KMS; the key cannot be exported."""
+class KmsDerivedSubjectHasher:
+    """HMAC-SHA-256 under a key derived once per container from the KMS HMAC key.
+
+    The first digest asks KMS for the HMAC of `SUBJECT_KEY_LABEL`; that
+    32-byte MAC is the key for every later digest, computed in memory. Only a
+    role allowed kms:GenerateMac on the HMAC key can derive it, so a hash
+    still cannot be computed (or an email guessed from it) without the key.
+    """
 
     def __init__(self, key_id: str, region: str | None = None, session: Any = None):
         self._key_id = key_id
         self._region = region
         self._session = session  # a boto3 Session for a staff profile; None: the default chain
-        self._client: Any = None
+        self._key: bytes | None = None
+        self._lock = threading.Lock()
+
+    def _derived_key(self) -> bytes:
+        with self._lock:
+            if self._key is None:
+                client = (self._session or boto3).client("kms", region_name=self._region)
+                try:
+                    answer = client.generate_mac(
+                        KeyId=self._key_id, Message=SUBJECT_KEY_LABEL, MacAlgorithm="HMAC_SHA_256"
+                    )
+                except (BotoCoreError, ClientError) as error:
+                    raise KeyServiceUnavailable(type(error).__name__) from None
+                self._key = bytes(answer["Mac"])
+            return self._key
 
     def digest(self, message: bytes) -> str:
-        if self._client is None:
-            self._client = (self._session or boto3).client("kms", region_name=self._region)
-        try:
-            answer = self._client.generate_mac(
-                KeyId=self._key_id, Message=message, MacAlgorithm="HMAC_SHA_256"
-            )
-        except (BotoCoreError, ClientError) as error:
-            raise KeyServiceUnavailable(type(error).__name__) from None
-        return bytes(answer["Mac"]).hex()
+        return hmac.new(self._derived_key(), message, hashlib.sha256).hexdigest()
 
 
 def subject_hash(hasher: SubjectHasher, email: str) -> str:
@@ -190,37 +264,44 @@ RECIPIENT_FIELD = "recipient"
 class RecipientSeal:
     """Seals and opens one submission's email address for the notifier.
 
-    The reference travels inside the sealed payload and is checked on opening,
-    so an address copied onto another item will not open as that item's.
+    It shares the cipher's cached data keys: its context is the same for every
+    submission of a kind, so sealing the address costs no call to KMS on a
+    warm cache. The reference travels inside the sealed payload and is checked
+    on opening, so an address copied onto another item will not open as that item's.
     """
 
     def __init__(self, cipher: SubmissionCipher):
         self._client = cipher._client
-        self._key_provider = cipher._key_provider
+        self._materials = cipher._materials
+        self._algorithm = cipher._algorithm
 
     @staticmethod
     def context(kind: str) -> dict[str, str]:
         return {CONTEXT_KIND: kind, CONTEXT_FIELD: RECIPIENT_FIELD}
 
     def seal(self, email: str, *, kind: str, reference: str) -> bytes:
+        from aws_encryption_sdk.exceptions import AWSEncryptionSDKClientError
+
         plaintext = json.dumps({"email": email, "reference": reference}, separators=(",", ":")).encode()
         try:
             ciphertext, _ = self._client.encrypt(
-                source=plaintext, key_provider=self._key_provider,
-                encryption_context=self.context(kind), algorithm=ALGORITHM,
+                source=plaintext, materials_manager=self._materials,
+                encryption_context=self.context(kind), algorithm=self._algorithm,
             )
         except (AWSEncryptionSDKClientError, BotoCoreError, ClientError) as error:
             raise KeyServiceUnavailable(type(error).__name__) from None
         return bytes(ciphertext)
 
     def open(self, blob: bytes, *, kind: str, reference: str) -> str:
+        from aws_encryption_sdk.exceptions import AWSEncryptionSDKClientError
+
         try:
-            plaintext, header = self._client.decrypt(source=blob, key_provider=self._key_provider)
+            plaintext, header = self._client.decrypt(source=blob, materials_manager=self._materials)
         except (AWSEncryptionSDKClientError, BotoCoreError, ClientError) as error:
             raise KeyServiceUnavailable(type(error).__name__) from None
         expected = self.context(kind)
         payload = json.loads(plaintext)
         if {k: header.encryption_context.get(k) for k in expected} != expected \
-                or payload.get("reference") != reference:
+                or not isinstance(payload, dict) or payload.get("reference") != reference:
             raise CiphertextMismatch("the recipient was not sealed for this item")
         return str(payload["email"])

@@ -66,7 +66,8 @@ class Intake:
         submission is refused.
         """
         now = self.clock()
-        fingerprint = self._fingerprint(form, submission)
+        # Only a retry with the same key compares fingerprints: without a key, none is needed.
+        fingerprint = self._fingerprint(form, submission) if idempotency_key else ""
         claims = submission.unique_claims(now.date())
         for _ in range(REFERENCE_ATTEMPTS):
             reference = new_reference(form.reference_prefix, self.choose)
@@ -126,7 +127,7 @@ class Intake:
         self, form: FormKind, personal: dict[str, Any], subject: str, source: str, now: datetime
     ) -> NewItem:
         reference = new_reference("CON", self.choose)
-        contact = {"email": personal["email"], "name": personal.get("name")}
+        contact = {name: personal.get(name) for name in items.CONSENT_CONTACT}
         item = items.consent_item(
             reference=reference, subject=subject,
             sealed=self.cipher.seal(contact, kind=items.CONSENT_KIND, reference=reference),

@@ -60,6 +60,14 @@ OPEN = "open"
 RESOLVED = "resolved"
 OPTED_IN = "opted-in"
 WITHDRAWN = "withdrawn"
+# A consent is opted-in until withdrawn (`aftercare consent withdraw` ends it).
+CONSENT_STATUSES = (OPTED_IN, WITHDRAWN)
+
+# What a consent record keeps of the person, sealed.
+CONSENT_CONTACT = ("email", "name")
+
+# Attributes that hold a time the system wrote (see `timestamp`), whatever the kind.
+TIME_ATTRIBUTES = ("created_at", "resolved_at", "given_at", "withdrawn_at")
 
 # Statuses of an email's "sent" record: claimed and being sent, sent, failed
 # (will be retried with the stream's retry), or asked for again by staff.
@@ -132,6 +140,14 @@ def idempotency_kind(item: Mapping[str, Any]) -> str | None:
 def timestamp(moment: datetime) -> str:
     """Sortable UTC time with microseconds: the created_at of every item."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parsed_timestamp(text: Any) -> datetime | None:
+    """A stored time back as an aware datetime; None when missing or not a time."""
+    try:
+        return datetime.fromisoformat(str(text)) if text else None
+    except ValueError:
+        return None
 
 
 def epoch(moment: datetime) -> int:

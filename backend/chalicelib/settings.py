@@ -11,12 +11,12 @@ import boto3
 from chalicelib.crypto import (
     LOCAL_DATA_KEY_FILE,
     LOCAL_SUBJECT_KEY_FILE,
-    KmsSubjectHasher,
-    LocalKeyProvider,
+    KmsDerivedSubjectHasher,
     LocalSubjectHasher,
     SubjectHasher,
     SubmissionCipher,
     kms_key_provider,
+    local_key_provider,
     read_local_key,
 )
 from chalicelib.storage import SubmissionTable, dynamodb_client
@@ -96,7 +96,7 @@ class Settings:
     def cipher(self) -> SubmissionCipher:
         if self.local_key_dir:
             return SubmissionCipher(
-                LocalKeyProvider.from_key(read_local_key(self.local_key_dir, LOCAL_DATA_KEY_FILE))
+                local_key_provider(read_local_key(self.local_key_dir, LOCAL_DATA_KEY_FILE))
             )
         assert self.kms_key_id
         session = self.session()
@@ -105,8 +105,9 @@ class Settings:
         )
 
     def subject_hasher(self) -> SubjectHasher:
+        """The keyed hash of subjects; build it once per process (it holds its key after first use)."""
         if self.local_key_dir:
             return LocalSubjectHasher(read_local_key(self.local_key_dir, LOCAL_SUBJECT_KEY_FILE))
         assert self.subject_key_id
-        return KmsSubjectHasher(self.subject_key_id, self.region, self.session())
+        return KmsDerivedSubjectHasher(self.subject_key_id, self.region, self.session())
 

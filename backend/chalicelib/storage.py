@@ -56,6 +56,58 @@ class NewItem:
     guard: str
 
 
+@dataclass(frozen=True)
+class ItemChange:
+    """One item of a transaction of changes: its attributes set, or (attributes None) deleted.
+
+    Setting is an UpdateItem, which also creates a missing item: staff may
+    update and delete, never put (infra/resources.yaml, StaffPolicy). `exists`
+    True: the item must be there; False: it must not be; None: either.
+    `expect`: values the stored item must still hold. `guard` names the change
+    in a WriteConflict.
+    """
+
+    partition: str
+    sort: str
+    attributes: dict[str, Any] | None
+    guard: str
+    exists: bool | None = True
+    expect: dict[str, Any] = field(default_factory=dict)
+
+    def request(self, table_name: str) -> dict[str, Any]:
+        """The UpdateItem or DeleteItem parameters (also the body of a transaction's entry)."""
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        conditions = []
+        if self.exists is not None:
+            names["#pk"] = PARTITION_KEY
+            conditions.append("attribute_exists(#pk)" if self.exists else "attribute_not_exists(#pk)")
+        for i, (name, value) in enumerate(self.expect.items()):
+            names[f"#e{i}"], values[f":e{i}"] = name, value
+            conditions.append(f"#e{i} = :e{i}")
+        request: dict[str, Any] = {
+            "TableName": table_name,
+            "Key": to_dynamodb({PARTITION_KEY: self.partition, SORT_KEY: self.sort}),
+        }
+        if self.attributes is not None:
+            settable = [
+                (name, value) for name, value in self.attributes.items()
+                if name not in (PARTITION_KEY, SORT_KEY) and value is not None
+            ]
+            for i, (name, value) in enumerate(settable):
+                names[f"#a{i}"], values[f":v{i}"] = name, value
+            request["UpdateExpression"] = "SET " + ", ".join(
+                f"#a{i} = :v{i}" for i in range(len(settable))
+            )
+        if conditions:
+            request["ConditionExpression"] = " AND ".join(conditions)
+        if names:
+            request["ExpressionAttributeNames"] = names
+        if values:
+            request["ExpressionAttributeValues"] = to_dynamodb(values)
+        return request
+
+
 @dataclass
 class SubmissionTable:
     table_name: str
@@ -77,18 +129,8 @@ class SubmissionTable:
                 self.client.transact_write_items(
                     TransactItems=[{"Put": self._conditional_put(new)} for new in items]
                 )
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            if code == "ConditionalCheckFailedException":
-                raise WriteConflict(items[0].guard) from None
-            if code == "TransactionCanceledException":
-                reasons = error.response.get("CancellationReasons") or []
-                for new, reason in zip(items, reasons, strict=False):
-                    if reason.get("Code") == "ConditionalCheckFailed":
-                        raise WriteConflict(new.guard) from None
-            raise StorageUnavailable(code or "ClientError") from None
-        except BotoCoreError as error:
-            raise StorageUnavailable(type(error).__name__) from None
+        except (ClientError, BotoCoreError) as error:
+            raise write_failure(error, [new.guard for new in items]) from None
 
     def get(self, partition: str, sort: str, *, now_epoch: int) -> dict[str, Any] | None:
         """A strongly consistent read; an item past its expiry counts as gone."""
@@ -99,7 +141,7 @@ class SubmissionTable:
                 ConsistentRead=True,
             )
         except (ClientError, BotoCoreError) as error:
-            raise StorageUnavailable(type(error).__name__) from None
+            raise unavailable(error) from None
         if "Item" not in answer:
             return None
         item = from_dynamodb(answer["Item"])
@@ -175,7 +217,7 @@ class SubmissionTable:
                 if page.get("Items"):
                     yield page["Items"]
         except (ClientError, BotoCoreError) as error:
-            raise StorageUnavailable(type(error).__name__) from None
+            raise unavailable(error) from None
 
     def query_kind(
         self, kind: str, *, since: str | None = None, until: str | None = None,
@@ -212,28 +254,31 @@ class SubmissionTable:
         submissions but put nothing but audit records (infra/resources.yaml,
         StaffPolicy). Every attribute of `item` is set; none is removed.
         """
-        attributes = {
-            name: value for name, value in item.items()
-            if name not in (PARTITION_KEY, SORT_KEY) and value is not None
-        }
-        names = {f"#a{i}": name for i, name in enumerate(attributes)}
-        values = {f":v{i}": value for i, value in enumerate(attributes.values())}
+        change = ItemChange(item[PARTITION_KEY], item[SORT_KEY], item, guard="item")
         try:
-            self.client.update_item(
-                TableName=self.table_name,
-                Key=to_dynamodb({PARTITION_KEY: item[PARTITION_KEY], SORT_KEY: item[SORT_KEY]}),
-                UpdateExpression="SET " + ", ".join(f"{n} = {v}" for n, v in zip(names, values, strict=True)),
-                ConditionExpression="attribute_exists(#pk)",
-                ExpressionAttributeNames={"#pk": PARTITION_KEY, **names},
-                ExpressionAttributeValues=to_dynamodb(values),
-            )
+            self.client.update_item(**change.request(self.table_name))
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             if code == "ConditionalCheckFailedException":
                 raise ItemGone(item[PARTITION_KEY]) from None
-            raise StorageUnavailable(code or "ClientError") from None
+            raise unavailable(error) from None
         except BotoCoreError as error:
-            raise StorageUnavailable(type(error).__name__) from None
+            raise unavailable(error) from None
+
+    def change_all(self, changes: list[ItemChange]) -> None:
+        """Apply every change or none, in one transaction.
+
+        Raises WriteConflict naming the first change whose condition failed
+        (an item gone, a key taken, a value changed meanwhile).
+        """
+        entries = [
+            {"Update" if change.attributes is not None else "Delete": change.request(self.table_name)}
+            for change in changes
+        ]
+        try:
+            self.client.transact_write_items(TransactItems=entries)
+        except (ClientError, BotoCoreError) as error:
+            raise write_failure(error, [change.guard for change in changes]) from None
 
     def delete_all(self, keys: list[tuple[str, str]]) -> int:
         """Delete the items with these (pk, sk) keys in batches; answers how many were sent."""
@@ -242,7 +287,7 @@ class SubmissionTable:
                 for pk, sk in keys:
                     batch.delete_item(Key=to_dynamodb({PARTITION_KEY: pk, SORT_KEY: sk}))
         except (ClientError, BotoCoreError) as error:
-            raise StorageUnavailable(type(error).__name__) from None
+            raise unavailable(error) from None
         return len(keys)
 
     def put_all(self, items: list[dict[str, Any]]) -> None:
@@ -252,7 +297,7 @@ class SubmissionTable:
                 for item in items:
                     batch.put_item(Item=to_dynamodb(item))
         except (ClientError, BotoCoreError) as error:
-            raise StorageUnavailable(type(error).__name__) from None
+            raise unavailable(error) from None
 
     def transition(
         self, partition: str, sort: str, *, status_from: str, changes: dict[str, Any], guard: str
@@ -288,6 +333,26 @@ class SubmissionTable:
             "ConditionExpression": "attribute_not_exists(#pk)",
             "ExpressionAttributeNames": {"#pk": PARTITION_KEY},
         }
+
+
+def write_failure(error: ClientError | BotoCoreError, guards: list[str]) -> Exception:
+    """A WriteConflict naming the first write (by its guard) whose condition failed, else unavailable."""
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        if code == "ConditionalCheckFailedException":
+            return WriteConflict(guards[0])
+        if code == "TransactionCanceledException":
+            reasons = error.response.get("CancellationReasons") or []
+            for guard, reason in zip(guards, reasons, strict=False):
+                if reason.get("Code") == "ConditionalCheckFailed":
+                    return WriteConflict(guard)
+    return unavailable(error)
+
+
+def unavailable(error: ClientError | BotoCoreError) -> StorageUnavailable:
+    """The failure named by DynamoDB's own error code (ResourceNotFoundException, ...) where it gave one."""
+    code = error.response.get("Error", {}).get("Code", "") if isinstance(error, ClientError) else ""
+    return StorageUnavailable(code or type(error).__name__)
 
 
 def is_expired(item: dict[str, Any], now_epoch: int) -> bool:

@@ -1,26 +1,23 @@
-"""`make bench`: export throughput and peak memory on 100,000 mixed submissions in DynamoDB Local.
+"""Staff export throughput and peak memory on 100,000 mixed submissions in DynamoDB Local.
 
 Loads the rows (written the way Intake writes them, sealed with a local key)
-into an in-memory DynamoDB Local on a free port, then runs, in turn:
+into the benchmark's in-memory DynamoDB Local, then runs, in turn:
 
 * the floor: a plain boto3 Query of the same kinds with the export's page
   size, printing each raw item, no decryption;
 * the export: `aftercare export` to CSV, every personal field decrypted.
 
-Each runs twice, alternately (the machine may be busy); the best run of each
-counts. Peak memory is the proportional set size (PSS) of the export's whole
+Each runs as often as asked, alternately (the machine may be busy); every
+run gives one ratio. Peak memory is the proportional set size (PSS) of the export's whole
 process tree (main process, fork server and decrypting workers), sampled
 from /proc every 50 ms.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import multiprocessing
 import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,13 +31,13 @@ from typing import Any
 
 from aftercare_local import dynamodb as dynamodb_local
 from aftercare_local.paths import REPO
-from chalicelib.crypto import ensure_local_keys
 from chalicelib.forms import FORMS, InvalidSubmission
 from chalicelib.intake import Intake
 from chalicelib.policy import data_policy
 from chalicelib.settings import Settings
 from chalicelib.storage import EXPORT_PAGE_SIZE, NewItem, SubmissionTable
 
+from tests.bench.figures import Figure
 from tests.samples import payload_for, validated
 
 TABLE = "aftercare-bench"
@@ -97,8 +94,21 @@ def make_items(job: tuple[str, list[str], int, int]) -> list[dict[str, Any]]:
         intake.clock = lambda moment=moment: moment  # type: ignore[misc]
         body = payload_for(form, moment.date(), email=f"person{number}@example.com",
                            name=f"Person {number}", marketing_consent=number % CONSENT_EVERY == 0)
+        if "serial_number" in body:
+            # A serial is claimed once: the samples' one example serial would
+            # repeat its claim item inside a batch write, which DynamoDB refuses.
+            body["serial_number"] = unique_serial(body["serial_number"], number)
         intake.receive(form, validated(form, body, moment.date()))
     return captured.items
+
+
+def unique_serial(example: str, number: int) -> str:
+    """The example serial with its last digits replaced by the submission's number.
+
+    Every catalog pattern ends in at least five digits, so the result still
+    fits its product, and no two submissions below 100,000 share it.
+    """
+    return f"{example[:-5]}{number % 100_000:05d}"
 
 
 def load(table: SubmissionTable, key_dir: Path, kinds: list[str], rows: int) -> int:
@@ -171,64 +181,46 @@ def timed(command: list[str], env: dict[str, str], output: Path) -> Run:
     return Run(seconds, peak, cpu)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=2)
-    arguments = parser.parse_args()
+def measure_export(endpoint: str, key_dir: Path, rows: int, runs: int) -> tuple[Figure, str]:
+    """Load `rows` submissions, then time the floor and the export `runs` times each."""
     kinds = usable_kinds()
     python = sys.executable
-    with tempfile.TemporaryDirectory() as scratch_dir, \
-            dynamodb_local.running(free_port(), data_dir=None) as endpoint:
+    with tempfile.TemporaryDirectory() as scratch_dir:
         scratch = Path(scratch_dir)
-        ensure_local_keys(scratch / "keys")
         env = {**os.environ, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
                "AWS_DEFAULT_REGION": "eu-west-1", "AFTERCARE_TABLE_NAME": TABLE,
                "AFTERCARE_DYNAMODB_ENDPOINT": endpoint,
-               "AFTERCARE_LOCAL_KEY_DIR": str(scratch / "keys")}
+               "AFTERCARE_LOCAL_KEY_DIR": str(key_dir)}
         settings = Settings.from_environ(env)
         dynamodb_local.ensure_table(settings.table().client, TABLE)
-        print(f"loading {arguments.rows:,} submissions of {', '.join(kinds)} ...", flush=True)
+        print(f"loading {rows:,} submissions of {', '.join(kinds)} ...", flush=True)
         started = time.perf_counter()
-        items = load(settings.table(), scratch / "keys", kinds, arguments.rows)
-        print(f"loaded {items:,} items ({arguments.rows:,} submissions and their consents) "
+        items = load(settings.table(), key_dir, kinds, rows)
+        print(f"loaded {items:,} items ({rows:,} submissions and their consents) "
               f"in {time.perf_counter() - started:.0f} s", flush=True)
         floor_command = [python, "-c", FLOOR, endpoint, TABLE, str(EXPORT_PAGE_SIZE), *kinds]
         export_command = [python, "-m", "aftercare_cli.main", "export", "-o", str(scratch / "out.csv"),
                           *[option for kind in kinds for option in ("--kind", kind)]]
         timed(floor_command, env, scratch / "warm.txt")  # DynamoDB Local's JIT warms up
         floors, exports = [], []
-        for run in range(arguments.runs):
+        for run in range(runs):
             floors.append(timed(floor_command, env, scratch / "floor.txt"))
             exports.append(timed(export_command, env, scratch / "export.log"))
-            print(f"run {run + 1}: floor {floors[-1].seconds:.1f} s, export {exports[-1].seconds:.1f} s "
-                  f"({exports[-1].peak_mb:.0f} MB), load average {os.getloadavg()[0]:.1f}", flush=True)
-        rows = sum(1 for _ in (scratch / "out.csv").open(encoding="utf-8", newline="")) - 1
+            print(f"export run {run + 1}: floor {floors[-1].seconds:.1f} s, export "
+                  f"{exports[-1].seconds:.1f} s ({exports[-1].peak_mb:.0f} MB), "
+                  f"load average {os.getloadavg()[0]:.1f}", flush=True)
+        exported = sum(1 for _ in (scratch / "out.csv").open(encoding="utf-8", newline="")) - 1
         printed = sum(1 for _ in (scratch / "floor.txt").open())
-    floor_seconds = min(run.seconds for run in floors)
-    export_seconds = min(run.seconds for run in exports)
-    report = {
-        "rows": rows,
-        "floor_rows_per_second": round(printed / floor_seconds),
-        "export_rows_per_second": round(rows / export_seconds),
-        "export_to_floor": round(floor_seconds / export_seconds * printed / max(rows, 1), 2),
-        "export_peak_mb": round(max(run.peak_mb for run in exports)),
-        "floor_peak_mb": round(max(run.peak_mb for run in floors)),
-        # Client-side CPU per row (DynamoDB Local's own CPU is the same for both).
-        "floor_cpu_ms_per_row": round(min(run.cpu_seconds for run in floors) * 1000 / printed, 3),
-        "export_cpu_ms_per_row": round(min(run.cpu_seconds for run in exports) * 1000 / rows, 3),
-        "cpus": os.cpu_count(),
-    }
-    print(json.dumps(report, indent=2))
-    if rows != printed:
-        raise SystemExit(f"the export wrote {rows} rows but the floor printed {printed}")
-
-
-if __name__ == "__main__":
-    main()
+    if exported != printed or exported != rows:
+        raise SystemExit(f"{rows} submissions: the export wrote {exported} rows, the floor printed {printed}")
+    figure = Figure(
+        "staff export rows/s (floor: raw boto3 Query)", "rows/s",
+        [rows / run.seconds for run in exports], [rows / run.seconds for run in floors],
+        f"{rows:,} rows",
+    )
+    cpu_export = min(run.cpu_seconds for run in exports) * 1000 / rows
+    cpu_floor = min(run.cpu_seconds for run in floors) * 1000 / rows
+    memory = (f"staff export peak memory: {max(run.peak_mb for run in exports):.0f} MB / floor "
+              f"{max(run.peak_mb for run in floors):.0f} MB (whole process tree, PSS; "
+              f"client CPU per row: export {cpu_export:.3f} ms, floor {cpu_floor:.3f} ms)")
+    return figure, memory

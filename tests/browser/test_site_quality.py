@@ -30,6 +30,11 @@ def test_no_page_requests_anything_from_another_origin(with_js: Visit) -> None:
     assert len(with_js.requests) > len(pages)
 
 
+def inject_axe(page: Any) -> None:
+    """Run axe-core in the page as the test tool it is: the site's CSP admits no inline script."""
+    page.evaluate(Path(AXE).read_text(encoding="utf-8") + "\n;undefined")
+
+
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("path", audited_pages())
 def test_axe_finds_no_violations(browser: Any, live: Any, path: str, scheme: str) -> None:
@@ -38,7 +43,7 @@ def test_axe_finds_no_violations(browser: Any, live: Any, path: str, scheme: str
     context = browser.new_context(base_url=live.base_url, color_scheme=scheme)
     page = context.new_page()
     page.goto(path)
-    page.add_script_tag(path=str(AXE))
+    inject_axe(page)
     result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
     context.close()
     violations = [
@@ -54,6 +59,6 @@ def test_axe_finds_no_violations_in_a_form_showing_errors(with_js: Visit) -> Non
     with_js.take_time_to_fill()
     page.locator("form[data-af-form=enquiry] .af-submit").click()
     page.locator(".af-error-summary").wait_for()
-    page.add_script_tag(path=str(AXE))
+    inject_axe(page)
     result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
     assert [(v["id"], [n["target"] for n in v["nodes"]]) for v in result["violations"]] == []

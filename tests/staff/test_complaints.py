@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from chalicelib.items import submission_key
 
@@ -58,3 +58,39 @@ def test_a_complaint_is_resolved_once_and_only_complaints(desk: HelpDesk, compla
     assert twice.exit_code == 1 and "already resolved" in twice.output
     assert not_a_case.exit_code == 1 and "not a case" in not_a_case.output
     assert unknown.exit_code == 1 and "no submission" in unknown.output
+
+
+def test_complaints_list_is_a_table_with_days_open_and_handler(desk: HelpDesk, complaint_kind: str) -> None:
+    today = datetime.now(UTC)
+    waiting = desk.submit(complaint_kind, at=today - timedelta(days=9))
+    closed = desk.submit(complaint_kind, at=today - timedelta(days=4))
+    desk.ok("complaints", "resolve", closed, "--heard-by", "Sam", "--action", "Apologised")
+
+    open_table = desk.ok("complaints", "list", "--format", "table").stdout.splitlines()
+    resolved_table = desk.ok("complaints", "list", "--status", "resolved", "--format", "table").stdout
+
+    headings = open_table[0].split("  ")
+    assert "days open" in open_table[0] and "handler" in open_table[0] and "{" not in "".join(open_table)
+    assert headings[0] == "reference" and set(open_table[1]) <= {"-", " "}
+    (row,) = open_table[2:]
+    assert row.startswith(waiting) and "  9  " in row
+    resolved_row = resolved_table.splitlines()[2]
+    assert resolved_row.startswith(closed) and "  4  " in resolved_row
+    assert ("arn:aws:" if desk.engine == "moto" else "local:") in resolved_row
+
+
+def test_complaints_list_is_json_lines_when_piped(desk: HelpDesk, complaint_kind: str) -> None:
+    reference = desk.submit(complaint_kind, at=datetime.now(UTC) - timedelta(days=2))
+
+    (line,) = desk.ok("complaints", "list").stdout.splitlines()
+
+    case = json.loads(line)
+    assert case["reference"] == reference and case["days_open"] == 2 and case["handler"] is None
+
+
+def test_resolving_an_enquiry_says_an_enquiry(desk: HelpDesk) -> None:
+    enquiry = desk.submit("enquiry")
+
+    result = desk.run("complaints", "resolve", enquiry, "--heard-by", "Sam", "--action", "x")
+
+    assert result.exit_code == 1 and "is an enquiry, not a case" in result.output

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -79,24 +79,67 @@ def test_formula_triggers_are_neutralised(start: str) -> None:
     from aftercare_cli.sheets import neutralise
 
     assert neutralise(f"{start}1+1") == f"'{start}1+1"
+    assert neutralise(f"{start}A1") == f"'{start}A1"
     assert neutralise("plain") == "plain"
 
 
-def test_csv_and_xlsx_cells_never_start_a_formula(desk: HelpDesk, tmp_path: Path) -> None:
+@pytest.mark.parametrize("number", ["+44 20 7946 0000", "+1 (555) 010-9999", "-12.5", "+33.1.23.45"])
+def test_a_number_after_plus_or_minus_runs_nothing_and_keeps_its_sign(number: str) -> None:
+    from aftercare_cli.sheets import neutralise
+
+    assert neutralise(number) == number
+
+
+def test_csv_neutralises_only_what_a_spreadsheet_would_run(desk: HelpDesk) -> None:
     desk.submit(name="=1+2", message="@SUM(A1:A9)", phone="+44 20 7946 0000",
                 at=datetime(2026, 5, 1, tzinfo=UTC))
-    desk.submit(name="-Ann", message="\tindented", at=datetime(2026, 5, 2, tzinfo=UTC))
+    desk.submit(name="-Ann", at=datetime(2026, 5, 2, tzinfo=UTC))
 
     rows = csv_rows(desk.ok("export", "--kind", "enquiry").stdout)
-    desk.ok("export", "--kind", "enquiry", "-o", str(tmp_path / "out.xlsx"))
-    sheet = load_workbook(tmp_path / "out.xlsx")["enquiry"]
-    cells = [cell for row in sheet.iter_rows(min_row=2) for cell in row]
 
     assert rows[0]["name"] == "'=1+2" and rows[0]["message"] == "'@SUM(A1:A9)"
-    assert rows[0]["phone"] == "'+44 20 7946 0000"
+    assert rows[0]["phone"] == "+44 20 7946 0000"
     assert rows[1]["name"] == "'-Ann"
+
+
+def test_xlsx_cells_are_typed_text_that_never_runs_and_shows_no_mark(desk: HelpDesk, tmp_path: Path) -> None:
+    desk.submit(name="=1+2", message="@SUM(A1:A9)", phone="+44 20 7946 0000",
+                at=datetime(2026, 5, 1, tzinfo=UTC))
+    desk.submit(name="-Ann", at=datetime(2026, 5, 2, tzinfo=UTC))
+
+    desk.ok("export", "--kind", "enquiry", "-o", str(tmp_path / "out.xlsx"))
+
+    sheet = load_workbook(tmp_path / "out.xlsx")["enquiry"]
+    cells = [cell for row in sheet.iter_rows(min_row=2) for cell in row]
     assert all(cell.data_type != "f" for cell in cells)
-    assert {"'=1+2", "'@SUM(A1:A9)", "'-Ann"} <= {cell.value for cell in cells}
+    values = {cell.value for cell in cells}
+    assert {"=1+2", "@SUM(A1:A9)", "+44 20 7946 0000", "-Ann"} <= values
+    assert not [value for value in values if isinstance(value, str) and value.startswith("'")]
+
+
+def test_xlsx_has_real_dates_a_frozen_filtered_header_and_fitting_widths(
+    desk: HelpDesk, tmp_path: Path
+) -> None:
+    bought = (datetime.now(UTC) - timedelta(days=10)).date()
+    desk.submit("warranty_registration", purchase_date=bought.isoformat(),
+                at=datetime(2026, 5, 1, 9, 30, tzinfo=UTC))
+    target = tmp_path / "w.xlsx"
+
+    desk.ok("export", "--kind", "warranty_registration", "-o", str(target))
+
+    sheet = load_workbook(target)["warranty_registration"]
+    header = [cell.value for cell in sheet[1]]
+    row = {name: cell for name, cell in zip(header, sheet[2], strict=True)}
+    assert row["created_at"].value == datetime(2026, 5, 1, 9, 30)
+    assert row["created_at"].is_date and row["purchase_date"].is_date
+    assert row["purchase_date"].value.date() == bought
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, len(header)).column_letter}2"
+    widths = {name: sheet.column_dimensions[sheet.cell(1, i + 1).column_letter].width
+              for i, name in enumerate(header)}
+    assert widths["where_bought"] >= len("Aftercare Store, Leeds")
+    assert widths["reference"] >= len(row["reference"].value)
+    assert all(8 <= width <= 60 for width in widths.values())
 
 
 def test_xlsx_has_a_sheet_per_kind_with_the_right_rows(desk: HelpDesk, complaint_kind: str,
@@ -179,3 +222,39 @@ def test_audit_lists_the_trail_without_personal_data(desk: HelpDesk) -> None:
     assert [line["action"] for line in lines] == ["export", "subject.find"]
     assert lines[1]["about_subject"] == desk.subject("ann@example.com")
     assert "ann@example.com" not in json.dumps(lines) and "Ann Lee" not in json.dumps(lines)
+
+
+def audit_trail(desk: HelpDesk) -> None:
+    """Ann found and exported, Bo found: three actions about two people."""
+    desk.submit(name="Ann Lee", email="ann@example.com")
+    desk.submit(name="Bo Chan", email="bo@example.com")
+    desk.ok("subject", "find", "--email", "ann@example.com")
+    desk.ok("subject", "export", "--email", "ann@example.com")
+    desk.ok("subject", "find", "--email", "bo@example.com")
+    desk.ok("export", "--kind", "enquiry")
+
+
+def test_audit_filters_by_person_action_and_staff_member(desk: HelpDesk) -> None:
+    audit_trail(desk)
+    me = desk.audit_records()[0]["actor"]
+
+    def actions(*options: str) -> list[str]:
+        return [json.loads(line)["action"] for line in desk.ok("audit", *options).stdout.splitlines()]
+
+    assert actions("--email", "ANN@example.com") == ["subject.find", "subject.export"]
+    assert actions("--action", "subject") == ["subject.find", "subject.export", "subject.find"]
+    assert actions("--action", "subject.find", "--email", "bo@example.com") == ["subject.find"]
+    assert actions("--actor", me[-6:].upper()) == ["subject.find", "subject.export", "subject.find", "export"]
+    assert actions("--actor", "nobody-of-that-name") == []
+
+
+def test_audit_is_a_table_on_a_terminal(desk: HelpDesk) -> None:
+    audit_trail(desk)
+
+    lines = desk.ok("audit", "--format", "table").stdout.splitlines()
+
+    assert lines[0].split()[:4] == ["when", "(UTC)", "staff", "action"]
+    assert len(lines) == 2 + 4 and not any(line.startswith("{") for line in lines)
+    assert "subject.export" in lines[3] and desk.subject("ann@example.com")[:12] in lines[3]
+    assert desk.subject("ann@example.com") not in "\n".join(lines)  # shortened, not the whole hash
+    assert "Ann Lee" not in "\n".join(lines) and "ann@example.com" not in "\n".join(lines)

@@ -85,3 +85,13 @@ def test_a_query_failure_stops_the_export_with_a_plain_message(
 
     assert result.exit_code == 1
     assert "Error:" in result.output and "Traceback" not in result.output
+
+
+def test_a_missing_table_is_named_in_plain_words(desk: HelpDesk, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AFTERCARE_TABLE_NAME", "no-such-table")
+
+    result = desk.run("audit")
+
+    assert result.exit_code == 1
+    assert "there is no table no-such-table" in result.output and "AFTERCARE_TABLE_NAME" in result.output
+    assert "ClientError" not in result.output

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
+from pathlib import Path
 
-from chalicelib.items import CONSENT_PREFIX, submission_key
+from chalicelib.forms import FORMS
+from chalicelib.items import CONSENT_PREFIX, IDEMPOTENCY_PREFIX, SUBMISSION_PREFIX, submission_key
 
 from tests.staff.conftest import HelpDesk
 
@@ -49,22 +52,44 @@ def test_find_lists_every_record_of_the_person_only(desk: HelpDesk) -> None:
     no_personal_data_in(desk.audit_records())
 
 
-def test_export_is_one_json_document_with_decrypted_fields(desk: HelpDesk) -> None:
+def test_export_is_a_readable_document_with_a_section_per_submission(desk: HelpDesk) -> None:
     references = people(desk)
 
     document = json.loads(desk.ok("subject", "export", "--email", ANN).stdout)
 
-    assert document["item_count"] == 4
-    submissions = [item for item in document["items"] if item["record"] == "submission"]
-    assert sorted(item["reference"] for item in submissions) == sorted(references[ANN])
-    assert all(item["personal"]["email"] == ANN for item in submissions)
-    assert all(item["personal"]["name"] == "Ann Lee" for item in submissions)
-    (consent,) = [item for item in document["items"] if item["record"] == "consent"]
-    assert consent["personal"] == {"email": ANN, "name": "Ann Lee"}
-    assert "Bo Chan" not in json.dumps(document)
+    sections = document["submissions"]
+    assert [section["reference"] for section in sections] == references[ANN]  # oldest first
+    first = sections[0]
+    assert first["sent_on"] == "2026-04-01" and first["form"] == "Enquiry"
+    answers = {pair["question"]: pair["answer"] for pair in first["what_you_told_us"]}
+    assert answers["Your name"] == "Ann Lee" and answers["Email address"] == ANN
+    assert answers[FORMS["enquiry"].model.model_fields["marketing_consent"].title] == "Yes"
+    assert date.fromisoformat(first["kept_until"]) > date(2026, 4, 1)
+    (consent,) = document["marketing_consents"]
+    assert (consent["email"], consent["name"], consent["given_on"]) == (ANN, "Ann Lee", "2026-04-01")
+    text = json.dumps(document)
+    for internal in (SUBMISSION_PREFIX, IDEMPOTENCY_PREFIX, CONSENT_PREFIX, "subject_hash",
+                     "expires_at", "fingerprint", desk.subject(ANN), "idempotency"):
+        assert internal not in text
+    assert not re.search(r"\b1[6-9]\d{8}\b", text)  # no epoch seconds
+    assert "Bo Chan" not in text
     (record,) = desk.audit_records()
     assert record["action"] == "subject.export" and record["item_count"] == 4
     no_personal_data_in(desk.audit_records())
+
+
+def test_export_as_html_is_a_page_with_a_section_per_submission(desk: HelpDesk, tmp_path: Path) -> None:
+    references = people(desk)
+    desk.submit(email=ANN, name="<b>Ann</b>", at=datetime(2026, 5, 2, tzinfo=UTC))
+
+    desk.ok("subject", "export", "--email", ANN, "-o", str(tmp_path / "ann.html"))
+
+    page = (tmp_path / "ann.html").read_text()
+    assert page.startswith("<!doctype html>") and "<script" not in page and "http" not in page
+    assert page.count("<section><h2>Enquiry ") == 3
+    assert all(reference in page for reference in references[ANN])
+    assert "1 April 2026" in page and "Your marketing choices" in page
+    assert "&lt;b&gt;Ann&lt;/b&gt;" in page and "<b>Ann</b>" not in page
 
 
 def test_correct_reseals_a_personal_field(desk: HelpDesk) -> None:

@@ -8,6 +8,7 @@ from chalicelib.crypto import (
     LocalSubjectHasher,
     SubmissionCipher,
     ensure_local_keys,
+    local_key_provider,
     normalise_email,
     read_local_key,
     subject_hash,
@@ -58,3 +59,85 @@ def test_local_keys_are_made_once_and_kept(tmp_path: Path) -> None:
     ensure_local_keys(tmp_path)
     assert read_local_key(tmp_path, "submissions.key") == first
     assert (tmp_path / "submissions.key").stat().st_mode & 0o777 == 0o600
+
+
+def _legacy_seal(key: bytes, fields: dict[str, str], *, kind: str, reference: str) -> bytes:
+    """A blob as sealed before the data-key cache: the reference in the encryption context."""
+    import json
+
+    import aws_encryption_sdk
+    from aws_encryption_sdk.identifiers import Algorithm, CommitmentPolicy
+
+    client = aws_encryption_sdk.EncryptionSDKClient(
+        commitment_policy=CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT
+    )
+    blob, _ = client.encrypt(
+        source=json.dumps(fields).encode(),
+        key_provider=local_key_provider(key),
+        encryption_context={"aftercare:kind": kind, "aftercare:reference": reference},
+        algorithm=Algorithm.AES_256_GCM_HKDF_SHA512_COMMIT_KEY,
+    )
+    return bytes(blob)
+
+
+def test_blobs_sealed_before_the_cache_still_open_only_on_their_item() -> None:
+    key = secrets.token_bytes(32)
+    blob = _legacy_seal(key, {"email": "ann@example.com"}, kind="enquiry", reference="ENQ-AAAA-BBBB")
+    cipher = SubmissionCipher(local_key_provider(key))
+    assert cipher.open(blob, kind="enquiry", reference="ENQ-AAAA-BBBB") == {
+        "email": "ann@example.com"
+    }
+    with pytest.raises(CiphertextMismatch):
+        cipher.open(blob, kind="enquiry", reference="ENQ-CCCC-DDDD")
+
+
+def test_the_reference_is_sealed_inside_not_in_the_context(cipher: SubmissionCipher) -> None:
+    import aws_encryption_sdk
+    from aws_encryption_sdk.identifiers import CommitmentPolicy
+
+    blob = cipher.seal({"name": "Ann"}, kind="enquiry", reference="ENQ-AAAA-BBBB")
+    header = aws_encryption_sdk.EncryptionSDKClient(
+        commitment_policy=CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT
+    ).stream(mode="d", source=blob, key_provider=cipher._materials.master_key_provider).header
+    # One context per kind is what lets the data-key cache hit across submissions.
+    assert dict(header.encryption_context) == {"aftercare:kind": "enquiry"}
+
+
+def test_one_data_key_seals_many_submissions_of_a_kind() -> None:
+    cipher = SubmissionCipher(local_key_provider(secrets.token_bytes(32)))
+    blobs = [
+        cipher.seal({"n": str(n)}, kind="enquiry", reference=f"ENQ-AAAA-{n:04d}") for n in range(20)
+    ]
+    other_kind = cipher.seal({"n": "x"}, kind="complaint", reference="CMP-AAAA-0000")
+    # The serialised header carries the wrapped data key: equal wrapped keys, one data key.
+    wrapped_keys = {_wrapped_data_key(blob) for blob in blobs}
+    assert len(wrapped_keys) == 1
+    assert _wrapped_data_key(other_kind) not in wrapped_keys
+    assert [cipher.open(blob, kind="enquiry", reference=f"ENQ-AAAA-{n:04d}")
+            for n, blob in enumerate(blobs)] == [{"n": str(n)} for n in range(20)]
+
+
+def _wrapped_data_key(blob: bytes) -> bytes:
+    import io
+
+    from aws_encryption_sdk.internal.formatting.deserialize import deserialize_header
+
+    header, _ = deserialize_header(io.BytesIO(blob))
+    (encrypted_key,) = header.encrypted_data_keys
+    return bytes(encrypted_key.encrypted_data_key)
+
+
+def test_the_app_loads_without_the_encryption_sdk_until_it_seals() -> None:
+    # Cold start: a health check or a page never pays for the SDK's import.
+    import subprocess
+    import sys
+
+    from aftercare_local.paths import BACKEND
+
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import app; "
+        "print('aws_encryption_sdk' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe, str(BACKEND)],
+                          capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "False"

@@ -1,0 +1,207 @@
+"""The copy of their data a person receives: a readable document, in JSON and in HTML.
+
+One section per submission, in the words of the form they filled in, with
+dates as dates; the records derived from a submission (a registered
+warranty, a marketing consent) are told beside it or in their own section.
+Bookkeeping that says nothing about the person (keys, hashes, retry records,
+epoch numbers) stays out.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, date, datetime
+from typing import Any
+
+from chalicelib.catalog import catalog
+from chalicelib.forms import FORMS
+from chalicelib.items import parsed_timestamp, record_type
+
+from aftercare_cli.records import CONSENT_KIND, resolution_context
+from aftercare_cli.staff import Staff
+
+TITLE = "Your data held by Aftercare"
+ABOUT = ("Everything we store about the person who uses this email address, as on the day "
+         "this copy was made: what you sent us on each form, what we did about it, your "
+         "marketing choices, and how long we keep each of them.")
+RESOLUTION_LABELS = {"heard_by": "Heard by", "action_taken": "What we did"}
+CONSENT_LABELS = {
+    "email": "Email address", "name": "Name", "channel": "How we may contact you",
+    "given_on": "Given on", "source_form": "On the form", "notice_version": "Privacy notice version",
+    "withdrawn_on": "Withdrawn on",
+}
+
+
+def readable_copy(staff: Staff, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """The person's items as a document: submissions, consents, and when each will be deleted."""
+    warranties = {item.get("reference"): item for item in items if record_type(item) == "warranty"}
+    submissions = sorted(
+        (item for item in items if record_type(item) == "submission" and item.get("kind") in FORMS),
+        key=lambda item: str(item.get("created_at")),
+    )
+    consents = sorted(
+        (item for item in items if item.get("kind") == CONSENT_KIND),
+        key=lambda item: str(item.get("created_at")),
+    )
+    return {
+        "title": TITLE,
+        "prepared_on": staff.now().date().isoformat(),
+        "about": ABOUT,
+        "submissions": [_submission(staff, item, warranties.get(item["reference"])) for item in submissions],
+        "marketing_consents": [_consent(staff, item) for item in consents],
+    }
+
+
+def _submission(staff: Staff, item: dict[str, Any], warranty: dict[str, Any] | None) -> dict[str, Any]:
+    form = FORMS[item["kind"]]
+    kind, reference = form.kind, item["reference"]
+    values = {**(item.get("fields") or {})}
+    if item.get("personal"):
+        values.update(staff.cipher.open(item["personal"], kind=kind, reference=reference))
+    section: dict[str, Any] = {
+        "heading": f"{form.title} {reference}",
+        "form": form.title,
+        "reference": reference,
+        "sent_on": _day(item.get("created_at")),
+        "status": item.get("status"),
+        "what_you_told_us": [
+            {"question": _label(form.model, name), "answer": _answer(form.model, name, values[name])}
+            for name in form.model.model_fields
+            if values.get(name) not in (None, "")
+        ],
+    }
+    if item.get("corrected_at"):
+        section["corrected_on"] = _day(item["corrected_at"])
+    if item.get("resolution"):
+        closed = staff.cipher.open(item["resolution"], kind=resolution_context(kind), reference=reference)
+        section["what_we_did"] = [
+            {"question": RESOLUTION_LABELS.get(name, name), "answer": value} for name, value in closed.items()
+        ]
+        section["resolved_on"] = _day(item.get("resolved_at"))
+    if warranty is not None:
+        section["warranty"] = {
+            "registered_on": warranty.get("registered_on"),
+            "covered_until": warranty.get("expires_on"),
+        }
+    section["kept_until"] = _epoch_day(item.get("expires_at"))
+    return section
+
+
+def _consent(staff: Staff, item: dict[str, Any]) -> dict[str, Any]:
+    fields = item.get("fields") or {}
+    contact = staff.cipher.open(item["personal"], kind=CONSENT_KIND, reference=item["reference"]) \
+        if item.get("personal") else {}
+    source = FORMS.get(str(fields.get("source_form")))
+    return {
+        "reference": item["reference"],
+        "status": item.get("status"),
+        "email": contact.get("email"),
+        "name": contact.get("name"),
+        "channel": fields.get("channel"),
+        "given_on": _day(fields.get("given_at")),
+        "source_form": source.title if source else fields.get("source_form"),
+        "notice_version": fields.get("notice_version"),
+        "withdrawn_on": _day(fields.get("withdrawn_at")),
+        "kept_until": _epoch_day(item.get("expires_at")),
+    }
+
+
+def _label(model: Any, name: str) -> str:
+    info = model.model_fields[name]
+    return (info.title or name.replace("_", " ").capitalize()).removesuffix(" (optional)")
+
+
+def _answer(model: Any, name: str, value: Any) -> Any:
+    """A value as the form showed it: a choice by its label, a product by its name, yes or no."""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    extra = model.model_fields[name].json_schema_extra
+    labels = extra.get("x-labels") if isinstance(extra, dict) else None
+    if isinstance(labels, dict) and value in labels:
+        return labels[value]
+    if name == "product" and value in catalog().products:
+        return catalog().products[value].name
+    return value
+
+
+def _day(stored: Any) -> str | None:
+    """The stored UTC time as its date (YYYY-MM-DD)."""
+    moment = parsed_timestamp(stored)
+    return moment.astimezone(UTC).date().isoformat() if moment else None
+
+
+def _epoch_day(expires_at: Any) -> str | None:
+    if expires_at is None:
+        return None
+    return datetime.fromtimestamp(int(expires_at), UTC).date().isoformat()
+
+
+# -- HTML ------------------------------------------------------------------------------
+
+STYLE = """
+body { font: 16px/1.5 system-ui, sans-serif; max-width: 46rem; margin: 2rem auto; padding: 0 1rem; }
+h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #ccc; }
+dl { display: grid; grid-template-columns: 14rem 1fr; gap: .3rem 1rem; }
+dt { font-weight: 600; } dd { margin: 0; white-space: pre-wrap; }
+"""
+
+
+def as_html(document: dict[str, Any]) -> str:
+    """The same document as a page to read or print: no script, no outside requests."""
+    parts = [
+        "<!doctype html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+        f"<title>{_e(document['title'])}</title>", f"<style>{STYLE}</style>", "</head>", "<body>",
+        f"<h1>{_e(document['title'])}</h1>",
+        f"<p>{_e(document['about'])}</p>",
+        f"<p>Prepared on {_e(_long(document['prepared_on']))}.</p>",
+    ]
+    if not document["submissions"] and not document["marketing_consents"]:
+        parts.append("<p>We hold nothing about this email address.</p>")
+    for section in document["submissions"]:
+        parts.append(f"<section><h2>{_e(section['heading'])}</h2>")
+        parts.append(_list([
+            ("Sent on", _long(section["sent_on"])), ("Status", section["status"]),
+            ("Corrected on", _long(section.get("corrected_on"))),
+        ]))
+        parts.append("<h3>What you told us</h3>")
+        parts.append(_list([(pair["question"], pair["answer"]) for pair in section["what_you_told_us"]]))
+        if section.get("what_we_did"):
+            parts.append("<h3>What we did</h3>")
+            parts.append(_list([(pair["question"], pair["answer"]) for pair in section["what_we_did"]]
+                               + [("Resolved on", _long(section.get("resolved_on")))]))
+        if section.get("warranty"):
+            parts.append("<h3>Your warranty</h3>")
+            parts.append(_list([("Registered on", _long(section["warranty"]["registered_on"])),
+                                ("Covered until", _long(section["warranty"]["covered_until"]))]))
+        parts.append(f"<p>We delete this on {_e(_long(section['kept_until']))}.</p></section>")
+    if document["marketing_consents"]:
+        parts.append("<section><h2>Your marketing choices</h2>")
+        for consent in document["marketing_consents"]:
+            parts.append(_list([
+                (label, _long(consent.get(name)) if name.endswith("_on") else consent.get(name))
+                for name, label in CONSENT_LABELS.items()
+            ] + [("Status", consent["status"]), ("Kept until", _long(consent.get("kept_until")))]))
+        parts.append("</section>")
+    parts += ["</body>", "</html>", ""]
+    return "\n".join(parts)
+
+
+def _list(pairs: list[tuple[str, Any]]) -> str:
+    rows = "".join(f"<dt>{_e(term)}</dt><dd>{_e(value)}</dd>" for term, value in pairs
+                   if value not in (None, ""))
+    return f"<dl>{rows}</dl>"
+
+
+def _long(day: Any) -> str | None:
+    """2026-04-01 as 1 April 2026."""
+    if not day:
+        return None
+    try:
+        parsed = date.fromisoformat(str(day))
+    except ValueError:
+        return str(day)
+    return f"{parsed.day} {parsed:%B %Y}"
+
+
+def _e(value: Any) -> str:
+    return html.escape("" if value is None else str(value))

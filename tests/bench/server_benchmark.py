@@ -1,0 +1,140 @@
+"""The local server under concurrency: enquiries per second beside /api/health, at 32 clients.
+
+The server is the one `make run` starts (`python -m aftercare_local serve`)
+over DynamoDB Local with local keys. Each client thread keeps one HTTP/1.1
+connection open and reconnects when the server drops it; a dropped or reset
+connection is counted, never retried silently.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import http.client
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from aftercare_local import processes
+from aftercare_local.paths import REPO
+
+from tests.bench.figures import Figure
+from tests.bench.intake_benchmark import enquiry
+
+CLIENTS = 32
+LISTENING = re.compile(r"listening on http://127\.0\.0\.1:(\d+)/")
+RESETS = (ConnectionError, http.client.RemoteDisconnected, http.client.BadStatusLine)
+
+
+@dataclass(frozen=True)
+class Load:
+    per_second: float
+    resets: int
+    failures: int  # answers other than the one expected
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def local_server(endpoint: str, table: str, key_dir: Path) -> Iterator[int]:
+    """The server on a port of its own choosing, ready once it says where it listens.
+
+    Its request log (a line per request on stderr) is drained and dropped, so
+    thousands of requests never fill the pipe and stall it.
+    """
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aftercare_local", "serve", "--port", "0",
+         "--dynamodb-endpoint", endpoint, "--table", table, "--key-dir", str(key_dir)],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    assert process.stderr is not None
+    try:
+        said = []
+        for line in process.stderr:
+            said.append(line)
+            if found := LISTENING.search(line):
+                port = int(found.group(1))
+                break
+        else:
+            raise SystemExit(f"local server exited: {''.join(said)[-2000:]}")
+        threading.Thread(target=collections.deque, args=(process.stderr, 0), daemon=True).start()
+        yield port
+    finally:
+        processes.stop(process)
+
+
+def hammer(port: int, method: str, path: str, expected: int, seconds: float) -> Load:
+    """CLIENTS threads send requests for `seconds`; answers per second over all of them."""
+    answered, resets, failures = [0], [0], [0]
+    lock = threading.Lock()
+    start = threading.Barrier(CLIENTS + 1)
+    deadline = [0.0]
+
+    def client(number: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        sent = 0
+        start.wait()
+        while time.perf_counter() < deadline[0]:
+            sent += 1
+            body = enquiry(number * 1_000_000 + sent).encode() if method == "POST" else None
+            try:
+                connection.request(method, path, body=body,
+                                   headers={"Content-Type": "application/json"} if body else {})
+                response = connection.getresponse()
+                response.read()
+            except RESETS:
+                with lock:
+                    resets[0] += 1
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                continue
+            with lock:
+                if response.status == expected:
+                    answered[0] += 1
+                else:
+                    failures[0] += 1
+            if response.getheader("Connection", "").lower() == "close":
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.close()
+
+    threads = [threading.Thread(target=client, args=(number,)) for number in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    started = time.perf_counter()
+    deadline[0] = started + seconds
+    start.wait()
+    for thread in threads:
+        thread.join()
+    return Load(answered[0] / (time.perf_counter() - started), resets[0], failures[0])
+
+
+def measure_server(endpoint: str, table: str, key_dir: Path, seconds: float, runs: int) -> tuple[
+    Figure, str
+]:
+    posts, healths, resets, failures = [], [], 0, 0
+    with local_server(endpoint, table, key_dir) as port:
+        hammer(port, "POST", "/api/enquiries", 201, min(seconds, 2.0))  # warm-up
+        for _ in range(runs):
+            post = hammer(port, "POST", "/api/enquiries", 201, seconds)
+            health = hammer(port, "GET", "/api/health", 200, seconds)
+            posts.append(post.per_second)
+            healths.append(health.per_second)
+            resets += post.resets + health.resets
+            failures += post.failures + health.failures
+    figure = Figure(f"local server enquiries/s at {CLIENTS} concurrent (floor: /api/health)",
+                    "per s", posts, healths,
+                    f"{CLIENTS} keep-alive clients, {seconds:g} s each")
+    problems = (f"local server at {CLIENTS} concurrent: {resets} connection resets, "
+                f"{failures} unexpected answers over {runs} runs")
+    return figure, problems
