@@ -16,6 +16,8 @@ from chalicelib.items import epoch, timestamp
 from chalicelib.storage import WriteConflict
 
 from aftercare_cli.audit import audited
+from aftercare_cli.listing import FORMAT_OPTION
+from aftercare_cli.listing import show as show_rows
 from aftercare_cli.records import resolution_context
 from aftercare_cli.staff import Staff
 from aftercare_cli.subjects import SubjectRequestError
@@ -81,11 +83,16 @@ def lazy_staff(ctx: click.Context) -> Staff:
     return staff
 
 
+OUTBOX_TABLE = {"reference": "Reference", "message": "Message", "status": "Status", "attempts": "Tries",
+                "updated_at": "Last change", "last_error": "Last error"}
+
+
 @click.group(invoke_without_command=True)
 @click.option("--status", "which", type=click.Choice(["pending", "failed", "all"]), default=None,
               help="Only these (default: pending and failed).")
+@FORMAT_OPTION
 @click.pass_context
-def outbox(ctx: click.Context, which: str | None) -> None:
+def outbox(ctx: click.Context, which: str | None, list_format: str) -> None:
     """Emails not (yet) sent: pending (claimed, not confirmed sent) and failed ones.
 
     Lists reference, message (confirmation or staff-alert), status and the last
@@ -96,12 +103,11 @@ def outbox(ctx: click.Context, which: str | None) -> None:
     from aftercare_cli.main import _plainly
 
     staff = lazy_staff(ctx)
-    with _plainly():
+    with _plainly(ctx.obj):
         rows = outbox_rows(staff, which) if which else outbox_rows(staff, "pending") + outbox_rows(
             staff, "failed")
-    for row in rows:
-        click.echo(json.dumps(row, default=str))
-    click.echo(f"{len(rows)} message(s)", err=True)
+    shown = show_rows(rows, OUTBOX_TABLE, list_format)
+    click.echo(f"{shown} message(s)", err=True)
 
 
 @outbox.command("resend")
@@ -117,7 +123,7 @@ def outbox_resend(ctx: click.Context, reference: str, message: str) -> None:
     from aftercare_cli.main import _plainly
 
     staff = lazy_staff(ctx)
-    with _plainly(), audited(staff, "outbox.resend", [], detail={"reference": reference,
+    with _plainly(ctx.obj), audited(staff, "outbox.resend", [], detail={"reference": reference,
                                                                  "message": message}) as action:
         was = ask_resend(staff, reference, message)
         action.item_count = 1
@@ -134,7 +140,7 @@ def show(ctx: click.Context, reference: str) -> None:
     from aftercare_cli.main import _plainly
 
     staff = lazy_staff(ctx)
-    with _plainly(), audited(staff, "case.show", [], detail={"reference": reference}) as action:
+    with _plainly(ctx.obj), audited(staff, "case.show", [], detail={"reference": reference}) as action:
         shown = case(staff, reference)
         action.kinds, action.item_count = [shown["kind"]], 1
     click.echo(json.dumps(shown, ensure_ascii=False, indent=2, default=str))
