@@ -18,7 +18,7 @@ from chalicelib.storage import WriteConflict
 from aftercare_cli.audit import audited
 from aftercare_cli.listing import FORMAT_OPTION
 from aftercare_cli.listing import show as show_rows
-from aftercare_cli.records import resolution_context
+from aftercare_cli.records import CASE_COLUMNS
 from aftercare_cli.staff import Staff
 from aftercare_cli.subjects import SubjectRequestError
 
@@ -62,14 +62,11 @@ def case(staff: Staff, reference: str) -> dict[str, Any]:
         raise SubjectRequestError(f"there is no submission {reference}")
     shown: dict[str, Any] = {
         name: item.get(name) for name in ("reference", "kind", "status", "created_at", "resolved_at",
-                                          "resolved_by") if item.get(name) is not None
+                                          "resolved_by", *CASE_COLUMNS) if item.get(name) is not None
     }
     shown["fields"] = item.get("fields") or {}
     if item.get("personal"):
         shown["personal"] = staff.cipher.open(item["personal"], kind=item["kind"], reference=reference)
-    if item.get("resolution"):
-        shown["resolution"] = staff.cipher.open(
-            item["resolution"], kind=resolution_context(item["kind"]), reference=reference)
     shown["emails"] = {
         message: {"status": record.get("status"), "updated_at": record.get("updated_at")}
         for message in notify.MESSAGES
