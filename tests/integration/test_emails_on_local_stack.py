@@ -16,7 +16,8 @@ from tests.mailstack import CUSTOMER, MailStack, recipient, unsubscribe_headers,
 
 pytestmark = pytest.mark.dynamodb_local
 
-STAFF = {"complaints@aftercare.example", "returns@aftercare.example", "helpdesk@aftercare.example"}
+STAFF = {"complaints@aftercare.example", "returns@aftercare.example", "helpdesk@aftercare.example",
+         "visits@aftercare.example"}
 
 
 def test_the_table_has_a_stream_of_new_images(mail_stack: MailStack) -> None:
@@ -27,13 +28,14 @@ def test_the_table_has_a_stream_of_new_images(mail_stack: MailStack) -> None:
 def test_each_form_brings_exactly_one_confirmation_and_the_right_staff_alert(mail_stack: MailStack) -> None:
     references = {kind: mail_stack.post(kind, email=CUSTOMER) for kind in FORMS}
     with mail_stack.reader():
-        messages = mail_stack.wait_for_mail(7)
+        messages = mail_stack.wait_for_mail(9)
     subjects = Counter((recipient(m), m["subject"]) for m in messages)
     expected = {(CUSTOMER, f"We have your {FORMS[k].title.lower()} ({references[k]})")
-                for k in ("enquiry", "warranty_registration", "complaint", "return_request")}
+                for k in ("enquiry", "warranty_registration", "complaint", "return_request", "service_visit")}
     expected |= {("complaints@aftercare.example", f"New complaint: {references['complaint']}"),
                  ("returns@aftercare.example", f"New return request: {references['return_request']}"),
-                 ("helpdesk@aftercare.example", f"New enquiry: {references['enquiry']}")}
+                 ("helpdesk@aftercare.example", f"New enquiry: {references['enquiry']}"),
+                 ("visits@aftercare.example", f"New service visit: {references['service_visit']}")}
     assert subjects == Counter(expected)
     for message in messages:
         if recipient(message) in STAFF:
