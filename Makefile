@@ -9,7 +9,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-# make run's ports: the site and API, and DynamoDB Local (README: Ports).
+# make run's ports: the site and API, DynamoDB Local, MailDev's SMTP and inbox (README: Ports).
 PORT ?= 8000
 DYNAMODB_PORT ?= 8001
 SMTP_PORT ?= 8025
