@@ -38,7 +38,7 @@ def examples(document: dict[str, Any]) -> dict[str, Any]:
     return {
         path: operations["post"]["requestBody"]["content"]["application/json"]["example"]
         for path, operations in document["paths"].items()
-        if "post" in operations
+        if "requestBody" in operations.get("post", {})
     }
 
 
