@@ -3,7 +3,9 @@
 `site/privacy.md` holds a `<!-- privacy-notice -->` marker; this hook replaces
 it with the notice built from backend/chalicelib/data/data_policy.toml, the
 same file the backend sets every item's expiry from. Change a retention period
-there and the page changes with it.
+there and the page changes with it. What each form collects is listed from the
+form's own model, so the notice names every field the form asks for and no
+other; the consent record's contents come from what the backend copies into it.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ import re
 from pathlib import Path
 from typing import Any
 
-from chalicelib.items import CONSENT_KIND
-from chalicelib.policy import DataPolicy, parse_policy
+from chalicelib.items import CONSENT_CONTACT, CONSENT_KIND
+from chalicelib.policy import DataPolicy, KindNotice, PolicySettingError, parse_policy
 from chalicelib.retailer import retailer
 from mkdocs.exceptions import PluginError
 
 DATA_POLICY = Path("backend/chalicelib/data/data_policy.toml")
+MARKETING_FIELD = "marketing_consent"
 NOTICE_MARKER = re.compile(r"^<!--\s*privacy-notice\s*-->[ \t]*$", re.MULTILINE)
 FORM_MARKER = re.compile(r"<!--\s*form:\s*([a-z_]+)")
 
@@ -29,8 +32,18 @@ def load_policy(project_dir: Path) -> DataPolicy:
     return parse_policy((project_dir / DATA_POLICY).read_text())
 
 
+def form_models() -> dict[str, Any]:
+    """Each intake kind's model: the one definition of what its form collects."""
+    from chalicelib.forms import FORMS
+
+    return {kind: form.model for kind, form in FORMS.items()}
+
+
 def on_config(config: Any) -> Any:
-    _state["policy"] = load_policy(Path(config.config_file_path).parent)
+    try:
+        _state["policy"] = load_policy(Path(config.config_file_path).parent)
+    except PolicySettingError as error:
+        raise PluginError(str(error)) from None
     return config
 
 
@@ -54,7 +67,10 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
         return markdown
     if page.file.src_uri != "privacy.md":
         raise PluginError(f"{page.file.src_uri}: the privacy notice belongs in privacy.md only")
-    notice = notice_markdown(_state["policy"], _state.get("form_pages", {}))
+    try:
+        notice = notice_markdown(_state["policy"], _state.get("form_pages", {}))
+    except PolicySettingError as error:
+        raise PluginError(str(error)) from None
     return NOTICE_MARKER.sub(lambda _: notice, markdown)
 
 
@@ -69,12 +85,76 @@ def _sentence_list(items: tuple[str, ...]) -> str:
     return "\n".join(f"    - {item[0].upper()}{item[1:]}" for item in items)
 
 
-def notice_markdown(policy: DataPolicy, form_pages: dict[str, str]) -> str:
-    """The whole notice, in Markdown, from the data policy."""
+def collected(policy: DataPolicy, kind: str, models: dict[str, Any]) -> tuple[str, ...]:
+    """What one kind collects, as the notice names it: a form's model fields, or a consent record's."""
+    if kind == CONSENT_KIND:
+        contact = tuple(policy.label(name) for name in CONSENT_CONTACT)
+        return contact + tuple(policy.consent_record_labels.values())
+    if kind not in models:
+        raise PolicySettingError(f"data_policy.toml: kinds.{kind} is not a form the backend receives")
+    return policy.collected(models[kind])
+
+
+def lawful_basis(kind: KindNotice, law: str) -> str:
+    basis = kind.lawful_basis
+    return f"{basis.name} ({law} {basis.article}). {basis.why}"
+
+
+def kind_section(
+    policy: DataPolicy, name: str, kind: KindNotice, form_pages: dict[str, str], models: dict[str, Any]
+) -> list[str]:
+    """One kind's part of the notice: why, on what basis, what exactly, who sees it, how long."""
+    lines = [f"### {kind.title} {{#{anchor(name)}}}", ""]
+    if name in form_pages:
+        lines += [f"Sent with [the {kind.title.lower()} form]({form_pages[name]}).", ""]
+    lines += [
+        "Why",
+        f": {kind.purpose}",
+        "",
+        "Lawful basis",
+        f": {lawful_basis(kind, retailer().privacy.law)}",
+        "",
+        "What we collect",
+        ": The items below, and nothing else:",
+        "",
+        _sentence_list(collected(policy, name, models)),
+        "",
+    ]
+    if offers_marketing(models.get(name)) and CONSENT_KIND in policy.notices:
+        lines += [
+            "    If you tick the box for product news and offers, we also keep a record of "
+            f"your agreement: see [{policy.notices[CONSENT_KIND].title}](#{anchor(CONSENT_KIND)}).",
+            "",
+        ]
+    lines += [
+        "Who can see it",
+        f": {kind.who_can_see} Nobody outside {retailer().legal_name} can.",
+        "",
+        "How long we keep it",
+        f": {retention(policy.retention_months[name])}.",
+        "",
+    ]
+    return lines
+
+
+def offers_marketing(model: Any) -> bool:
+    return model is not None and MARKETING_FIELD in model.model_fields
+
+
+def anchor(kind: str) -> str:
+    return kind.replace("_", "-")
+
+
+def notice_markdown(
+    policy: DataPolicy, form_pages: dict[str, str], models: dict[str, Any] | None = None
+) -> str:
+    """The whole notice, in Markdown, from the data policy and the forms' models."""
+    models = form_models() if models is None else models
     kinds = policy.notices
     months = policy.retention_months
     controller = retailer().legal_name
     email = retailer().privacy_email
+    privacy = retailer().privacy
     contact_page = form_pages.get("enquiry", "contact.md")
     lines = [
         f"This notice explains what {controller} (\"we\") collects through this site, why, "
@@ -106,25 +186,7 @@ def notice_markdown(policy: DataPolicy, form_pages: dict[str, str]) -> str:
         "",
     ]
     for name, kind in kinds.items():
-        lines += [f"### {kind.title} {{#{name.replace('_', '-')}}}", ""]
-        if name in form_pages:
-            lines += [f"Sent with [the {kind.title.lower()} form]({form_pages[name]}).", ""]
-        lines += [
-            "Why",
-            f": {kind.purpose}",
-            "",
-            "What we collect",
-            ": The items below, and nothing else:",
-            "",
-            _sentence_list(kind.collects),
-            "",
-            "Who can see it",
-            f": {kind.who_can_see} Nobody outside {controller} can.",
-            "",
-            "How long we keep it",
-            f": {retention(months[name])}.",
-            "",
-        ]
+        lines += kind_section(policy, name, kind, form_pages, models)
     lines += [
         "## Where it is stored and how it is protected",
         "",
@@ -154,6 +216,16 @@ def notice_markdown(policy: DataPolicy, form_pages: dict[str, str]) -> str:
         f"it. Write to [{email}](mailto:{email}) or use our [contact form]({contact_page}), "
         "from the email address you used with us. We answer within one month. Our staff "
         "find every record linked to your email address, and erasing removes all of them.",
+        "",
+        "Where we rely on legitimate interests, you may object and we will stop unless we "
+        "have a strong reason to continue; where we rely on your consent, you may withdraw "
+        "it at any time.",
+        "",
+        "## Complain to the regulator",
+        "",
+        "If you are unhappy with how we handle your information, please tell us first so "
+        "that we can put it right. You also have the right to complain to the supervisory "
+        f"authority, the [{privacy.supervisory_authority}]({privacy.supervisory_authority_url}).",
         "",
         "## Stop receiving updates",
         "",

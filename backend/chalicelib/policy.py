@@ -8,16 +8,33 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+
+class PolicySettingError(ValueError):
+    """data_policy.toml leaves out something the notice needs, or names what it does not define."""
+
+
+@dataclass(frozen=True)
+class LawfulBasis:
+    """The ground in law a purpose rests on, and why it fits that purpose."""
+
+    name: str
+    article: str
+    why: str
 
 
 @dataclass(frozen=True)
 class KindNotice:
-    """What the privacy notice tells of one kind: why it is collected, what, and who sees it."""
+    """What the privacy notice tells of one kind: why it is collected, on what basis, and who sees it."""
 
     title: str
     purpose: str
-    collects: tuple[str, ...]
     who_can_see: str
+    lawful_basis: LawfulBasis
 
 
 @dataclass(frozen=True)
@@ -28,6 +45,8 @@ class DataPolicy:
     storage: str = ""
     backups: str = ""
     notices: dict[str, KindNotice] = field(default_factory=dict)
+    field_labels: dict[str, str] = field(default_factory=dict)
+    consent_record_labels: dict[str, str] = field(default_factory=dict)
 
     def expires_at(self, kind: str, created: datetime) -> datetime:
         """When an item of `kind` created at `created` is due for deletion."""
@@ -35,6 +54,22 @@ class DataPolicy:
 
     def idempotency_expires_at(self, created: datetime) -> datetime:
         return created + timedelta(hours=self.idempotency_hours)
+
+    def label(self, field_name: str) -> str:
+        """How the notice names a form field, or a PolicySettingError naming the field."""
+        try:
+            return self.field_labels[field_name]
+        except KeyError:
+            raise PolicySettingError(
+                f"data_policy.toml: [field_labels] has no name for the form field '{field_name}'"
+            ) from None
+
+    def collected(self, model: type[BaseModel]) -> tuple[str, ...]:
+        """Everything a form's model collects, in the form's order, as the notice names it."""
+        return tuple(
+            self.label(name) + ("" if info.is_required() else " (optional)")
+            for name, info in model.model_fields.items()
+        )
 
 
 def add_months(moment: datetime, months: int) -> datetime:
@@ -45,9 +80,22 @@ def add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month, day=day)
 
 
+def _lawful_basis(kind: str, spec: dict[str, Any], bases: dict[str, Any]) -> LawfulBasis:
+    key = spec.get("lawful_basis")
+    if key not in bases:
+        raise PolicySettingError(
+            f"data_policy.toml: kinds.{kind}.lawful_basis must be one of {', '.join(sorted(bases))}"
+        )
+    why = spec.get("lawful_basis_why")
+    if not isinstance(why, str) or not why.strip():
+        raise PolicySettingError(f"data_policy.toml: kinds.{kind}.lawful_basis_why must say why it fits")
+    return LawfulBasis(bases[key]["name"], bases[key]["article"], why.strip())
+
+
 def parse_policy(text: str) -> DataPolicy:
     raw = tomllib.loads(text)
     kinds = raw["kinds"]
+    bases = raw.get("lawful_bases", {})
     return DataPolicy(
         notice_version=raw["notice_version"],
         retention_months={kind: int(spec["retention_months"]) for kind, spec in kinds.items()},
@@ -55,9 +103,13 @@ def parse_policy(text: str) -> DataPolicy:
         storage=raw.get("storage", ""),
         backups=raw.get("backups", ""),
         notices={
-            kind: KindNotice(spec["title"], spec["purpose"], tuple(spec["collects"]), spec["who_can_see"])
+            kind: KindNotice(
+                spec["title"], spec["purpose"], spec["who_can_see"], _lawful_basis(kind, spec, bases)
+            )
             for kind, spec in kinds.items() if "title" in spec
         },
+        field_labels=dict(raw.get("field_labels", {})),
+        consent_record_labels=dict(raw.get("consent_record_labels", {})),
     )
 
 

@@ -31,11 +31,21 @@ class Contact:
 
 
 @dataclass(frozen=True)
+class Privacy:
+    """The law the privacy notice cites and the authority a person may complain to."""
+
+    law: str
+    supervisory_authority: str
+    supervisory_authority_url: str
+
+
+@dataclass(frozen=True)
 class Retailer:
     name: str
     legal_name: str
     contact: Contact
     privacy_email: str
+    privacy: Privacy
 
 
 def _text(table: dict[str, Any], key: str, where: str) -> str:
@@ -59,6 +69,13 @@ def _email(table: dict[str, Any], key: str, where: str) -> str:
     return value
 
 
+def _web_address(table: dict[str, Any], key: str, where: str) -> str:
+    value = _text(table, key, where)
+    if not value.startswith("https://") or any(c.isspace() for c in value):
+        raise RetailerSettingError(f"retailer.toml: '{where}{key}' must be an https:// address")
+    return value
+
+
 def parse_retailer(text: str) -> Retailer:
     raw = tomllib.loads(text)
     contact = raw.get("contact") or {}
@@ -78,6 +95,11 @@ def parse_retailer(text: str) -> Retailer:
             address=_lines(contact, "address", "contact."),
         ),
         privacy_email=_email(privacy, "email", "privacy."),
+        privacy=Privacy(
+            law=_text(privacy, "law", "privacy."),
+            supervisory_authority=_text(privacy, "supervisory_authority", "privacy."),
+            supervisory_authority_url=_web_address(privacy, "supervisory_authority_url", "privacy."),
+        ),
     )
 
 

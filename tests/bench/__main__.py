@@ -5,7 +5,9 @@ the spread of the runs. `--smoke` runs everything on a few requests and rows
 (under a minute): it proves the benchmark itself works and `make test` runs
 it; its timings mean nothing.
 
-Everything runs on this machine: moto for the in-process intake, and one
+First the import time of `chalicelib.forms` and of the app (fresh
+interpreters, median of 11) beside a recorded "before". Everything runs on
+this machine: moto for the in-process intake, and one
 in-memory DynamoDB Local (on a free port) for the cold start, the local
 server and the export.
 """
@@ -23,11 +25,12 @@ from aftercare_local import dynamodb as dynamodb_local
 from chalicelib.crypto import ensure_local_keys
 
 from tests.bench.export_benchmark import measure_export
+from tests.bench.import_time import SAMPLES, measure_imports
 from tests.bench.intake_benchmark import measure_cold_start, measure_intake
 from tests.bench.server_benchmark import free_port, measure_server
 
-FULL = {"n": 2_000, "warmup": 100, "runs": 3, "seconds": 10.0, "rows": 100_000}
-SMOKE = {"n": 30, "warmup": 5, "runs": 1, "seconds": 1.0, "rows": 300}
+FULL = {"n": 2_000, "warmup": 100, "runs": 3, "seconds": 10.0, "rows": 100_000, "imports": SAMPLES}
+SMOKE = {"n": 30, "warmup": 5, "runs": 1, "seconds": 1.0, "rows": 300, "imports": 1}
 
 
 def main() -> None:
@@ -41,7 +44,7 @@ def main() -> None:
     started = time.perf_counter()
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
           f"load average {os.getloadavg()[0]:.1f}", flush=True)
-    lines: list[str] = []
+    lines: list[str] = [figure.line() for figure in measure_imports(size["imports"])]
     intake, kms = measure_intake(size["n"], size["warmup"], size["runs"])
     lines += [figure.line() for figure in intake] + [kms]
     with tempfile.TemporaryDirectory() as scratch_dir, \

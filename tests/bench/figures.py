@@ -18,6 +18,7 @@ class Figure:
     project: list[float]
     floor: list[float]
     n: str
+    note: str = ""  # anything more the line should say, after the spread
 
     def ratios(self) -> list[float]:
         return [p / f if f else float("inf") for p, f in zip(self.project, self.floor, strict=True)]
@@ -30,4 +31,5 @@ class Figure:
             f"floor {statistics.median(self.floor):,.2f} {self.unit} / "
             f"{statistics.median(ratios):.2f}x floor "
             f"(n={self.n}; {len(ratios)} runs: {spread})"
+            f"{f'; {self.note}' if self.note else ''}"
         )

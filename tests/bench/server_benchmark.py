@@ -3,7 +3,9 @@
 The server is the one `make run` starts (`python -m aftercare_local serve`)
 over DynamoDB Local with local keys. Each client thread keeps one HTTP/1.1
 connection open and reconnects when the server drops it; a dropped or reset
-connection is counted, never retried silently.
+connection is counted, never retried silently. Beside the rates, the
+server process's own CPU time per answer (read from /proc) is printed: on a
+shared machine it moves less than the wall-clock rate.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import http.client
+import os
 import re
 import socket
 import subprocess
@@ -37,6 +40,14 @@ class Load:
     per_second: float
     resets: int
     failures: int  # answers other than the one expected
+    answered: int = 0
+    server_cpu: float = 0.0  # seconds of the server process's CPU over the run
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -46,7 +57,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def local_server(endpoint: str, table: str, key_dir: Path) -> Iterator[int]:
+def local_server(endpoint: str, table: str, key_dir: Path) -> Iterator[tuple[int, int]]:
     """The server on a port of its own choosing, ready once it says where it listens.
 
     Its request log (a line per request on stderr) is drained and dropped, so
@@ -68,13 +79,14 @@ def local_server(endpoint: str, table: str, key_dir: Path) -> Iterator[int]:
         else:
             raise SystemExit(f"local server exited: {''.join(said)[-2000:]}")
         threading.Thread(target=collections.deque, args=(process.stderr, 0), daemon=True).start()
-        yield port
+        yield port, process.pid
     finally:
         processes.stop(process)
 
 
-def hammer(port: int, method: str, path: str, expected: int, seconds: float) -> Load:
+def hammer(server: tuple[int, int], method: str, path: str, expected: int, seconds: float) -> Load:
     """CLIENTS threads send requests for `seconds`; answers per second over all of them."""
+    port, pid = server
     answered, resets, failures = [0], [0], [0]
     lock = threading.Lock()
     start = threading.Barrier(CLIENTS + 1)
@@ -111,30 +123,37 @@ def hammer(port: int, method: str, path: str, expected: int, seconds: float) -> 
     threads = [threading.Thread(target=client, args=(number,)) for number in range(CLIENTS)]
     for thread in threads:
         thread.start()
+    cpu_started = process_cpu_seconds(pid)
     started = time.perf_counter()
     deadline[0] = started + seconds
     start.wait()
     for thread in threads:
         thread.join()
-    return Load(answered[0] / (time.perf_counter() - started), resets[0], failures[0])
+    return Load(answered[0] / (time.perf_counter() - started), resets[0], failures[0],
+                answered[0], process_cpu_seconds(pid) - cpu_started)
 
 
 def measure_server(endpoint: str, table: str, key_dir: Path, seconds: float, runs: int) -> tuple[
     Figure, str
 ]:
     posts, healths, resets, failures = [], [], 0, 0
-    with local_server(endpoint, table, key_dir) as port:
-        hammer(port, "POST", "/api/enquiries", 201, min(seconds, 2.0))  # warm-up
+    post_cpu, health_cpu = [], []
+    with local_server(endpoint, table, key_dir) as server:
+        hammer(server, "POST", "/api/enquiries", 201, min(seconds, 2.0))  # warm-up
         for _ in range(runs):
-            post = hammer(port, "POST", "/api/enquiries", 201, seconds)
-            health = hammer(port, "GET", "/api/health", 200, seconds)
+            post = hammer(server, "POST", "/api/enquiries", 201, seconds)
+            health = hammer(server, "GET", "/api/health", 200, seconds)
             posts.append(post.per_second)
             healths.append(health.per_second)
+            post_cpu.append(post.server_cpu * 1000 / max(post.answered, 1))
+            health_cpu.append(health.server_cpu * 1000 / max(health.answered, 1))
             resets += post.resets + health.resets
             failures += post.failures + health.failures
     figure = Figure(f"local server enquiries/s at {CLIENTS} concurrent (floor: /api/health)",
                     "per s", posts, healths,
-                    f"{CLIENTS} keep-alive clients, {seconds:g} s each")
+                    f"{CLIENTS} keep-alive clients, {seconds:g} s each",
+                    note=(f"server CPU per answer: enquiry {min(post_cpu):.2f} ms, "
+                          f"health {min(health_cpu):.2f} ms, least of the runs"))
     problems = (f"local server at {CLIENTS} concurrent: {resets} connection resets, "
                 f"{failures} unexpected answers over {runs} runs")
     return figure, problems

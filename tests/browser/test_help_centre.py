@@ -11,7 +11,7 @@ import pytest
 from chalicelib.retailer import retailer
 
 from .conftest import Visit
-from .test_site_quality import AXE
+from .test_site_quality import inject_axe
 
 pytestmark = pytest.mark.browser
 
@@ -137,7 +137,7 @@ def test_axe_finds_no_violations_on_the_missing_page(browser: Any, live: Any, sc
     context = browser.new_context(base_url=live.base_url, color_scheme=scheme)
     page = context.new_page()
     page.goto("/no-such-page/")
-    page.add_script_tag(path=str(AXE))
+    inject_axe(page)
     result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
     context.close()
     assert [(v["id"], [n["target"] for n in v["nodes"]][:5]) for v in result["violations"]] == []

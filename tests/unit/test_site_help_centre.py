@@ -147,6 +147,10 @@ def test_an_unknown_retailer_marker_stops_the_build() -> None:
         (("phone = ", "phone = \"call us\" #"), "contact.phone"),
         (("email = \"privacy@", "email = \"not-an-address\" #"), "privacy.email"),
         (("name = ", "# name = "), "'name'"),
+        # The privacy notice's regulator (issue 16, point 2).
+        (("supervisory_authority = ", "# supervisory_authority = "), "privacy.supervisory_authority"),
+        (('_url = "https://', '_url = "http://'), "privacy.supervisory_authority_url"),
+        (("law = ", "# law = "), "privacy.law"),
     ],
 )
 def test_a_bad_retailer_setting_is_refused_with_its_name(change: tuple[str, str], message: str) -> None:
