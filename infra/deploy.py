@@ -400,8 +400,8 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("--domain-name", default="")
     run.add_argument("--certificate-arn", default="")
     run.add_argument("--alarm-email", default="")
-    run.add_argument("--sender-address", required=True,
-                     help="the address emails come from (its domain is verified in SES)")
+    run.add_argument("--sender-address", default="",
+                     help="the address emails come from (its domain is verified in SES); required")
     run.add_argument("--backup-retention-days", type=int)
     run.add_argument(
         "--parameter", action="append", default=[], metavar="NAME=VALUE",
@@ -409,6 +409,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     parameters = stack_parameters(getattr(args, "parameter", []))
+    if args.command == "deploy" and not args.sender_address:
+        raise SystemExit("set SENDER (or pass --sender-address): the address emails come from")
 
     package()
     if args.command == "deploy":

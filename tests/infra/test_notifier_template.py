@@ -168,3 +168,9 @@ def test_the_daily_digest_runs_on_a_schedule_as_its_own_role_that_decrypts_nothi
     digest_policy = json.loads((ROOT / "backend" / ".chalice" / "policy-digest.json").read_text())
     assert not any(a.startswith("kms:") for a in actions(digest_policy))
     assert resources["DigestRole"]["Properties"]["RoleName"] == {"Fn::Sub": "${AWS::StackName}-digest"}
+
+
+def test_a_deploy_without_a_sender_address_stops_before_packaging(deploy_module, monkeypatch):
+    monkeypatch.setattr(deploy_module, "package", lambda: pytest.fail("packaged anyway"))
+    with pytest.raises(SystemExit, match="SENDER"):
+        deploy_module.main(["deploy", "--stage", "dev", "--backup-region", "eu-central-1"])
