@@ -1,16 +1,19 @@
 # Aftercare: the front door. Every target sets itself up.
 #   make run    build everything and serve site + API on http://127.0.0.1:8000
 #   make test   set up and run every test
-#   make bench  intake, cold start, local server and export beside their floors, and
-#               attachments' upload-to-checked latency (long; `make test` runs its smoke mode)
+#   make bench  intake, cold start, local server and export beside their floors, then
+#               attachments' upload-to-checked latency, intake with emails on and off
+#               and submission-to-inbox latency (long; `make test` runs its smoke mode)
 
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-# make run's ports: the site and API, and DynamoDB Local (README: Ports).
+# make run's ports: the site and API, DynamoDB Local, MailDev's SMTP and inbox (README: Ports).
 PORT ?= 8000
 DYNAMODB_PORT ?= 8001
+SMTP_PORT ?= 8025
+MAIL_PORT ?= 8002
 export NO_MKDOCS_2_WARNING := 1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 LAMBDA_WHEELS := .cache/lambda-wheels
@@ -42,7 +45,8 @@ site: $(VENV)/.installed
 	$(VENV)/bin/mkdocs build --strict --quiet
 
 run: setup site
-	$(PY) -m aftercare_local run --port $(PORT) --dynamodb-port $(DYNAMODB_PORT)
+	$(PY) -m aftercare_local run --port $(PORT) --dynamodb-port $(DYNAMODB_PORT) \
+	  --smtp-port $(SMTP_PORT) --mail-port $(MAIL_PORT)
 
 # The infra tests package offline (cached Lambda wheels) and run cfn-lint and checkov.
 test: setup site lint typecheck $(LAMBDA_WHEELS)/.downloaded $(CHECKOV_VENV)/.installed
@@ -60,7 +64,7 @@ clean-local:
 
 # -- Infrastructure and deploy (infra/) -----------------------------------------
 #   make package                       site + deployable template and Lambda zip in build/infra (offline)
-#   make deploy STAGE=prod BACKUP_REGION=eu-central-1 [DOMAIN=... CERTIFICATE_ARN=... ALARM_EMAIL=...]
+#   make deploy STAGE=prod BACKUP_REGION=eu-central-1 SENDER=help@example.com [DOMAIN=... CERTIFICATE_ARN=... ALARM_EMAIL=...]
 .PHONY: package deploy
 
 STAGE ?= dev
@@ -68,6 +72,7 @@ BACKUP_REGION ?=
 DOMAIN ?=
 CERTIFICATE_ARN ?=
 ALARM_EMAIL ?=
+SENDER ?=
 
 # The Lambda's dependencies as Linux wheels, fetched once so that packaging
 # never needs the network afterwards.
@@ -88,7 +93,8 @@ package: site $(LAMBDA_WHEELS)/.downloaded
 
 deploy: site $(LAMBDA_WHEELS)/.downloaded
 	$(PY) infra/deploy.py deploy --stage $(STAGE) --backup-region $(BACKUP_REGION) \
-	  --domain-name '$(DOMAIN)' --certificate-arn '$(CERTIFICATE_ARN)' --alarm-email '$(ALARM_EMAIL)'
+	  --domain-name '$(DOMAIN)' --certificate-arn '$(CERTIFICATE_ARN)' --alarm-email '$(ALARM_EMAIL)' \
+	  --sender-address '$(SENDER)'
 
 # -- Site: the browser tests' Chromium, the Lighthouse audit and the long contract run --
 .PHONY: audit
@@ -118,3 +124,4 @@ bench: setup
 	$(PY) -m tests.bench
 	$(PY) -m tests.bench.cases_benchmark
 	$(PY) -m tests.bench.attachments_benchmark
+	$(PY) -m tests.bench.email_benchmark

@@ -6,28 +6,30 @@ import logging
 import os
 import traceback
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache, wraps
 from pathlib import Path
 from typing import Any
 
 from chalice import Chalice, Response
-from chalicelib import openapi, origin, pages, web
+from chalicelib import notify, openapi, origin, pages, unsubscribe, web
 from chalicelib.antispam import PlainPostLimit
 from chalicelib.bucket import BucketUnavailable
 from chalicelib.checker import UploadChecker, landed_keys
-from chalicelib.crypto import KeyServiceUnavailable
+from chalicelib.crypto import KeyServiceUnavailable, RecipientSeal
+from chalicelib.emails import notification_policy
 from chalicelib.forms import FORMS, TRACK, WARRANTY_STATUS, FieldError, FormKind, InvalidSubmission, validate
 from chalicelib.forms.attachments import UploadRequest
 from chalicelib.forms.products import CLAIM_TOPIC, claim_message
 from chalicelib.intake import AlreadyClaimed, IdempotencyKeyReused, Intake
 from chalicelib.lifecycles import case_policy
+from chalicelib.mailer import MailSettings
 from chalicelib.message_keys import case_message_cipher
 from chalicelib.policy import data_policy
 from chalicelib.receipts import NoReceipt
 from chalicelib.reception import CrossSite, RateLimited, Reception, TooFast
 from chalicelib.settings import ConfigurationError, Settings
-from chalicelib.storage import StorageUnavailable
+from chalicelib.storage import StorageUnavailable, WriteConflict
 from chalicelib.tracking import CaseTracker, NoSuchCase
 from chalicelib.uploads import UploadDesk
 from chalicelib.warranty import NoSuchWarranty
@@ -37,6 +39,10 @@ app.log.setLevel(logging.INFO)
 app.register_middleware(origin.guard(os.environ), "http")
 ANY_CONTENT_TYPE = ["*/*"]  # checked in chalicelib.web, so a wrong type gets our own 415
 OUTAGES = (StorageUnavailable, KeyServiceUnavailable, ConfigurationError, BucketUnavailable)
+# Chalice needs a stream ARN when the app loads; the deployed template puts the
+# table's own stream in its place (infra/resources.yaml, Notifier).
+STREAM_ARN = os.environ.get("AFTERCARE_STREAM_ARN", "arn:aws:dynamodb:eu-west-1:000000000000:table/"
+                            "aftercare/stream/local")
 # Each domain refusal and its answer; None: the exception's own message is written for the customer.
 PROBLEMS: dict[type[Exception], tuple[int, str | None]] = {
     TooFast: (400, None),
@@ -52,13 +58,15 @@ PROBLEMS: dict[type[Exception], tuple[int, str | None]] = {
 
 
 def connect(clock: Callable[[], datetime]) -> Intake:
-    settings = Settings.from_environ(os.environ, base_dir=Path(__file__).parent)
+    wiring = settings()
+    cipher = wiring.cipher()
     return Intake(
-        table=settings.table(),
-        cipher=settings.cipher(),
-        hasher=settings.subject_hasher(),
+        table=wiring.table(),
+        cipher=cipher,
+        hasher=wiring.subject_hasher(),
         policy=data_policy(),
         clock=clock,
+        recipients=RecipientSeal(cipher),
     )
 
 
@@ -293,3 +301,87 @@ def thanks() -> Response:
 @app.route("/health", methods=["GET"])
 def health() -> Response:
     return respond(web.json_answer(200, {"status": "ok"}))
+
+
+# -- Unsubscribe links (emails carry them; chalicelib.unsubscribe) ---------------
+
+def unsubscribe_token() -> str:
+    request = app.current_request
+    token = (request.query_params or {}).get("token", "")
+    if request.method == "POST" and not token:
+        try:
+            token = web.decode(dict(request.headers), request.raw_body).fields.get("token", "")
+        except web.BadRequest:
+            token = ""
+    return str(token)
+
+
+def unsubscribe_refused(problem: Exception) -> Response:
+    expired = isinstance(problem, unsubscribe.ExpiredToken)
+    return respond(web.html_answer(400, pages.unsubscribe_problem_page(expired)))
+
+
+@app.route("/unsubscribe", methods=["GET"], content_types=ANY_CONTENT_TYPE)
+def unsubscribe_page() -> Response:
+    """The link in an email: a page with one button, so a mail scanner opening links unsubscribes no one."""
+    token = unsubscribe_token()
+    reception = get_reception()
+    try:
+        unsubscribe.verify(reception.intake.hasher, token, reception.clock())
+    except (unsubscribe.InvalidToken, unsubscribe.ExpiredToken) as problem:
+        return unsubscribe_refused(problem)
+    except OUTAGES:
+        return respond(web.Reply(html=True).unavailable())
+    return respond(web.html_answer(200, pages.unsubscribe_confirm_page(token)))
+
+
+@app.route("/unsubscribe", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+def unsubscribe_now() -> Response:
+    """The page's button, and mail programs' one-click unsubscribe (RFC 8058): withdraw consent."""
+    token = unsubscribe_token()
+    reception = get_reception()
+    try:
+        now = reception.clock()
+        intake = reception.intake
+        reference = unsubscribe.verify(intake.hasher, token, now)
+        intake.table.create_all([unsubscribe.request_item(reference, now, intake.policy)])
+    except (unsubscribe.InvalidToken, unsubscribe.ExpiredToken) as problem:
+        return unsubscribe_refused(problem)
+    except WriteConflict:
+        pass  # the same click twice in one microsecond: recorded once is enough
+    except OUTAGES as outage:
+        app.log.warning("could not record an unsubscribe: %s", type(outage).__name__)
+        return respond(web.Reply(html=True).unavailable())
+    app.log.info("unsubscribe requested for %s", reference)
+    return respond(web.html_answer(200, pages.unsubscribed_page()))
+
+
+# -- Emails, off the request path: the table's change stream drives them ----------
+
+@cache
+def get_notifier() -> notify.Notifier:
+    wiring = settings()
+    mail = MailSettings.from_environ(os.environ)
+    return notify.Notifier(
+        table=wiring.table(),
+        recipients=RecipientSeal(wiring.cipher()),
+        hasher=wiring.subject_hasher(),
+        transport=mail.transport(),
+        letterhead=mail.letterhead,
+        policy=notification_policy(),
+        data_policy=data_policy(),
+        dead_letters=mail.dead_letter_sink(),
+    )
+
+
+@app.on_dynamodb_record(stream_arn=STREAM_ARN, name="notifier", batch_size=25,
+                        starting_position="TRIM_HORIZON")
+def notifier(event: Any) -> None:
+    get_notifier().handle(event.to_dict().get("Records", []))
+
+
+@app.schedule("cron(0 7 * * ? *)", name="digest")
+def digest(event: Any) -> None:
+    """Each morning, yesterday's submissions for the staff who asked for one mail a day."""
+    notifier = get_notifier()
+    notifier.send_digests((notifier.clock() - timedelta(days=1)).date())

@@ -86,6 +86,13 @@ def _lambda_build_env() -> dict[str, str]:
     return env
 
 
+def set_code_uri(template: dict, uri: str) -> None:
+    """Every function of the app (the API and the notifier) runs from the one package."""
+    for resource in template["Resources"].values():
+        if resource.get("Type") == "AWS::Serverless::Function":
+            resource["Properties"]["CodeUri"] = uri
+
+
 def package(
     out_dir: Path = PACKAGE_DIR,
     site_dir: Path = SITE_DIR,
@@ -126,9 +133,7 @@ def package(
     csp["ContentSecurityPolicy"] = with_attachments_bucket(with_script_hashes(
         csp["ContentSecurityPolicy"], inline_script_hashes(site_dir)
     ))
-    for resource in template["Resources"].values():
-        if resource.get("Type") == "AWS::Serverless::Function":
-            resource["Properties"]["CodeUri"] = f"./{LAMBDA_ZIP}"
+    set_code_uri(template, f"./{LAMBDA_ZIP}")
     out_dir.mkdir(parents=True, exist_ok=True)
     shutil.move(str(chalice_out / "deployment.zip"), out_dir / LAMBDA_ZIP)
     shutil.rmtree(chalice_out)
@@ -179,6 +184,7 @@ class DeployOptions:
     domain_name: str = ""
     certificate_arn: str = ""
     alarm_email: str = ""
+    sender_address: str = ""
     backup_retention_days: int | None = None
     parameters: dict[str, str] = field(default_factory=dict)
     # The account-wide AWS Backup switches for DynamoDB (see enable_backup_for_dynamodb).
@@ -330,7 +336,7 @@ def deploy(
     bucket = artefacts["ArtifactsBucketName"]
     code_key = _upload_artefact(s3, bucket, name, package_dir / LAMBDA_ZIP)
     template = yaml.safe_load(_read(package_dir / MAIN_TEMPLATE))
-    template["Resources"]["APIHandler"]["Properties"]["CodeUri"] = f"s3://{bucket}/{code_key}"
+    set_code_uri(template, f"s3://{bucket}/{code_key}")
     deployable = package_dir / f"{name}.yaml"
     deployable.write_text(yaml.safe_dump(template, sort_keys=False), encoding="utf-8")
     template_key = _upload_artefact(s3, bucket, name, deployable)
@@ -343,6 +349,7 @@ def deploy(
         "DomainName": options.domain_name,
         "CertificateArn": options.certificate_arn,
         "AlarmEmail": options.alarm_email,
+        "SenderAddress": options.sender_address,
         **options.parameters,
     }
     if options.backup_retention_days is not None:
@@ -393,6 +400,8 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("--domain-name", default="")
     run.add_argument("--certificate-arn", default="")
     run.add_argument("--alarm-email", default="")
+    run.add_argument("--sender-address", default="",
+                     help="the address emails come from (its domain is verified in SES); required")
     run.add_argument("--backup-retention-days", type=int)
     run.add_argument(
         "--parameter", action="append", default=[], metavar="NAME=VALUE",
@@ -400,6 +409,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     parameters = stack_parameters(getattr(args, "parameter", []))
+    if args.command == "deploy" and not args.sender_address:
+        raise SystemExit("set SENDER (or pass --sender-address): the address emails come from")
 
     package()
     if args.command == "deploy":
@@ -413,6 +424,7 @@ def main(argv: list[str] | None = None) -> None:
                 domain_name=args.domain_name,
                 certificate_arn=args.certificate_arn,
                 alarm_email=args.alarm_email,
+                sender_address=args.sender_address,
                 backup_retention_days=args.backup_retention_days,
                 parameters=parameters,
             )

@@ -34,6 +34,9 @@ from chalicelib.items import SORT_KEY, SUBMISSION_SORT_KEY
 from chalicelib.storage import SubmissionTable, from_dynamodb
 from moto import mock_aws
 
+# The local stack with email (MailDev and the stream reader): its fixtures.
+pytest_plugins = ["tests.mailstack"]
+
 TEST_REGION = "eu-west-1"
 TEST_TABLE = "aftercare-test"  # the Chalice config's `test` stage
 

@@ -667,5 +667,15 @@ def audit(lazy: _LazyStaff, since: datetime | None, until: datetime | None, emai
     click.echo(f"{shown} audit record(s)", err=True)
 
 
+def _add_email_commands() -> None:
+    from aftercare_cli.outbox import outbox, show
+
+    cli.add_command(outbox)
+    cli.add_command(show)
+
+
+_add_email_commands()
+
+
 if __name__ == "__main__":
     cli()

@@ -7,14 +7,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from chalicelib.crypto import subject_hash
+from chalicelib.crypto import RecipientSeal, subject_hash
 from chalicelib.forms import FORMS, InvalidSubmission, validate
 from chalicelib.intake import CONSENT_GUARD, IDEMPOTENCY_GUARD, SUBMISSION_GUARD
 from chalicelib.items import (
     CONSENT_CONTACT,
     CONSENT_KIND,
-    OPTED_IN,
-    WITHDRAWN,
+    RECIPIENT_ATTRIBUTE,
     claim_item,
     claim_key,
     epoch,
@@ -28,6 +27,7 @@ from chalicelib.items import (
     timestamp,
 )
 from chalicelib.storage import ItemChange, WriteConflict
+from chalicelib.unsubscribe import withdraw_consents
 
 from aftercare_cli import attachments
 from aftercare_cli.listing import with_article
@@ -107,6 +107,10 @@ def correct(staff: Staff, subject: str, reference: str, field: str, value: str) 
     email = sealed_fields.get("email")
     new_subject = subject_hash(staff.hasher, email) if email else None
     item["personal"] = staff.cipher.seal(sealed_fields, kind=form.kind, reference=reference)
+    if email and item.get(RECIPIENT_ATTRIBUTE):
+        # The address the notifier sends to (sealed apart) follows the correction.
+        item[RECIPIENT_ATTRIBUTE] = RecipientSeal(staff.cipher).seal(
+            email, kind=form.kind, reference=reference)
     item["fields"] = open_part(submission)
     item["subject_hash"] = new_subject
     item["corrected_at"] = timestamp(now)
@@ -224,17 +228,8 @@ def withdraw_consent(staff: Staff, subject: str) -> int:
     A person with no consent record at all is an error: a withdrawal that
     finds nothing is more likely a mistyped address than a job done.
     """
-    now = staff.now()
-    withdrawn = 0
     records = consents(staff, subject)
     if not records:
         raise SubjectRequestError("no consent is recorded for that email address: nothing withdrawn")
-    for item in records:
-        if item.get("status") != OPTED_IN:
-            continue
-        item["status"] = WITHDRAWN
-        item["fields"] = {**(item.get("fields") or {}), "withdrawn_at": timestamp(now)}
-        item["expires_at"] = epoch(staff.policy.expires_at(CONSENT_KIND, now))
-        staff.table.replace(item)
-        withdrawn += 1
-    return withdrawn
+    # The unsubscribe link in an email does the very same (chalicelib.unsubscribe).
+    return withdraw_consents(staff.table, staff.policy, records, staff.now())

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import signal
 import socket
 import sys
+import threading
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
 from chalicelib.origin import SECRET_VARIABLE
 
-from aftercare_local import s3, server, stack
+from aftercare_local import mail, s3, server, stack, streams
 from aftercare_local.dynamodb import DynamoDBLocalError
 from aftercare_local.paths import BUILT_SITE, LOCAL_STATE, RUNNING_STACK
 
@@ -35,11 +38,17 @@ def main() -> None:
 @click.option("--dynamodb-port", type=int, default=None,
               help="Port for DynamoDB Local (make run: DYNAMODB_PORT) "
                    "[default: the Chalice config's local stage, 8001].")
-def run(port: int, dynamodb_port: int | None) -> None:
+@click.option("--smtp-port", default=8025, show_default=True,
+              help="Port for MailDev's SMTP server (make run: SMTP_PORT).")
+@click.option("--mail-port", default=8002, show_default=True,
+              help="Port for MailDev's web inbox (make run: MAIL_PORT).")
+def run(port: int, dynamodb_port: int | None, smtp_port: int, mail_port: int) -> None:
     """Serve the built site and the API on http://127.0.0.1:PORT, data kept in .local/."""
     _port_is_free(port, "the site and the API", "PORT")
     if dynamodb_port is not None:
         _port_is_free(dynamodb_port, "DynamoDB Local", "DYNAMODB_PORT")
+    _port_is_free(smtp_port, "MailDev's SMTP server", "SMTP_PORT")
+    _port_is_free(mail_port, "MailDev's inbox", "MAIL_PORT")
     if not (BUILT_SITE / "index.html").exists():
         raise click.ClickException("the site is not built: run `make run`, which builds it")
     # A terminal's Ctrl-C raises KeyboardInterrupt; a plain kill should stop
@@ -47,7 +56,10 @@ def run(port: int, dynamodb_port: int | None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         with stack.started(data_dir=LOCAL_STATE / "dynamodb", dynamodb_port=dynamodb_port,
-                           s3_data_dir=LOCAL_STATE / "s3") as local:
+                           s3_data_dir=LOCAL_STATE / "s3") as local, \
+                mail.running(smtp_port, mail_port, LOCAL_STATE / "maildev") as maildev:
+            os.environ.update(AFTERCARE_SMTP_PORT=str(maildev.smtp_port),
+                              AFTERCARE_SITE_URL=f"http://127.0.0.1:{port}")
             try:
                 httpd = server.make_server(port, BUILT_SITE, server.load_app(), origin_secret=origin_secret())
             except OSError as error:
@@ -55,14 +67,24 @@ def run(port: int, dynamodb_port: int | None) -> None:
             stack.write_running_state(RUNNING_STACK, local, port)
             assert local.s3 is not None
             local.s3.on_new_upload(s3.checker_handler(sys.modules["app"]))
+            stop = threading.Event()
+            reader = streams.reader_for(local.dynamodb_endpoint, local.table_name,
+                                        streams.notifier_handler(), LOCAL_STATE / "streams")
+            notifier = threading.Thread(target=reader.run, args=(stop,), name="notifier", daemon=True)
+            notifier.start()
             click.echo(f"DynamoDB Local: {local.dynamodb_endpoint} (data in .local/dynamodb)")
             click.echo(f"S3 (s3rver):    {local.s3.endpoint} (attachments in .local/s3)")
+            click.echo(f"MailDev:        {maildev.inbox_url} (SMTP on 127.0.0.1:{maildev.smtp_port}, "
+                       "mail in .local/maildev)")
+            click.echo("Stream reader:  sends the table's emails to MailDev (place kept in .local/streams)")
             click.echo(f"Aftercare:      http://127.0.0.1:{port}/  (Ctrl-C stops everything)")
             try:
                 httpd.serve_forever()
             except KeyboardInterrupt:
                 click.echo("\nStopping.")
             finally:
+                stop.set()
+                notifier.join(timeout=10)
                 RUNNING_STACK.unlink(missing_ok=True)
                 httpd.server_close()
     except DynamoDBLocalError as error:
@@ -110,6 +132,50 @@ def serve(port: int, dynamodb_endpoint: str, table_name: str, key_dir: str, site
         pass
     finally:
         httpd.server_close()
+
+
+@main.command()
+@click.option("--dynamodb-endpoint", required=True, help="A running DynamoDB Local.")
+@click.option("--table", "table_name", required=True, help="The submissions table (must exist).")
+@click.option("--key-dir", required=True, type=click.Path(file_okay=False), help="Local keys.")
+@click.option("--smtp-port", required=True, type=int, help="An SMTP server on 127.0.0.1 (MailDev).")
+@click.option("--site-url", default="http://127.0.0.1:8000", show_default=True, help="Links in emails.")
+@click.option("--state-dir", required=True, type=click.Path(file_okay=False),
+              help="Where the reader keeps its place in the stream.")
+def notify(dynamodb_endpoint: str, table_name: str, key_dir: str, smtp_port: int, site_url: str,
+           state_dir: str) -> None:
+    """Read the table's stream and send its emails, as `run` does (used by the tests)."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    os.environ.update(stack.LOCAL_CREDENTIALS)
+    os.environ.update(
+        AFTERCARE_TABLE_NAME=table_name,
+        AFTERCARE_DYNAMODB_ENDPOINT=dynamodb_endpoint,
+        AFTERCARE_LOCAL_KEY_DIR=str(Path(key_dir).resolve()),
+        AFTERCARE_SMTP_PORT=str(smtp_port),
+        AFTERCARE_SITE_URL=site_url,
+    )
+    reader = streams.reader_for(dynamodb_endpoint, table_name, streams.notifier_handler(), Path(state_dir))
+    click.echo("reading the stream", err=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        reader.run(threading.Event())
+
+
+@main.command()
+@click.option("--smtp-port", default=8025, show_default=True, help="MailDev's SMTP port (of `run`).")
+@click.option("--day", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="The day to list [default: yesterday].")
+def digest(smtp_port: int, day: datetime | None) -> None:
+    """Send the daily digests now, on the stack `run` started (AWS runs them each morning)."""
+    os.environ.update(stack.LOCAL_CREDENTIALS)
+    os.environ.update(stack.local_stage_environment())
+    os.environ["AFTERCARE_SMTP_PORT"] = str(smtp_port)
+    server.load_app()
+    from app import get_notifier
+
+    notifier = get_notifier()
+    chosen = day.date() if day else (notifier.clock() - timedelta(days=1)).date()
+    for kind, outcome in notifier.send_digests(chosen).items():
+        click.echo(f"{kind}: {outcome}")
 
 
 if __name__ == "__main__":

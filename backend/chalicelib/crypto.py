@@ -273,3 +273,57 @@ def read_local_key(key_dir: Path, name: str) -> bytes:
     if len(key) != 32:
         raise ValueError(f"local key {name} must be 32 bytes")
     return key
+
+
+# The recipient address is sealed a second time, alone, under a context of its
+# own: the key policy lets the notifier decrypt only ciphertexts that carry
+# this context, so the function that sends email can read where to send and
+# nothing else of a submission.
+CONTEXT_FIELD = "aftercare:field"
+RECIPIENT_FIELD = "recipient"
+
+
+class RecipientSeal:
+    """Seals and opens one submission's email address for the notifier.
+
+    It shares the cipher's cached data keys: its context is the same for every
+    submission of a kind, so sealing the address costs no call to KMS on a
+    warm cache. The reference travels inside the sealed payload and is checked
+    on opening, so an address copied onto another item will not open as that item's.
+    """
+
+    def __init__(self, cipher: SubmissionCipher):
+        self._client = cipher._client
+        self._materials = cipher._materials
+        self._algorithm = cipher._algorithm
+
+    @staticmethod
+    def context(kind: str) -> dict[str, str]:
+        return {CONTEXT_KIND: kind, CONTEXT_FIELD: RECIPIENT_FIELD}
+
+    def seal(self, email: str, *, kind: str, reference: str) -> bytes:
+        from aws_encryption_sdk.exceptions import AWSEncryptionSDKClientError
+
+        plaintext = json.dumps({"email": email, "reference": reference}, separators=(",", ":")).encode()
+        try:
+            ciphertext, _ = self._client.encrypt(
+                source=plaintext, materials_manager=self._materials,
+                encryption_context=self.context(kind), algorithm=self._algorithm,
+            )
+        except (AWSEncryptionSDKClientError, BotoCoreError, ClientError) as error:
+            raise KeyServiceUnavailable(type(error).__name__) from None
+        return bytes(ciphertext)
+
+    def open(self, blob: bytes, *, kind: str, reference: str) -> str:
+        from aws_encryption_sdk.exceptions import AWSEncryptionSDKClientError
+
+        try:
+            plaintext, header = self._client.decrypt(source=blob, materials_manager=self._materials)
+        except (AWSEncryptionSDKClientError, BotoCoreError, ClientError) as error:
+            raise KeyServiceUnavailable(type(error).__name__) from None
+        expected = self.context(kind)
+        payload = json.loads(plaintext)
+        if {k: header.encryption_context.get(k) for k in expected} != expected \
+                or not isinstance(payload, dict) or payload.get("reference") != reference:
+            raise CiphertextMismatch("the recipient was not sealed for this item")
+        return str(payload["email"])

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from chalicelib import items
-from chalicelib.crypto import SubjectHasher, SubmissionCipher, subject_hash
+from chalicelib.crypto import RecipientSeal, SubjectHasher, SubmissionCipher, subject_hash
 from chalicelib.forms import FormKind, Submission, UniqueClaim
 from chalicelib.lifecycles import case_policy
 from chalicelib.policy import DataPolicy
@@ -69,6 +69,8 @@ class Intake:
     policy: DataPolicy
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     choose: Chooser = secrets.choice
+    # Seals the email address apart, for the notifier (see crypto.RecipientSeal).
+    recipients: RecipientSeal | None = None
 
     def receive(
         self, form: FormKind, submission: Submission, idempotency_key: str | None = None,
@@ -195,6 +197,8 @@ class Intake:
             fields=items.open_part(submission), fingerprint=fingerprint,
             queue=form.kind if form.kind in case_policy().lifecycles else None,
         )
+        if email and self.recipients is not None:
+            item[items.RECIPIENT_ATTRIBUTE] = self.recipients.seal(email, kind=form.kind, reference=reference)
         stored = [NewItem(item, SUBMISSION_GUARD)]
         if getattr(submission, "marketing_consent", False) and email and subject:
             stored.append(self._consent_item(form, personal, subject, reference, now))

@@ -31,6 +31,8 @@ WARRANTY_PREFIX = "WARRANTY#"
 AUDIT_PREFIX = "AUDIT#"
 CASE_PREFIX = "CASE#"
 UPLOAD_PREFIX = "UPLOAD#"
+SENT_PREFIX = "SENT#"
+UNSUBSCRIBE_PREFIX = "UNSUB#"
 RECORD_NAMES = {
     SUBMISSION_PREFIX: "submission",
     CONSENT_PREFIX: "consent",
@@ -39,6 +41,8 @@ RECORD_NAMES = {
     AUDIT_PREFIX: "audit",
     CASE_PREFIX: "case_history",
     UPLOAD_PREFIX: "upload",
+    SENT_PREFIX: "email",
+    UNSUBSCRIBE_PREFIX: "unsubscribe request",
 }
 
 SUBMISSION_SORT_KEY = "SUBMISSION"
@@ -51,6 +55,10 @@ UPLOAD_SORT_KEY = "UPLOAD"
 # Kinds that are records of their own rather than forms.
 CONSENT_KIND = "consent"
 AUDIT_KIND = "audit"
+OUTBOX_KIND = "outbox"  # one record per email: its "sent" record (chalicelib.notify)
+
+# The submission's email address sealed apart, for the notifier (crypto.RecipientSeal).
+RECIPIENT_ATTRIBUTE = "recipient"
 
 # Statuses: a submission starts RECEIVED (or OPEN when staff work on it as a case).
 RECEIVED = "received"
@@ -75,6 +83,13 @@ QUEUE_ATTRIBUTE = "case_queue"
 STATUS_SINCE_ATTRIBUTE = "status_since"
 HANDLER_ATTRIBUTE = "handler"
 WINDOW_ATTRIBUTE = "visit_window"
+
+# Statuses of an email's "sent" record: claimed and being sent, sent, failed
+# (will be retried with the stream's retry), or asked for again by staff.
+SENDING = "sending"
+SENT = "sent"
+FAILED = "failed"
+RESEND = "resend"
 
 # The guard (name of a conditional write) of a unique claim, and the key it takes.
 WARRANTY_GUARD = "warranty-serial"
@@ -109,6 +124,21 @@ def history_key(reference: str, version: int) -> Key:
 
 def history_partition(reference: str) -> str:
     return history_key(reference, 0)[0]
+
+
+def sent_key(reference: str, message: str) -> Key:
+    """One "sent" record per reference and message (confirmation, staff-alert, digest)."""
+    return f"{SENT_PREFIX}{reference}", message
+
+
+def unsubscribe_request_key(reference: str, moment: datetime) -> Key:
+    """Each click on an unsubscribe link is its own record (a person may opt in again later)."""
+    return f"{UNSUBSCRIBE_PREFIX}{reference}", timestamp(moment)
+
+
+def is_submission(item: Mapping[str, Any]) -> bool:
+    return str(item.get(PARTITION_KEY, "")).startswith(SUBMISSION_PREFIX) \
+        and item.get(SORT_KEY) == SUBMISSION_SORT_KEY
 
 
 CLAIM_KEYS: dict[str, Callable[[str], Key]] = {WARRANTY_GUARD: warranty_key}
@@ -377,5 +407,41 @@ def attached_upload_changes(
         "reference": reference,
         "subject_hash": subject,
         "attached_at": timestamp(attached),
+        EXPIRY_ATTRIBUTE: epoch(expires),
+    }
+
+
+# -- Emails ---------------------------------------------------------------------------
+
+def sent_item(
+    *, reference: str, message: str, about_kind: str, created: datetime, expires_epoch: int,
+) -> dict[str, Any]:
+    """The claim on one email, written before it is sent: a second claim finds it and sends nothing.
+
+    It says which message about which reference, never to whom or what.
+    """
+    partition, sort = sent_key(reference, message)
+    return {
+        PARTITION_KEY: partition,
+        SORT_KEY: sort,
+        "kind": OUTBOX_KIND,
+        "reference": reference,
+        "about_kind": about_kind,
+        "created_at": timestamp(created),
+        "updated_at": timestamp(created),
+        "status": SENDING,
+        "attempts": 1,
+        EXPIRY_ATTRIBUTE: expires_epoch,
+    }
+
+
+def unsubscribe_request_item(*, reference: str, created: datetime, expires: datetime) -> dict[str, Any]:
+    """A click, recorded: the proof that the person asked, kept as long as consent records."""
+    partition, sort = unsubscribe_request_key(reference, created)
+    return {
+        PARTITION_KEY: partition,
+        SORT_KEY: sort,
+        "reference": reference,
+        "created_at": timestamp(created),
         EXPIRY_ATTRIBUTE: epoch(expires),
     }

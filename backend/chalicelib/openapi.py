@@ -318,6 +318,25 @@ def document(today: date) -> dict[str, Any]:
         "responses": {"200": {"description": "Up.", "content": {JSON: {"schema": {
             "type": "object", "properties": {"status": {"const": "ok"}}, "required": ["status"]}}}}},
     }}
+    token = {"name": "token", "in": "query", "required": True, "schema": {"type": "string"},
+             "description": "The signed, expiring token from the link in an email (names no person)."}
+    paths["/unsubscribe"] = {
+        "get": {
+            "operationId": "get_unsubscribe",
+            "summary": "The unsubscribe link in an email: a page with one button",
+            "parameters": [token],
+            "responses": {"200": _page("Asks to confirm."), "400": _page("Not a valid or current link.")},
+        },
+        "post": {
+            "operationId": "post_unsubscribe",
+            "summary": "Withdraw marketing consent (the page's button, or RFC 8058 one-click)",
+            "parameters": [{**token, "required": False}],
+            "description": "The token comes in the query (mail programs' one-click POST, whose "
+                           f"{FORM} body is `List-Unsubscribe=One-Click`) or as the form field `token`.",
+            "responses": {"200": _page("Consent withdrawn."), "400": _page("Not a valid or current link."),
+                          "503": _page("Could not record it now; try again.")},
+        },
+    }
     paths["/openapi.json"] = {"get": {
         "operationId": "get_openapi",
         "summary": "This document",

@@ -358,3 +358,36 @@ class _FormFiller(HTMLParser):
         elif typed is not None:
             _set(attributes, "value", typed)
         return ""
+
+
+UNSUBSCRIBE_TITLE = "Unsubscribe from product news and offers"
+
+
+def unsubscribe_confirm_page(token: str) -> str:
+    body = f"""<h1>{UNSUBSCRIBE_TITLE}</h1>
+<p>Press the button and we will send you no more product news or offers by email.
+Emails about your own requests, such as replies to an enquiry, still reach you.</p>
+<form method="post" action="/api/unsubscribe">
+<input type="hidden" name="token" value="{escape(token)}">
+<button type="submit">Unsubscribe</button>
+</form>
+<p><a href="/">Back to Aftercare</a></p>"""
+    return page(UNSUBSCRIBE_TITLE, body)
+
+
+def unsubscribed_page() -> str:
+    body = """<h1>You are unsubscribed</h1>
+<p role="status">We have withdrawn your consent: you will get no more product news or offers from us
+by email. If you change your mind, tick the box on any of our forms.</p>
+<p><a href="/">Back to Aftercare</a></p>"""
+    return page("You are unsubscribed", body)
+
+
+def unsubscribe_problem_page(expired: bool) -> str:
+    reason = ("This unsubscribe link is too old to use." if expired
+              else "This unsubscribe link is not one of ours, or it was cut short when it was copied.")
+    body = f"""<h1>We could not unsubscribe you with this link</h1>
+<p role="alert">{reason} Nothing has changed.</p>
+<p>To stop product news and offers, use the link in a more recent email from us, or
+<a href="/contact/">send us an enquiry</a> and we will do it for you.</p>"""
+    return page("We could not unsubscribe you", body)

@@ -378,6 +378,19 @@ class SubmissionTable:
         except (ClientError, BotoCoreError) as error:
             raise unavailable(error) from None
 
+    def transition(
+        self, partition: str, sort: str, *, status_from: str, changes: dict[str, Any], guard: str
+    ) -> None:
+        """Set `changes` on an item only while its status is still `status_from`.
+
+        Two workers racing for the same item: one wins, the other gets WriteConflict(guard).
+        """
+        change = ItemChange(partition, sort, changes, guard, exists=None, expect={"status": status_from})
+        try:
+            self.client.update_item(**change.request(self.table_name))
+        except (ClientError, BotoCoreError) as error:
+            raise write_failure(error, [guard]) from None
+
     def _entry(self, write: NewItem | ItemChange) -> dict[str, Any]:
         """One entry of a write transaction."""
         if isinstance(write, NewItem):

@@ -167,7 +167,8 @@ def moto_templates(tmp_path, package_dir, deploy_module, fake_aws, read_cfn):
 def test_deploy_creates_the_stacks_uploads_the_site_and_invalidates(moto_templates, deploy_module):
     templates_dir, main_dir, distribution_id = moto_templates
     options = deploy_module.DeployOptions(
-        stage="e2e", region=REGION, backup_region=BACKUP_REGION, account_settings=False
+        stage="e2e", region=REGION, backup_region=BACKUP_REGION, account_settings=False,
+        sender_address="help@aftercare.example",
     )
 
     outputs = deploy_module.deploy(

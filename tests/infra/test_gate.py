@@ -413,4 +413,5 @@ def test_a_malformed_parameter_stops_the_deploy_before_packaging(deploy_module, 
     monkeypatch.setattr(deploy_module, "package", lambda: pytest.fail("packaged anyway"))
     with pytest.raises(SystemExit, match="NAME=VALUE"):
         deploy_module.main(["deploy", "--stage", "dev", "--backup-region", "eu-central-1",
+                            "--sender-address", "help@aftercare.example",
                             "--parameter", "StaffRequiresMfa"])

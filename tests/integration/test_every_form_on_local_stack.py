@@ -37,10 +37,11 @@ def openapi(live: LiveStack) -> dict[str, Any]:
 
 
 def examples(document: dict[str, Any]) -> dict[str, Any]:
+    """Each JSON body the document shows (the unsubscribe POST takes its token in the query)."""
     return {
         path: operations["post"]["requestBody"]["content"]["application/json"]["example"]
         for path, operations in document["paths"].items()
-        if "post" in operations
+        if "requestBody" in operations.get("post", {})
     }
 
 

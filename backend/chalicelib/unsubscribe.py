@@ -1,0 +1,103 @@
+"""Unsubscribe links: signed, expiring tokens that name a submission, never a person.
+
+A token is `REFERENCE.EXPIRY.MAC`: the reference of the submission whose
+confirmation carried the link, when the link stops working (epoch seconds),
+and a keyed MAC over both. Clicking records a request (an UNSUB# item, written
+by the public API, which may only put items); the notifier then withdraws the
+person's consent exactly as `aftercare consent withdraw` does.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib import items
+from chalicelib.crypto import SubjectHasher
+from chalicelib.policy import DataPolicy, add_months
+from chalicelib.references import is_reference
+from chalicelib.storage import NewItem, SubmissionTable
+
+TOKEN_PATTERN = re.compile(r"^(?P<reference>[A-Z]{2,4}-[A-Z0-9]{4}-[A-Z0-9]{4})\.(?P<expires>\d{1,12})\."
+                           r"(?P<mac>[0-9a-f]{64})$")
+CUSTOMER_ACTOR = "customer:unsubscribe-link"
+AUDIT_RETENTION_MONTHS = 72  # as the staff tools' audit records
+
+
+class InvalidToken(Exception):
+    """Not one of our links: mistyped, cut short or forged."""
+
+
+class ExpiredToken(Exception):
+    """One of our links, but too old to use."""
+
+
+def _mac(hasher: SubjectHasher, payload: str) -> str:
+    # Its own prefix: a token MAC can never equal a subject hash.
+    return hasher.digest(b"unsubscribe:" + payload.encode())
+
+
+def sign(hasher: SubjectHasher, reference: str, expires: datetime) -> str:
+    payload = f"{reference}.{int(expires.timestamp())}"
+    return f"{payload}.{_mac(hasher, payload)}"
+
+
+def verify(hasher: SubjectHasher, token: str, now: datetime) -> str:
+    """The reference the token was made for; raises InvalidToken or ExpiredToken."""
+    found = TOKEN_PATTERN.match(token or "")
+    if not found or not is_reference(found["reference"]):
+        raise InvalidToken()
+    payload = f"{found['reference']}.{found['expires']}"
+    if not hmac.compare_digest(_mac(hasher, payload), found["mac"]):
+        raise InvalidToken()
+    if int(found["expires"]) <= now.timestamp():
+        raise ExpiredToken()
+    return found["reference"]
+
+
+def link_expires(now: datetime, days: int) -> datetime:
+    return now + timedelta(days=days)
+
+
+def request_item(reference: str, now: datetime, policy: DataPolicy) -> NewItem:
+    """A click, recorded; kept as long as consent records, as proof that the person asked."""
+    item = items.unsubscribe_request_item(
+        reference=reference, created=now, expires=policy.expires_at(items.CONSENT_KIND, now))
+    return NewItem(item, "unsubscribe")
+
+
+def withdraw_consents(
+    table: SubmissionTable, policy: DataPolicy, consents: list[dict[str, Any]], now: datetime
+) -> int:
+    """Withdraw every standing opt-in; each record stays, marked, as proof for the policy's period."""
+    withdrawn = 0
+    for item in consents:
+        if item.get("kind") != items.CONSENT_KIND or item.get("status") != items.OPTED_IN:
+            continue
+        item["status"] = items.WITHDRAWN
+        item["fields"] = {**(item.get("fields") or {}), "withdrawn_at": items.timestamp(now)}
+        item[items.EXPIRY_ATTRIBUTE] = items.epoch(policy.expires_at(items.CONSENT_KIND, now))
+        table.replace(item)
+        withdrawn += 1
+    return withdrawn
+
+
+def audit_item(subject: str, count: int, now: datetime) -> NewItem:
+    """The audit record the staff tools would write for a withdrawal, with the customer as actor."""
+    partition, sort = items.audit_key(now, uuid.uuid4().hex[:12])
+    return NewItem({
+        items.PARTITION_KEY: partition,
+        items.SORT_KEY: sort,
+        "kind": items.AUDIT_KIND,
+        "created_at": items.timestamp(now),
+        "actor": CUSTOMER_ACTOR,
+        "action": "consent.withdraw",
+        "kinds": [items.CONSENT_KIND],
+        "item_count": count,
+        "outcome": "done",
+        "about_subject": subject,
+        items.EXPIRY_ATTRIBUTE: items.epoch(add_months(now, AUDIT_RETENTION_MONTHS)),
+    }, "audit")
