@@ -31,6 +31,10 @@ CUSTOMER = "zed.q@example.net"
 QUIET_SECONDS = 2.0
 
 
+# As the site's script in a browser posts: its fill time and the browser's Sec-Fetch-Site.
+BROWSER_JSON = {"Content-Type": "application/json", "X-Form-Fill-Ms": "4000", "Sec-Fetch-Site": "same-origin"}
+
+
 @dataclass
 class MailStack(LiveStack):
     maildev: mail.MailDev = None  # type: ignore[assignment]
@@ -44,7 +48,7 @@ class MailStack(LiveStack):
         form = FORMS[kind]
         body = json.dumps(payload_for(form, date.today(), **changes)).encode()
         request = urllib.request.Request(f"{self.base_url}/api{form.path}", data=body, method="POST",
-                                         headers={"Content-Type": "application/json"})
+                                         headers=BROWSER_JSON)
         with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
             return str(json.load(answer)["reference"])
 
@@ -100,7 +104,8 @@ def mail_stack(
     dynamodb_local.ensure_table(client, table_name)
     maildev.clear()
     with serving(dynamodb_local_endpoint, table_name, key_dir) as base_url:
-        yield MailStack(base_url, table_name, dynamodb_local_endpoint, key_dir, maildev, tmp_path / "state")
+        yield MailStack(base_url, table_name, dynamodb_local_endpoint, key_dir,
+                        maildev=maildev, state_dir=tmp_path / "state")
     client.delete_table(TableName=table_name)
 
 

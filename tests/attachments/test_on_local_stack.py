@@ -53,7 +53,8 @@ def test_a_renamed_program_is_removed_and_the_submission_still_goes_through(
     attachment_stack.wait_checked([good, bad])
     body = {**payload_for(FORMS["return_request"], date.today()), "attachments": [good, bad]}
     sent = requests.post(f"{attachment_stack.live.base_url}/api/return-requests", data=json.dumps(body),
-                         headers={"Content-Type": "application/json", "X-Form-Fill-Ms": "9000"}, timeout=10)
+                         headers={"Content-Type": "application/json", "X-Form-Fill-Ms": "9000",
+                                  "Sec-Fetch-Site": "same-origin"}, timeout=10)
     assert sent.status_code == 201, sent.text
     reference = sent.json()["reference"]
     assert upload_record(attachment_stack, good)["reference"] == reference

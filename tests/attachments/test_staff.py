@@ -25,7 +25,8 @@ pytestmark = [pytest.mark.dynamodb_local, pytest.mark.slow]
 def send(stack: AttachmentStack, upload_ids: list[str], email: str) -> str:
     body = {**payload_for(FORMS["complaint"], date.today()), "email": email, "attachments": upload_ids}
     sent = requests.post(f"{stack.live.base_url}/api/complaints", data=json.dumps(body),
-                         headers={"Content-Type": "application/json", "X-Form-Fill-Ms": "9000"}, timeout=10)
+                         headers={"Content-Type": "application/json", "X-Form-Fill-Ms": "9000",
+                                  "Sec-Fetch-Site": "same-origin"}, timeout=10)
     assert sent.status_code == 201, sent.text
     return str(sent.json()["reference"])
 

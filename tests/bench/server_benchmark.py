@@ -32,6 +32,8 @@ from tests.bench.intake_benchmark import enquiry
 
 CLIENTS = 32
 LISTENING = re.compile(r"listening on http://127\.0\.0\.1:(\d+)/")
+# As the site's script in a browser sends a post: the browser adds Sec-Fetch-Site.
+JSON_POST = {"Content-Type": "application/json", "Sec-Fetch-Site": "same-origin"}
 RESETS = (ConnectionError, http.client.RemoteDisconnected, http.client.BadStatusLine)
 
 
@@ -101,7 +103,7 @@ def hammer(server: tuple[int, int], method: str, path: str, expected: int, secon
             body = enquiry(number * 1_000_000 + sent).encode() if method == "POST" else None
             try:
                 connection.request(method, path, body=body,
-                                   headers={"Content-Type": "application/json"} if body else {})
+                                   headers=JSON_POST if body else {})
                 response = connection.getresponse()
                 response.read()
             except RESETS:
