@@ -32,8 +32,8 @@ from tests.bench.intake_benchmark import enquiry
 
 CLIENTS = 32
 LISTENING = re.compile(r"listening on http://127\.0\.0\.1:(\d+)/")
-# As the site's script in a browser sends a post: the browser adds Sec-Fetch-Site.
-JSON_POST = {"Content-Type": "application/json", "Sec-Fetch-Site": "same-origin"}
+# As the site's script in a browser posts: its fill time, and the browser's Sec-Fetch-Site.
+JSON_POST = {"Content-Type": "application/json", "X-Form-Fill-Ms": "4000", "Sec-Fetch-Site": "same-origin"}
 RESETS = (ConnectionError, http.client.RemoteDisconnected, http.client.BadStatusLine)
 
 

@@ -42,6 +42,7 @@
     var input = picker.querySelector("input[type=file]");
     var list = picker.querySelector(".af-files-list");
     var ids = fieldset.querySelector("input[type=hidden]");
+    ids.dataset.afList = ""; // sent as a JSON list of ids, as the contract types it
     var error = document.getElementById(input.id + "-error");
     var maxFiles = parseInt(fieldset.dataset.afMaxFiles, 10);
     var maxBytes = parseInt(fieldset.dataset.afMaxBytes, 10);

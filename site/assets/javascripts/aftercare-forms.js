@@ -117,6 +117,11 @@
         if (control.checked && control.value !== "") data[name] = typed(control, control.value);
         return;
       }
+      if (control.dataset.afList !== undefined) {
+        var items = control.value.split(/[,\s]+/).filter(Boolean);
+        if (items.length) data[name] = items;
+        return;
+      }
       if (control.value.trim() === "") return;
       data[name] = typed(control, control.value);
     });
