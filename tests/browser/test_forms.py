@@ -201,7 +201,11 @@ def test_instant_navigation_keeps_the_forms_enhanced(with_js: Visit, live: Any) 
         route.fulfill(response=response, body=response.text().replace(site_url, live.base_url))
 
     with_js.page.route("**/sitemap.xml", sitemap_here)
-    page = with_js.open("/")
+    # Clicks are intercepted only once the sitemap has been read: wait for it, then
+    # for the network to go quiet, so the click is not raced against the fetch.
+    with with_js.page.expect_response("**/sitemap.xml"):
+        page = with_js.open("/")
+    page.wait_for_load_state("networkidle")
     page.evaluate("window.__sameDocument = true")
     page.locator("article").get_by_role("link", name="Contact us").click()
     page.wait_for_url(re.compile(r"/contact/$"))
