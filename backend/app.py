@@ -371,6 +371,8 @@ def get_notifier() -> notify.Notifier:
         policy=notification_policy(),
         data_policy=data_policy(),
         dead_letters=mail.dead_letter_sink(),
+        claim_lease=timedelta(seconds=mail.claim_lease_seconds) if mail.claim_lease_seconds
+        else notify.CLAIM_LEASE,
     )
 
 

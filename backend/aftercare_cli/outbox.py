@@ -13,7 +13,7 @@ from typing import Any
 import click
 from chalicelib import items, notify
 from chalicelib.items import epoch, timestamp
-from chalicelib.storage import WriteConflict
+from chalicelib.storage import ItemChange, WriteConflict
 
 from aftercare_cli.audit import audited
 from aftercare_cli.listing import FORMAT_OPTION
@@ -52,6 +52,19 @@ def ask_resend(staff: Staff, reference: str, message: str) -> str:
     except WriteConflict:
         raise SubjectRequestError(f"the {message} for {reference} changed meanwhile; look again") from None
     return status
+
+
+def ask_retry(staff: Staff, record: dict[str, Any]) -> bool:
+    """Mark one due message `resend`, only if it is still as it was read (a notifier may be
+    taking it over this very moment); answers whether it was marked."""
+    mark = ItemChange(*items.sent_key(str(record["reference"]), str(record["sk"])),
+                      {"status": items.RESEND, "updated_at": timestamp(staff.now())}, notify.SENT_GUARD,
+                      expect={"status": record.get("status"), "updated_at": record.get("updated_at")})
+    try:
+        staff.table.change_all([mark])
+    except WriteConflict:
+        return False
+    return True
 
 
 def case(staff: Staff, reference: str) -> dict[str, Any]:
@@ -127,6 +140,38 @@ def outbox_resend(ctx: click.Context, reference: str, message: str) -> None:
     if was == items.SENDING:
         click.echo("note: it was pending, so it may have gone already", err=True)
     click.echo(f"{message} for {reference} will be sent again")
+
+
+@outbox.command("retry")
+@click.option("--dry-run", is_flag=True, help="Only say what is due; change nothing.")
+@click.pass_context
+def outbox_retry(ctx: click.Context, dry_run: bool) -> None:
+    """Send again every message that is due: claims whose sender stopped (older than the
+    notifier's lease) and failures whose backoff has passed.
+
+    Like `resend`, it marks them and the notifier sends them. The notifier's own
+    sweep (`Notifier.sweep`) does the same on a schedule; this is the staff's way to
+    do it now. Messages refused for good or out of attempts are left to `resend`.
+    """
+    from aftercare_cli.main import _plainly
+
+    staff = lazy_staff(ctx)
+    with _plainly(ctx.obj):
+        due = list(notify.due_for_retry(staff.table, staff.now()))
+        if dry_run:
+            for record in due:
+                click.echo(f"{record['reference']} {record['sk']}: {record.get('status')}, due")
+            click.echo(f"{len(due)} message(s) due; nothing changed (dry run)")
+            return
+        with audited(staff, "outbox.retry", [], detail={"due": len(due)}) as action:
+            marked = 0
+            for record in due:
+                if ask_retry(staff, record):
+                    marked += 1
+                    click.echo(f"{record['reference']} {record['sk']}: was {record.get('status')}")
+            action.item_count = marked
+    click.echo(f"{marked} message(s) will be sent again"
+               + (f"; {len(due) - marked} changed meanwhile" if marked < len(due) else ""))
 
 
 @click.command()

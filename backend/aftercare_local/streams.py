@@ -31,6 +31,9 @@ BATCH_SIZE = 25
 ATTEMPTS = 3
 BACKOFF_SECONDS = 0.5
 POLL_SECONDS = 0.25
+# The longest the reader waits before trying a batch again when the notifier says
+# when to (a claim whose lease has not yet run out: `retry_after`).
+MAX_WAIT_SECONDS = 120.0
 
 
 def ensure_stream(dynamodb: Any, table_name: str) -> str:
@@ -123,7 +126,8 @@ class StreamReader:
             except Exception as error:  # noqa: BLE001 - any failure of the function fails the batch, as in Lambda
                 log.warning("notifier failed on %d record(s): %s", len(records), type(error).__name__)
                 if attempt + 1 < ATTEMPTS:
-                    self.sleep(BACKOFF_SECONDS * 2 ** attempt)
+                    asked = float(getattr(error, "retry_after", 0.0))
+                    self.sleep(min(max(BACKOFF_SECONDS * 2 ** attempt, asked), MAX_WAIT_SECONDS))
         if len(records) > 1:
             middle = len(records) // 2
             self._deliver(records[:middle])

@@ -90,6 +90,10 @@ SENDING = "sending"
 SENT = "sent"
 FAILED = "failed"
 RESEND = "resend"
+# When a failed email is due for another try (a timestamp), or NO_RETRY: refused for
+# good or out of attempts (chalicelib.notify).
+RETRY_AT_ATTRIBUTE = "retry_at"
+NO_RETRY = "never"
 
 # The guard (name of a conditional write) of a unique claim, and the key it takes.
 WARRANTY_GUARD = "warranty-serial"

@@ -123,6 +123,8 @@ class MailSettings:
     configuration_set: str | None = None
     dead_letter_queue_url: str | None = None
     region: str | None = None
+    # How long a claim on an email holds (notify.CLAIM_LEASE when unset); shorter in tests.
+    claim_lease_seconds: float | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> MailSettings:
@@ -141,6 +143,8 @@ class MailSettings:
             configuration_set=environ.get("AFTERCARE_SES_CONFIGURATION_SET") or None,
             dead_letter_queue_url=environ.get("AFTERCARE_DEAD_LETTER_QUEUE_URL") or None,
             region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None,
+            claim_lease_seconds=float(lease) if (lease := environ.get("AFTERCARE_CLAIM_LEASE_SECONDS"))
+            else None,
         )
 
     def dead_letter_sink(self) -> Callable[[dict[str, str]], None]:

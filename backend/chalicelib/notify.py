@@ -3,10 +3,20 @@ and sending each at most once, with a "sent" record per reference and message.
 
 The stream delivers every record at least once (a retry, a crash mid-batch);
 before sending, the notifier claims the message with a conditional write, so
-a repeated record finds the claim and sends nothing. A send that fails is
-marked failed and the batch raised again, so the retry (and only the retry)
-may send it. A crash between claiming and sending leaves the claim "sending":
-never sent twice, and listed by `aftercare outbox` to resend by hand.
+a repeated record finds the claim and sends nothing.
+
+A claim is a lease (`CLAIM_LEASE`, longer than the notifier's timeout): while
+it is fresh, its holder may still be sending, so a retry that meets it raises
+(`ClaimHeld`) and the stream tries the batch again later. Once the lease has
+run out, its holder is certainly gone (stopped between claiming and marking
+the send), and the next retry or `sweep` takes the claim over with a write
+conditional on the claim being unchanged, and sends: at least once, by
+itself. Only a holder that stopped after sending and before marking it sent
+gives the person a second copy.
+
+A send that fails is marked failed with a time to retry, backing off, up to
+`MAX_ATTEMPTS` claims; then it is reported to the dead-letter queue and left
+for staff (`aftercare outbox resend`).
 
 The "sent" records (SENT#<reference> / <message>) and the unsubscribe requests
 (UNSUB#<reference> / <time>) are laid out in chalicelib.items.
@@ -16,7 +26,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -27,20 +38,23 @@ from chalicelib.crypto import CiphertextMismatch, KeyServiceUnavailable, Recipie
 from chalicelib.emails import Letterhead, Mail, NotificationPolicy
 from chalicelib.items import (
     FAILED,
+    NO_RETRY,
     RECIPIENT_ATTRIBUTE,
     RESEND,
+    RETRY_AT_ATTRIBUTE,
     SENDING,
     SENT,
     SENT_PREFIX,
     epoch,
     is_submission,
+    parsed_timestamp,
     sent_key,
     submission_key,
     timestamp,
 )
 from chalicelib.mailer import MailRejected, MailUnavailable, Transport
 from chalicelib.policy import DataPolicy
-from chalicelib.storage import NewItem, SubmissionTable, WriteConflict, from_dynamodb
+from chalicelib.storage import ItemChange, NewItem, SubmissionTable, WriteConflict, from_dynamodb
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +65,46 @@ DIGEST = "digest"  # staff who asked for one mail a day (notifications.toml: dai
 SEND_ATTEMPTS = 3
 BACKOFF_SECONDS = 0.5
 SENT_GUARD = "sent"
+# How long a claim keeps others off a message. Longer than the notifier's own
+# timeout (lambda_timeout in .chalice/config.json; a test ties the two), so a
+# claim older than this has no live holder.
+CLAIM_LEASE = timedelta(seconds=90)
+# Claims of one message, the first included, before a failing one is given up
+# (reported to the dead-letter queue); each failure waits twice as long as the last.
+MAX_ATTEMPTS = 5
+RETRY_BACKOFF = timedelta(minutes=1)
+
+
+class ClaimHeld(Exception):
+    """Another worker claimed this message less than a lease ago and may be sending it: try later."""
+
+    def __init__(self, reference: str, message: str, retry_after: float):
+        super().__init__(f"{message} for {reference} is being sent; try again in {retry_after:.0f} s")
+        self.retry_after = retry_after
+
+
+def is_due(record: dict[str, Any], now: datetime, lease: timedelta) -> bool:
+    """A "sent" record whose message should be tried again now: a claim whose lease ran out
+    (its holder stopped), a staff resend the stream never delivered, or a failure whose
+    backoff has passed."""
+    status = record.get("status")
+    if status in (SENDING, RESEND):
+        changed = parsed_timestamp(record.get("updated_at"))
+        return changed is None or changed + lease <= now
+    if status == FAILED:
+        retry_at = parsed_timestamp(record.get(RETRY_AT_ATTRIBUTE))
+        return retry_at is not None and retry_at <= now
+    return False
+
+
+def due_for_retry(table: SubmissionTable, now: datetime, lease: timedelta = CLAIM_LEASE
+                  ) -> Iterator[dict[str, Any]]:
+    """The outbox's messages due for another try, oldest first: a Query of the outbox's
+    claims by status on the by-kind index (sent ones filtered out by DynamoDB), no Scan."""
+    for status in (SENDING, RESEND, FAILED):
+        for record in table.query_kind(items.OUTBOX_KIND, status=status, now_epoch=epoch(now)):
+            if is_due(record, now, lease):
+                yield record
 
 
 def digest_reference(kind: str, day: date) -> str:
@@ -98,6 +152,9 @@ class Notifier:
     # Where a message that can never be sent is reported (the dead-letter queue in AWS).
     dead_letters: Callable[[dict[str, str]], None] = field(default=lambda report: None)
     sleep: Callable[[float], None] = time.sleep
+    claim_lease: timedelta = CLAIM_LEASE
+    # The claim count of each message this notifier holds, for the backoff when it fails.
+    _attempts: dict[tuple[str, str], int] = field(default_factory=dict, init=False, repr=False)
 
     def handle(self, raw_records: Iterable[dict[str, Any]]) -> None:
         """Act on a batch of stream records; raise to have the batch retried."""
@@ -203,6 +260,8 @@ class Notifier:
         return count
 
     def _claim(self, item: dict[str, Any], message: str) -> bool:
+        """Take the message: a new claim, or a held-up one taken over. False: nothing to send
+        (sent already, given up, or another worker took it a moment ago); ClaimHeld: ask later."""
         reference = item["reference"]
         now = self.clock()
         partition, sort = sent_key(reference, message)
@@ -212,29 +271,83 @@ class Notifier:
                                  created=now, expires_epoch=int(expires))
         try:
             self.table.create_all([NewItem(record, SENT_GUARD)])
+            self._attempts[(reference, message)] = 1
             return True
         except WriteConflict:
             pass
         existing = self.table.get(partition, sort, now_epoch=epoch(now))
-        if existing is None or existing.get("status") not in (FAILED, RESEND):
+        if existing is None:
             return False
+        status, attempts = existing.get("status"), int(existing.get("attempts", 1))
+        if status == SENDING and not is_due(existing, now, self.claim_lease):
+            changed = parsed_timestamp(existing.get("updated_at")) or now
+            raise ClaimHeld(reference, message, (changed + self.claim_lease - now).total_seconds())
+        if status == FAILED and existing.get(RETRY_AT_ATTRIBUTE, NO_RETRY) == NO_RETRY:
+            return False  # refused for good, or out of attempts: staff resend it if they choose
+        if status not in (SENDING, FAILED, RESEND):
+            return False
+        # Conditional on the claim as read: of two workers taking it over, one wins.
+        takeover = ItemChange(partition, sort, {"status": SENDING, "updated_at": timestamp(now),
+                                                "attempts": attempts + 1}, SENT_GUARD,
+                              expect={"status": status, "updated_at": existing.get("updated_at"),
+                                      "attempts": attempts})
         try:
-            self.table.transition(partition, sort, status_from=existing["status"], guard=SENT_GUARD,
-                                  changes={"status": SENDING, "updated_at": timestamp(now),
-                                           "attempts": int(existing.get("attempts", 1)) + 1})
+            self.table.change_all([takeover])
         except WriteConflict:
             return False
+        if status == SENDING:
+            log.warning("took over the stale claim on %s for %s", message, reference)
+        self._attempts[(reference, message)] = attempts + 1
         return True
 
-    def _mark(self, reference: str, message: str, status: str, error: str = "") -> None:
-        changes: dict[str, Any] = {"status": status, "updated_at": timestamp(self.clock())}
+    def _mark(self, reference: str, message: str, status: str, error: str = "", *,
+              retryable: bool = True) -> None:
+        now = self.clock()
+        changes: dict[str, Any] = {"status": status, "updated_at": timestamp(now)}
         if error:
             changes["last_error"] = error[:200]
+        if status == FAILED:
+            attempts = self._attempts.get((reference, message), 1)
+            if retryable and attempts < MAX_ATTEMPTS:
+                changes[RETRY_AT_ATTRIBUTE] = timestamp(now + RETRY_BACKOFF * 2 ** (attempts - 1))
+            else:
+                changes[RETRY_AT_ATTRIBUTE] = NO_RETRY
+                if retryable:
+                    self.dead_letters({"reference": reference, "message": message,
+                                       "reason": f"failed {attempts} times: {error[:200]}"})
         self.table.transition(*sent_key(reference, message), status_from=SENDING, changes=changes,
                               guard=SENT_GUARD)
 
+    def sweep(self) -> dict[str, int]:
+        """Send again what is due (`due_for_retry`): claims whose holder stopped, and failures
+        whose backoff has passed. Answers how many ended how, e.g. {"sent": 2, "failed": 1}.
+
+        Called by the staff command's schedule (once a day) and safe beside the stream:
+        every message is still claimed conditionally before it is sent."""
+        now = self.clock()
+        outcomes: Counter[str] = Counter()
+        for record in list(due_for_retry(self.table, now, self.claim_lease)):
+            reference, message = str(record["reference"]), str(record["sk"])
+            try:
+                outcomes[self._send_again(reference, message, now)] += 1
+            except ClaimHeld:
+                outcomes["held"] += 1
+            except (MailUnavailable, KeyServiceUnavailable):
+                outcomes[FAILED] += 1
+        log.info("outbox sweep: %s", dict(outcomes))
+        return dict(outcomes)
+
+    def _send_again(self, reference: str, message: str, now: datetime) -> str:
+        if message == DIGEST:
+            kind, day = reference.removeprefix("DIGEST-")[:-11], reference[-10:]
+            return self.send_digest(kind, date.fromisoformat(day))
+        item = self.table.get(*submission_key(reference), now_epoch=epoch(now))
+        if item is None:
+            return "gone"
+        return self.deliver(item, message)
+
     def _rejected(self, reference: str, message: str, reason: str) -> str:
-        self._mark(reference, message, FAILED, reason)
+        self._mark(reference, message, FAILED, reason, retryable=False)
         self.dead_letters({"reference": reference, "message": message, "reason": reason})
         log.warning("%s for %s can never be sent: %s", message, reference, reason)
         return FAILED

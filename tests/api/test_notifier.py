@@ -119,28 +119,141 @@ def test_a_repeated_batch_sends_nothing_twice(
     assert len(mailbox()) == 2
 
 
-def test_a_crash_between_claiming_and_sending_leaves_it_pending_not_sent_twice(
-    api: Any, notifier_app: Any, moto_account: MotoAccount, mailbox: Any
-) -> None:
-    post_one(api, "enquiry")
+class Crash(BaseException):
+    """The function stopped dead (timeout, out of memory) between claiming and sending."""
+
+
+class CrashingTransport:
+    def send(self, mail: Any) -> str:
+        raise Crash()
+
+
+def crash_on_the_confirmation(notifier_app: Any, moto_account: MotoAccount) -> Any:
+    """Run the batch with a notifier that stops between claiming the confirmation and sending it."""
     notifier = notifier_app.get_notifier()
     original = notifier.transport
-
-    class Crash(BaseException):
-        pass
-
-    class CrashingTransport:
-        def send(self, mail: Any) -> str:
-            raise Crash()
-
     notifier.transport = CrashingTransport()
     with pytest.raises(Crash):
         run(notifier_app, stream_records(moto_account))
     notifier.transport = original
+    return notifier
+
+
+def later(notifier: Any, seconds: float) -> None:
+    """Move the notifier's clock on by `seconds` from the real now."""
+    moment = datetime.now(UTC) + timedelta(seconds=seconds)
+    notifier.clock = lambda: moment
+
+
+def test_a_retry_within_the_claim_s_lease_raises_and_sends_nothing(
+    api: Any, notifier_app: Any, moto_account: MotoAccount, mailbox: Any
+) -> None:
+    post_one(api, "enquiry", email=CUSTOMER)
+    notifier = crash_on_the_confirmation(notifier_app, moto_account)
+    later(notifier, notify.CLAIM_LEASE.total_seconds() - 5)  # the holder may still be sending
+    with pytest.raises(notify.ClaimHeld) as held:
+        run(notifier_app, stream_records(moto_account, prefix="SUB#"))
+    assert 0 < held.value.retry_after <= 5
+    assert mailbox() == []
+    statuses = {message: (r["status"], r["attempts"]) for (_, message), r in sent(moto_account).items()}
+    assert statuses == {"confirmation": ("sending", 1)}
+
+
+def test_a_retry_after_the_lease_takes_the_claim_over_and_sends_exactly_once(
+    api: Any, notifier_app: Any, moto_account: MotoAccount, mailbox: Any
+) -> None:
+    post_one(api, "enquiry", email=CUSTOMER)
+    notifier = crash_on_the_confirmation(notifier_app, moto_account)
+    later(notifier, notify.CLAIM_LEASE.total_seconds() + 1)
     run(notifier_app, stream_records(moto_account, prefix="SUB#"))
-    statuses = {message: record["status"] for (_, message), record in sent(moto_account).items()}
-    assert statuses == {"confirmation": "sending", "staff-alert": "sent"}
-    assert [m["To"] for m in mailbox()] == ["helpdesk@aftercare.example"]
+    run(notifier_app, stream_records(moto_account, prefix="SUB#"))  # and the batch once more
+    assert sorted(m["To"] for m in mailbox()) == sorted([CUSTOMER, "helpdesk@aftercare.example"])
+    records = {message: (r["status"], r["attempts"]) for (_, message), r in sent(moto_account).items()}
+    assert records == {"confirmation": ("sent", 2), "staff-alert": ("sent", 1)}
+
+
+def test_of_two_workers_taking_over_one_stale_claim_only_one_sends(
+    api: Any, notifier_app: Any, moto_account: MotoAccount, mailbox: Any
+) -> None:
+    reference = post_one(api, "enquiry", email=CUSTOMER)
+    notifier = crash_on_the_confirmation(notifier_app, moto_account)
+    later(notifier, notify.CLAIM_LEASE.total_seconds() + 1)
+    [submission] = [i for i in moto_account.raw_items() if i["pk"] == f"SUB#{reference}"]
+    table = moto_account.table()
+    stale = table.get(*items.sent_key(reference, "confirmation"), now_epoch=0)
+    real_get = table.get
+
+    class SlowReader:
+        """The first worker read the stale claim; the second takes it over before the first writes."""
+
+        def get(self, *key: Any, **options: Any) -> Any:
+            notifier.table = table
+            assert notifier.deliver(submission, "confirmation") == "sent"
+            return stale
+
+    notifier.table = SlowReader()
+    notifier.table.create_all = table.create_all  # type: ignore[attr-defined]
+    assert notifier.deliver(submission, "confirmation") == "skipped"
+    notifier.table = table
+    assert [m["To"] for m in mailbox()] == [CUSTOMER]
+    assert real_get(*items.sent_key(reference, "confirmation"), now_epoch=0)["attempts"] == 2
+
+
+def test_the_sweep_sends_stale_claims_and_due_failures_and_leaves_the_rest(
+    api: Any, notifier_app: Any, moto_account: MotoAccount, mailbox: Any
+) -> None:
+    crashed = post_one(api, "enquiry", email=CUSTOMER)
+    notifier = crash_on_the_confirmation(notifier_app, moto_account)
+    failing = post_one(api, "complaint")
+    notifier.sleep = lambda seconds: None
+
+    class Down:
+        def send(self, mail: Any) -> str:
+            raise MailUnavailable("Throttling")
+
+    original, notifier.transport = notifier.transport, Down()
+    with pytest.raises(MailUnavailable):
+        notifier.deliver(notifier.table.get(*items.submission_key(failing), now_epoch=0), "staff-alert")
+    notifier.transport = original
+    assert notifier.sweep() == {}  # within the lease, before the backoff: nothing is due
+    later(notifier, notify.CLAIM_LEASE.total_seconds() + 1)
+    assert notifier.sweep() == {"sent": 2}
+    assert notifier.sweep() == {}
+    assert sorted((m["To"], crashed in m["Subject"], failing in m["Subject"]) for m in mailbox()) == [
+        ("complaints@aftercare.example", False, True), (CUSTOMER, True, False)]
+    assert {r["status"] for r in sent(moto_account).values()} == {"sent"}
+
+
+def test_a_message_that_keeps_failing_is_given_up_after_max_attempts_and_reported(
+    api: Any, notifier_app: Any, moto_account: MotoAccount, mailbox: Any
+) -> None:
+    reference = post_one(api, "complaint")
+    notifier = notifier_app.get_notifier()
+    letters: list[dict[str, str]] = []
+    notifier.dead_letters, notifier.sleep = letters.append, lambda seconds: None
+
+    class Down:
+        def send(self, mail: Any) -> str:
+            raise MailUnavailable("Throttling")
+
+    notifier.transport = Down()
+    submission = notifier.table.get(*items.submission_key(reference), now_epoch=0)
+    waits = []
+    for attempt in range(1, notify.MAX_ATTEMPTS + 1):
+        with pytest.raises(MailUnavailable):
+            notifier.deliver(submission, "staff-alert")
+        record = notifier.table.get(*items.sent_key(reference, "staff-alert"), now_epoch=0)
+        assert (record["status"], record["attempts"]) == ("failed", attempt)
+        if record["retry_at"] != items.NO_RETRY:
+            waits.append(items.parsed_timestamp(record["retry_at"])
+                         - items.parsed_timestamp(record["updated_at"]))
+    assert waits == [notify.RETRY_BACKOFF * 2 ** n for n in range(notify.MAX_ATTEMPTS - 1)]
+    assert record["retry_at"] == items.NO_RETRY
+    assert [letter["message"] for letter in letters] == ["staff-alert"]
+    assert notifier.deliver(submission, "staff-alert") == "skipped"  # the stream's next retry
+    later(notifier, 10 * 24 * 3600)
+    assert notifier.sweep() == {}
+    assert mailbox() == []
 
 
 def test_a_failing_send_is_retried_with_the_batch_and_then_sent_once(

@@ -174,3 +174,16 @@ def test_a_deploy_without_a_sender_address_stops_before_packaging(deploy_module,
     monkeypatch.setattr(deploy_module, "package", lambda: pytest.fail("packaged anyway"))
     with pytest.raises(SystemExit, match="SENDER"):
         deploy_module.main(["deploy", "--stage", "dev", "--backup-region", "eu-central-1"])
+
+
+def test_an_email_claim_s_lease_outlasts_every_function_that_sends() -> None:
+    """A claim older than its lease must have no live holder, or a takeover could send twice:
+    the lease is longer than the timeout of each function that claims emails."""
+    from chalicelib import notify
+
+    config = json.loads((ROOT / "backend" / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    senders = ("notifier", "digest")
+    timeouts = [config["lambda_functions"][name].get("lambda_timeout", config["lambda_timeout"])
+                for name in senders]
+    assert len(timeouts) == len(senders)
+    assert notify.CLAIM_LEASE.total_seconds() > max(timeouts)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -153,3 +154,45 @@ def test_correcting_the_email_address_moves_the_recipient_the_notifier_sends_to(
     (corrected,) = desk.items(f"SUB#{item['reference']}")
     notifier.deliver(corrected, notify.CONFIRMATION)
     assert [mail.to for mail in transport.sent] == ["zed.new@example.net"]
+
+
+def test_retry_marks_only_stale_claims_for_the_notifier_which_sends_each_once(
+    desk: HelpDesk, notifier: notify.Notifier, transport: Outgoing
+) -> None:
+    rejected = rejected_confirmation(desk, notifier, transport, "complaint")
+    stale, fresh = submit(desk, "enquiry"), submit(desk, "return_request")
+    transport.failure = KeyboardInterrupt()  # stops between claiming and recording the send
+    long_ago = NOW - notify.CLAIM_LEASE - timedelta(minutes=1)
+    notifier.clock = lambda: long_ago
+    with pytest.raises(KeyboardInterrupt):
+        notifier.deliver(stale, notify.CONFIRMATION)
+    notifier.clock = lambda: datetime.now(UTC)
+    with pytest.raises(KeyboardInterrupt):
+        notifier.deliver(fresh, notify.CONFIRMATION)  # its sender may still be at work
+    transport.failure = None
+
+    dry = desk.ok("outbox", "retry", "--dry-run").stdout.splitlines()
+    assert dry == [f"{stale['reference']} confirmation: sending, due",
+                   "1 message(s) due; nothing changed (dry run)"]
+    assert [r["status"] for r in desk.items(f"SENT#{stale['reference']}")] == ["sending"]
+
+    result = desk.ok("outbox", "retry")
+    assert result.stdout.splitlines() == [f"{stale['reference']} confirmation: was sending",
+                                          "1 message(s) will be sent again"]
+    statuses = {r["reference"]: r["status"] for r in desk.items("SENT#")}
+    assert statuses == {stale["reference"]: "resend", fresh["reference"]: "sending",
+                        rejected["reference"]: "failed"}
+    (record,) = desk.items(f"SENT#{stale['reference']}")
+    change = {"eventName": "MODIFY", "dynamodb": {"NewImage": to_dynamodb(record)}}
+    notifier.handle([change, change])
+    assert [mail.to for mail in transport.sent] == [CUSTOMER]
+    assert desk.ok("outbox", "retry").stdout.splitlines() == ["0 message(s) will be sent again"]
+    audits = [a for a in desk.audit_records() if a["action"] == "outbox.retry"]
+    assert [(a["detail"], a["item_count"]) for a in audits] == [({"due": 1}, 1), ({"due": 0}, 0)]
+    assert CUSTOMER not in result.output
+
+
+def test_retry_with_an_unknown_option_is_a_plain_one_line_error(desk: HelpDesk) -> None:
+    result = desk.run("outbox", "retry", "--everything")
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output and "Error: No such option '--everything'" in result.output
