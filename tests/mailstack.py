@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import uuid
@@ -53,14 +56,19 @@ class MailStack(LiveStack):
             return str(json.load(answer)["reference"])
 
     @contextlib.contextmanager
-    def reader(self) -> Iterator[subprocess.Popen[bytes]]:
-        """The stream reader as its own process, as `make run` runs it beside the server."""
+    def reader(self, *, smtp_port: int | None = None,
+               claim_lease_seconds: float | None = None) -> Iterator[subprocess.Popen[bytes]]:
+        """The stream reader as its own process, as `make run` runs it beside the server;
+        sending to MailDev unless told another port, with the notifier's lease unless told another."""
+        environment = dict(os.environ)
+        if claim_lease_seconds is not None:
+            environment["AFTERCARE_CLAIM_LEASE_SECONDS"] = str(claim_lease_seconds)
         process = subprocess.Popen(
             [sys.executable, "-m", "aftercare_local", "notify", "--dynamodb-endpoint", self.endpoint,
              "--table", self.table_name, "--key-dir", str(self.key_dir),
-             "--smtp-port", str(self.maildev.smtp_port), "--site-url", self.base_url,
+             "--smtp-port", str(smtp_port or self.maildev.smtp_port), "--site-url", self.base_url,
              "--state-dir", str(self.state_dir)],
-            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment,
         )
         try:
             yield process
@@ -80,6 +88,38 @@ class MailStack(LiveStack):
 
     def sent_records(self) -> dict[tuple[str, str], dict[str, Any]]:
         return {(i["reference"], i["sk"]): i for i in self.raw_items() if i["pk"].startswith("SENT#")}
+
+
+@contextlib.contextmanager
+def silent_mail_server() -> Iterator[tuple[int, list[socket.socket]]]:
+    """An SMTP port on 127.0.0.1 that takes connections and never answers: a sender that
+    reaches it has claimed its message and is stuck sending it. Answers the port and the
+    connections taken so far."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    taken: list[socket.socket] = []
+    listener.settimeout(0.05)
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            taken.append(connection)
+
+    acceptor = threading.Thread(target=accept, daemon=True)
+    acceptor.start()
+    try:
+        yield listener.getsockname()[1], taken
+    finally:
+        stop.set()
+        acceptor.join(timeout=2)
+        for connection in taken:
+            connection.close()
+        listener.close()
 
 
 def recipient(message: dict[str, Any]) -> str:

@@ -106,7 +106,8 @@ def outbox(ctx: click.Context, which: str | None, list_format: str) -> None:
     """Emails not (yet) sent: pending (claimed, not confirmed sent) and failed ones.
 
     Lists reference, message (confirmation or staff-alert), status and the last
-    error; never addresses or content. Resend one with `aftercare outbox resend`.
+    error; never addresses or content. Resend one with `aftercare outbox resend`,
+    or every one that is due with `aftercare outbox retry`.
     """
     if ctx.invoked_subcommand is not None:
         return
