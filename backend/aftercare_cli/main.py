@@ -669,9 +669,11 @@ def audit(lazy: _LazyStaff, since: datetime | None, until: datetime | None, emai
 
 def _add_email_commands() -> None:
     from aftercare_cli.outbox import outbox, show
+    from aftercare_cli.rehash import rehash
 
     cli.add_command(outbox)
     cli.add_command(show)
+    cli.add_command(rehash)
 
 
 _add_email_commands()

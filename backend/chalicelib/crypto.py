@@ -252,6 +252,27 @@ class KmsDerivedSubjectHasher:
         return hmac.new(self._derived_key(), message, hashlib.sha256).hexdigest()
 
 
+class KmsMacSubjectHasher:
+    """The first scheme: each digest one KMS GenerateMac under the subject-hash key.
+
+    Nothing writes hashes this way any more (a KMS call per hash was most of
+    the intake's time); `aftercare rehash` uses it to recognise hashes stored
+    under it and replace them with the current scheme's.
+    """
+
+    def __init__(self, key_id: str, region: str | None = None, session: Any = None):
+        self._client = (session or boto3).client("kms", region_name=region, config=KMS_CLIENT_CONFIG)
+        self._key_id = key_id
+
+    def digest(self, message: bytes) -> str:
+        try:
+            answer = self._client.generate_mac(KeyId=self._key_id, Message=message,
+                                               MacAlgorithm="HMAC_SHA_256")
+        except (BotoCoreError, ClientError) as error:
+            raise KeyServiceUnavailable(type(error).__name__) from None
+        return bytes(answer["Mac"]).hex()
+
+
 def subject_hash(hasher: SubjectHasher, email: str) -> str:
     """The keyed hash that finds one person's items without storing their email in an index."""
     return hasher.digest(b"subject:email:" + normalise_email(email).encode())

@@ -267,9 +267,13 @@ class Intake:
         return Receipt(record["reference"], items.replayed_answer(record), replayed=True)
 
     def _fingerprint(self, form: FormKind, submission: Submission) -> str:
-        """A keyed digest of the submission: compares retries without storing their content."""
-        canonical = json.dumps(submission.model_dump(mode="json"), sort_keys=True)
-        return self.hasher.digest(f"idempotency:{form.kind}:{canonical}".encode())
+        return content_fingerprint(self.hasher, form.kind, submission)
+
+
+def content_fingerprint(hasher: SubjectHasher, kind: str, submission: Submission) -> str:
+    """A keyed digest of the submission: compares retries without storing their content."""
+    canonical = json.dumps(submission.model_dump(mode="json"), sort_keys=True)
+    return hasher.digest(f"idempotency:{kind}:{canonical}".encode())
 
 
 def pretend(form: FormKind, submission: Submission, today: date, choose: Chooser) -> Receipt:

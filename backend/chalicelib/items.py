@@ -95,6 +95,14 @@ RESEND = "resend"
 RETRY_AT_ATTRIBUTE = "retry_at"
 NO_RETRY = "never"
 
+# Which keyed-hash scheme an item's own subject hash was computed under, on the
+# items whose hash comes from their own sealed email (submissions and consents).
+# Unmarked: possibly the first scheme, one KMS GenerateMac per hash, which
+# `aftercare rehash` recomputes (crypto.KmsMacSubjectHasher; see README).
+HASH_SCHEME_ATTRIBUTE = "hash_scheme"
+HASH_SCHEME = 2
+
+
 # The guard (name of a conditional write) of a unique claim, and the key it takes.
 WARRANTY_GUARD = "warranty-serial"
 
@@ -228,6 +236,7 @@ def submission_item(
         "status": status,
         EXPIRY_ATTRIBUTE: epoch(expires),
         "subject_hash": subject,
+        HASH_SCHEME_ATTRIBUTE: HASH_SCHEME if subject else None,
         "personal": sealed,
         "fields": fields,
         "fingerprint": fingerprint,
@@ -306,6 +315,7 @@ def consent_item(
         "status": OPTED_IN,
         EXPIRY_ATTRIBUTE: epoch(expires),
         "subject_hash": subject,
+        HASH_SCHEME_ATTRIBUTE: HASH_SCHEME,
         "personal": sealed,
         "fields": {
             "channel": "email",

@@ -13,6 +13,7 @@ from chalicelib.crypto import (
     LOCAL_DATA_KEY_FILE,
     LOCAL_SUBJECT_KEY_FILE,
     KmsDerivedSubjectHasher,
+    KmsMacSubjectHasher,
     LocalSubjectHasher,
     SubjectHasher,
     SubmissionCipher,
@@ -115,6 +116,14 @@ class Settings:
             return LocalSubjectHasher(read_local_key(self.local_key_dir, LOCAL_SUBJECT_KEY_FILE))
         assert self.subject_key_id
         return KmsDerivedSubjectHasher(self.subject_key_id, self.region, self.session())
+
+    def legacy_subject_hasher(self) -> SubjectHasher:
+        """The scheme hashes were stored under before the derived key (`aftercare rehash`).
+        Locally the key file was always used as it is now: nothing to recompute."""
+        if self.local_key_dir:
+            return self.subject_hasher()
+        assert self.subject_key_id
+        return KmsMacSubjectHasher(self.subject_key_id, self.region, self.session())
 
 
     def attachment_bucket(self) -> AttachmentBucket:
