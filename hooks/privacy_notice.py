@@ -145,6 +145,22 @@ def anchor(kind: str) -> str:
     return kind.replace("_", "-")
 
 
+def emails_section(policy: DataPolicy) -> list[str]:
+    """The emails we send and who carries them (the data policy's [emails])."""
+    if not policy.emails:
+        return []
+    if not policy.mail_service or not policy.mail_processor:
+        raise PolicySettingError("data_policy.toml: [emails] must name the service and its processor")
+    return [
+        "## Emails we send",
+        "",
+        f"We send email through {policy.mail_service}. {policy.mail_processor}",
+        "",
+        *(f"- {description}" for description in policy.emails.values()),
+        "",
+    ]
+
+
 def notice_markdown(
     policy: DataPolicy, form_pages: dict[str, str], models: dict[str, Any] | None = None
 ) -> str:
@@ -203,12 +219,16 @@ def notice_markdown(
     lines += [
         "- Your details never appear in web addresses or in our system's logs.",
         "",
+    ]
+    lines += emails_section(policy)
+    lines += [
         "## What this site does not do",
         "",
         "- It sets no cookies and uses no analytics or tracking of any kind.",
         "- It loads nothing from other companies: no web fonts, no advertising, no "
         "third-party scripts. \"Was this page helpful?\" answers come only to us.",
-        f"- We do not sell or give your information to anyone outside {controller}.",
+        f"- We do not sell or give your information to anyone outside {controller}, "
+        "other than the processors named above, who act only on our instructions.",
         "",
         "## See, correct or erase your information",
         "",

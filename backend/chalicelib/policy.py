@@ -47,6 +47,10 @@ class DataPolicy:
     notices: dict[str, KindNotice] = field(default_factory=dict)
     field_labels: dict[str, str] = field(default_factory=dict)
     consent_record_labels: dict[str, str] = field(default_factory=dict)
+    # The emails we send (name -> what it is, for the notice) and the service that sends them.
+    mail_service: str = ""
+    mail_processor: str = ""
+    emails: dict[str, str] = field(default_factory=dict)
 
     def expires_at(self, kind: str, created: datetime) -> datetime:
         """When an item of `kind` created at `created` is due for deletion."""
@@ -110,6 +114,9 @@ def parse_policy(text: str) -> DataPolicy:
         },
         field_labels=dict(raw.get("field_labels", {})),
         consent_record_labels=dict(raw.get("consent_record_labels", {})),
+        mail_service=raw.get("emails", {}).get("service", ""),
+        mail_processor=raw.get("emails", {}).get("processor", ""),
+        emails=dict(raw.get("emails", {}).get("messages", {})),
     )
 
 

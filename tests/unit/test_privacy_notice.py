@@ -126,3 +126,43 @@ def test_the_notice_names_the_right_to_complain_to_the_supervisory_authority() -
     ) in text
     assert privacy.supervisory_authority_url.startswith("https://")
 
+
+
+def emails_part(text: str) -> str:
+    start = text.index("## Emails we send")
+    return text[start:text.index("\n## ", start + 1)]
+
+
+def test_every_email_the_notifier_sends_is_described_in_the_notice() -> None:
+    from chalicelib import notify
+
+    described = data_policy().emails
+    assert set(notify.MESSAGES) | {notify.DIGEST} <= set(described)
+    part = emails_part(notice())
+    for name, description in described.items():
+        assert f"- {description}" in part, name
+
+
+def test_the_notice_names_amazon_ses_as_the_processor_that_sends_them() -> None:
+    policy = data_policy()
+    part = emails_part(notice())
+    assert "Amazon SES" in policy.mail_service and f"through {policy.mail_service}." in part
+    assert "our processor" in policy.mail_processor and policy.mail_processor in part
+    # And "we give it to nobody" no longer reads as if no processor saw it.
+    assert f"anyone outside {retailer().legal_name}, other than the processors named above" in notice()
+
+
+def test_the_notice_says_staff_alerts_carry_no_personal_data_and_confirmations_no_message() -> None:
+    described = data_policy().emails
+    from chalicelib import notify
+
+    for staff_message in (notify.STAFF_ALERT, notify.DIGEST):
+        assert "no personal data" in described[staff_message]
+    assert "never repeats your message" in described[notify.CONFIRMATION]
+
+
+def test_an_emails_section_without_its_processor_stops_the_build() -> None:
+    policy_text = POLICY_TOML.read_text(encoding="utf-8")
+    unnamed = parse_policy(re.sub(r"^processor = .*$", "", policy_text, flags=re.MULTILINE))
+    with pytest.raises(PolicySettingError, match="processor"):
+        privacy_notice.notice_markdown(unnamed, {})
