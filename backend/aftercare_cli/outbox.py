@@ -24,7 +24,8 @@ from aftercare_cli.subjects import SubjectRequestError
 
 # What staff see as waiting: claimed but not confirmed sent, or asked for again.
 PENDING = (items.SENDING, items.RESEND)
-SHOWN = ("reference", "message", "about_kind", "status", "attempts", "created_at", "updated_at", "last_error")
+SHOWN = ("reference", "message", "about_kind", "status", "attempts", "created_at", "updated_at",
+         items.RETRY_AT_ATTRIBUTE, "last_error")
 
 
 def outbox_rows(staff: Staff, which: str) -> list[dict[str, Any]]:
@@ -94,7 +95,7 @@ def lazy_staff(ctx: click.Context) -> Staff:
 
 
 OUTBOX_TABLE = {"reference": "Reference", "message": "Message", "status": "Status", "attempts": "Tries",
-                "updated_at": "Last change", "last_error": "Last error"}
+                "updated_at": "Last change", items.RETRY_AT_ATTRIBUTE: "Next try", "last_error": "Last error"}
 
 
 @click.group(invoke_without_command=True)

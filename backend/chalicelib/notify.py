@@ -282,7 +282,7 @@ class Notifier:
         if status == SENDING and not is_due(existing, now, self.claim_lease):
             changed = parsed_timestamp(existing.get("updated_at")) or now
             raise ClaimHeld(reference, message, (changed + self.claim_lease - now).total_seconds())
-        if status == FAILED and existing.get(RETRY_AT_ATTRIBUTE, NO_RETRY) == NO_RETRY:
+        if status == FAILED and (existing.get(RETRY_AT_ATTRIBUTE) == NO_RETRY or attempts >= MAX_ATTEMPTS):
             return False  # refused for good, or out of attempts: staff resend it if they choose
         if status not in (SENDING, FAILED, RESEND):
             return False
