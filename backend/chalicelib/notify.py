@@ -99,8 +99,8 @@ def is_due(record: dict[str, Any], now: datetime, lease: timedelta) -> bool:
 
 def due_for_retry(table: SubmissionTable, now: datetime, lease: timedelta = CLAIM_LEASE
                   ) -> Iterator[dict[str, Any]]:
-    """The outbox's messages due for another try, oldest first: a Query of the outbox's
-    claims by status on the by-kind index (sent ones filtered out by DynamoDB), no Scan."""
+    """The outbox's messages due for another try, oldest first within each status: a Query of
+    the outbox's claims by status on the by-kind index (sent ones filtered out by DynamoDB), no Scan."""
     for status in (SENDING, RESEND, FAILED):
         for record in table.query_kind(items.OUTBOX_KIND, status=status, now_epoch=epoch(now)):
             if is_due(record, now, lease):
@@ -322,8 +322,9 @@ class Notifier:
         """Send again what is due (`due_for_retry`): claims whose holder stopped, and failures
         whose backoff has passed. Answers how many ended how, e.g. {"sent": 2, "failed": 1}.
 
-        Called by the staff command's schedule (once a day) and safe beside the stream:
-        every message is still claimed conditionally before it is sent."""
+        For a scheduled function (once a day is enough: the stream's own retries come
+        first), and safe beside the stream: every message is still claimed
+        conditionally before it is sent. Staff do the same with `aftercare outbox retry`."""
         now = self.clock()
         outcomes: Counter[str] = Counter()
         for record in list(due_for_retry(self.table, now, self.claim_lease)):
