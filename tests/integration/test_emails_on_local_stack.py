@@ -24,6 +24,8 @@ from tests.mailstack import (
 
 pytestmark = pytest.mark.dynamodb_local
 
+LEASE_SECONDS = 4.0  # the notifier's is 90 s (longer than its Lambda timeout); nothing here runs that long
+
 STAFF = {"complaints@aftercare.example", "returns@aftercare.example", "helpdesk@aftercare.example",
          "visits@aftercare.example"}
 
@@ -54,7 +56,8 @@ def test_each_form_brings_exactly_one_confirmation_and_the_right_staff_alert(mai
 def test_a_reader_killed_mid_batch_and_restarted_sends_each_message_once(mail_stack: MailStack) -> None:
     references = [mail_stack.post("complaint", email=CUSTOMER) for _ in range(6)]
     expected = {(ref, message) for ref in references for message in notify.MESSAGES}
-    with mail_stack.reader() as reader:
+    # A short lease, so a claim the kill leaves behind is taken over within the test's wait.
+    with mail_stack.reader(claim_lease_seconds=LEASE_SECONDS) as reader:
         deadline = time.monotonic() + 60
         while not mail_stack.maildev.messages() and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -62,7 +65,7 @@ def test_a_reader_killed_mid_batch_and_restarted_sends_each_message_once(mail_st
         reader.wait()
     delivered_before_restart = len(mail_stack.maildev.messages())
     assert 0 < delivered_before_restart < len(expected), "the kill did not land mid-batch"
-    with mail_stack.reader():
+    with mail_stack.reader(claim_lease_seconds=LEASE_SECONDS):
         messages = mail_stack.wait_for_mail(len(expected))
     per_message = Counter(
         (next(ref for ref in references if ref in m["subject"]),
@@ -83,7 +86,7 @@ def test_a_reader_killed_between_claiming_and_sending_sends_it_once_after_restar
     mail_stack: MailStack,
 ) -> None:
     """No staff action: the restarted reader meets the claim, waits out its lease and sends."""
-    lease = 4.0
+    lease = LEASE_SECONDS
     reference = mail_stack.post("complaint", email=CUSTOMER)
     expected = {(reference, message) for message in notify.MESSAGES}
     with silent_mail_server() as (stuck_port, connections), \
