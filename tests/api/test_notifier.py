@@ -317,7 +317,7 @@ def test_a_kind_on_the_daily_digest_gets_one_mail_a_day_listing_its_submissions(
 
     notifier = notifier_app.get_notifier()
     policy = notifier.policy
-    notifier.policy = NotificationPolicy(policy.promises, {
+    notifier.policy = NotificationPolicy(policy.cases, policy.next_steps, {
         **policy.staff_alerts, "complaint": StaffAlert("complaints@aftercare.example", daily_digest=True)},
         policy.unsubscribe_link_days)
     complaints = {post_one(api, "complaint", email=CUSTOMER, name="Zed Quarrington") for _ in range(2)}
