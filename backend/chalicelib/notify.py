@@ -22,8 +22,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from chalicelib import emails, items, unsubscribe
-from chalicelib.crypto import CiphertextMismatch, KeyServiceUnavailable, RecipientSeal, SubjectHasher
+from chalicelib import case_emails, emails, items, unsubscribe
+from chalicelib.crypto import (
+    CiphertextMismatch,
+    KeyServiceUnavailable,
+    RecipientSeal,
+    SubjectHasher,
+    SubmissionCipher,
+)
 from chalicelib.emails import Letterhead, Mail, NotificationPolicy
 from chalicelib.items import (
     FAILED,
@@ -98,6 +104,8 @@ class Notifier:
     # Where a message that can never be sent is reported (the dead-letter queue in AWS).
     dead_letters: Callable[[dict[str, str]], None] = field(default=lambda report: None)
     sleep: Callable[[float], None] = time.sleep
+    # Opens the messages staff wrote for the customer (case updates), nothing else.
+    case_messages: SubmissionCipher | None = None
 
     def handle(self, raw_records: Iterable[dict[str, Any]]) -> None:
         """Act on a batch of stream records; raise to have the batch retried."""
@@ -109,6 +117,8 @@ class Notifier:
             if record.event == "INSERT" and is_submission(item):
                 for message in planned_messages(item, self.policy):
                     self.deliver(item, message)
+            elif record.event == "INSERT" and (update := case_emails.planned_update(item, self.policy)):
+                self.deliver(*update)
             elif record.event == "INSERT" and str(item.get("pk", "")).startswith(items.UNSUBSCRIBE_PREFIX):
                 self.withdraw(item["reference"])
             elif record.event == "MODIFY" and str(item.get("pk", "")).startswith(SENT_PREFIX) \
@@ -158,7 +168,18 @@ class Notifier:
                   "expires_at": epoch(now + timedelta(days=self.policy.unsubscribe_link_days))}
         return self.deliver(digest, DIGEST)
 
+    def send_overdue_digest(self, day: date) -> str:
+        """Once a day, one staff email naming the cases whose promise has passed."""
+        digest = self.case_mail().overdue_digest(day)
+        return self.deliver(digest, case_emails.OVERDUE_DIGEST) if digest else "nothing overdue"
+
+    def case_mail(self) -> case_emails.CaseMail:
+        return case_emails.CaseMail(self.table, self.recipients, self.case_messages, self.policy,
+                                    self.letterhead, self.clock)
+
     def compose(self, item: dict[str, Any], message: str) -> Mail:
+        if case_emails.is_case_message(message):
+            return self.case_mail().compose(item, message, self.unsubscribe_url)
         if message == DIGEST:
             return emails.staff_digest(item["kind"], self.policy.staff_alerts[item["kind"]],
                                        item["digest_items"], item["day"], self.letterhead)

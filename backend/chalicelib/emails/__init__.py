@@ -221,15 +221,79 @@ def confirmation(
         "help_email": letterhead.help_email,
         "unsubscribe_url": unsubscribe_url,
     }
-    headers = {}
-    if unsubscribe_url:
-        # RFC 8058: mail programs show their own one-click button, which POSTs here.
-        headers = {"List-Unsubscribe": f"<{unsubscribe_url}>",
-                   "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
     return Mail(
         sender=letterhead.sender, to=recipient, subject=subject,
         text=render("confirmation.txt", **context), html=render("confirmation.html", **context),
-        headers=headers,
+        headers=unsubscribe_headers(unsubscribe_url),
+    )
+
+
+def unsubscribe_headers(unsubscribe_url: str | None) -> dict[str, str]:
+    """RFC 8058: mail programs show their own one-click button, which POSTs to the link."""
+    if not unsubscribe_url:
+        return {}
+    return {"List-Unsubscribe": f"<{unsubscribe_url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+
+
+@dataclass(frozen=True)
+class CaseUpdate:
+    """A move of a case that the customer hears of, and all the email may say of it: nothing
+    of the submission, no internal note; the handler by first name, the message written for them."""
+
+    reference: str
+    kind: str
+    status: str
+    template: str  # cases/<template>.txt: the status's subject and first paragraph
+    moved_on: date
+    handler: str | None = None
+    window: str | None = None
+    customer_message: str | None = None
+
+
+def case_update(
+    update: CaseUpdate, recipient: str, letterhead: Letterhead, policy: NotificationPolicy,
+    unsubscribe_url: str | None = None,
+) -> Mail:
+    """The status in plain words, the message for the customer, the next step and its promised
+    date, and a link to follow the case; one template per status gives the subject and lead."""
+    cases = policy.cases
+    status = cases.lifecycle(update.kind).status(update.status)
+    promise = cases.promise_of(update.kind, update.status)
+    due_on = cases.due_on(update.kind, update.status, update.moved_on)
+    context: dict[str, Any] = {
+        "template": update.template,
+        "kind_name": FORMS[update.kind].title.lower(),
+        "reference": update.reference,
+        "status_words": status.words,
+        "next_step": status.next_step,
+        "promise": promise_sentence(promise.words, promise.working_days, due_on)
+        if promise and due_on else None,
+        "handler": update.handler,
+        "window": update.window,
+        "customer_message": update.customer_message,
+        "track_url": track_url(letterhead.site_url, update.reference),
+        "site_url": letterhead.site_url,
+        "sender_name": letterhead.sender_name,
+        "phone": letterhead.phone,
+        "help_email": letterhead.help_email,
+        "unsubscribe_url": unsubscribe_url,
+    }
+    lead = _environment().get_template(f"cases/{update.template}.txt").make_module(context)
+    subject = f"{lead.subject} ({update.reference})"
+    return Mail(
+        sender=letterhead.sender, to=recipient, subject=subject,
+        text=render("case_update.txt", subject=subject, **context),
+        html=render("case_update.html", subject=subject, **context),
+        headers=unsubscribe_headers(unsubscribe_url),
+    )
+
+
+def overdue_digest(lines: list[str], day: date, to: StaffAlert, letterhead: Letterhead) -> Mail:
+    """Once a day, the cases whose promise has passed: reference, kind and days late, nothing personal."""
+    return Mail(
+        sender=letterhead.sender, to=to.to,
+        subject=f"Overdue cases on {day.isoformat()}: {len(lines)}",
+        text=render("overdue_digest.txt", lines=lines, count=len(lines), day=long_date(day)),
     )
 
 
