@@ -171,11 +171,21 @@ def notify(dynamodb_endpoint: str, table_name: str, key_dir: str, smtp_port: int
               help="MailDev's SMTP port [default: the running `make run`'s, else 8025].")
 @click.option("--day", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="List the submissions of this day [default: yesterday, as the schedule does].")
-def digest(smtp_port: int | None, day: datetime | None) -> None:
+@click.option("--dynamodb-endpoint", default=None, help="Another DynamoDB Local [default: `make run`'s].")
+@click.option("--table", "table_name", default=None, help="Its submissions table (with --dynamodb-endpoint).")
+@click.option("--key-dir", default=None, type=click.Path(file_okay=False), help="Its local keys.")
+def digest(smtp_port: int | None, day: datetime | None, dynamodb_endpoint: str | None,
+           table_name: str | None, key_dir: str | None) -> None:
     """Send the daily staff digests now, on the stack `run` started (it also sends them each day)."""
     os.environ.update(stack.LOCAL_CREDENTIALS)
     environment, _ = stack.staff_environment(RUNNING_STACK)
     os.environ.update(environment)
+    if dynamodb_endpoint:
+        os.environ["AFTERCARE_DYNAMODB_ENDPOINT"] = dynamodb_endpoint
+    if table_name:
+        os.environ["AFTERCARE_TABLE_NAME"] = table_name
+    if key_dir:
+        os.environ["AFTERCARE_LOCAL_KEY_DIR"] = str(Path(key_dir).resolve())
     state = stack.running_state(RUNNING_STACK) or {}
     os.environ["AFTERCARE_SMTP_PORT"] = str(smtp_port or state.get("smtp_port") or 8025)
     server.load_app()
