@@ -8,10 +8,11 @@ again when the change reaches it through the table's stream.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import click
-from chalicelib import items, notify
+from chalicelib import case_emails, items, notify
 from chalicelib.items import epoch, timestamp
 from chalicelib.storage import WriteConflict
 
@@ -67,10 +68,11 @@ def case(staff: Staff, reference: str) -> dict[str, Any]:
     shown["fields"] = item.get("fields") or {}
     if item.get("personal"):
         shown["personal"] = staff.cipher.open(item["personal"], kind=item["kind"], reference=reference)
+    # Every email about it: confirmation, staff alert and each case update the customer was sent.
+    sent_partition = items.sent_key(reference, "")[0]
     shown["emails"] = {
-        message: {"status": record.get("status"), "updated_at": record.get("updated_at")}
-        for message in notify.MESSAGES
-        if (record := staff.table.get(*items.sent_key(reference, message), now_epoch=now_epoch))
+        record["sk"]: {"status": record.get("status"), "updated_at": record.get("updated_at")}
+        for record in staff.table.query_partition(sent_partition, now_epoch=now_epoch)
     }
     return shown
 
@@ -107,9 +109,16 @@ def outbox(ctx: click.Context, which: str | None, list_format: str) -> None:
     click.echo(f"{shown} message(s)", err=True)
 
 
+def _known_message(ctx: click.Context, param: click.Parameter, message: str) -> str:
+    if message in notify.MESSAGES or re.fullmatch(re.escape(case_emails.CASE_UPDATE) + r"\d{6}", message):
+        return message
+    raise click.BadParameter(f"{', '.join(notify.MESSAGES)} or a case update (case-update-NNNNNN), "
+                             "as `aftercare show REFERENCE` lists them")
+
+
 @outbox.command("resend")
 @click.argument("reference")
-@click.argument("message", type=click.Choice(notify.MESSAGES))
+@click.argument("message", callback=_known_message)
 @click.pass_context
 def outbox_resend(ctx: click.Context, reference: str, message: str) -> None:
     """Send MESSAGE about REFERENCE again (the notifier sends it within seconds).
