@@ -14,6 +14,8 @@ PORT ?= 8000
 DYNAMODB_PORT ?= 8001
 SMTP_PORT ?= 8025
 MAIL_PORT ?= 8002
+# The hour (UTC) make run sends the daily staff digests, as the AWS schedule does.
+DIGEST_HOUR ?= 7
 export NO_MKDOCS_2_WARNING := 1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 LAMBDA_WHEELS := .cache/lambda-wheels
@@ -46,7 +48,7 @@ site: $(VENV)/.installed
 
 run: setup site
 	$(PY) -m aftercare_local run --port $(PORT) --dynamodb-port $(DYNAMODB_PORT) \
-	  --smtp-port $(SMTP_PORT) --mail-port $(MAIL_PORT)
+	  --smtp-port $(SMTP_PORT) --mail-port $(MAIL_PORT) --digest-hour $(DIGEST_HOUR)
 
 # The infra tests package offline (cached Lambda wheels) and run cfn-lint and checkov.
 test: setup site lint typecheck $(LAMBDA_WHEELS)/.downloaded $(CHECKOV_VENV)/.installed

@@ -362,9 +362,12 @@ def unsubscribe_now() -> Response:
 def get_notifier() -> notify.Notifier:
     wiring = settings()
     mail = MailSettings.from_environ(os.environ)
+    # In AWS the notifier's role may open recipient addresses and customer messages only.
+    cipher = wiring.cipher()
     return notify.Notifier(
         table=wiring.table(),
-        recipients=RecipientSeal(wiring.cipher()),
+        recipients=RecipientSeal(cipher),
+        case_messages=cipher,
         hasher=wiring.subject_hasher(),
         transport=mail.transport(),
         letterhead=mail.letterhead,
@@ -383,7 +386,14 @@ def notifier(event: Any) -> None:
 
 
 @app.schedule("cron(0 7 * * ? *)", name="digest")
-def digest(event: Any) -> None:
-    """Each morning, yesterday's submissions for the staff who asked for one mail a day."""
+def digest(event: Any) -> dict[str, str]:
+    """Each morning, yesterday's submissions for the staff who asked for one mail a day, and the
+    cases overdue today; each at most once a day, however often this runs."""
     notifier = get_notifier()
-    notifier.send_digests((notifier.clock() - timedelta(days=1)).date())
+    today = notifier.clock().date()
+    outcomes = notifier.send_digests(today - timedelta(days=1))
+    outcomes["overdue"] = notifier.send_overdue_digest(today)
+    # Emails whose sender stopped or whose backoff has passed: asked again, for the notifier to send.
+    asked = notify.ask_again_what_is_due(notifier.table, notifier.clock(), notifier.claim_lease)
+    outcomes["asked again"] = str(len(asked))
+    return outcomes

@@ -8,12 +8,13 @@ again when the change reaches it through the table's stream.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import click
-from chalicelib import items, notify
+from chalicelib import case_emails, items, notify
 from chalicelib.items import epoch, timestamp
-from chalicelib.storage import ItemChange, WriteConflict
+from chalicelib.storage import WriteConflict
 
 from aftercare_cli.audit import audited
 from aftercare_cli.listing import FORMAT_OPTION
@@ -55,19 +56,6 @@ def ask_resend(staff: Staff, reference: str, message: str) -> str:
     return status
 
 
-def ask_retry(staff: Staff, record: dict[str, Any]) -> bool:
-    """Mark one due message `resend`, only if it is still as it was read (a notifier may be
-    taking it over this very moment); answers whether it was marked."""
-    mark = ItemChange(*items.sent_key(str(record["reference"]), str(record["sk"])),
-                      {"status": items.RESEND, "updated_at": timestamp(staff.now())}, notify.SENT_GUARD,
-                      expect={"status": record.get("status"), "updated_at": record.get("updated_at")})
-    try:
-        staff.table.change_all([mark])
-    except WriteConflict:
-        return False
-    return True
-
-
 def case(staff: Staff, reference: str) -> dict[str, Any]:
     """One submission, decrypted, with the emails sent about it."""
     now_epoch = epoch(staff.now())
@@ -81,10 +69,11 @@ def case(staff: Staff, reference: str) -> dict[str, Any]:
     shown["fields"] = item.get("fields") or {}
     if item.get("personal"):
         shown["personal"] = staff.cipher.open(item["personal"], kind=item["kind"], reference=reference)
+    # Every email about it: confirmation, staff alert and each case update the customer was sent.
+    sent_partition = items.sent_key(reference, "")[0]
     shown["emails"] = {
-        message: {"status": record.get("status"), "updated_at": record.get("updated_at")}
-        for message in notify.MESSAGES
-        if (record := staff.table.get(*items.sent_key(reference, message), now_epoch=now_epoch))
+        record["sk"]: {"status": record.get("status"), "updated_at": record.get("updated_at")}
+        for record in staff.table.query_partition(sent_partition, now_epoch=now_epoch)
     }
     return shown
 
@@ -122,9 +111,16 @@ def outbox(ctx: click.Context, which: str | None, list_format: str) -> None:
     click.echo(f"{shown} message(s)", err=True)
 
 
+def _known_message(ctx: click.Context, param: click.Parameter, message: str) -> str:
+    if message in notify.MESSAGES or re.fullmatch(re.escape(case_emails.CASE_UPDATE) + r"\d{6}", message):
+        return message
+    raise click.BadParameter(f"{', '.join(notify.MESSAGES)} or a case update (case-update-NNNNNN), "
+                             "as `aftercare show REFERENCE` lists them")
+
+
 @outbox.command("resend")
 @click.argument("reference")
-@click.argument("message", type=click.Choice(notify.MESSAGES))
+@click.argument("message", callback=_known_message)
 @click.pass_context
 def outbox_resend(ctx: click.Context, reference: str, message: str) -> None:
     """Send MESSAGE about REFERENCE again (the notifier sends it within seconds).
@@ -168,7 +164,7 @@ def outbox_retry(ctx: click.Context, dry_run: bool) -> None:
         with audited(staff, "outbox.retry", [], detail={"due": len(due)}) as action:
             marked = 0
             for record in due:
-                if ask_retry(staff, record):
+                if notify.ask_again(staff.table, record, staff.now()):
                     marked += 1
                     click.echo(f"{record['reference']} {record['sk']}: was {record.get('status')}")
             action.item_count = marked

@@ -9,13 +9,13 @@ import signal
 import socket
 import sys
 import threading
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 from chalicelib.origin import SECRET_VARIABLE
 
-from aftercare_local import mail, s3, server, stack, streams
+from aftercare_local import mail, s3, schedule, server, stack, streams
 from aftercare_local.dynamodb import DynamoDBLocalError
 from aftercare_local.paths import BUILT_SITE, LOCAL_STATE, RUNNING_STACK
 
@@ -42,7 +42,9 @@ def main() -> None:
               help="Port for MailDev's SMTP server (make run: SMTP_PORT).")
 @click.option("--mail-port", default=8002, show_default=True,
               help="Port for MailDev's web inbox (make run: MAIL_PORT).")
-def run(port: int, dynamodb_port: int | None, smtp_port: int, mail_port: int) -> None:
+@click.option("--digest-hour", default=7, show_default=True, type=click.IntRange(0, 23),
+              help="Hour (UTC) of the daily staff digests, as the AWS schedule (make run: DIGEST_HOUR).")
+def run(port: int, dynamodb_port: int | None, smtp_port: int, mail_port: int, digest_hour: int) -> None:
     """Serve the built site and the API on http://127.0.0.1:PORT, data kept in .local/."""
     _port_is_free(port, "the site and the API", "PORT")
     if dynamodb_port is not None:
@@ -64,7 +66,7 @@ def run(port: int, dynamodb_port: int | None, smtp_port: int, mail_port: int) ->
                 httpd = server.make_server(port, BUILT_SITE, server.load_app(), origin_secret=origin_secret())
             except OSError as error:
                 raise click.ClickException(_busy(port, "the site and the API", "PORT", error)) from None
-            stack.write_running_state(RUNNING_STACK, local, port)
+            stack.write_running_state(RUNNING_STACK, local, port, smtp_port=maildev.smtp_port)
             assert local.s3 is not None
             local.s3.on_new_upload(s3.checker_handler(sys.modules["app"]))
             stop = threading.Event()
@@ -72,11 +74,15 @@ def run(port: int, dynamodb_port: int | None, smtp_port: int, mail_port: int) ->
                                         streams.notifier_handler(), LOCAL_STATE / "streams")
             notifier = threading.Thread(target=reader.run, args=(stop,), name="notifier", daemon=True)
             notifier.start()
+            daily = schedule.DailyRun(schedule.digest_handler(), digest_hour)
+            threading.Thread(target=daily.run, args=(stop,), name="digest", daemon=True).start()
             click.echo(f"DynamoDB Local: {local.dynamodb_endpoint} (data in .local/dynamodb)")
             click.echo(f"S3 (s3rver):    {local.s3.endpoint} (attachments in .local/s3)")
             click.echo(f"MailDev:        {maildev.inbox_url} (SMTP on 127.0.0.1:{maildev.smtp_port}, "
                        "mail in .local/maildev)")
             click.echo("Stream reader:  sends the table's emails to MailDev (place kept in .local/streams)")
+            click.echo(f"Daily digests:  at {digest_hour:02d}:00 UTC "
+                       "(`python -m aftercare_local digest` sends them now)")
             click.echo(f"Aftercare:      http://127.0.0.1:{port}/  (Ctrl-C stops everything)")
             try:
                 httpd.serve_forever()
@@ -161,21 +167,38 @@ def notify(dynamodb_endpoint: str, table_name: str, key_dir: str, smtp_port: int
 
 
 @main.command()
-@click.option("--smtp-port", default=8025, show_default=True, help="MailDev's SMTP port (of `run`).")
+@click.option("--smtp-port", type=int, default=None,
+              help="MailDev's SMTP port [default: the running `make run`'s, else 8025].")
 @click.option("--day", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="The day to list [default: yesterday].")
-def digest(smtp_port: int, day: datetime | None) -> None:
-    """Send the daily digests now, on the stack `run` started (AWS runs them each morning)."""
+              help="List the submissions of this day [default: yesterday, as the schedule does].")
+@click.option("--dynamodb-endpoint", default=None, help="Another DynamoDB Local [default: `make run`'s].")
+@click.option("--table", "table_name", default=None, help="Its submissions table (with --dynamodb-endpoint).")
+@click.option("--key-dir", default=None, type=click.Path(file_okay=False), help="Its local keys.")
+def digest(smtp_port: int | None, day: datetime | None, dynamodb_endpoint: str | None,
+           table_name: str | None, key_dir: str | None) -> None:
+    """Send the daily staff digests now, on the stack `run` started (it also sends them each day)."""
     os.environ.update(stack.LOCAL_CREDENTIALS)
-    os.environ.update(stack.local_stage_environment())
-    os.environ["AFTERCARE_SMTP_PORT"] = str(smtp_port)
+    environment, _ = stack.staff_environment(RUNNING_STACK)
+    os.environ.update(environment)
+    if dynamodb_endpoint:
+        os.environ["AFTERCARE_DYNAMODB_ENDPOINT"] = dynamodb_endpoint
+    if table_name:
+        os.environ["AFTERCARE_TABLE_NAME"] = table_name
+    if key_dir:
+        os.environ["AFTERCARE_LOCAL_KEY_DIR"] = str(Path(key_dir).resolve())
+    state = stack.running_state(RUNNING_STACK) or {}
+    os.environ["AFTERCARE_SMTP_PORT"] = str(smtp_port or state.get("smtp_port") or 8025)
     server.load_app()
-    from app import get_notifier
+    if day is None:
+        outcomes = schedule.digest_handler()(schedule.scheduled_event(datetime.now(UTC)), None)
+    else:
+        from app import get_notifier
 
-    notifier = get_notifier()
-    chosen = day.date() if day else (notifier.clock() - timedelta(days=1)).date()
-    for kind, outcome in notifier.send_digests(chosen).items():
-        click.echo(f"{kind}: {outcome}")
+        notifier = get_notifier()
+        outcomes = notifier.send_digests(day.date())
+        outcomes["overdue"] = notifier.send_overdue_digest(notifier.clock().date())
+    for name, outcome in outcomes.items():
+        click.echo(f"{name}: {outcome}")
 
 
 if __name__ == "__main__":

@@ -158,6 +158,11 @@ class StreamReader:
 
 def notifier_handler() -> Handler:
     """The notifier function of the Chalice app: the very handler Lambda calls in AWS."""
+    return app_function("notifier")
+
+
+def app_function(name: str) -> Handler:
+    """One of the Chalice app's functions, by name, as Lambda calls it: (event, context)."""
     import importlib
     import sys
 
@@ -165,7 +170,7 @@ def notifier_handler() -> Handler:
 
     if str(BACKEND) not in sys.path:
         sys.path.insert(0, str(BACKEND))
-    handler: Handler = importlib.import_module("app").notifier
+    handler: Handler = getattr(importlib.import_module("app"), name)
     return handler
 
 

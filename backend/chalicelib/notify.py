@@ -26,15 +26,20 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from chalicelib import emails, items, unsubscribe
-from chalicelib.crypto import CiphertextMismatch, KeyServiceUnavailable, RecipientSeal, SubjectHasher
+from chalicelib import case_emails, emails, items, unsubscribe
+from chalicelib.crypto import (
+    CiphertextMismatch,
+    KeyServiceUnavailable,
+    RecipientSeal,
+    SubjectHasher,
+    SubmissionCipher,
+)
 from chalicelib.emails import Letterhead, Mail, NotificationPolicy
 from chalicelib.items import (
     FAILED,
@@ -107,6 +112,30 @@ def due_for_retry(table: SubmissionTable, now: datetime, lease: timedelta = CLAI
                 yield record
 
 
+def ask_again(table: SubmissionTable, record: dict[str, Any], now: datetime) -> bool:
+    """Mark one due message `resend`, only if it is still as it was read (a notifier may be
+    taking it over this very moment); the stream then hands it to the notifier, which sends
+    it under its own claim. Answers whether it was marked."""
+    mark = ItemChange(*sent_key(str(record["reference"]), str(record["sk"])),
+                      {"status": RESEND, "updated_at": timestamp(now)}, SENT_GUARD,
+                      expect={"status": record.get("status"), "updated_at": record.get("updated_at")})
+    try:
+        table.change_all([mark])
+    except WriteConflict:
+        return False
+    return True
+
+
+def ask_again_what_is_due(table: SubmissionTable, now: datetime, lease: timedelta = CLAIM_LEASE
+                          ) -> list[dict[str, Any]]:
+    """The sweep: every message due for another try (`due_for_retry`) marked `resend`, for the
+    notifier to send. The daily schedule runs it (the stream's own retries come first);
+    staff do the same with `aftercare outbox retry`. Answers the records it marked."""
+    marked = [record for record in list(due_for_retry(table, now, lease)) if ask_again(table, record, now)]
+    log.info("outbox sweep: %d message(s) asked again", len(marked))
+    return marked
+
+
 def digest_reference(kind: str, day: date) -> str:
     """What a day's digest is filed under in the outbox: one per kind and day."""
     return f"DIGEST-{kind}-{day.isoformat()}"
@@ -153,6 +182,8 @@ class Notifier:
     dead_letters: Callable[[dict[str, str]], None] = field(default=lambda report: None)
     sleep: Callable[[float], None] = time.sleep
     claim_lease: timedelta = CLAIM_LEASE
+    # Opens the messages staff wrote for the customer (case updates), nothing else.
+    case_messages: SubmissionCipher | None = None
     # The claim count of each message this notifier holds, for the backoff when it fails.
     _attempts: dict[tuple[str, str], int] = field(default_factory=dict, init=False, repr=False)
 
@@ -166,6 +197,8 @@ class Notifier:
             if record.event == "INSERT" and is_submission(item):
                 for message in planned_messages(item, self.policy):
                     self.deliver(item, message)
+            elif record.event == "INSERT" and (update := case_emails.planned_update(item, self.policy)):
+                self.deliver(*update)
             elif record.event == "INSERT" and str(item.get("pk", "")).startswith(items.UNSUBSCRIBE_PREFIX):
                 self.withdraw(item["reference"])
             elif record.event == "MODIFY" and str(item.get("pk", "")).startswith(SENT_PREFIX) \
@@ -215,7 +248,18 @@ class Notifier:
                   "expires_at": epoch(now + timedelta(days=self.policy.unsubscribe_link_days))}
         return self.deliver(digest, DIGEST)
 
+    def send_overdue_digest(self, day: date) -> str:
+        """Once a day, one staff email naming the cases whose promise has passed."""
+        digest = self.case_mail().overdue_digest(day)
+        return self.deliver(digest, case_emails.OVERDUE_DIGEST) if digest else "nothing overdue"
+
+    def case_mail(self) -> case_emails.CaseMail:
+        return case_emails.CaseMail(self.table, self.recipients, self.case_messages, self.policy,
+                                    self.letterhead, self.clock)
+
     def compose(self, item: dict[str, Any], message: str) -> Mail:
+        if case_emails.is_case_message(message):
+            return self.case_mail().compose(item, message, self.unsubscribe_url)
         if message == DIGEST:
             return emails.staff_digest(item["kind"], self.policy.staff_alerts[item["kind"]],
                                        item["digest_items"], item["day"], self.letterhead)
@@ -239,12 +283,7 @@ class Notifier:
 
     def resend(self, sent: dict[str, Any]) -> str:
         """Staff asked for one message again (`aftercare outbox resend`)."""
-        reference, message = sent["reference"], sent["sk"]
-        now = self.clock()
-        item = self.table.get(*submission_key(reference), now_epoch=epoch(now))
-        if item is None:
-            return "gone"
-        return self.deliver(item, message)
+        return self._send_again(str(sent["reference"]), str(sent["sk"]), self.clock())
 
     def withdraw(self, reference: str) -> int:
         """An unsubscribe click: withdraw the consents of the person who sent `reference`."""
@@ -318,30 +357,13 @@ class Notifier:
         self.table.transition(*sent_key(reference, message), status_from=SENDING, changes=changes,
                               guard=SENT_GUARD)
 
-    def sweep(self) -> dict[str, int]:
-        """Send again what is due (`due_for_retry`): claims whose holder stopped, and failures
-        whose backoff has passed. Answers how many ended how, e.g. {"sent": 2, "failed": 1}.
-
-        For a scheduled function (once a day is enough: the stream's own retries come
-        first), and safe beside the stream: every message is still claimed
-        conditionally before it is sent. Staff do the same with `aftercare outbox retry`."""
-        now = self.clock()
-        outcomes: Counter[str] = Counter()
-        for record in list(due_for_retry(self.table, now, self.claim_lease)):
-            reference, message = str(record["reference"]), str(record["sk"])
-            try:
-                outcomes[self._send_again(reference, message, now)] += 1
-            except ClaimHeld:
-                outcomes["held"] += 1
-            except (MailUnavailable, KeyServiceUnavailable):
-                outcomes[FAILED] += 1
-        log.info("outbox sweep: %s", dict(outcomes))
-        return dict(outcomes)
-
     def _send_again(self, reference: str, message: str, now: datetime) -> str:
+        """One message again, rebuilt from what it is about: a day's digest, or a submission."""
         if message == DIGEST:
             kind, day = reference.removeprefix("DIGEST-")[:-11], reference[-10:]
             return self.send_digest(kind, date.fromisoformat(day))
+        if message == case_emails.OVERDUE_DIGEST:
+            return self.send_overdue_digest(date.fromisoformat(reference[-10:]))
         item = self.table.get(*submission_key(reference), now_epoch=epoch(now))
         if item is None:
             return "gone"

@@ -1,5 +1,6 @@
 """The notifier as deployed: the stream drives it, failures retry and go aside, SES sends,
-and its role may decrypt recipient addresses only (checked against real ciphertexts)."""
+and its role may decrypt recipient addresses and customer messages only (checked against real
+ciphertexts)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 import aws_encryption_sdk
 import pytest
 from aws_encryption_sdk.identifiers import CommitmentPolicy
+from chalicelib.cases import CASE_MESSAGE_CONTEXT, note_context
 from chalicelib.crypto import LocalKeyProvider, RecipientSeal, SubmissionCipher
 
 from tests.infra.test_template import actions, as_list, refers_to, statements
@@ -55,20 +57,30 @@ def sealed_contexts() -> dict[str, dict[str, str]]:
                                        reference="CMP-AAAA-BBBB"),
         "consent": cipher.seal({"email": "a@example.com"}, kind="consent", reference="CON-AAAA-BBBB"),
         "recipient": RecipientSeal(cipher).seal("a@example.com", kind="complaint", reference="CMP-AAAA-BBBB"),
+        "customer message": cipher.seal({"message": "We refunded you."}, kind=CASE_MESSAGE_CONTEXT,
+                                        reference="CMP-AAAA-BBBB"),
+        "internal note": cipher.seal({"note": "Courier lost it."}, kind=note_context("complaint"),
+                                     reference="CMP-AAAA-BBBB"),
     }
     return {name: dict(client.decrypt(source=blob, key_provider=provider)[1].encryption_context)
             for name, blob in blobs.items()}
 
 
-def test_the_notifier_may_decrypt_the_recipient_and_nothing_else(resources, notifier_policy):
+def test_the_notifier_may_decrypt_the_recipient_and_customer_messages_and_nothing_else(
+    resources, notifier_policy
+):
     contexts = sealed_contexts()
-    (in_key_policy,) = [s for s in key_statements(resources) if principal_of(s).endswith('-notifier"}')]
-    (in_role,) = [s for s in statements(notifier_policy) if "kms:Decrypt" in as_list(s["Action"])]
-    for statement in (in_key_policy, in_role):
-        assert as_list(statement["Action"]) == ["kms:Decrypt"]
-        assert encryption_context_allows(statement, contexts["recipient"])
-        assert not encryption_context_allows(statement, contexts["submission body"])
-        assert not encryption_context_allows(statement, contexts["consent"])
+    in_key_policy = [s for s in key_statements(resources) if principal_of(s).endswith('-notifier"}')]
+    in_role = [s for s in statements(notifier_policy) if "kms:Decrypt" in as_list(s["Action"])]
+    for granted in (in_key_policy, in_role):
+        assert len(granted) == 2 and all(as_list(s["Action"]) == ["kms:Decrypt"] for s in granted)
+
+        def allowed(sealed: str, granted=granted) -> bool:  # any one statement suffices, as in IAM
+            return any(encryption_context_allows(s, contexts[sealed]) for s in granted)
+
+        assert allowed("recipient") and allowed("customer message")
+        for never in ("submission body", "consent", "internal note"):
+            assert not allowed(never), never
     assert actions(notifier_policy) & {"kms:GenerateDataKey", "kms:Encrypt", "kms:ReEncryptFrom"} == set()
 
 
@@ -96,7 +108,7 @@ def test_the_notifier_role_touches_only_its_own_records_and_reads_no_table_scan(
         for s in statements(notifier_policy)
         if {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"} & set(as_list(s["Action"]))
     }
-    assert leading == {"ReadTheSubmissionAndItsSentRecords": ["SUB#*", "SENT#*"],
+    assert leading == {"ReadTheSubmissionItsCaseHistoryAndSentRecords": ["SUB#*", "CASE#*", "SENT#*"],
                        "ClaimAndMarkEachMessage": ["SENT#*"], "WithdrawConsent": ["CONSENT#*"],
                        "RecordTheWithdrawal": ["AUDIT#*"]}
 
@@ -123,6 +135,10 @@ def test_the_stream_drives_the_notifier_with_retries_bisection_and_a_dead_letter
     assert refers_to(source["DestinationConfig"]["OnFailure"]["Destination"], "NotifierDeadLetters")
     patterns = [json.loads(f["Pattern"]) for f in source["FilterCriteria"]["Filters"]]
     assert {p["eventName"][0] for p in patterns} == {"INSERT", "MODIFY"}
+    # Case history reaches the notifier only for moves (a handler or a note alone emails no one).
+    (case_entries,) = [p for p in patterns if {"prefix": "CASE#"} in p["dynamodb"]["Keys"]["pk"]["S"]]
+    assert case_entries["eventName"] == ["INSERT"]
+    assert case_entries["dynamodb"]["NewImage"] == {"moved": {"BOOL": [True]}}
     assert resources["NotifierRole"]["Properties"]["RoleName"] == {"Fn::Sub": "${AWS::StackName}-notifier"}
     variables = function["Environment"]["Variables"]
     assert refers_to(variables["AFTERCARE_MAIL_FROM"], "SenderAddress")
@@ -167,6 +183,11 @@ def test_the_daily_digest_runs_on_a_schedule_as_its_own_role_that_decrypts_nothi
     assert function["Environment"]["Variables"] == notifier["Environment"]["Variables"]
     digest_policy = json.loads((ROOT / "backend" / ".chalice" / "policy-digest.json").read_text())
     assert not any(a.startswith("kms:") for a in actions(digest_policy))
+    # It lists the day's submissions and the open cases, from their indexes only: no table read.
+    queried = [s["Resource"] for s in statements(digest_policy) if "dynamodb:Query" in as_list(s["Action"])]
+    assert queried == [{"Fn::Sub": "${SubmissionsTable.Arn}/index/by-kind"},
+                       {"Fn::Sub": "${SubmissionsTable.Arn}/index/open-cases"}]
+    assert "dynamodb:Scan" not in actions(digest_policy)
     assert resources["DigestRole"]["Properties"]["RoleName"] == {"Fn::Sub": "${AWS::StackName}-digest"}
 
 

@@ -103,8 +103,9 @@ def test_only_the_staff_role_and_the_services_may_decrypt_with_the_data_key(reso
         condition = statement["Condition"]
         named = json.dumps(condition.get("ArnEquals", {}).get("aws:PrincipalArn", ""))
         through_service = condition.get("StringEquals", {}).get("kms:ViaService")
-        if named.endswith('-notifier"}'):  # recipient addresses only: test_notifier_template.py
-            assert condition["StringEquals"] == {"kms:EncryptionContext:aftercare:field": "recipient"}
+        if named.endswith('-notifier"}'):  # recipients and customer messages: test_notifier_template.py
+            assert condition["StringEquals"] in ({"kms:EncryptionContext:aftercare:field": "recipient"},
+                                                 {"kms:EncryptionContext:aftercare:kind": "case_message"})
             continue
         # Staff; the track page's own role (customer messages only: test_case_messages.py); the services.
         assert named.endswith(('-staff"}', '-case-messages"}')) or through_service, statement["Sid"]

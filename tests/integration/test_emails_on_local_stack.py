@@ -4,14 +4,21 @@ local stream reader, the notifier sending over SMTP to MailDev on 127.0.0.1."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 import urllib.request
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from aftercare_cli.main import cli
+from aftercare_local.paths import REPO
 from chalicelib import items, notify
+from chalicelib.case_emails import update_message
 from chalicelib.forms import FORMS
+from chalicelib.storage import to_dynamodb
+from click.testing import CliRunner
 
 from tests.mailstack import (
     CUSTOMER,
@@ -132,3 +139,56 @@ def test_one_click_unsubscribe_from_a_received_mail_withdraws_consent(mail_stack
         assert wait_for_consent(mail_stack, "withdrawn") == ["withdrawn"]
     [audit] = [i for i in mail_stack.raw_items() if i.get("kind") == "audit"]
     assert audit["actor"] == "customer:unsubscribe-link"
+
+
+def test_a_case_update_with_a_message_for_the_customer_brings_exactly_one_email(
+    mail_stack: MailStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reference = mail_stack.post("complaint", email=CUSTOMER)
+    for name, value in (("AFTERCARE_TABLE_NAME", mail_stack.table_name),
+                        ("AFTERCARE_DYNAMODB_ENDPOINT", mail_stack.endpoint),
+                        ("AFTERCARE_LOCAL_KEY_DIR", str(mail_stack.key_dir))):
+        monkeypatch.setenv(name, value)
+    for name in ("AFTERCARE_KMS_KEY_ID", "AFTERCARE_SUBJECT_KEY_ID"):
+        monkeypatch.delenv(name, raising=False)
+    note = "Courier admitted losing the parcel"
+    staff = CliRunner().invoke(cli, ["case", "update", reference, "--status", "acknowledged",
+                                     "--handler", "Sam Patel", "--note", note,
+                                     "--tell-customer", "Sam will call you tomorrow."])
+    assert staff.exit_code == 0, staff.output
+    staff = CliRunner().invoke(cli, ["case", "assign", reference, "--handler", "Kim Ode"])  # no email
+    assert staff.exit_code == 0, staff.output
+
+    with mail_stack.reader():
+        messages = mail_stack.wait_for_mail(3)  # confirmation, staff alert, the update
+    updates = [m for m in messages if m["subject"] == f"A handler has taken on your complaint ({reference})"]
+    assert len(messages) == 3 and len(updates) == 1
+    [update] = updates
+    assert recipient(update) == CUSTOMER
+    assert "Sam will call you tomorrow." in update["text"] and "Sam has taken on" in update["text"]
+    assert f"{mail_stack.base_url}/track/?reference={reference}" in update["text"]
+    assert note not in json.dumps(update) and "Patel" not in json.dumps(update)
+    assert mail_stack.sent_records()[(reference, update_message(1))]["status"] == items.SENT
+
+
+def test_the_digest_command_sends_the_overdue_digest_once_a_day(mail_stack: MailStack) -> None:
+    late = mail_stack.post("return_request", email=CUSTOMER)
+    mail_stack.post("enquiry", email=CUSTOMER)  # just received: not late
+    # Received a month ago: its five working days to decide have long passed.
+    month_ago = items.timestamp(datetime.now(UTC) - timedelta(days=30))
+    partition, sort = items.submission_key(late)
+    mail_stack.dynamodb().update_item(
+        TableName=mail_stack.table_name, Key=to_dynamodb({"pk": partition, "sk": sort}),
+        UpdateExpression="SET created_at = :then",
+        ExpressionAttributeValues=to_dynamodb({":then": month_ago}),
+    )
+    command = [sys.executable, "-m", "aftercare_local", "digest", "--dynamodb-endpoint", mail_stack.endpoint,
+               "--table", mail_stack.table_name, "--key-dir", str(mail_stack.key_dir),
+               "--smtp-port", str(mail_stack.maildev.smtp_port)]
+    first = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
+    again = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
+    assert first.returncode == 0, first.stderr[-500:]
+    assert "overdue: sent" in first.stdout and "overdue: skipped" in again.stdout
+    [digest] = [m for m in mail_stack.wait_for_mail(1) if recipient(m) == "casework@aftercare.example"]
+    assert f"{late} (return_request, received)" in digest["text"] and "day(s) late" in digest["text"]
+    assert CUSTOMER not in json.dumps(digest) and len(digest["text"].split("day(s) late")) == 2

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 from chalicelib import notify
+from chalicelib.case_emails import update_message
+from chalicelib.cases import CaseBook, Change
 from chalicelib.crypto import RecipientSeal
 from chalicelib.emails import Letterhead, notification_policy
 from chalicelib.forms import FORMS
@@ -196,3 +198,24 @@ def test_retry_with_an_unknown_option_is_a_plain_one_line_error(desk: HelpDesk) 
     result = desk.run("outbox", "retry", "--everything")
     assert result.exit_code == 2
     assert "Traceback" not in result.output and "Error: No such option '--everything'" in result.output
+
+
+def test_a_case_update_is_listed_by_show_and_staff_may_have_it_sent_again(
+    desk: HelpDesk, notifier: notify.Notifier, transport: Outgoing
+) -> None:
+    notifier.case_messages = desk.settings.cipher()
+    reference = submit(desk, "enquiry")["reference"]
+    book = CaseBook(desk.table, desk.settings.cipher(), case_policy(), lambda: NOW)
+    entry = book.change(reference, Change(status="answered", message="Use bracket B2."), actor="staff")
+    notifier.handle([{"eventName": "INSERT", "dynamodb": {"NewImage": to_dynamodb(entry)}}])
+    update = update_message(1)
+
+    shown = json.loads(desk.ok("show", reference).stdout)
+    assert shown["emails"][update]["status"] == "sent"
+    desk.ok("outbox", "resend", reference, update)
+    (record,) = [r for r in desk.items(f"SENT#{reference}") if r["sk"] == update]
+    notifier.handle([{"eventName": "MODIFY", "dynamodb": {"NewImage": to_dynamodb(record)}}])
+    assert [mail.to for mail in transport.sent] == [CUSTOMER, CUSTOMER]
+    assert all("Use bracket B2." in mail.text for mail in transport.sent)
+    refused = desk.run("outbox", "resend", reference, "case-update-1")
+    assert refused.exit_code == 2 and "case-update-NNNNNN" in refused.output

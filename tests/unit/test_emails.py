@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import tomllib
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from chalicelib.crypto import LocalKeyProvider, LocalSubjectHasher, RecipientSea
 from chalicelib.emails import Letterhead, notification_policy
 from chalicelib.forms import FORMS
 from chalicelib.intake import Intake
+from chalicelib.lifecycles import case_policy, parse_case_policy
 from chalicelib.policy import data_policy
 
 from tests.samples import payload_for, validated
@@ -77,11 +79,15 @@ def test_confirmation_states_reference_request_and_next_step_without_echoing_fre
 ) -> None:
     item = stored(kind, keys)
     mail = emails.confirmation(item, "zed.q@example.net", LETTERHEAD, notification_policy())
-    promise = notification_policy().promises[kind]
+    next_step = notification_policy().next_step(kind, NOW.date())
+    is_case = kind in case_policy().lifecycles
     for body in (mail.text, mail.html):
         assert item["reference"] in body
-        assert promise.next_step in body
+        assert next_step.words in body
         assert "https://help.example.com" in body
+        # A case links to the Track a request page with its reference, never the address.
+        assert (f"https://help.example.com/track/?reference={item['reference']}" in body) == is_case
+        assert "zed.q" not in body
         for words in FREE_TEXT:
             assert words not in body
     assert item["reference"] in mail.subject and mail.to == "zed.q@example.net"
@@ -112,36 +118,68 @@ def test_each_kind_summarises_what_was_asked_for_in_the_form_s_words(keys: Any) 
     assert "We aim to reply" not in text  # a registration promises no reply
 
 
-def test_the_reply_date_counts_working_days_from_the_data_file(keys: Any) -> None:
+def test_the_reply_date_is_the_case_s_first_promise_in_working_days(keys: Any) -> None:
     item = stored("complaint", keys)  # received on a Friday
-    days = notification_policy().promises["complaint"].reply_working_days
-    assert days == 2
+    first = case_policy().lifecycle("complaint").start
+    promise = case_policy().promise_of("complaint", first)
+    assert promise is not None and promise.working_days == 2
     text = emails.confirmation(item, "a@example.com", LETTERHEAD, notification_policy()).text
-    assert "within two working days, so by Tuesday 24 November 2026" in text
+    assert "A named handler takes it on within two working days, so by Tuesday 24 November 2026." in text
 
 
-def test_a_changed_promise_in_the_data_file_changes_the_email(keys: Any) -> None:
-    policy_text = (ROOT / "backend/chalicelib/data/data_policy.toml").read_text()
-    changed = policy_text.replace(
-        "[promises.enquiry]\nreply_working_days = 2", "[promises.enquiry]\nreply_working_days = 5"
+def test_the_promise_date_skips_weekends_and_the_calendar_s_holidays(keys: Any) -> None:
+    christmas_eve = datetime(2026, 12, 24, 10, tzinfo=UTC)  # a Thursday; 25 and 28 are holidays
+    assert {date(2026, 12, 25), date(2026, 12, 28)} <= case_policy().calendar.holidays
+    item = {**stored("enquiry", keys), "created_at": items.timestamp(christmas_eve)}
+    text = emails.confirmation(item, "a@example.com", LETTERHEAD, notification_policy()).text
+    assert "We answer within two working days, so by Wednesday 30 December 2026." in text
+
+
+def test_a_changed_promise_in_the_lifecycles_changes_the_email(keys: Any) -> None:
+    lifecycles_text = (ROOT / "backend/chalicelib/data/lifecycles.toml").read_text()
+    changed = lifecycles_text.replace(
+        "[promises.reply]\nworking_days = 2", "[promises.reply]\nworking_days = 5"
     )
-    assert changed != policy_text
+    assert changed != lifecycles_text
     policy = emails.parse_notification_policy(
-        changed, (ROOT / "backend/chalicelib/data/notifications.toml").read_text()
+        (ROOT / "backend/chalicelib/data/notifications.toml").read_text(), parse_case_policy(changed)
     )
     text = emails.confirmation(stored("enquiry", keys), "a@example.com", LETTERHEAD, policy).text
     assert "within five working days, so by Friday 27 November 2026" in text
 
 
-def test_the_site_promises_what_the_data_file_promises() -> None:
-    """Every page that names a reply time names the data file's number for that form."""
-    pages = {"enquiry": "site/contact.md", "return_request": "site/returns/request.md",
-             "complaint": "site/policies/complaints.md"}
-    for kind, page in pages.items():
-        days = notification_policy().promises[kind].reply_working_days
+def test_a_kind_has_its_next_step_in_exactly_one_place() -> None:
+    policy = notification_policy()
+    assert set(policy.next_steps) == set(KINDS_WITH_EMAIL) - set(case_policy().lifecycles)
+    notifications = (ROOT / "backend/chalicelib/data/notifications.toml").read_text()
+    with pytest.raises(ValueError, match="complaint"):
+        emails.parse_notification_policy(
+            notifications.replace("[next_steps]\n", '[next_steps]\ncomplaint = "A second promise."\n'),
+            case_policy(),
+        )
+    assert "promises" not in tomllib.loads((ROOT / "backend/chalicelib/data/data_policy.toml").read_text())
+
+
+# Each page that quotes a reply time, and the case whose first promise it quotes.
+PAGES_QUOTING_PROMISES = {
+    "site/contact.md": "enquiry",
+    "site/policies/service-promises.md": "enquiry",
+    "site/returns/request.md": "return_request",
+    "site/policies/complaints.md": "complaint",
+}
+
+
+def test_the_site_promises_what_the_lifecycles_promise() -> None:
+    """Every page that names a reply time names the first promise of that form's case."""
+    for page, kind in PAGES_QUOTING_PROMISES.items():
+        promise = case_policy().promise_of(kind, case_policy().lifecycle(kind).start)
+        assert promise is not None
         text = " ".join((ROOT / page).read_text().split())
         stated = re.findall(r"within (\w+) working days", text)
-        assert stated and set(stated) == {emails.in_words(days)}, page
+        assert stated and set(stated) == {emails.in_words(promise.working_days)}, page
+    quoting = {str(path.relative_to(ROOT)) for path in (ROOT / "site").rglob("*.md")
+               if re.search(r"within \w+ working days", " ".join(path.read_text().split()))}
+    assert quoting == set(PAGES_QUOTING_PROMISES)  # a new page quoting a promise is checked too
 
 
 def test_opted_in_customers_get_one_click_unsubscribe_headers_and_a_visible_link(keys: Any) -> None:
@@ -180,7 +218,8 @@ def test_staff_alerts_go_to_the_kinds_that_need_action_and_a_digest_kind_gets_no
     assert set(policy.staff_alerts) == {"complaint", "return_request", "enquiry", "service_visit"}
     assert notify.STAFF_ALERT not in notify.planned_messages(stored("warranty_registration", keys), policy)
     digest = emails.NotificationPolicy(
-        policy.promises, {"complaint": emails.StaffAlert("c@example.com", daily_digest=True)}, 30
+        policy.cases, policy.next_steps,
+        {"complaint": emails.StaffAlert("c@example.com", daily_digest=True)}, 30,
     )
     assert notify.planned_messages(stored("complaint", keys), digest) == [notify.CONFIRMATION]
 

@@ -1,8 +1,9 @@
 """The emails themselves: what a confirmation and a staff alert say, in plain text and HTML.
 
-Pure: an email is built from a stored item's open fields, the promises in the
-data policy and the notification settings; nothing here reads the
-environment, talks to AWS or sees a submission's sealed personal fields.
+Pure: an email is built from a stored item's open fields, the case lifecycles
+and their promises (lifecycles.toml) and the notification settings; nothing
+here reads the environment, talks to AWS or sees a submission's sealed
+personal fields.
 """
 
 from __future__ import annotations
@@ -10,14 +11,16 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from email.headerregistry import Address
 from functools import cache
 from importlib import resources
 from typing import Any
+from urllib.parse import quote
 
 from chalicelib.catalog import catalog
 from chalicelib.forms import FORMS
+from chalicelib.lifecycles import CasePolicy, case_policy
 
 NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven",
                 8: "eight", 9: "nine", 10: "ten"}
@@ -55,9 +58,13 @@ class Letterhead:
 
 
 @dataclass(frozen=True)
-class Promise:
-    next_step: str
-    reply_working_days: int | None = None
+class NextStep:
+    """What the confirmation says happens next and, for a case, by when."""
+
+    words: str
+    promise: str | None = None  # the promise's words, e.g. "we answer"
+    working_days: int | None = None
+    due_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -68,39 +75,61 @@ class StaffAlert:
 
 @dataclass(frozen=True)
 class NotificationPolicy:
-    promises: dict[str, Promise]
+    """Who is emailed about what: the case lifecycles (a case's next step and promise), the next
+    step of the kinds that are not cases, the staff addresses and the unsubscribe link's life."""
+
+    cases: CasePolicy
+    next_steps: dict[str, str]
     staff_alerts: dict[str, StaffAlert]
     unsubscribe_link_days: int
+    overdue_digest: StaffAlert | None = None
+
+    def next_step(self, kind: str, received: date) -> NextStep:
+        """A case's first status says what happens next and its promise by when; another kind
+        has a sentence of its own."""
+        lifecycle = self.cases.lifecycles.get(kind)
+        if lifecycle is None:
+            return NextStep(self.next_steps.get(kind, "We will be in touch if we need anything more."))
+        first = lifecycle.status(lifecycle.start)
+        promise = self.cases.promise_of(kind, first.name)
+        if promise is None:
+            return NextStep(first.next_step)
+        return NextStep(first.next_step, promise.words, promise.working_days,
+                        self.cases.due_on(kind, first.name, received))
 
 
-def parse_notification_policy(data_policy_text: str, notifications_text: str) -> NotificationPolicy:
-    promises = tomllib.loads(data_policy_text).get("promises", {})
+def parse_notification_policy(notifications_text: str, cases: CasePolicy) -> NotificationPolicy:
     notifications = tomllib.loads(notifications_text)
+    next_steps = dict(notifications.get("next_steps", {}))
+    both = sorted(set(next_steps) & set(cases.lifecycles))
+    if both:
+        raise ValueError(f"next_steps names cases, whose next step is their lifecycle's: {', '.join(both)}")
+    overdue = notifications.get("overdue_digest")
     return NotificationPolicy(
-        promises={kind: Promise(spec["next_step"], spec.get("reply_working_days"))
-                  for kind, spec in promises.items()},
+        cases=cases,
+        next_steps=next_steps,
         staff_alerts={kind: StaffAlert(spec["to"], bool(spec.get("daily_digest", False)))
                       for kind, spec in notifications.get("staff_alerts", {}).items()},
         unsubscribe_link_days=int(notifications["unsubscribe_link_days"]),
+        overdue_digest=StaffAlert(overdue["to"], daily_digest=True) if overdue else None,
     )
 
 
 @cache
 def notification_policy() -> NotificationPolicy:
     data = resources.files("chalicelib").joinpath("data")
-    return parse_notification_policy(
-        data.joinpath("data_policy.toml").read_text(), data.joinpath("notifications.toml").read_text()
-    )
+    return parse_notification_policy(data.joinpath("notifications.toml").read_text(), case_policy())
 
 
-def add_working_days(start: date, days: int) -> date:
-    """`days` weekdays after `start` (public holidays are not known here)."""
-    moment = start
-    while days > 0:
-        moment += timedelta(days=1)
-        if moment.weekday() < 5:
-            days -= 1
-    return moment
+def track_url(site_url: str, reference: str) -> str:
+    """The Track a request page with the reference filled in; never the email address."""
+    return f"{site_url}/track/?reference={quote(reference)}"
+
+
+def promise_sentence(words: str, working_days: int, due_on: date) -> str:
+    """The promise as a sentence: We answer within two working days, so by (a long date)."""
+    return f"{words[:1].upper()}{words[1:]} within {in_words(working_days)} working days, " \
+           f"so by {long_date(due_on)}."
 
 
 def in_words(number: int) -> str:
@@ -172,35 +201,99 @@ def confirmation(
     """The customer's confirmation: reference, what they asked for, what happens next and by when."""
     kind, reference = item["kind"], item["reference"]
     form = FORMS[kind]
-    promise = policy.promises.get(kind) or Promise("We will be in touch if we need anything more.")
     received = datetime.fromisoformat(item["created_at"].replace("Z", "+00:00")).date()
-    reply_by = None
-    if promise.reply_working_days:
-        reply_by = long_date(add_working_days(received, promise.reply_working_days))
+    next_step = policy.next_step(kind, received)
+    promise = None
+    if next_step.promise and next_step.working_days and next_step.due_on:
+        promise = promise_sentence(next_step.promise, next_step.working_days, next_step.due_on)
     subject = f"We have your {form.title.lower()} ({reference})"
     context = {
         "subject": subject,
         "kind_name": form.title.lower(),
         "reference": reference,
         "summary": summary(kind, item.get("fields") or {}),
-        "next_step": promise.next_step,
-        "reply_by": reply_by,
-        "reply_days_words": in_words(promise.reply_working_days or 0),
+        "next_step": next_step.words,
+        "promise": promise,
+        "track_url": track_url(letterhead.site_url, reference) if kind in policy.cases.lifecycles else None,
         "site_url": letterhead.site_url,
         "sender_name": letterhead.sender_name,
         "phone": letterhead.phone,
         "help_email": letterhead.help_email,
         "unsubscribe_url": unsubscribe_url,
     }
-    headers = {}
-    if unsubscribe_url:
-        # RFC 8058: mail programs show their own one-click button, which POSTs here.
-        headers = {"List-Unsubscribe": f"<{unsubscribe_url}>",
-                   "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
     return Mail(
         sender=letterhead.sender, to=recipient, subject=subject,
         text=render("confirmation.txt", **context), html=render("confirmation.html", **context),
-        headers=headers,
+        headers=unsubscribe_headers(unsubscribe_url),
+    )
+
+
+def unsubscribe_headers(unsubscribe_url: str | None) -> dict[str, str]:
+    """RFC 8058: mail programs show their own one-click button, which POSTs to the link."""
+    if not unsubscribe_url:
+        return {}
+    return {"List-Unsubscribe": f"<{unsubscribe_url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+
+
+@dataclass(frozen=True)
+class CaseUpdate:
+    """A move of a case that the customer hears of, and all the email may say of it: nothing
+    of the submission, no internal note; the handler by first name, the message written for them."""
+
+    reference: str
+    kind: str
+    status: str
+    template: str  # cases/<template>.txt: the status's subject and first paragraph
+    moved_on: date
+    handler: str | None = None
+    window: str | None = None
+    customer_message: str | None = None
+
+
+def case_update(
+    update: CaseUpdate, recipient: str, letterhead: Letterhead, policy: NotificationPolicy,
+    unsubscribe_url: str | None = None,
+) -> Mail:
+    """The status in plain words, the message for the customer, the next step and its promised
+    date, and a link to follow the case; one template per status gives the subject and lead."""
+    cases = policy.cases
+    status = cases.lifecycle(update.kind).status(update.status)
+    promise = cases.promise_of(update.kind, update.status)
+    due_on = cases.due_on(update.kind, update.status, update.moved_on)
+    context: dict[str, Any] = {
+        "template": update.template,
+        "kind_name": FORMS[update.kind].title.lower(),
+        "reference": update.reference,
+        "status_words": status.words,
+        "next_step": status.next_step,
+        "promise": promise_sentence(promise.words, promise.working_days, due_on)
+        if promise and due_on else None,
+        "handler": update.handler,
+        "window": update.window,
+        "customer_message": update.customer_message,
+        "track_url": track_url(letterhead.site_url, update.reference),
+        "site_url": letterhead.site_url,
+        "sender_name": letterhead.sender_name,
+        "phone": letterhead.phone,
+        "help_email": letterhead.help_email,
+        "unsubscribe_url": unsubscribe_url,
+    }
+    lead = _environment().get_template(f"cases/{update.template}.txt").make_module(context)
+    subject = f"{lead.subject} ({update.reference})"
+    return Mail(
+        sender=letterhead.sender, to=recipient, subject=subject,
+        text=render("case_update.txt", subject=subject, **context),
+        html=render("case_update.html", subject=subject, **context),
+        headers=unsubscribe_headers(unsubscribe_url),
+    )
+
+
+def overdue_digest(lines: list[str], day: date, to: StaffAlert, letterhead: Letterhead) -> Mail:
+    """Once a day, the cases whose promise has passed: reference, kind and days late, nothing personal."""
+    return Mail(
+        sender=letterhead.sender, to=to.to,
+        subject=f"Overdue cases on {day.isoformat()}: {len(lines)}",
+        text=render("overdue_digest.txt", lines=lines, count=len(lines), day=long_date(day)),
     )
 
 
