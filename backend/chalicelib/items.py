@@ -71,9 +71,16 @@ CONSENT_STATUSES = (OPTED_IN, WITHDRAWN)
 
 # What a consent record keeps of the person, sealed.
 CONSENT_CONTACT = ("email", "name")
+# What a consent covers, in its `purpose` field: product news and offers, or one
+# email asking how we did once a case closes. Each purpose is a kind of its own
+# in the data policy (why, lawful basis, retention); records written before
+# purposes were recorded have none and are marketing consents.
+MARKETING = "marketing"
+FOLLOW_UP = "follow_up"
+CONSENT_PURPOSES = {MARKETING: CONSENT_KIND, FOLLOW_UP: FOLLOW_UP}
 
 # Attributes that hold a time the system wrote (see `timestamp`), whatever the kind.
-TIME_ATTRIBUTES = ("created_at", "resolved_at", "given_at", "withdrawn_at")
+TIME_ATTRIBUTES = ("created_at", "resolved_at", "given_at", "withdrawn_at", "rated_at")
 
 # A case's attributes on its submission item. `version` counts its history
 # entries and every change is conditional on it; `case_queue` (the kind, only
@@ -83,6 +90,12 @@ QUEUE_ATTRIBUTE = "case_queue"
 STATUS_SINCE_ATTRIBUTE = "status_since"
 HANDLER_ATTRIBUTE = "handler"
 WINDOW_ATTRIBUTE = "visit_window"
+# The customer's rating of a closed case, from the feedback form its follow-up
+# email linked to: the overall score, when, and the feedback that gave it.
+RATING_ATTRIBUTE = "rating"
+RATED_AT_ATTRIBUTE = "rated_at"
+RATING_REFERENCE_ATTRIBUTE = "rating_reference"
+RATING_ATTRIBUTES = (RATING_ATTRIBUTE, RATED_AT_ATTRIBUTE, RATING_REFERENCE_ATTRIBUTE)
 
 # Statuses of an email's "sent" record: claimed and being sent, sent, failed
 # (will be retried with the stream's retry), or asked for again by staff.
@@ -289,9 +302,9 @@ def history_item(
 
 def consent_item(
     *, reference: str, subject: str, sealed: bytes, created: datetime, expires: datetime,
-    source_form: str, source_reference: str, notice_version: str,
+    source_form: str, source_reference: str, notice_version: str, purpose: str = MARKETING,
 ) -> dict[str, Any]:
-    """Each opt-in is its own record: the proof of when, where and under which notice."""
+    """Each opt-in is its own record: the proof of what for, when, where and under which notice."""
     partition, sort = consent_key(subject, reference)
     return {
         PARTITION_KEY: partition,
@@ -305,11 +318,31 @@ def consent_item(
         "personal": sealed,
         "fields": {
             "channel": "email",
+            "purpose": purpose,
             "given_at": timestamp(created),
             "source_form": source_form,
             "source_reference": source_reference,
             "notice_version": notice_version,
         },
+    }
+
+
+def consent_purpose(item: Mapping[str, Any]) -> str:
+    """What a consent record covers; one written before purposes were recorded is marketing."""
+    return str((item.get("fields") or {}).get("purpose") or MARKETING)
+
+
+def consent_policy_kind(item: Mapping[str, Any]) -> str:
+    """The data policy's kind whose retention a consent record follows."""
+    return CONSENT_PURPOSES.get(consent_purpose(item), CONSENT_KIND)
+
+
+def rating_changes(*, rating: int, rated: datetime, feedback_reference: str) -> dict[str, Any]:
+    """What a case records of the rating its customer gave through the follow-up link."""
+    return {
+        RATING_ATTRIBUTE: rating,
+        RATED_AT_ATTRIBUTE: timestamp(rated),
+        RATING_REFERENCE_ATTRIBUTE: feedback_reference,
     }
 
 
