@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from chalicelib.items import CONSENT_CONTACT, CONSENT_KIND, FOLLOW_UP
+from chalicelib.items import CONSENT_CONTACT, CONSENT_KIND, CONSENT_KINDS, FOLLOW_UP_KIND
 from chalicelib.policy import DataPolicy, KindNotice, PolicySettingError, parse_policy
 from chalicelib.retailer import retailer
 from mkdocs.exceptions import PluginError
@@ -22,8 +22,7 @@ from mkdocs.exceptions import PluginError
 DATA_POLICY = Path("backend/chalicelib/data/data_policy.toml")
 MARKETING_FIELD = "marketing_consent"
 FOLLOW_UP_FIELD = "follow_up_consent"
-# Consent records, one kind per purpose: the notice lists what such a record holds.
-CONSENT_RECORDS = (CONSENT_KIND, FOLLOW_UP)
+
 NOTICE_MARKER = re.compile(r"^<!--\s*privacy-notice\s*-->[ \t]*$", re.MULTILINE)
 FORM_MARKER = re.compile(r"<!--\s*form:\s*([a-z_]+)")
 
@@ -90,7 +89,7 @@ def _sentence_list(items: tuple[str, ...]) -> str:
 
 def collected(policy: DataPolicy, kind: str, models: dict[str, Any]) -> tuple[str, ...]:
     """What one kind collects, as the notice names it: a form's model fields, or a consent record's."""
-    if kind in CONSENT_RECORDS:
+    if kind in CONSENT_KINDS:
         contact = tuple(policy.label(name) for name in CONSENT_CONTACT)
         return contact + tuple(policy.consent_record_labels.values())
     if kind not in models:
@@ -129,10 +128,10 @@ def kind_section(
             f"your agreement: see [{policy.notices[CONSENT_KIND].title}](#{anchor(CONSENT_KIND)}).",
             "",
         ]
-    if asks_how_we_did(models.get(name)) and FOLLOW_UP in policy.notices:
+    if asks_how_we_did(models.get(name)) and FOLLOW_UP_KIND in policy.notices:
         lines += [
             "    If you tick the box asking how we did, we also keep a record of your agreement: "
-            f"see [{policy.notices[FOLLOW_UP].title}](#{anchor(FOLLOW_UP)}).",
+            f"see [{policy.notices[FOLLOW_UP_KIND].title}](#{anchor(FOLLOW_UP_KIND)}).",
             "",
         ]
     lines += [
@@ -251,7 +250,7 @@ def notice_markdown(
             f"We keep the record of your agreement and of its withdrawal for "
             f"{retention(months[CONSENT_KIND])}, as proof."
         )
-    if FOLLOW_UP in months:
+    if FOLLOW_UP_KIND in months:
         lines += [
             "",
             "If you ticked the box asking how we did, we send one email when your request is "

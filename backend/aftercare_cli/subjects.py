@@ -18,6 +18,7 @@ from chalicelib.items import (
     claim_key,
     epoch,
     idempotency_kind,
+    is_consent,
     open_part,
     parsed_timestamp,
     personal_part,
@@ -95,8 +96,8 @@ def correct(staff: Staff, subject: str, reference: str, field: str, value: str) 
         raise SubjectRequestError(
             f"{form.kind} has no field '{field}'; its fields are: {', '.join(model.model_fields)}"
         )
-    if field == "marketing_consent":
-        raise SubjectRequestError("marketing consent is changed with `aftercare consent withdraw`")
+    if field in ("marketing_consent", "follow_up_consent"):
+        raise SubjectRequestError("a consent is changed with `aftercare consent withdraw`")
     created = _created(item, now)
     personal = staff.cipher.open(item["personal"], kind=form.kind, reference=reference)
     stored = submission_payload(item, personal)
@@ -194,7 +195,7 @@ def _related_changes(staff: Staff, subject: str, reference: str, new_subject: st
     changes = []
     for related in find(staff, subject):
         fields = related.get("fields") or {}
-        if related.get("kind") == CONSENT_KIND and fields.get("source_reference") == reference:
+        if is_consent(related) and fields.get("source_reference") == reference:
             if not contact or not contact.get("email"):
                 continue
             changes.append(ItemChange(related["pk"], related["sk"], {
@@ -219,7 +220,7 @@ def erase(staff: Staff, subject: str) -> Counter[str]:
 
 
 def consents(staff: Staff, subject: str) -> list[dict[str, Any]]:
-    return [item for item in find(staff, subject) if item.get("kind") == CONSENT_KIND]
+    return [item for item in find(staff, subject) if is_consent(item)]
 
 
 def withdraw_consent(staff: Staff, subject: str) -> int:

@@ -1,7 +1,7 @@
 """Asking how we did: one email when a case closes, and the rating it brings back tied to the case.
 
 The customer asks for it with a tick box on the form that opened the case,
-recorded as a consent (items.FOLLOW_UP). When a staff change closes the case
+recorded as a consent (items.FOLLOW_UP_KIND). When a staff change closes the case
 (a new history entry into a `closed` status), the notifier sends one email, at
 most once (its "sent" record), while that consent still stands. The email
 links to the feedback form with the case's reference and a signed, expiring
@@ -104,7 +104,7 @@ def consented(case: Mapping[str, Any], records: Iterable[Mapping[str, Any]]) -> 
     if not (case.get("fields") or {}).get(CONSENT_FIELD) or not case.get(items.RECIPIENT_ATTRIBUTE):
         return False
     return any(
-        record.get("kind") == items.CONSENT_KIND and items.consent_purpose(record) == items.FOLLOW_UP
+        record.get("kind") == items.FOLLOW_UP_KIND
         and (record.get("fields") or {}).get("source_reference") == case.get("reference")
         and record.get("status") == items.OPTED_IN
         for record in records

@@ -28,7 +28,7 @@ SUBMISSION_GUARD = "submission"
 IDEMPOTENCY_GUARD = "idempotency"
 CONSENT_GUARD = "consent"
 # Each consent a form's tick box records, and the box.
-CONSENT_BOXES = ((items.MARKETING, "marketing_consent"), (items.FOLLOW_UP, "follow_up_consent"))
+CONSENT_BOXES = ((items.CONSENT_KIND, "marketing_consent"), (items.FOLLOW_UP_KIND, "follow_up_consent"))
 REFERENCE_ATTEMPTS = 3
 FORM_WINDOW_SECONDS = 15 * 60  # a plain HTML form post's derived key lasts this window and the next
 
@@ -203,9 +203,9 @@ class Intake:
         if email and self.recipients is not None:
             item[items.RECIPIENT_ATTRIBUTE] = self.recipients.seal(email, kind=form.kind, reference=reference)
         stored = [NewItem(item, SUBMISSION_GUARD)]
-        for purpose, ticked in CONSENT_BOXES:
+        for consent_kind, ticked in CONSENT_BOXES:
             if getattr(submission, ticked, False) and email and subject:
-                stored.append(self._consent_item(form, personal, subject, reference, now, purpose))
+                stored.append(self._consent_item(form, personal, subject, reference, now, consent_kind))
         return stored
 
     def _claim_item(
@@ -219,18 +219,18 @@ class Intake:
 
     def _consent_item(
         self, form: FormKind, personal: dict[str, Any], subject: str, source: str, now: datetime,
-        purpose: str,
+        consent_kind: str,
     ) -> NewItem:
         reference = new_reference("CON", self.choose)
         contact = {name: personal.get(name) for name in items.CONSENT_CONTACT}
         item = items.consent_item(
             reference=reference, subject=subject,
             sealed=self.cipher.seal(contact, kind=items.CONSENT_KIND, reference=reference),
-            created=now, expires=self.policy.expires_at(items.CONSENT_PURPOSES[purpose], now),
+            created=now, expires=self.policy.expires_at(consent_kind, now),
             source_form=form.kind, source_reference=source, notice_version=self.policy.notice_version,
-            purpose=purpose,
+            kind=consent_kind,
         )
-        return NewItem(item, f"{CONSENT_GUARD}-{purpose}")
+        return NewItem(item, f"{CONSENT_GUARD}-{consent_kind}")
 
     def _idempotency_item(
         self, form: FormKind, key: str, fingerprint: str, answer: dict[str, Any],

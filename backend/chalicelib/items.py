@@ -71,13 +71,11 @@ CONSENT_STATUSES = (OPTED_IN, WITHDRAWN)
 
 # What a consent record keeps of the person, sealed.
 CONSENT_CONTACT = ("email", "name")
-# What a consent covers, in its `purpose` field: product news and offers, or one
-# email asking how we did once a case closes. Each purpose is a kind of its own
-# in the data policy (why, lawful basis, retention); records written before
-# purposes were recorded have none and are marketing consents.
-MARKETING = "marketing"
-FOLLOW_UP = "follow_up"
-CONSENT_PURPOSES = {MARKETING: CONSENT_KIND, FOLLOW_UP: FOLLOW_UP}
+# A consent to one email asking how we did once a case closes: a consent record
+# like a marketing one, of its own kind, so the mailing list (the consent kind)
+# never holds it, while withdrawal and subject requests treat both alike.
+FOLLOW_UP_KIND = "follow_up"
+CONSENT_KINDS = (CONSENT_KIND, FOLLOW_UP_KIND)
 
 # Attributes that hold a time the system wrote (see `timestamp`), whatever the kind.
 TIME_ATTRIBUTES = ("created_at", "resolved_at", "given_at", "withdrawn_at", "rated_at")
@@ -302,14 +300,14 @@ def history_item(
 
 def consent_item(
     *, reference: str, subject: str, sealed: bytes, created: datetime, expires: datetime,
-    source_form: str, source_reference: str, notice_version: str, purpose: str = MARKETING,
+    source_form: str, source_reference: str, notice_version: str, kind: str = CONSENT_KIND,
 ) -> dict[str, Any]:
     """Each opt-in is its own record: the proof of what for, when, where and under which notice."""
     partition, sort = consent_key(subject, reference)
     return {
         PARTITION_KEY: partition,
         SORT_KEY: sort,
-        "kind": CONSENT_KIND,
+        "kind": kind,
         "reference": reference,
         "created_at": timestamp(created),
         "status": OPTED_IN,
@@ -318,7 +316,6 @@ def consent_item(
         "personal": sealed,
         "fields": {
             "channel": "email",
-            "purpose": purpose,
             "given_at": timestamp(created),
             "source_form": source_form,
             "source_reference": source_reference,
@@ -327,14 +324,15 @@ def consent_item(
     }
 
 
-def consent_purpose(item: Mapping[str, Any]) -> str:
-    """What a consent record covers; one written before purposes were recorded is marketing."""
-    return str((item.get("fields") or {}).get("purpose") or MARKETING)
+def is_consent(item: Mapping[str, Any]) -> bool:
+    """A consent record of any kind (marketing, or asking how we did)."""
+    return item.get("kind") in CONSENT_KINDS
 
 
-def consent_policy_kind(item: Mapping[str, Any]) -> str:
-    """The data policy's kind whose retention a consent record follows."""
-    return CONSENT_PURPOSES.get(consent_purpose(item), CONSENT_KIND)
+def sealed_as(kind: str) -> str:
+    """The encryption context (`aftercare:kind`) an item of `kind` is sealed under: every consent
+    record's copy of the contact is sealed as a consent, whatever it consents to."""
+    return CONSENT_KIND if kind in CONSENT_KINDS else kind
 
 
 def rating_changes(*, rating: int, rated: datetime, feedback_reference: str) -> dict[str, Any]:

@@ -76,11 +76,11 @@ def withdraw_consents(
     """Withdraw every standing opt-in; each record stays, marked, as proof for the policy's period."""
     withdrawn = 0
     for item in consents:
-        if item.get("kind") != items.CONSENT_KIND or item.get("status") != items.OPTED_IN:
+        if not items.is_consent(item) or item.get("status") != items.OPTED_IN:
             continue
         item["status"] = items.WITHDRAWN
         item["fields"] = {**(item.get("fields") or {}), "withdrawn_at": items.timestamp(now)}
-        item[items.EXPIRY_ATTRIBUTE] = items.epoch(policy.expires_at(items.consent_policy_kind(item), now))
+        item[items.EXPIRY_ATTRIBUTE] = items.epoch(policy.expires_at(item["kind"], now))
         table.replace(item)
         withdrawn += 1
     return withdrawn
@@ -96,7 +96,7 @@ def audit_item(subject: str, count: int, now: datetime) -> NewItem:
         "created_at": items.timestamp(now),
         "actor": CUSTOMER_ACTOR,
         "action": "consent.withdraw",
-        "kinds": [items.CONSENT_KIND],
+        "kinds": list(items.CONSENT_KINDS),
         "item_count": count,
         "outcome": "done",
         "about_subject": subject,

@@ -88,7 +88,7 @@ def test_export_as_html_is_a_page_with_a_section_per_submission(desk: HelpDesk, 
     assert page.startswith("<!doctype html>") and "<script" not in page and "http" not in page
     assert page.count("<section><h2>Enquiry ") == 3
     assert all(reference in page for reference in references[ANN])
-    assert "1 April 2026" in page and "Your marketing choices" in page
+    assert "1 April 2026" in page and "Your choices about our emails" in page
     assert "&lt;b&gt;Ann&lt;/b&gt;" in page and "<b>Ann</b>" not in page
 
 
