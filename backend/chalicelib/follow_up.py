@@ -9,7 +9,8 @@ token: the token, signed with the local keyed hasher like an unsubscribe
 link's, is the only way a rating is tied to a case, so guessing a reference
 ties nothing. The intake refuses a forged or expired token (400 naming the
 field); the notifier checks it again when the feedback arrives on the stream
-and records the rating on the case, once: a second rating keeps the first.
+and records the rating on the case: the first one sent stands, and a later
+one through the same link stays a feedback naming the case, without changing it.
 """
 
 from __future__ import annotations
@@ -184,15 +185,15 @@ def tie_rating(notifier: Notifier, feedback: dict[str, Any]) -> str:
         return "not tied"
     reference, score = rated
     received = items.parsed_timestamp(feedback["created_at"]) or datetime.now(UTC)
-    change = ItemChange(
-        *items.submission_key(reference),
-        items.rating_changes(rating=score, rated=received, feedback_reference=feedback["reference"]),
-        RATING_GUARD, exists=True, absent=(items.RATING_ATTRIBUTE,),
-    )
+    rating = items.rating_changes(rating=score, rated=received, feedback_reference=feedback["reference"])
+    # The first rating sent stands, whatever order the stream brings two uses of one link in.
+    change = ItemChange(*items.submission_key(reference), rating, RATING_GUARD, exists=True,
+                        earliest={items.RATED_AT_ATTRIBUTE: rating[items.RATED_AT_ATTRIBUTE]})
     try:
         notifier.table.change_all([change])
     except WriteConflict:
-        # Rated already (a second use of the link, or this record again): the first rating stands.
+        # Rated already by an earlier feedback (or by this one: the record again); the case is
+        # unchanged and this feedback stays as feedback, naming the case.
         log.info("%s already rated; %s kept as feedback only", reference, feedback["reference"])
         return "kept first"
     log.info("%s rated through %s", reference, feedback["reference"])
