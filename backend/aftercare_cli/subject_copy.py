@@ -16,7 +16,7 @@ from typing import Any
 from chalicelib.cases import open_message, open_note
 from chalicelib.catalog import catalog
 from chalicelib.forms import FORMS
-from chalicelib.items import CONSENT_KIND, is_consent, parsed_timestamp, record_type
+from chalicelib.items import is_consent, parsed_timestamp, record_type
 
 from aftercare_cli.staff import Staff
 
@@ -99,7 +99,7 @@ def _submission(staff: Staff, item: dict[str, Any], warranty: dict[str, Any] | N
 
 def _consent(staff: Staff, item: dict[str, Any]) -> dict[str, Any]:
     fields = item.get("fields") or {}
-    contact = staff.cipher.open(item["personal"], kind=CONSENT_KIND, reference=item["reference"]) \
+    contact = staff.cipher.open(item["personal"], kind=item["kind"], reference=item["reference"]) \
         if item.get("personal") else {}
     source = FORMS.get(str(fields.get("source_form")))
     notice = staff.policy.notices.get(str(item.get("kind")))

@@ -225,7 +225,7 @@ class Intake:
         contact = {name: personal.get(name) for name in items.CONSENT_CONTACT}
         item = items.consent_item(
             reference=reference, subject=subject,
-            sealed=self.cipher.seal(contact, kind=items.CONSENT_KIND, reference=reference),
+            sealed=self.cipher.seal(contact, kind=consent_kind, reference=reference),
             created=now, expires=self.policy.expires_at(consent_kind, now),
             source_form=form.kind, source_reference=source, notice_version=self.policy.notice_version,
             kind=consent_kind,

@@ -329,12 +329,6 @@ def is_consent(item: Mapping[str, Any]) -> bool:
     return item.get("kind") in CONSENT_KINDS
 
 
-def sealed_as(kind: str) -> str:
-    """The encryption context (`aftercare:kind`) an item of `kind` is sealed under: every consent
-    record's copy of the contact is sealed as a consent, whatever it consents to."""
-    return CONSENT_KIND if kind in CONSENT_KINDS else kind
-
-
 def rating_changes(*, rating: int, rated: datetime, feedback_reference: str) -> dict[str, Any]:
     """What a case records of the rating its customer gave through the follow-up link."""
     return {

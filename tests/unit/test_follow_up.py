@@ -134,7 +134,7 @@ def test_a_ticked_box_writes_a_follow_up_consent_like_the_marketing_one(keys: An
     assert asked["fields"].keys() == marketing["fields"].keys()
     assert asked["status"] == items.OPTED_IN and asked["subject_hash"] == marketing["subject_hash"]
     assert asked["expires_at"] == items.epoch(data_policy().expires_at(items.FOLLOW_UP_KIND, NOW))
-    assert cipher.open(asked["personal"], kind=items.CONSENT_KIND, reference=asked["reference"])["email"]
+    assert cipher.open(asked["personal"], kind=items.FOLLOW_UP_KIND, reference=asked["reference"])["email"]
 
 
 def entry(status: str, *, kind: str = "enquiry", moved: bool = True) -> dict[str, Any]:
