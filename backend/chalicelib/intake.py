@@ -26,7 +26,7 @@ from chalicelib.uploads import ATTACHMENT_GUARD, attach, used_by_another
 
 SUBMISSION_GUARD = "submission"
 IDEMPOTENCY_GUARD = "idempotency"
-CONSENT_GUARD = "consent"
+CONSENT_GUARD = items.CONSENT_KIND
 # Each consent a form's tick box records, and the box.
 CONSENT_BOXES = ((items.CONSENT_KIND, "marketing_consent"), (items.FOLLOW_UP_KIND, "follow_up_consent"))
 REFERENCE_ATTEMPTS = 3
@@ -230,7 +230,7 @@ class Intake:
             source_form=form.kind, source_reference=source, notice_version=self.policy.notice_version,
             kind=consent_kind,
         )
-        return NewItem(item, f"{CONSENT_GUARD}-{consent_kind}")
+        return NewItem(item, consent_kind)  # named by its kind: "consent" or "follow_up"
 
     def _idempotency_item(
         self, form: FormKind, key: str, fingerprint: str, answer: dict[str, Any],
