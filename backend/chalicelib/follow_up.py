@@ -42,12 +42,16 @@ LINK_PURPOSE = "follow-up"
 LINK_DAYS = 30
 RATING_GUARD = "rating"
 
+# Without JavaScript the refused form comes back with the link's token still in it, so each
+# message says where to send the ratings instead: the feedback page, which has no token.
+WITHOUT_THE_LINK = (f"send your feedback from our feedback page, {FORMS[FEEDBACK_KIND].page}, "
+                    "quoting your reference")
 INVALID_LINK = ("This link to rate us is not one of ours, or it was cut short when it was copied. "
-                "Open the link in our email again, or send your feedback without it.")
+                f"Open the link in our email again, or {WITHOUT_THE_LINK}.")
 EXPIRED_LINK = (f"This link to rate us is more than {LINK_DAYS} days old, so it can no longer be used. "
-                "Send your feedback from our feedback page, quoting your reference.")
+                f"Please {WITHOUT_THE_LINK}.")
 OTHER_CASE = ("This link to rate us was made for another reference. Leave the reference as the link "
-              "filled it in, or send your feedback from our feedback page.")
+              f"filled it in, or {WITHOUT_THE_LINK}.")
 
 
 # -- The link -------------------------------------------------------------------------
