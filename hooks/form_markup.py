@@ -211,6 +211,9 @@ def field_view(
     }
     if prop.get("x-widget") == "files":
         return {**view, **_files(field_id, name, prop, hint_id)}
+    if prop.get("x-widget") == "hidden":
+        return {**view, "widget": "hidden", "control": {"type": "hidden", "id": field_id, "name": name,
+                                                         "value": ""}}
     value_type = prop.get("type")
     if value_type == "boolean" or prop.get("x-widget") == "checkbox" and value_type != "array":
         return {**view, "widget": "checkbox", "control": {

@@ -14,13 +14,15 @@ import re
 from pathlib import Path
 from typing import Any
 
-from chalicelib.items import CONSENT_CONTACT, CONSENT_KIND
+from chalicelib.items import CONSENT_CONTACT, CONSENT_KIND, CONSENT_KINDS, FOLLOW_UP_KIND
 from chalicelib.policy import DataPolicy, KindNotice, PolicySettingError, parse_policy
 from chalicelib.retailer import retailer
 from mkdocs.exceptions import PluginError
 
 DATA_POLICY = Path("backend/chalicelib/data/data_policy.toml")
 MARKETING_FIELD = "marketing_consent"
+FOLLOW_UP_FIELD = "follow_up_consent"
+
 NOTICE_MARKER = re.compile(r"^<!--\s*privacy-notice\s*-->[ \t]*$", re.MULTILINE)
 FORM_MARKER = re.compile(r"<!--\s*form:\s*([a-z_]+)")
 
@@ -87,7 +89,7 @@ def _sentence_list(items: tuple[str, ...]) -> str:
 
 def collected(policy: DataPolicy, kind: str, models: dict[str, Any]) -> tuple[str, ...]:
     """What one kind collects, as the notice names it: a form's model fields, or a consent record's."""
-    if kind == CONSENT_KIND:
+    if kind in CONSENT_KINDS:
         contact = tuple(policy.label(name) for name in CONSENT_CONTACT)
         return contact + tuple(policy.consent_record_labels.values())
     if kind not in models:
@@ -126,6 +128,12 @@ def kind_section(
             f"your agreement: see [{policy.notices[CONSENT_KIND].title}](#{anchor(CONSENT_KIND)}).",
             "",
         ]
+    if asks_how_we_did(models.get(name)) and FOLLOW_UP_KIND in policy.notices:
+        lines += [
+            "    If you tick the box asking how we did, we also keep a record of your agreement: "
+            f"see [{policy.notices[FOLLOW_UP_KIND].title}](#{anchor(FOLLOW_UP_KIND)}).",
+            "",
+        ]
     lines += [
         "Who can see it",
         f": {kind.who_can_see} Nobody outside {retailer().legal_name} can.",
@@ -139,6 +147,10 @@ def kind_section(
 
 def offers_marketing(model: Any) -> bool:
     return model is not None and MARKETING_FIELD in model.model_fields
+
+
+def asks_how_we_did(model: Any) -> bool:
+    return model is not None and FOLLOW_UP_FIELD in model.model_fields
 
 
 def anchor(kind: str) -> str:
@@ -258,4 +270,11 @@ def notice_markdown(
             f"We keep the record of your agreement and of its withdrawal for "
             f"{retention(months[CONSENT_KIND])}, as proof."
         )
+    if FOLLOW_UP_KIND in months:
+        lines += [
+            "",
+            "If you ticked the box asking how we did, we send one email when your request is "
+            "closed, and nothing else. The unsubscribe link in any email from us, or a word to "
+            f"[{email}](mailto:{email}), withdraws that too, and no such email is sent.",
+        ]
     return "\n".join(lines)

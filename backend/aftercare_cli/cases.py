@@ -10,6 +10,7 @@ from typing import Any
 from chalicelib import items
 from chalicelib.cases import CaseBook, Change, open_message, open_note
 from chalicelib.lifecycles import CasePolicy, case_policy
+from chalicelib.storage import from_dynamodb
 from chalicelib.warranty_link import warranty_of
 
 from aftercare_cli.staff import Staff
@@ -17,7 +18,9 @@ from aftercare_cli.staff import Staff
 # Table columns and headings; JSON lines carry the same keys.
 LIST_COLUMNS = {"reference": "reference", "kind": "kind", "status": "status", "handler": "handler",
                 "age_days": "age (days)", "due_on": "promised by", "overdue": "overdue",
-                "created_at": "received (UTC)"}
+                "rating": "rating", "created_at": "received (UTC)"}
+# How far back `aftercare cases --closed` looks by default, by the day a case was received.
+CLOSED_DAYS = 90
 
 
 def case_kinds() -> list[str]:
@@ -67,8 +70,29 @@ class StaffCases:
             "reference": item["reference"], "kind": item["kind"], "status": item["status"],
             "handler": item.get(items.HANDLER_ATTRIBUTE), "age_days": (today - created).days,
             "due_on": due.isoformat() if due else None, "overdue": bool(due and due < today),
-            "created_at": item["created_at"],
+            "rating": item.get(items.RATING_ATTRIBUTE), "created_at": item["created_at"],
         }
+
+    def closed_listing(
+        self, *, kinds: list[str], since: date, rated_only: bool = False
+    ) -> list[dict[str, Any]]:
+        """Closed cases received since `since`, newest first, with the customer's rating if they gave
+        one: a Query per kind and final status on the by-kind index (closed cases leave the
+        open-cases index)."""
+        today = self.staff.now().date()
+        now_epoch = items.epoch(self.staff.now())
+        rows = []
+        for kind in kinds:
+            lifecycle = self.policy.lifecycle(kind)
+            for status in (name for name, each in lifecycle.statuses.items() if each.closed):
+                for page in self.staff.table.query_kind_pages(
+                    kind, since=f"{since.isoformat()}T00:00:00.000000Z", status=status, now_epoch=now_epoch
+                ):
+                    rows.extend(self.row(from_dynamodb(raw), today) for raw in page)
+        if rated_only:
+            rows = [row for row in rows if row["rating"] is not None]
+        rows.sort(key=lambda row: row["created_at"], reverse=True)
+        return rows
 
     def show(self, reference: str) -> dict[str, Any]:
         """Everything about one case, decrypted: fields, status, promise, history, warranty."""
@@ -97,6 +121,9 @@ class StaffCases:
             "next_moves": list(status.moves),
             "promise": promise.words if promise else None,
             "due_on": due.isoformat() if due else None,
+            "rating": item.get(items.RATING_ATTRIBUTE),
+            "rated_at": item.get(items.RATED_AT_ATTRIBUTE),
+            "rating_feedback": item.get(items.RATING_REFERENCE_ATTRIBUTE),
             "fields": {**(item.get("fields") or {}), **personal},
             "history": history,
         }

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from datetime import time as day_time
 
-from chalicelib.items import CONSENT_KIND, OPTED_IN, epoch, timestamp
+from chalicelib.items import CONSENT_KINDS, OPTED_IN, epoch, timestamp
 
 from aftercare_cli.pipeline import decoded_chunks, make_pool
 from aftercare_cli.sheets import Sink
@@ -79,7 +79,7 @@ def export_kinds(
     pool = make_pool(staff.settings, workers)
     try:
         for kind in kinds:
-            wanted = status or (OPTED_IN if kind == CONSENT_KIND else None)
+            wanted = status or (OPTED_IN if kind in CONSENT_KINDS else None)
             pages = staff.table.query_kind_pages(
                 kind, since=window.since, until=window.until, status=wanted, now_epoch=now_epoch
             )

@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -16,7 +16,7 @@ from chalicelib.bucket import BucketUnavailable
 from chalicelib.cases import CaseNotFound, Change
 from chalicelib.crypto import KeyServiceUnavailable
 from chalicelib.forms.fields import Email
-from chalicelib.items import epoch
+from chalicelib.items import CONSENT_KIND, CONSENT_KINDS, epoch
 from chalicelib.lifecycles import IllegalMove, case_policy
 from chalicelib.settings import ConfigurationError
 from chalicelib.storage import ItemGone, StorageUnavailable
@@ -28,7 +28,6 @@ from aftercare_cli.export import Progress, Window, export_kinds
 from aftercare_cli.listing import FORMAT_OPTION, show, wants_table
 from aftercare_cli.pipeline import default_workers
 from aftercare_cli.records import (
-    CONSENT_KIND,
     exportable_kinds,
     known_statuses,
 )
@@ -182,7 +181,7 @@ def _window(since: datetime | None, until: datetime | None) -> Window:
 def _kinds(_: click.Context, __: click.Parameter, values: tuple[str, ...]) -> list[str]:
     known = exportable_kinds()
     if not values or "all" in values:
-        return [kind for kind in known if kind != CONSENT_KIND]
+        return [kind for kind in known if kind not in CONSENT_KINDS]
     kinds = []
     for value in values:
         kind = KIND_ALIASES.get(value, value)
@@ -480,8 +479,8 @@ def consent_list(lazy: _LazyStaff, email: str) -> None:
     for item in records:
         fields = item.get("fields") or {}
         click.echo("\t".join(str(value or "-") for value in (
-            item["reference"], item["status"], fields.get("given_at"), fields.get("source_form"),
-            fields.get("notice_version"), fields.get("withdrawn_at"),
+            item["reference"], item["kind"], item["status"], fields.get("given_at"),
+            fields.get("source_form"), fields.get("notice_version"), fields.get("withdrawn_at"),
         )))
     click.echo(f"{len(records)} consent record(s)", err=True)
 
@@ -523,17 +522,39 @@ def _case_book(lazy: _LazyStaff) -> cases.StaffCases:
 @click.option("--status", type=click.Choice(cases.case_statuses()), help="Only cases in this status.")
 @click.option("--handler", help="Only cases this handler has taken on.")
 @click.option("--overdue", is_flag=True, help="Only cases whose promise date has passed.")
+@click.option("--closed", is_flag=True,
+              help="Closed cases instead, newest first, with the rating the customer gave (if any).")
+@click.option("--rated", is_flag=True, help="With --closed: only cases the customer rated.")
+@click.option("--since", "closed_since", type=click.DateTime(["%Y-%m-%d"]), metavar="DATE",
+              help=f"With --closed: cases received from this date (default: {cases.CLOSED_DAYS} days ago).")
 @FORMAT_OPTION
 @click.pass_obj
 def cases_list(lazy: _LazyStaff, kinds: list[str], status: str | None, handler: str | None,
-               overdue: bool, list_format: str) -> None:
-    """List open cases, overdue first: age, handler and the promise date (no personal data).
+               overdue: bool, closed: bool, rated: bool, closed_since: datetime | None,
+               list_format: str) -> None:
+    """List open cases, overdue first: age, handler, the promise date and any rating (no personal data).
 
     The promise date counts working days (weekends and the holidays in
-    lifecycles.toml left out) from when the case entered its status. A table
-    on a terminal, JSON lines when piped.
+    lifecycles.toml left out) from when the case entered its status. With
+    --closed, closed cases and the rating each customer gave through the
+    follow-up email. A table on a terminal, JSON lines when piped.
     """
+    if (rated or closed_since) and not closed:
+        raise click.UsageError("--rated and --since go with --closed")
+    if closed and (status or handler or overdue):
+        raise click.UsageError("--status, --handler and --overdue list open cases: drop them with --closed")
     book = _case_book(lazy)
+    if closed:
+        default_since = book.staff.now().date() - timedelta(days=cases.CLOSED_DAYS)
+        since = closed_since.date() if closed_since else default_since
+        with _plainly(lazy), audited(book.staff, "cases.closed", kinds,
+                                     detail={"since": since.isoformat(), "rated": str(rated)}) as action:
+            rows = book.closed_listing(kinds=kinds, since=since, rated_only=rated)
+            action.item_count = len(rows)
+        show(rows, cases.LIST_COLUMNS, list_format)
+        click.echo(f"{len(rows)} closed case(s), {sum(row['rating'] is not None for row in rows)} rated",
+                   err=True)
+        return
     with _plainly(lazy), audited(book.staff, "cases.list", kinds,
                                  detail={"status": status or "", "overdue": str(overdue)}) as action:
         rows = book.listing(kinds=kinds, status=status, handler=handler, overdue_only=overdue)
@@ -567,6 +588,9 @@ def case_show(lazy: _LazyStaff, reference: str, list_format: str) -> None:
     for name in ("reference", "kind", "created_at", "status", "status_words", "status_since",
                  "handler", "visit_window", "promise", "due_on"):
         click.echo(f"{name.replace('_', ' ') + ':':14} {shown.get(name) or '-'}")
+    if shown["rating"] is not None:
+        click.echo(f"{'rating:':14} {shown['rating']} of 5, on {shown['rated_at']} "
+                   f"(feedback {shown['rating_feedback']})")
     click.echo(f"{'next moves:':14} {', '.join(shown['next_moves']) or '-'}")
     if "warranty" in shown:
         warranty = shown["warranty"]

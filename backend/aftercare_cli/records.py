@@ -10,9 +10,11 @@ from typing import Any
 from chalicelib.crypto import SubmissionCipher
 from chalicelib.forms import FORMS
 from chalicelib.items import (
-    CONSENT_KIND,
+    CONSENT_KINDS,
     CONSENT_STATUSES,
     HANDLER_ATTRIBUTE,
+    RATED_AT_ATTRIBUTE,
+    RATING_ATTRIBUTE,
     STATUS_SINCE_ATTRIBUTE,
     WINDOW_ATTRIBUTE,
 )
@@ -25,7 +27,8 @@ CONSENT_COLUMNS = (
     "notice_version", "withdrawn_at",
 )
 # Kinds with a lifecycle are cases: where each stands (its history: `aftercare case show`).
-CASE_COLUMNS = (HANDLER_ATTRIBUTE, STATUS_SINCE_ATTRIBUTE, "updated_at", WINDOW_ATTRIBUTE)
+CASE_COLUMNS = (HANDLER_ATTRIBUTE, STATUS_SINCE_ATTRIBUTE, "updated_at", WINDOW_ATTRIBUTE,
+                RATING_ATTRIBUTE, RATED_AT_ATTRIBUTE)
 
 
 def known_statuses() -> list[str]:
@@ -38,12 +41,12 @@ def known_statuses() -> list[str]:
 
 
 def exportable_kinds() -> list[str]:
-    return [*FORMS, CONSENT_KIND]
+    return [*FORMS, *CONSENT_KINDS]
 
 
 def columns_for(kind: str) -> tuple[str, ...]:
     """A kind's columns: the shared ones, then the model's fields in the model's order."""
-    if kind == CONSENT_KIND:
+    if kind in CONSENT_KINDS:
         return BASE_COLUMNS + CONSENT_COLUMNS
     form = FORMS[kind]
     columns = BASE_COLUMNS + tuple(form.model.model_fields)

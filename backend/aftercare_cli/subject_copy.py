@@ -16,16 +16,16 @@ from typing import Any
 from chalicelib.cases import open_message, open_note
 from chalicelib.catalog import catalog
 from chalicelib.forms import FORMS
-from chalicelib.items import parsed_timestamp, record_type
+from chalicelib.items import is_consent, parsed_timestamp, record_type
 
-from aftercare_cli.records import CONSENT_KIND
 from aftercare_cli.staff import Staff
 
 TITLE = "Your data held by Aftercare"
 ABOUT = ("Everything we store about the person who uses this email address, as on the day "
          "this copy was made: what you sent us on each form, what we did about it, your "
-         "marketing choices, and how long we keep each of them.")
+         "choices about our emails, and how long we keep each of them.")
 CONSENT_LABELS = {
+    "agreed_to": "What you agreed to",
     "email": "Email address", "name": "Name", "channel": "How we may contact you",
     "given_on": "Given on", "source_form": "On the form", "notice_version": "Privacy notice version",
     "withdrawn_on": "Withdrawn on",
@@ -44,7 +44,7 @@ def readable_copy(staff: Staff, items: list[dict[str, Any]]) -> dict[str, Any]:
         key=lambda item: str(item.get("created_at")),
     )
     consents = sorted(
-        (item for item in items if item.get("kind") == CONSENT_KIND),
+        (item for item in items if is_consent(item)),
         key=lambda item: str(item.get("created_at")),
     )
     return {
@@ -99,12 +99,14 @@ def _submission(staff: Staff, item: dict[str, Any], warranty: dict[str, Any] | N
 
 def _consent(staff: Staff, item: dict[str, Any]) -> dict[str, Any]:
     fields = item.get("fields") or {}
-    contact = staff.cipher.open(item["personal"], kind=CONSENT_KIND, reference=item["reference"]) \
+    contact = staff.cipher.open(item["personal"], kind=item["kind"], reference=item["reference"]) \
         if item.get("personal") else {}
     source = FORMS.get(str(fields.get("source_form")))
+    notice = staff.policy.notices.get(str(item.get("kind")))
     return {
         "reference": item["reference"],
         "status": item.get("status"),
+        "agreed_to": notice.title if notice else item.get("kind"),
         "email": contact.get("email"),
         "name": contact.get("name"),
         "channel": fields.get("channel"),
@@ -184,7 +186,7 @@ def as_html(document: dict[str, Any]) -> str:
                                 ("Covered until", _long(section["warranty"]["covered_until"]))]))
         parts.append(f"<p>We delete this on {_e(_long(section['kept_until']))}.</p></section>")
     if document["marketing_consents"]:
-        parts.append("<section><h2>Your marketing choices</h2>")
+        parts.append("<section><h2>Your choices about our emails</h2>")
         for consent in document["marketing_consents"]:
             parts.append(_list([
                 (label, _long(consent.get(name)) if name.endswith("_on") else consent.get(name))

@@ -12,12 +12,12 @@ from chalicelib.forms import FORMS, InvalidSubmission, validate
 from chalicelib.intake import CONSENT_GUARD, IDEMPOTENCY_GUARD, SUBMISSION_GUARD
 from chalicelib.items import (
     CONSENT_CONTACT,
-    CONSENT_KIND,
     RECIPIENT_ATTRIBUTE,
     claim_item,
     claim_key,
     epoch,
     idempotency_kind,
+    is_consent,
     open_part,
     parsed_timestamp,
     personal_part,
@@ -95,8 +95,8 @@ def correct(staff: Staff, subject: str, reference: str, field: str, value: str) 
         raise SubjectRequestError(
             f"{form.kind} has no field '{field}'; its fields are: {', '.join(model.model_fields)}"
         )
-    if field == "marketing_consent":
-        raise SubjectRequestError("marketing consent is changed with `aftercare consent withdraw`")
+    if field in ("marketing_consent", "follow_up_consent"):
+        raise SubjectRequestError("a consent is changed with `aftercare consent withdraw`")
     created = _created(item, now)
     personal = staff.cipher.open(item["personal"], kind=form.kind, reference=reference)
     stored = submission_payload(item, personal)
@@ -194,13 +194,13 @@ def _related_changes(staff: Staff, subject: str, reference: str, new_subject: st
     changes = []
     for related in find(staff, subject):
         fields = related.get("fields") or {}
-        if related.get("kind") == CONSENT_KIND and fields.get("source_reference") == reference:
+        if is_consent(related) and fields.get("source_reference") == reference:
             if not contact or not contact.get("email"):
                 continue
             changes.append(ItemChange(related["pk"], related["sk"], {
                 "subject_hash": new_subject,
                 "personal": staff.cipher.seal({name: contact.get(name) for name in CONSENT_CONTACT},
-                                              kind=CONSENT_KIND, reference=related["reference"]),
+                                              kind=related["kind"], reference=related["reference"]),
             }, guard=CONSENT_GUARD))
         elif record_type(related) == "idempotency" and related.get("reference") == reference \
                 and new_subject != subject:
@@ -219,7 +219,7 @@ def erase(staff: Staff, subject: str) -> Counter[str]:
 
 
 def consents(staff: Staff, subject: str) -> list[dict[str, Any]]:
-    return [item for item in find(staff, subject) if item.get("kind") == CONSENT_KIND]
+    return [item for item in find(staff, subject) if is_consent(item)]
 
 
 def withdraw_consent(staff: Staff, subject: str) -> int:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from chalicelib import items
+from chalicelib import follow_up, items
 from chalicelib.crypto import RecipientSeal, SubjectHasher, SubmissionCipher, subject_hash
 from chalicelib.forms import FormKind, Submission, UniqueClaim
 from chalicelib.lifecycles import case_policy
@@ -26,7 +26,9 @@ from chalicelib.uploads import ATTACHMENT_GUARD, attach, used_by_another
 
 SUBMISSION_GUARD = "submission"
 IDEMPOTENCY_GUARD = "idempotency"
-CONSENT_GUARD = "consent"
+CONSENT_GUARD = items.CONSENT_KIND
+# Each consent a form's tick box records, and the box.
+CONSENT_BOXES = ((items.CONSENT_KIND, "marketing_consent"), (items.FOLLOW_UP_KIND, "follow_up_consent"))
 REFERENCE_ATTEMPTS = 3
 FORM_WINDOW_SECONDS = 15 * 60  # a plain HTML form post's derived key lasts this window and the next
 
@@ -90,6 +92,7 @@ class Intake:
         (same: it is ours, success), never by storing again under a new one.
         """
         now = self.clock()
+        follow_up.check_link(self.hasher, submission, now)
         # Always: a write that may have been applied is recognised by it (see `_settle`).
         fingerprint = self._fingerprint(form, submission)
         if idempotency_key is None and from_browser_form:
@@ -200,8 +203,9 @@ class Intake:
         if email and self.recipients is not None:
             item[items.RECIPIENT_ATTRIBUTE] = self.recipients.seal(email, kind=form.kind, reference=reference)
         stored = [NewItem(item, SUBMISSION_GUARD)]
-        if getattr(submission, "marketing_consent", False) and email and subject:
-            stored.append(self._consent_item(form, personal, subject, reference, now))
+        for consent_kind, ticked in CONSENT_BOXES:
+            if getattr(submission, ticked, False) and email and subject:
+                stored.append(self._consent_item(form, personal, subject, reference, now, consent_kind))
         return stored
 
     def _claim_item(
@@ -214,17 +218,19 @@ class Intake:
         return NewItem(item, claim.guard)
 
     def _consent_item(
-        self, form: FormKind, personal: dict[str, Any], subject: str, source: str, now: datetime
+        self, form: FormKind, personal: dict[str, Any], subject: str, source: str, now: datetime,
+        consent_kind: str,
     ) -> NewItem:
         reference = new_reference("CON", self.choose)
         contact = {name: personal.get(name) for name in items.CONSENT_CONTACT}
         item = items.consent_item(
             reference=reference, subject=subject,
-            sealed=self.cipher.seal(contact, kind=items.CONSENT_KIND, reference=reference),
-            created=now, expires=self.policy.expires_at(items.CONSENT_KIND, now),
+            sealed=self.cipher.seal(contact, kind=consent_kind, reference=reference),
+            created=now, expires=self.policy.expires_at(consent_kind, now),
             source_form=form.kind, source_reference=source, notice_version=self.policy.notice_version,
+            kind=consent_kind,
         )
-        return NewItem(item, CONSENT_GUARD)
+        return NewItem(item, consent_kind)  # named by its kind: "consent" or "follow_up"
 
     def _idempotency_item(
         self, form: FormKind, key: str, fingerprint: str, answer: dict[str, Any],

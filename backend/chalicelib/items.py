@@ -71,9 +71,14 @@ CONSENT_STATUSES = (OPTED_IN, WITHDRAWN)
 
 # What a consent record keeps of the person, sealed.
 CONSENT_CONTACT = ("email", "name")
+# A consent to one email asking how we did once a case closes: a consent record
+# like a marketing one, of its own kind, so the mailing list (the consent kind)
+# never holds it, while withdrawal and subject requests treat both alike.
+FOLLOW_UP_KIND = "follow_up"
+CONSENT_KINDS = (CONSENT_KIND, FOLLOW_UP_KIND)
 
 # Attributes that hold a time the system wrote (see `timestamp`), whatever the kind.
-TIME_ATTRIBUTES = ("created_at", "resolved_at", "given_at", "withdrawn_at")
+TIME_ATTRIBUTES = ("created_at", "resolved_at", "given_at", "withdrawn_at", "rated_at")
 
 # A case's attributes on its submission item. `version` counts its history
 # entries and every change is conditional on it; `case_queue` (the kind, only
@@ -83,6 +88,12 @@ QUEUE_ATTRIBUTE = "case_queue"
 STATUS_SINCE_ATTRIBUTE = "status_since"
 HANDLER_ATTRIBUTE = "handler"
 WINDOW_ATTRIBUTE = "visit_window"
+# The customer's rating of a closed case, from the feedback form its follow-up
+# email linked to: the overall score, when, and the feedback that gave it.
+RATING_ATTRIBUTE = "rating"
+RATED_AT_ATTRIBUTE = "rated_at"
+RATING_REFERENCE_ATTRIBUTE = "rating_reference"
+RATING_ATTRIBUTES = (RATING_ATTRIBUTE, RATED_AT_ATTRIBUTE, RATING_REFERENCE_ATTRIBUTE)
 
 # Statuses of an email's "sent" record: claimed and being sent, sent, failed
 # (will be retried with the stream's retry), or asked for again by staff.
@@ -302,14 +313,14 @@ def history_item(
 
 def consent_item(
     *, reference: str, subject: str, sealed: bytes, created: datetime, expires: datetime,
-    source_form: str, source_reference: str, notice_version: str,
+    source_form: str, source_reference: str, notice_version: str, kind: str = CONSENT_KIND,
 ) -> dict[str, Any]:
-    """Each opt-in is its own record: the proof of when, where and under which notice."""
+    """Each opt-in is its own record: the proof of what for, when, where and under which notice."""
     partition, sort = consent_key(subject, reference)
     return {
         PARTITION_KEY: partition,
         SORT_KEY: sort,
-        "kind": CONSENT_KIND,
+        "kind": kind,
         "reference": reference,
         "created_at": timestamp(created),
         "status": OPTED_IN,
@@ -324,6 +335,20 @@ def consent_item(
             "source_reference": source_reference,
             "notice_version": notice_version,
         },
+    }
+
+
+def is_consent(item: Mapping[str, Any]) -> bool:
+    """A consent record of any kind (marketing, or asking how we did)."""
+    return item.get("kind") in CONSENT_KINDS
+
+
+def rating_changes(*, rating: int, rated: datetime, feedback_reference: str) -> dict[str, Any]:
+    """What a case records of the rating its customer gave through the follow-up link."""
+    return {
+        RATING_ATTRIBUTE: rating,
+        RATED_AT_ATTRIBUTE: timestamp(rated),
+        RATING_REFERENCE_ATTRIBUTE: feedback_reference,
     }
 
 

@@ -32,7 +32,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from chalicelib import case_emails, emails, items, unsubscribe
+from chalicelib import case_emails, emails, follow_up, items, unsubscribe
 from chalicelib.crypto import (
     CiphertextMismatch,
     KeyServiceUnavailable,
@@ -204,6 +204,7 @@ class Notifier:
             elif record.event == "MODIFY" and str(item.get("pk", "")).startswith(SENT_PREFIX) \
                     and item.get("status") == RESEND:
                 self.resend(item)
+            follow_up.act(self, record.event, item)
 
     def deliver(self, item: dict[str, Any], message: str) -> str:
         """Send one message about a submission unless it was sent (or is being sent) already."""
@@ -263,6 +264,8 @@ class Notifier:
         if message == DIGEST:
             return emails.staff_digest(item["kind"], self.policy.staff_alerts[item["kind"]],
                                        item["digest_items"], item["day"], self.letterhead)
+        if message == follow_up.MESSAGE:
+            return follow_up.compose(self, item)
         if message == CONFIRMATION:
             recipient = self.recipients.open(
                 item[RECIPIENT_ATTRIBUTE], kind=item["kind"], reference=item["reference"]

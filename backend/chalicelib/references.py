@@ -10,6 +10,11 @@ from collections.abc import Callable
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 REFERENCE_PATTERN = re.compile(r"^[A-Z]{2,4}-[2-9A-HJKMNP-TV-Z]{4}-[2-9A-HJKMNP-TV-Z]{4}$")
 
+# A signed link's token (an unsubscribe or a follow-up link): the reference it was
+# made for, when it stops working (epoch seconds) and a keyed MAC over both.
+# Plain syntax (no named groups): it is also the API contract's pattern for the field.
+SIGNED_LINK_PATTERN = r"^[A-Z]{2,4}-[A-Z0-9]{4}-[A-Z0-9]{4}\.[0-9]{1,12}\.[0-9a-f]{64}$"
+
 Chooser = Callable[[str], str]
 
 

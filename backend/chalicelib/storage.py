@@ -69,8 +69,10 @@ class ItemChange:
     Setting is an UpdateItem, which also creates a missing item: staff may
     update and delete, never put (infra/resources.yaml, StaffPolicy). `exists`
     True: the item must be there; False: it must not be; None: either.
-    `expect`: values the stored item must still hold. `guard` names the change
-    in a WriteConflict.
+    `expect`: values the stored item must still hold; `earliest`: values the
+    stored item must not have yet, or hold later ones (sortable text), so the
+    earliest of several writes stands whatever order they come in. `guard`
+    names the change in a WriteConflict.
     """
 
     partition: str
@@ -79,6 +81,7 @@ class ItemChange:
     guard: str
     exists: bool | None = True
     expect: dict[str, Any] = field(default_factory=dict)
+    earliest: dict[str, Any] = field(default_factory=dict)
 
     def request(self, table_name: str) -> dict[str, Any]:
         """The UpdateItem or DeleteItem parameters (also the body of a transaction's entry)."""
@@ -91,6 +94,9 @@ class ItemChange:
         for i, (name, value) in enumerate(self.expect.items()):
             names[f"#e{i}"], values[f":e{i}"] = name, value
             conditions.append(f"#e{i} = :e{i}")
+        for i, (name, value) in enumerate(self.earliest.items()):
+            names[f"#n{i}"], values[f":n{i}"] = name, value
+            conditions.append(f"(attribute_not_exists(#n{i}) OR #n{i} > :n{i})")
         request: dict[str, Any] = {
             "TableName": table_name,
             "Key": to_dynamodb({PARTITION_KEY: self.partition, SORT_KEY: self.sort}),

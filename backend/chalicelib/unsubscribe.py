@@ -18,11 +18,10 @@ from typing import Any
 from chalicelib import items
 from chalicelib.crypto import SubjectHasher
 from chalicelib.policy import DataPolicy, add_months
-from chalicelib.references import is_reference
+from chalicelib.references import SIGNED_LINK_PATTERN, is_reference
 from chalicelib.storage import NewItem, SubmissionTable
 
-TOKEN_PATTERN = re.compile(r"^(?P<reference>[A-Z]{2,4}-[A-Z0-9]{4}-[A-Z0-9]{4})\.(?P<expires>\d{1,12})\."
-                           r"(?P<mac>[0-9a-f]{64})$")
+TOKEN_PATTERN = re.compile(SIGNED_LINK_PATTERN)
 CUSTOMER_ACTOR = "customer:unsubscribe-link"
 AUDIT_RETENTION_MONTHS = 72  # as the staff tools' audit records
 
@@ -35,27 +34,29 @@ class ExpiredToken(Exception):
     """One of our links, but too old to use."""
 
 
-def _mac(hasher: SubjectHasher, payload: str) -> str:
-    # Its own prefix: a token MAC can never equal a subject hash.
-    return hasher.digest(b"unsubscribe:" + payload.encode())
+def _mac(hasher: SubjectHasher, payload: str, purpose: str) -> str:
+    # Its own prefix per purpose: a token MAC can never equal a subject hash, and
+    # an unsubscribe token can never pass as another link's (chalicelib.follow_up).
+    return hasher.digest(f"{purpose}:{payload}".encode())
 
 
-def sign(hasher: SubjectHasher, reference: str, expires: datetime) -> str:
+def sign(hasher: SubjectHasher, reference: str, expires: datetime, *, purpose: str = "unsubscribe") -> str:
     payload = f"{reference}.{int(expires.timestamp())}"
-    return f"{payload}.{_mac(hasher, payload)}"
+    return f"{payload}.{_mac(hasher, payload, purpose)}"
 
 
-def verify(hasher: SubjectHasher, token: str, now: datetime) -> str:
+def verify(hasher: SubjectHasher, token: str, now: datetime, *, purpose: str = "unsubscribe") -> str:
     """The reference the token was made for; raises InvalidToken or ExpiredToken."""
-    found = TOKEN_PATTERN.match(token or "")
-    if not found or not is_reference(found["reference"]):
+    if not TOKEN_PATTERN.match(token or ""):
         raise InvalidToken()
-    payload = f"{found['reference']}.{found['expires']}"
-    if not hmac.compare_digest(_mac(hasher, payload), found["mac"]):
+    reference, expires, mac = token.split(".")
+    if not is_reference(reference):
         raise InvalidToken()
-    if int(found["expires"]) <= now.timestamp():
+    if not hmac.compare_digest(_mac(hasher, f"{reference}.{expires}", purpose), mac):
+        raise InvalidToken()
+    if int(expires) <= now.timestamp():
         raise ExpiredToken()
-    return found["reference"]
+    return reference
 
 
 def link_expires(now: datetime, days: int) -> datetime:
@@ -75,11 +76,11 @@ def withdraw_consents(
     """Withdraw every standing opt-in; each record stays, marked, as proof for the policy's period."""
     withdrawn = 0
     for item in consents:
-        if item.get("kind") != items.CONSENT_KIND or item.get("status") != items.OPTED_IN:
+        if not items.is_consent(item) or item.get("status") != items.OPTED_IN:
             continue
         item["status"] = items.WITHDRAWN
         item["fields"] = {**(item.get("fields") or {}), "withdrawn_at": items.timestamp(now)}
-        item[items.EXPIRY_ATTRIBUTE] = items.epoch(policy.expires_at(items.CONSENT_KIND, now))
+        item[items.EXPIRY_ATTRIBUTE] = items.epoch(policy.expires_at(item["kind"], now))
         table.replace(item)
         withdrawn += 1
     return withdrawn
@@ -95,7 +96,7 @@ def audit_item(subject: str, count: int, now: datetime) -> NewItem:
         "created_at": items.timestamp(now),
         "actor": CUSTOMER_ACTOR,
         "action": "consent.withdraw",
-        "kinds": [items.CONSENT_KIND],
+        "kinds": list(items.CONSENT_KINDS),
         "item_count": count,
         "outcome": "done",
         "about_subject": subject,

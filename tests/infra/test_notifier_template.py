@@ -12,6 +12,7 @@ from typing import Any
 import aws_encryption_sdk
 import pytest
 from aws_encryption_sdk.identifiers import CommitmentPolicy
+from chalicelib import items
 from chalicelib.cases import CASE_MESSAGE_CONTEXT, note_context
 from chalicelib.crypto import LocalKeyProvider, RecipientSeal, SubmissionCipher
 
@@ -110,7 +111,14 @@ def test_the_notifier_role_touches_only_its_own_records_and_reads_no_table_scan(
     }
     assert leading == {"ReadTheSubmissionItsCaseHistoryAndSentRecords": ["SUB#*", "CASE#*", "SENT#*"],
                        "ClaimAndMarkEachMessage": ["SENT#*"], "WithdrawConsent": ["CONSENT#*"],
-                       "RecordTheWithdrawal": ["AUDIT#*"]}
+                       "RecordTheWithdrawal": ["AUDIT#*"], "RecordEachCaseRatingOnce": ["SUB#*"]}
+
+
+def test_the_notifier_may_set_a_cases_rating_and_no_other_attribute_of_a_submission(notifier_policy):
+    (rating,) = [s for s in statements(notifier_policy) if s["Sid"] == "RecordEachCaseRatingOnce"]
+    assert as_list(rating["Action"]) == ["dynamodb:UpdateItem"]
+    assert set(rating["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"]) == {
+        "pk", "sk", *items.RATING_ATTRIBUTES}
 
 
 def test_the_public_api_records_unsubscribe_clicks_by_put_only(resources):

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 from chalicelib.cases import CaseBook, Change
-from chalicelib.items import history_partition, submission_key
+from chalicelib.items import history_partition, rating_changes, submission_key
 from chalicelib.lifecycles import case_policy
-from chalicelib.storage import WriteConflict
+from chalicelib.storage import ItemChange, WriteConflict
 
 from tests.staff.conftest import NOW, HelpDesk
 
@@ -190,3 +190,40 @@ def test_the_persons_copy_of_their_data_tells_what_we_did_and_told_them(desk: He
     (change,) = section["what_we_did"]
     assert change["question"].endswith(": answered")
     assert "Use bracket B2." in change["answer"] and "Checked the manual" in change["answer"]
+
+
+# -- Ratings from the follow-up email ------------------------------------------------
+
+def rate(desk: HelpDesk, reference: str, score: int, at: datetime) -> None:
+    """What the notifier records when the customer rates the case through the follow-up link."""
+    desk.table.change_all([ItemChange(
+        *submission_key(reference),
+        rating_changes(rating=score, rated=at, feedback_reference="FB-2345-6789"), "rating",
+    )])
+
+
+def test_closed_cases_list_with_the_rating_their_customer_gave(desk: HelpDesk) -> None:
+    rated = desk.submit("enquiry", follow_up_consent=True)
+    unrated = desk.submit("enquiry")
+    still_open = desk.submit("complaint")
+    for reference in (rated, unrated):
+        desk.ok("case", "update", reference, "--status", "answered", "--tell-customer", "It fits.")
+        desk.ok("case", "update", reference, "--status", "closed")
+    rate(desk, rated, 4, NOW + timedelta(days=1))
+
+    closed = {row["reference"]: row for row in lines(desk.ok("cases", "--closed").stdout)}
+    only_rated = lines(desk.ok("cases", "--closed", "--rated").stdout)
+    shown = json.loads(desk.ok("case", "show", rated).stdout)
+    table = desk.ok("cases", "--closed", "--format", "table").stdout.splitlines()
+
+    assert set(closed) == {rated, unrated} and still_open not in closed
+    assert closed[rated]["rating"] == 4 and closed[unrated]["rating"] is None
+    assert [row["reference"] for row in only_rated] == [rated]
+    assert (shown["rating"], shown["rating_feedback"]) == (4, "FB-2345-6789")
+    assert "rating" in table[0].split()
+    (rated_line,) = [line for line in table if line.startswith(rated)]
+    assert " 4 " in f"{rated_line} "
+    assert lines(desk.ok("cases").stdout)[0]["rating"] is None  # the open list has the column too
+    assert "rating:" in desk.ok("case", "show", rated, "--format", "table").stdout
+    refused = desk.run("cases", "--rated")
+    assert refused.exit_code == 2 and "--closed" in refused.output

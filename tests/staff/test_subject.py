@@ -88,7 +88,7 @@ def test_export_as_html_is_a_page_with_a_section_per_submission(desk: HelpDesk, 
     assert page.startswith("<!doctype html>") and "<script" not in page and "http" not in page
     assert page.count("<section><h2>Enquiry ") == 3
     assert all(reference in page for reference in references[ANN])
-    assert "1 April 2026" in page and "Your marketing choices" in page
+    assert "1 April 2026" in page and "Your choices about our emails" in page
     assert "&lt;b&gt;Ann&lt;/b&gt;" in page and "<b>Ann</b>" not in page
 
 
@@ -199,3 +199,27 @@ def test_consent_list_and_withdraw(desk: HelpDesk) -> None:
     actions = [record["action"] for record in desk.audit_records()]
     assert actions.count("consent.withdraw") == 2 and actions.count("consent.list") == 2
     no_personal_data_in(desk.audit_records())
+
+
+def test_a_follow_up_consent_is_listed_exported_corrected_and_withdrawn_as_any_consent(
+    desk: HelpDesk,
+) -> None:
+    reference = desk.submit("complaint", email=ANN, name="Ann Lee", follow_up_consent=True)
+
+    listed = desk.ok("consent", "list", "--email", ANN).stdout.splitlines()
+    (consent,) = json.loads(desk.ok("subject", "export", "--email", ANN).stdout)["marketing_consents"]
+    desk.ok("subject", "correct", "--email", ANN, "--reference", reference,
+            "--field", "email", "--value", "ann.lee@example.com")
+    moved = json.loads(desk.ok("subject", "export", "--email", "ann.lee@example.com").stdout)
+    withdrawn = desk.ok("consent", "withdraw", "--email", "ann.lee@example.com").stdout
+    on_list = desk.ok("export", "--kind", "consents", "--format", "jsonl").stdout
+
+    assert len(listed) == 1 and "\tfollow_up\topted-in\t" in listed[0]
+    assert consent["agreed_to"] == "Asking how we did" and consent["email"] == ANN
+    assert [c["email"] for c in moved["marketing_consents"]] == ["ann.lee@example.com"]
+    assert "withdrew 1" in withdrawn
+    assert [item["status"] for item in desk.items(CONSENT_PREFIX)] == ["withdrawn"]
+    assert on_list.strip() == ""  # never on the marketing list
+    refused = desk.run("subject", "correct", "--email", "ann.lee@example.com", "--reference", reference,
+                       "--field", "follow_up_consent", "--value", "false")
+    assert refused.exit_code != 0 and "consent withdraw" in refused.output

@@ -53,7 +53,7 @@ def test_only_the_overall_rating_is_required() -> None:
 
 def test_the_comment_is_personal_and_the_ratings_are_not() -> None:
     assert Feedback.personal_fields() == ("comment",)
-    assert {"overall", *ASPECTS, "case_reference", "page"} == set(Feedback.open_fields())
+    assert {"overall", *ASPECTS, "case_reference", "page", "follow_up_token"} == set(Feedback.open_fields())
 
 
 @pytest.mark.parametrize("page", ["https://evil.example/", "javascript:alert(1)", "/a b", "x" * 201])

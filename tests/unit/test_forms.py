@@ -75,7 +75,8 @@ def test_a_body_that_is_not_an_object_is_refused() -> None:
 
 def test_personal_fields_are_the_ones_encrypted() -> None:
     assert set(Enquiry.personal_fields()) == {"name", "email", "phone", "message"}
-    assert set(Enquiry.open_fields()) == {"topic", "order_reference", "marketing_consent"}
+    assert set(Enquiry.open_fields()) == {
+        "topic", "order_reference", "marketing_consent", "follow_up_consent"}
 
 
 def test_every_form_kind_has_a_distinct_route_and_prefix() -> None:

@@ -134,10 +134,12 @@ def emails_part(text: str) -> str:
 
 
 def test_every_email_the_notifier_sends_is_described_in_the_notice() -> None:
-    from chalicelib import notify
+    from chalicelib import case_emails, follow_up, notify
 
     described = data_policy().emails
-    assert set(notify.MESSAGES) | {notify.DIGEST} <= set(described)
+    sent = {*notify.MESSAGES, notify.DIGEST, follow_up.MESSAGE, case_emails.OVERDUE_DIGEST,
+            case_emails.CASE_UPDATE.rstrip("-")}
+    assert sent <= set(described)
     part = emails_part(notice())
     for name, description in described.items():
         assert f"- {description}" in part, name

@@ -44,6 +44,8 @@ class FormControls(HTMLParser):
         self.ids: list[str] = []
         # Fields whose files the script uploads (the file input is unnamed: the form posts ids).
         self.file_fields: set[str] = set()
+        # Hidden values: a files field's ids, or what a link carries (a follow-up token).
+        self.hidden_names: set[str] = set()
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = dict(attrs)
@@ -53,6 +55,8 @@ class FormControls(HTMLParser):
             self.file_fields.add(str(attributes["data-af-files"]))
         if tag in ("input", "select", "textarea") and attributes.get("type") != "hidden":
             self.controls.append({"tag": tag, **attributes})
+        elif tag == "input" and attributes.get("name"):
+            self.hidden_names.add(str(attributes["name"]))
         if tag == "label" and attributes.get("for"):
             self.label_targets.add(str(attributes["for"]))
 
@@ -76,6 +80,8 @@ def test_rendered_form_fields_are_exactly_the_models_fields(kind: str) -> None:
     # A file picker has no name: the script uploads its files and posts their ids as `attachments`.
     if any(c.get("type") == "file" for c in controls):
         names.add(ATTACHMENTS_FIELD)
+    # A hidden field holds what a link brings (the follow-up token), never something to type.
+    names |= rendered(kind).hidden_names
     assert names == set(model.model_fields)
 
 

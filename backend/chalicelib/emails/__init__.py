@@ -215,17 +215,20 @@ def confirmation(
         "next_step": next_step.words,
         "promise": promise,
         "track_url": track_url(letterhead.site_url, reference) if kind in policy.cases.lifecycles else None,
-        "site_url": letterhead.site_url,
-        "sender_name": letterhead.sender_name,
-        "phone": letterhead.phone,
-        "help_email": letterhead.help_email,
-        "unsubscribe_url": unsubscribe_url,
+        **frame(letterhead, unsubscribe_url),
     }
     return Mail(
         sender=letterhead.sender, to=recipient, subject=subject,
         text=render("confirmation.txt", **context), html=render("confirmation.html", **context),
         headers=unsubscribe_headers(unsubscribe_url),
     )
+
+
+def frame(letterhead: Letterhead, unsubscribe_url: str | None = None) -> dict[str, Any]:
+    """What email_layout.html puts around every customer email: how to reach us, the site, the
+    sender, and the unsubscribe link for people who asked for product news."""
+    return {"site_url": letterhead.site_url, "sender_name": letterhead.sender_name, "phone": letterhead.phone,
+            "help_email": letterhead.help_email, "unsubscribe_url": unsubscribe_url}
 
 
 def unsubscribe_headers(unsubscribe_url: str | None) -> dict[str, str]:
@@ -272,11 +275,7 @@ def case_update(
         "window": update.window,
         "customer_message": update.customer_message,
         "track_url": track_url(letterhead.site_url, update.reference),
-        "site_url": letterhead.site_url,
-        "sender_name": letterhead.sender_name,
-        "phone": letterhead.phone,
-        "help_email": letterhead.help_email,
-        "unsubscribe_url": unsubscribe_url,
+        **frame(letterhead, unsubscribe_url),
     }
     lead = _environment().get_template(f"cases/{update.template}.txt").make_module(context)
     subject = f"{lead.subject} ({update.reference})"

@@ -11,6 +11,7 @@ from chalicelib.forms.attachments import Attachments
 from chalicelib.forms.core import Submission, personal
 from chalicelib.forms.fields import (
     Email,
+    FollowUpConsent,
     MarketingConsent,
     Name,
     OrderReference,
@@ -57,6 +58,7 @@ class Enquiry(Submission):
     )
     order_reference: OrderReference = None
     marketing_consent: MarketingConsent = False
+    follow_up_consent: FollowUpConsent = False
 
     @classmethod
     def example(cls, today: date) -> dict[str, Any]:
@@ -107,6 +109,7 @@ class Complaint(Submission):
     email: Email
     phone: Phone = None
     marketing_consent: MarketingConsent = False
+    follow_up_consent: FollowUpConsent = False
 
     @classmethod
     def example(cls, today: date) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from chalicelib.forms.fields import (
     optional_free_text,
     yes_or_no,
 )
+from chalicelib.references import SIGNED_LINK_PATTERN
 
 # A field that takes an address on this site: the front desk turns one pasted
 # with the site's own origin (https://...) into its path before validation.
@@ -30,6 +31,7 @@ NOT_OUR_ADDRESS = (
     "or type the page's title."
 )
 PageOrTitle = Annotated[str, Field(max_length=200)]
+FollowUpToken = Annotated[str, Field(max_length=120, pattern=SIGNED_LINK_PATTERN)]
 SCHEME_OR_HOST = re.compile(r"^([a-z][a-z0-9+.-]*:|//|www\.)", re.IGNORECASE)
 
 
@@ -67,6 +69,21 @@ class Feedback(Submission):
         description="The page of this site it is about, if any: paste its address or type its title.",
         json_schema_extra={SITE_ADDRESS: True},
     )
+    # Carried by the link in the email that asks how we did (chalicelib.follow_up):
+    # signed for one case, it is what ties this rating to that case. A hidden field.
+    follow_up_token: Annotated[FollowUpToken | None, BeforeValidator(blank_is_missing)] = Field(
+        default=None, title="The link from our email asking how we did",
+        description="Filled in by that link; it ties your rating to your request.",
+        json_schema_extra={"x-widget": "hidden"},
+    )
+
+    @model_validator(mode="after")
+    def _the_link_names_its_case(self) -> Feedback:
+        """A link's case goes in the case reference when that was left blank; the intake checks
+        the link's signature and that a reference typed in agrees with it."""
+        if self.follow_up_token and not self.case_reference:
+            self.case_reference = self.follow_up_token.split(".", 1)[0]
+        return self
 
     @classmethod
     def example(cls, today: date) -> dict[str, Any]:

@@ -140,15 +140,18 @@ OrderReference = Annotated[
         description="From your receipt or the label on the product.",
     ),
 ]
+# A consent's tick box, off unless ticked; an unticked checkbox is simply absent
+# from a plain HTML form post.
+ConsentBox = Annotated[bool, BeforeValidator(yes_or_no), Field(json_schema_extra={"x-widget": "checkbox"})]
 MarketingConsent = Annotated[
-    bool,
-    # An unticked checkbox is simply absent from a plain HTML form post.
-    BeforeValidator(yes_or_no),
-    Field(
-        title="Send me product news and offers by email",
-        description="Optional. You can stop them at any time.",
-        json_schema_extra={"x-widget": "checkbox"},
-    ),
+    ConsentBox,
+    Field(title="Send me product news and offers by email",
+          description="Optional. You can stop them at any time."),
+]
+FollowUpConsent = Annotated[
+    ConsentBox,
+    Field(title="Ask me how we did when my request is closed",
+          description="Optional. One email when we close it, with a link to rate us. Nothing else."),
 ]
 
 RATING_LABELS = {

@@ -14,6 +14,7 @@ from chalicelib.forms.core import Submission, UniqueClaim, today_of
 from chalicelib.forms.fields import (
     Address,
     Email,
+    FollowUpConsent,
     MarketingConsent,
     Name,
     OrderReference,
@@ -165,6 +166,7 @@ class ReturnRequest(PurchasedProduct):
     email: Email
     phone: Phone = None
     marketing_consent: MarketingConsent = False
+    follow_up_consent: FollowUpConsent = False
 
     answer_model = ReturnAssessed
 

@@ -11,6 +11,7 @@ from chalicelib.catalog import catalog
 from chalicelib.forms.core import Submission, personal, today_of
 from chalicelib.forms.fields import (
     Email,
+    FollowUpConsent,
     MarketingConsent,
     Name,
     OptionalFreeText,
@@ -88,6 +89,7 @@ class ServiceVisit(Submission):
     email: Email
     phone: VisitPhone
     marketing_consent: MarketingConsent = False
+    follow_up_consent: FollowUpConsent = False
 
     @field_validator("phone")
     @classmethod
