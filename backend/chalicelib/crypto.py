@@ -130,6 +130,54 @@ def _budgeted_kms_provider_class() -> type:
     return BudgetedKmsProvider
 
 
+@cache
+def _remembering_materials_class() -> type:
+    """A materials manager that remembers the last data keys it opened, built on first use."""
+    import time
+    from collections import OrderedDict
+
+    from aws_encryption_sdk.materials_managers.base import CryptoMaterialsManager
+
+    class RememberedDecryptions(CryptoMaterialsManager):  # type: ignore[misc]
+        """The caching manager's decryptions, remembered by the data key's own bytes.
+
+        The SDK's cache finds a data key by a SHA-512 over the encrypted keys and
+        the context, which it recomputes for every message; an export meets the
+        same few data keys on thousands of rows. This looks them up in a small
+        dict first, within the same age bound, and asks the cache on a miss.
+        """
+
+        def __init__(self, inner: Any, entries: int = 64, max_age: float = CACHE_MAX_AGE_SECONDS):
+            self._inner, self._entries, self._max_age = inner, entries, max_age
+            self._opened: OrderedDict[Any, tuple[float, Any]] = OrderedDict()
+            self._lock = threading.Lock()
+
+        @property
+        def master_key_provider(self) -> Any:
+            return self._inner.master_key_provider
+
+        def get_encryption_materials(self, request: Any) -> Any:
+            return self._inner.get_encryption_materials(request)
+
+        def decrypt_materials(self, request: Any) -> Any:
+            key = (request.algorithm, frozenset(request.encryption_context.items()), frozenset(
+                (edk.key_provider.provider_id, edk.key_provider.key_info, edk.encrypted_data_key)
+                for edk in request.encrypted_data_keys))
+            now = time.monotonic()
+            with self._lock:
+                remembered = self._opened.get(key)
+            if remembered is not None and now - remembered[0] < self._max_age:
+                return remembered[1]
+            materials = self._inner.decrypt_materials(request)
+            with self._lock:
+                self._opened[key] = (now, materials)
+                while len(self._opened) > self._entries:
+                    self._opened.popitem(last=False)
+            return materials
+
+    return RememberedDecryptions
+
+
 def kms_key_provider(key_id: str, botocore_session: Any = None) -> MasterKeyProvider:
     """The KMS key provider; `botocore_session` carries a staff profile's credentials."""
     provider_class = _budgeted_kms_provider_class()
@@ -156,13 +204,13 @@ class SubmissionCipher:
         # Key-committing and unsigned: every party that encrypts is also ours,
         # so a signature per message would only add milliseconds to every export row.
         self._algorithm = Algorithm.AES_256_GCM_HKDF_SHA512_COMMIT_KEY
-        self._materials = aws_encryption_sdk.CachingCryptoMaterialsManager(
+        self._materials = _remembering_materials_class()(aws_encryption_sdk.CachingCryptoMaterialsManager(
             master_key_provider=key_provider,
             cache=LocalCryptoMaterialsCache(CACHE_CAPACITY),
             max_age=CACHE_MAX_AGE_SECONDS,
             max_messages_encrypted=CACHE_MAX_MESSAGES,
             max_bytes_encrypted=CACHE_MAX_BYTES,
-        )
+        ))
         self._client = aws_encryption_sdk.EncryptionSDKClient(
             commitment_policy=CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT
         )

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 from chalicelib.crypto import (
+    CACHE_MAX_AGE_SECONDS,
     CiphertextMismatch,
     LocalKeyProvider,
     LocalSubjectHasher,
@@ -141,3 +142,38 @@ def test_the_app_loads_without_the_encryption_sdk_until_it_seals() -> None:
     done = subprocess.run([sys.executable, "-c", probe, str(BACKEND)],
                           capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_an_export_opens_each_data_key_once_however_many_rows_it_seals() -> None:
+    cipher = SubmissionCipher(local_key_provider(secrets.token_bytes(32)))
+    blobs = [cipher.seal({"n": str(n)}, kind="enquiry", reference=f"ENQ-AAAA-{n:04d}") for n in range(30)]
+    other = cipher.seal({"n": "x"}, kind="complaint", reference="CMP-AAAA-0000")
+    asked: list[object] = []
+    inner = cipher._materials._inner
+    real = inner.decrypt_materials
+    inner.decrypt_materials = lambda request: asked.append(request) or real(request)
+    opened = [cipher.open(blob, kind="enquiry", reference=f"ENQ-AAAA-{n:04d}")
+              for n, blob in enumerate(blobs)]
+    assert opened == [{"n": str(n)} for n in range(30)]
+    assert cipher.open(other, kind="complaint", reference="CMP-AAAA-0000") == {"n": "x"}
+    # One look-up in the SDK's cache per data key (enquiry, complaint), not one per row.
+    assert len(asked) == 2
+
+
+def test_a_remembered_data_key_is_asked_for_again_once_it_is_too_old(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    cipher = SubmissionCipher(local_key_provider(secrets.token_bytes(32)))
+    blob = cipher.seal({"n": "1"}, kind="enquiry", reference="ENQ-AAAA-0001")
+    asked: list[object] = []
+    inner = cipher._materials._inner
+    real = inner.decrypt_materials
+    inner.decrypt_materials = lambda request: asked.append(request) or real(request)
+    now = time.monotonic()
+    monkeypatch.setattr(time, "monotonic", lambda: now)
+    cipher.open(blob, kind="enquiry", reference="ENQ-AAAA-0001")
+    cipher.open(blob, kind="enquiry", reference="ENQ-AAAA-0001")
+    assert len(asked) == 1
+    monkeypatch.setattr(time, "monotonic", lambda: now + CACHE_MAX_AGE_SECONDS + 1)
+    cipher.open(blob, kind="enquiry", reference="ENQ-AAAA-0001")
+    assert len(asked) == 2
