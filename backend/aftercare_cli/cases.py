@@ -12,6 +12,7 @@ from chalicelib.cases import CaseBook, Change, open_message, open_note
 from chalicelib.lifecycles import CasePolicy, case_policy
 from chalicelib.warranty_link import warranty_of
 
+from aftercare_cli.attachments import attachments_of
 from aftercare_cli.staff import Staff
 
 # Table columns and headings; JSON lines carry the same keys.
@@ -71,7 +72,7 @@ class StaffCases:
         }
 
     def show(self, reference: str) -> dict[str, Any]:
-        """Everything about one case, decrypted: fields, status, promise, history, warranty."""
+        """Everything about one case, decrypted: fields, status, promise, history, warranty, files."""
         item = self.book.read(reference)
         kind = item["kind"]
         personal = (self.staff.cipher.open(item["personal"], kind=kind, reference=reference)
@@ -97,7 +98,11 @@ class StaffCases:
             "next_moves": list(status.moves),
             "promise": promise.words if promise else None,
             "due_on": due.isoformat() if due else None,
-            "fields": {**(item.get("fields") or {}), **personal},
+            # Files by name, size and check state; the upload ids they go by stay internal.
+            "fields": {name: value for name, value in {**(item.get("fields") or {}), **personal}.items()
+                       if name != "attachments"},
+            "attachments": [attachment.shown() for attachment in attachments_of(
+                self.staff.table, self.staff.cipher, item, items.epoch(self.staff.now()))],
             "history": history,
         }
         warranty = warranty_of(self.staff.table, item, self.staff.now())

@@ -420,8 +420,8 @@ def subject_erase(lazy: _LazyStaff, email: str, yes: bool) -> None:
 
 # -- attachments ----------------------------------------------------------------------
 
-ATTACHMENT_COLUMNS = {"file": "file", "type": "type", "size": "bytes", "check": "check",
-                      "saved": "saved as"}
+ATTACHMENT_COLUMNS = {"name": "file", "type": "type", "bytes": "bytes", "check": "check",
+                      "refusal": "why refused", "saved": "saved as"}
 
 
 @cli.group("attachments")
@@ -436,7 +436,8 @@ def attachments_group() -> None:
 @FORMAT_OPTION
 @click.pass_obj
 def attachments_get(lazy: _LazyStaff, reference: str, directory: str, list_format: str) -> None:
-    """Download a submission's files as REFERENCE-1.jpg, ...; refused files are listed, not saved."""
+    """Download a submission's files under their own names (made safe to save; a name that
+    was not sent is REFERENCE-1.jpg, ...); refused files are listed, not saved."""
     staff = lazy.get()
     with _plainly(lazy), audited(staff, "attachments.get", ["attachment"],
                              detail={"reference": reference}) as action:
@@ -574,6 +575,11 @@ def case_show(lazy: _LazyStaff, reference: str, list_format: str) -> None:
     click.echo("fields:")
     for name, value in shown["fields"].items():
         click.echo(f"  {name}: {'-' if value is None else value}")
+    if shown["attachments"]:
+        click.echo("attachments:")
+    for number, attached in enumerate(shown["attachments"], 1):
+        click.echo(f"  {number}. {attached['name']}  {attachments.size_words(attached['bytes'])}  "
+                   f"{attached['check']}" + (f" ({attached['refusal']})" if attached["refusal"] else ""))
     click.echo("history:")
     for entry in shown["history"]:
         click.echo(f"  {entry['at']}  {entry['status']}  by {entry['by']}"

@@ -18,9 +18,12 @@ from tests.samples import payload_for
 pytestmark = [pytest.mark.dynamodb_local, pytest.mark.slow]
 
 
-def upload(stack: AttachmentStack, content_type: str, data: bytes, form: str = "return_request") -> str:
+def upload(stack: AttachmentStack, content_type: str, data: bytes, form: str = "return_request",
+           name: str | None = None) -> str:
+    """Ask for an upload as the site's script does (from its own pages), then post the file."""
     asked = requests.post(f"{stack.live.base_url}/api/uploads", timeout=10, json={
-        "form": form, "content_type": content_type, "size": len(data)})
+        "form": form, "content_type": content_type, "size": len(data), **({"name": name} if name else {})},
+        headers={"Sec-Fetch-Site": "same-origin"})
     assert asked.status_code == 201, asked.text
     issued = asked.json()
     sent = requests.post(issued["url"], data=issued["fields"], files={"file": ("photo", data)}, timeout=10)
