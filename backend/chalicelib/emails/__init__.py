@@ -16,13 +16,14 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from chalicelib.attachment_notices import SentFile
 from chalicelib.catalog import catalog
 from chalicelib.forms import FORMS
 
 NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven",
                 8: "eight", 9: "nine", 10: "ten"}
-# Fields that say nothing about the request itself.
-NOT_SUMMARISED = {"marketing_consent"}
+# Fields that say nothing about the request itself, or are told apart (the files).
+NOT_SUMMARISED = {"marketing_consent", "attachments"}
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -167,9 +168,10 @@ def render(name: str, **context: Any) -> str:
 
 def confirmation(
     item: dict[str, Any], recipient: str, letterhead: Letterhead, policy: NotificationPolicy,
-    unsubscribe_url: str | None = None,
+    unsubscribe_url: str | None = None, files: list[SentFile] | None = None,
 ) -> Mail:
-    """The customer's confirmation: reference, what they asked for, what happens next and by when."""
+    """The customer's confirmation: reference, what they asked for, the files received (and any
+    refused, and why), what happens next and by when."""
     kind, reference = item["kind"], item["reference"]
     form = FORMS[kind]
     promise = policy.promises.get(kind) or Promise("We will be in touch if we need anything more.")
@@ -191,6 +193,7 @@ def confirmation(
         "phone": letterhead.phone,
         "help_email": letterhead.help_email,
         "unsubscribe_url": unsubscribe_url,
+        "files": files or [],
     }
     headers = {}
     if unsubscribe_url:
@@ -201,6 +204,18 @@ def confirmation(
         sender=letterhead.sender, to=recipient, subject=subject,
         text=render("confirmation.txt", **context), html=render("confirmation.html", **context),
         headers=headers,
+    )
+
+
+def file_refused(item: dict[str, Any], recipient: str, file: SentFile, letterhead: Letterhead) -> Mail:
+    """A file refused after the confirmation went out: which one, why, and what to do."""
+    kind, reference = item["kind"], item["reference"]
+    subject = f"We could not accept a file you sent ({reference})"
+    return Mail(
+        sender=letterhead.sender, to=recipient, subject=subject,
+        text=render("file_refused.txt", kind_name=FORMS[kind].title.lower(), reference=reference,
+                    file=file, site_url=letterhead.site_url, sender_name=letterhead.sender_name,
+                    phone=letterhead.phone, help_email=letterhead.help_email),
     )
 
 
