@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib import items
+from chalicelib.attachment_notices import upload_ids_of
 from chalicelib.bucket import AttachmentBucket, NoSuchObject
 from chalicelib.crypto import SubmissionCipher
 from chalicelib.forms.attachments import MAX_BYTES
@@ -52,23 +53,8 @@ class Attachment:
                 "check": self.check, "refusal": self.refusal}
 
 
-def size_words(size: int | None) -> str:
-    """A size for people: bytes, KB or MB (exact bytes are in JSON and exports)."""
-    if size is None:
-        return "size unknown"
-    if size < 1024:
-        return f"{size} B"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.0f} KB"
-    return f"{size / (1024 * 1024):.1f} MB"
-
-
 def bucket_of(staff: Staff) -> AttachmentBucket:
     return staff.settings.attachment_bucket()
-
-
-def upload_ids_of(submission: dict[str, Any]) -> list[str]:
-    return list((submission.get("fields") or {}).get("attachments") or [])
 
 
 def attachments_of(

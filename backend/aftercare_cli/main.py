@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import click
+from chalicelib import attachment_notices
 from chalicelib.bucket import BucketUnavailable
 from chalicelib.cases import CaseNotFound, Change
 from chalicelib.crypto import KeyServiceUnavailable
@@ -578,8 +579,9 @@ def case_show(lazy: _LazyStaff, reference: str, list_format: str) -> None:
     if shown["attachments"]:
         click.echo("attachments:")
     for number, attached in enumerate(shown["attachments"], 1):
-        click.echo(f"  {number}. {attached['name']}  {attachments.size_words(attached['bytes'])}  "
-                   f"{attached['check']}" + (f" ({attached['refusal']})" if attached["refusal"] else ""))
+        size = attachment_notices.size_words(attached["bytes"]) or "size unknown"
+        click.echo(f"  {number}. {attached['name']}  {size}  {attached['check']}"
+                   + (f" ({attached['refusal']})" if attached["refusal"] else ""))
     click.echo("history:")
     for entry in shown["history"]:
         click.echo(f"  {entry['at']}  {entry['status']}  by {entry['by']}"

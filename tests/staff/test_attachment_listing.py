@@ -57,6 +57,11 @@ def test_case_show_lists_files_by_name_size_and_check_never_by_upload_id(desk: H
     ]
     assert "attachments" not in shown["fields"]
     assert RECEIPT not in json.dumps(shown)
+    table = desk.ok("case", "show", reference, "--format", "table").stdout
+    assert "  1. Ann Lee receipt.pdf  47 KB  accepted\n" in table
+    assert "  2. dent.jpg  512 bytes  refused (not a JPEG, PNG, HEIC/HEIF or PDF file)\n" in table
+    assert f"  3. {reference}-3.jpg  size unknown  not checked yet\n" in table
+    assert RECEIPT not in table
 
 
 def test_json_lines_export_lists_the_files_and_csv_gives_each_its_columns(desk: HelpDesk) -> None:
