@@ -66,6 +66,9 @@ class AttachmentStack:
         return {key for key, _ in self.bucket.listing("")}
 
 
+_CHECKED: dict[int, list[str]] = {}
+
+
 @pytest.fixture(scope="session")
 def attachment_stack(live_stack: LiveStack) -> Iterator[AttachmentStack]:
     """The live stack (DynamoDB Local, s3rver, the one-origin server), with the app's checker
@@ -74,7 +77,10 @@ def attachment_stack(live_stack: LiveStack) -> Iterator[AttachmentStack]:
     bucket = AttachmentBucket(engine.bucket, lambda: s3_client(
         engine.endpoint, "eu-west-1", boto3.Session(
             aws_access_key_id="local", aws_secret_access_key="local", region_name="eu-west-1")))
-    stack = AttachmentStack(live_stack, engine, bucket, [])
+    # One follower per engine: each event line is read once, so a module that imports this
+    # fixture (a second instance of it) shares the first one's list of checked uploads.
+    first = id(engine) not in _CHECKED
+    stack = AttachmentStack(live_stack, engine, bucket, _CHECKED.setdefault(id(engine), []))
     environment = stack.live_environment()
     saved = {name: os.environ.get(name) for name in environment}
     os.environ.update(environment)
@@ -89,7 +95,8 @@ def attachment_stack(live_stack: LiveStack) -> Iterator[AttachmentStack]:
             app_module.check_upload(event, None)
             stack.checked.append(event["Records"][0]["s3"]["object"]["key"].rsplit("/", 1)[-1])
 
-        engine.on_new_upload(check)
+        if first:
+            engine.on_new_upload(check)
         yield stack
     finally:
         app_module.get_checker.cache_clear()
