@@ -94,7 +94,8 @@ def settings() -> Settings:
 @cache
 def get_uploads() -> UploadDesk:
     wiring = settings()
-    return UploadDesk(wiring.table(), wiring.attachment_bucket(), clock=lambda: get_reception().clock())
+    return UploadDesk(wiring.table(), wiring.attachment_bucket(), clock=lambda: get_reception().clock(),
+                      cipher=wiring.cipher())
 
 
 @cache
@@ -261,6 +262,7 @@ def post_upload() -> Response:
         return decoded
     post, reply = decoded
     try:
+        get_reception().screen_upload(post)
         request = validate(UploadRequest, post.fields)
         issued = get_uploads().issue(request)
     except HANDLED as error:

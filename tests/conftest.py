@@ -182,6 +182,7 @@ class LiveStack(StoredItems):
     endpoint: str
     key_dir: Path
     upload_origin: str | None = None  # the s3rver the server issues uploads to
+    engine: Any = None  # that s3rver (aftercare_local.s3.S3Engine), to follow its events
 
     def dynamodb(self) -> Any:
         return local_client(self.endpoint)
@@ -245,7 +246,7 @@ def live_stack(
     dynamodb_local.ensure_table(local_client(dynamodb_local_endpoint), table_name)
     with s3_local.running(free_port(), None) as bucket, \
             serving(dynamodb_local_endpoint, table_name, key_dir, bucket) as base_url:
-        yield LiveStack(base_url, table_name, dynamodb_local_endpoint, key_dir, bucket.endpoint)
+        yield LiveStack(base_url, table_name, dynamodb_local_endpoint, key_dir, bucket.endpoint, bucket)
 
 
 @pytest.fixture

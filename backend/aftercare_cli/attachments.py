@@ -2,65 +2,138 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from chalicelib import items
+from chalicelib.attachment_notices import upload_ids_of
 from chalicelib.bucket import AttachmentBucket, NoSuchObject
+from chalicelib.crypto import SubmissionCipher
 from chalicelib.forms.attachments import MAX_BYTES
+from chalicelib.storage import SubmissionTable
 
 from aftercare_cli.staff import Staff
 
 ENDINGS = {"image/jpeg": "jpg", "image/png": "png", "image/heic": "heic", "image/heif": "heif",
            "application/pdf": "pdf"}
+# Endings a checked file of each type may keep from its own name.
+KEPT_ENDINGS = {"image/jpeg": ("jpg", "jpeg", "jpe", "jfif"), "image/png": ("png",),
+                "image/heic": ("heic", "heif"), "image/heif": ("heif", "heic"), "application/pdf": ("pdf",)}
+# What staff read for each check state of an upload record.
+CHECK_WORDS = {items.UPLOAD_CHECKED: "accepted", items.UPLOAD_REFUSED: "refused",
+               items.UPLOAD_ISSUED: "not checked yet"}
+GONE = "gone"
+MAX_SAVED_NAME = 120
+# Characters no file system (or a shell reading the listing) should meet in a name.
+UNSAFE_CHARACTERS = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
 
 
 class NoSuchSubmission(Exception):
     """No live submission has that reference."""
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """One file a submission names, as staff see it (the upload id stays internal)."""
+
+    upload_id: str
+    name: str
+    content_type: str
+    size: int | None
+    check: str
+    refusal: str | None
+
+    def shown(self) -> dict[str, Any]:
+        return {"name": self.name, "type": self.content_type, "bytes": self.size,
+                "check": self.check, "refusal": self.refusal}
+
+
 def bucket_of(staff: Staff) -> AttachmentBucket:
     return staff.settings.attachment_bucket()
 
 
-def listed(staff: Staff, reference: str) -> list[dict[str, Any]]:
-    """The submission's uploads in the order sent: file name, type, size and check status."""
+def attachments_of(
+    table: SubmissionTable, cipher: SubmissionCipher, submission: dict[str, Any], now_epoch: int,
+) -> list[Attachment]:
+    """The files a submission names, in the order sent: name (opened), type, size, check state."""
+    reference = submission["reference"]
+    found = []
+    for number, upload_id in enumerate(upload_ids_of(submission), 1):
+        record = table.get(*items.upload_key(upload_id), now_epoch=now_epoch) or {}
+        content_type = str(record.get("content_type", ""))
+        size = record.get("size")
+        found.append(Attachment(
+            upload_id=upload_id,
+            name=file_name(cipher, record) or f"{reference}-{number}.{ENDINGS.get(content_type, 'bin')}",
+            content_type=content_type,
+            size=int(size) if size is not None else None,
+            check=CHECK_WORDS.get(str(record.get("check")), GONE),
+            refusal=record.get("refusal"),
+        ))
+    return found
+
+
+def file_name(cipher: SubmissionCipher, record: dict[str, Any]) -> str | None:
+    """The name the customer's device gave the file, opened; None when none was sent."""
+    sealed = record.get(items.FILE_NAME_ATTRIBUTE)
+    if not sealed:
+        return None
+    opened = cipher.open(bytes(sealed), kind=str(record["form_kind"]), reference=str(record["upload_id"]))
+    return str(opened.get("name") or "") or None
+
+
+def safe_file_name(name: str, content_type: str, fallback: str) -> str:
+    """A name that is safe to save under: no folders, control or reserved characters, no
+    leading dot, bounded length, and an ending that matches the checked type."""
+    base = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
+    # Format characters (a right-to-left override) can make "gpj.exe" read as "exe.jpg".
+    base = "".join(character for character in base if unicodedata.category(character) != "Cf")
+    base = UNSAFE_CHARACTERS.sub("_", base).strip(" .") or fallback
+    stem, dot, ending = base.rpartition(".")
+    if not dot or ending.lower() not in KEPT_ENDINGS.get(content_type, ()):
+        stem, ending = base, ENDINGS.get(content_type, "bin")
+    stem = stem[:MAX_SAVED_NAME - len(ending) - 1].rstrip(" .") or fallback.rpartition(".")[0]
+    return f"{stem}.{ending}"
+
+
+def listed(staff: Staff, reference: str) -> list[Attachment]:
+    """The submission's files in the order sent."""
     now = items.epoch(staff.now())
     submission = staff.table.get(*items.submission_key(reference), now_epoch=now)
     if submission is None:
         raise NoSuchSubmission(f"no submission {reference}")
-    rows = []
-    for number, upload_id in enumerate((submission.get("fields") or {}).get("attachments") or [], 1):
-        record = staff.table.get(*items.upload_key(upload_id), now_epoch=now) or {}
-        content_type = record.get("content_type", "")
-        rows.append({
-            "reference": reference,
-            "file": f"{reference}-{number}.{ENDINGS.get(content_type, 'bin')}",
-            "type": content_type,
-            "size": record.get("size"),
-            "check": record.get("check", "gone"),
-            "upload_id": upload_id,
-        })
-    return rows
+    return attachments_of(staff.table, staff.cipher, submission, now)
 
 
 def download(staff: Staff, reference: str, directory: Path) -> list[dict[str, Any]]:
-    """Write the submission's checked files into `directory`; refused ones have nothing to fetch."""
+    """Write the submission's accepted files into `directory` under their own (made safe) names;
+    refused ones have nothing to fetch. Two files of the same name are told apart by a number."""
     bucket = bucket_of(staff)
     directory.mkdir(parents=True, exist_ok=True)
-    rows = listed(staff, reference)
-    for row in rows:
-        row["saved"] = None
-        if row["check"] != items.UPLOAD_CHECKED:
+    rows = []
+    taken: set[str] = set()
+    for number, attachment in enumerate(listed(staff, reference), 1):
+        row = {**attachment.shown(), "saved": None}
+        rows.append(row)
+        if attachment.check != CHECK_WORDS[items.UPLOAD_CHECKED]:
             continue
         try:
-            data, _ = bucket.read(items.attachment_object_key(row["upload_id"]), limit=MAX_BYTES)
+            data, _ = bucket.read(items.attachment_object_key(attachment.upload_id), limit=MAX_BYTES)
         except NoSuchObject:
-            row["check"] = "gone"
+            row["check"] = GONE
             continue
-        path = directory / row["file"]
+        fallback = f"{reference}-{number}.{ENDINGS.get(attachment.content_type, 'bin')}"
+        saved = safe_file_name(attachment.name, attachment.content_type, fallback)
+        if saved.casefold() in taken:
+            stem, _, ending = saved.rpartition(".")
+            saved = f"{stem} ({number}).{ending}"
+        taken.add(saved.casefold())
+        path = directory / saved
         path.write_bytes(data)
         row["saved"] = str(path)
     return rows

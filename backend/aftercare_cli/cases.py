@@ -13,6 +13,7 @@ from chalicelib.lifecycles import CasePolicy, case_policy
 from chalicelib.storage import from_dynamodb
 from chalicelib.warranty_link import warranty_of
 
+from aftercare_cli.attachments import attachments_of
 from aftercare_cli.staff import Staff
 
 # Table columns and headings; JSON lines carry the same keys.
@@ -95,7 +96,7 @@ class StaffCases:
         return rows
 
     def show(self, reference: str) -> dict[str, Any]:
-        """Everything about one case, decrypted: fields, status, promise, history, warranty."""
+        """Everything about one case, decrypted: fields, status, promise, history, warranty, files."""
         item = self.book.read(reference)
         kind = item["kind"]
         personal = (self.staff.cipher.open(item["personal"], kind=kind, reference=reference)
@@ -124,7 +125,11 @@ class StaffCases:
             "rating": item.get(items.RATING_ATTRIBUTE),
             "rated_at": item.get(items.RATED_AT_ATTRIBUTE),
             "rating_feedback": item.get(items.RATING_REFERENCE_ATTRIBUTE),
-            "fields": {**(item.get("fields") or {}), **personal},
+            # Files by name, size and check state; the upload ids they go by stay internal.
+            "fields": {name: value for name, value in {**(item.get("fields") or {}), **personal}.items()
+                       if name != "attachments"},
+            "attachments": [attachment.shown() for attachment in attachments_of(
+                self.staff.table, self.staff.cipher, item, items.epoch(self.staff.now()))],
             "history": history,
         }
         warranty = warranty_of(self.staff.table, item, self.staff.now())

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import click
+from chalicelib import attachment_notices
 from chalicelib.bucket import BucketUnavailable
 from chalicelib.cases import CaseNotFound, Change
 from chalicelib.crypto import KeyServiceUnavailable
@@ -419,8 +420,8 @@ def subject_erase(lazy: _LazyStaff, email: str, yes: bool) -> None:
 
 # -- attachments ----------------------------------------------------------------------
 
-ATTACHMENT_COLUMNS = {"file": "file", "type": "type", "size": "bytes", "check": "check",
-                      "saved": "saved as"}
+ATTACHMENT_COLUMNS = {"name": "file", "type": "type", "bytes": "bytes", "check": "check",
+                      "refusal": "why refused", "saved": "saved as"}
 
 
 @cli.group("attachments")
@@ -435,7 +436,8 @@ def attachments_group() -> None:
 @FORMAT_OPTION
 @click.pass_obj
 def attachments_get(lazy: _LazyStaff, reference: str, directory: str, list_format: str) -> None:
-    """Download a submission's files as REFERENCE-1.jpg, ...; refused files are listed, not saved."""
+    """Download a submission's files under their own names (made safe to save; a name that
+    was not sent is REFERENCE-1.jpg, ...); refused files are listed, not saved."""
     staff = lazy.get()
     with _plainly(lazy), audited(staff, "attachments.get", ["attachment"],
                              detail={"reference": reference}) as action:
@@ -585,6 +587,11 @@ def case_show(lazy: _LazyStaff, reference: str, list_format: str) -> None:
     if not wants_table(list_format):
         click.echo(json.dumps(shown, ensure_ascii=False, default=str))
         return
+    _print_case(shown)
+
+
+def _print_case(shown: dict[str, Any]) -> None:
+    """One case as readable lines: its state, then fields, files and history."""
     for name in ("reference", "kind", "created_at", "status", "status_words", "status_since",
                  "handler", "visit_window", "promise", "due_on"):
         click.echo(f"{name.replace('_', ' ') + ':':14} {shown.get(name) or '-'}")
@@ -598,6 +605,12 @@ def case_show(lazy: _LazyStaff, reference: str, list_format: str) -> None:
     click.echo("fields:")
     for name, value in shown["fields"].items():
         click.echo(f"  {name}: {'-' if value is None else value}")
+    if shown["attachments"]:
+        click.echo("attachments:")
+    for number, attached in enumerate(shown["attachments"], 1):
+        size = attachment_notices.size_words(attached["bytes"]) or "size unknown"
+        click.echo(f"  {number}. {attached['name']}  {size}  {attached['check']}"
+                   + (f" ({attached['refusal']})" if attached["refusal"] else ""))
     click.echo("history:")
     for entry in shown["history"]:
         click.echo(f"  {entry['at']}  {entry['status']}  by {entry['by']}"

@@ -42,6 +42,8 @@ def default_workers(settings: Settings) -> int:
 
 def _start_worker(settings: Settings) -> None:
     _worker.cipher = settings.cipher()
+    # Upload records give each attached file's name, size and check state (clients are lazy).
+    _worker.table = settings.table()
 
 
 def _decode_chunk(
@@ -52,7 +54,7 @@ def _decode_chunk(
     for raw in raw_items:
         item = from_dynamodb(raw)
         if not is_expired(item, now_epoch):
-            rows.append(staff_view(item, _worker.cipher))
+            rows.append(staff_view(item, _worker.cipher, _worker.table, now_epoch))
     return len(rows), render(rows) if render else rows
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from chalicelib.crypto import SubmissionCipher
 from chalicelib.forms import FORMS
+from chalicelib.forms.attachments import MAX_FILES
 from chalicelib.items import (
     CONSENT_KINDS,
     CONSENT_STATUSES,
@@ -19,6 +20,9 @@ from chalicelib.items import (
     WINDOW_ATTRIBUTE,
 )
 from chalicelib.lifecycles import case_policy
+from chalicelib.storage import SubmissionTable
+
+from aftercare_cli.attachments import attachments_of
 
 BASE_COLUMNS = ("reference", "kind", "created_at", "status")
 # Marketing consent is not a form: intake.py writes it from a form's tick box.
@@ -29,6 +33,10 @@ CONSENT_COLUMNS = (
 # Kinds with a lifecycle are cases: where each stands (its history: `aftercare case show`).
 CASE_COLUMNS = (HANDLER_ATTRIBUTE, STATUS_SINCE_ATTRIBUTE, "updated_at", WINDOW_ATTRIBUTE,
                 RATING_ATTRIBUTE, RATED_AT_ATTRIBUTE)
+# A submission's files: a list in JSON Lines; in the flat formats (CSV, XLSX) three
+# columns per file, its name, its size in bytes (a number) and its check state.
+ATTACHMENTS = "attachments"
+ATTACHMENT_CELLS = (("", "name"), ("_bytes", "bytes"), ("_check", "check"))
 
 
 def known_statuses() -> list[str]:
@@ -74,8 +82,40 @@ def union_columns(kinds: Iterable[str]) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def staff_view(item: dict[str, Any], cipher: SubmissionCipher) -> dict[str, Any]:
-    """One stored item as staff read it: open fields and decrypted personal fields side by side."""
+def flat_columns(columns: Iterable[str]) -> tuple[str, ...]:
+    """The columns of a flat format: `attachments` becomes each file's name, bytes and check."""
+    flat: list[str] = []
+    for name in columns:
+        if name == ATTACHMENTS:
+            flat += [f"attachment_{number}{suffix}" for number in range(1, MAX_FILES + 1)
+                     for suffix, _ in ATTACHMENT_CELLS]
+        else:
+            flat.append(name)
+    return tuple(flat)
+
+
+def flat_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A row for `flat_columns`: each file's cells beside the rest (a refusal says why)."""
+    files = row.get(ATTACHMENTS)
+    if not isinstance(files, list):
+        return row
+    flat = dict(row)
+    for number, shown in enumerate(files, 1):
+        if not isinstance(shown, dict):
+            continue
+        for suffix, key in ATTACHMENT_CELLS:
+            flat[f"attachment_{number}{suffix}"] = shown.get(key)
+        if shown.get("refusal"):
+            flat[f"attachment_{number}_check"] = f"{shown.get('check')}: {shown['refusal']}"
+    return flat
+
+
+def staff_view(
+    item: dict[str, Any], cipher: SubmissionCipher, table: SubmissionTable | None = None,
+    now_epoch: int = 0,
+) -> dict[str, Any]:
+    """One stored item as staff read it: open fields and decrypted personal fields side by side;
+    with `table`, its files by name, size and check state instead of their upload ids."""
     kind, reference = item["kind"], item["reference"]
     row: dict[str, Any] = {
         "reference": reference, "kind": kind,
@@ -86,4 +126,7 @@ def staff_view(item: dict[str, Any], cipher: SubmissionCipher) -> dict[str, Any]
         row.update(cipher.open(item["personal"], kind=kind, reference=reference))
     if kind in case_policy().lifecycles:
         row.update({name: item.get(name) for name in CASE_COLUMNS})
+    if table is not None and row.get(ATTACHMENTS):
+        found = attachments_of(table, cipher, item, now_epoch)
+        row[ATTACHMENTS] = [attachment.shown() for attachment in found]
     return row

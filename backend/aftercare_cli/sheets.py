@@ -26,7 +26,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
 
-from aftercare_cli.records import columns_for, date_columns, union_columns
+from aftercare_cli.records import columns_for, date_columns, flat_columns, flat_row, union_columns
 
 FORMATS = ("csv", "jsonl", "xlsx")
 # OWASP "CSV injection": a cell starting with one of these may run as a formula.
@@ -97,7 +97,7 @@ class CsvRender:
         text = io.StringIO()
         columns = self.columns
         csv.writer(text, lineterminator="\r\n").writerows(
-            [_csv_cell(row.get(name)) for name in columns] for row in rows
+            [_csv_cell(row.get(name)) for name in columns] for row in map(flat_row, rows)
         )
         return text.getvalue()
 
@@ -126,7 +126,7 @@ class XlsxRender:
             for name in self.columns
         ]
         return [[to_cell(row.get(name)) for name, to_cell in zip(self.columns, convert, strict=True)]
-                for row in rows]
+                for row in map(flat_row, rows)]
 
 
 class Sink(Protocol):
@@ -142,7 +142,7 @@ class CsvSink:
 
     def __init__(self, stream: IO[str], kinds: Iterable[str]):
         self._stream = stream
-        self._render = CsvRender(union_columns(kinds))
+        self._render = CsvRender(flat_columns(union_columns(kinds)))
         csv.writer(stream, lineterminator="\r\n").writerow(self._render.columns)
 
     def begin(self, kind: str) -> CsvRender:
@@ -182,7 +182,7 @@ class XlsxSink:
 
     def begin(self, kind: str) -> XlsxRender:
         self._finish_sheet()
-        self._render = XlsxRender(columns_for(kind), frozenset(date_columns(kind)))
+        self._render = XlsxRender(flat_columns(columns_for(kind)), frozenset(date_columns(kind)))
         self._sheet = self._book.create_sheet(title=kind[:XLSX_SHEET_TITLE_LIMIT])
         self._sheet.freeze_panes = "A2"
         self._rows = 0

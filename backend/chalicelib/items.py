@@ -392,6 +392,9 @@ UPLOAD_REFUSED = "refused"
 # The bucket's two folders: where the browser posts, and the checked, cleaned copy.
 UPLOAD_FOLDER = "uploads/"
 ATTACHMENT_FOLDER = "attachments/"
+# The file's name as the customer's device gave it, sealed (it may hold a person's name):
+# its encryption context is the upload's form kind, and the upload id is sealed inside.
+FILE_NAME_ATTRIBUTE = "file_name"
 
 
 def upload_key(upload_id: str) -> Key:
@@ -418,11 +421,12 @@ def upload_id_of(object_key: str) -> str | None:
 
 def upload_item(
     *, upload_id: str, form_kind: str, content_type: str, max_bytes: int, created: datetime,
-    usable_until: datetime, expires: datetime,
+    usable_until: datetime, expires: datetime, sealed_name: bytes | None = None,
 ) -> dict[str, Any]:
     """No `kind` attribute: uploads are not submissions and stay out of the by-kind index."""
     partition, sort = upload_key(upload_id)
     return {
+        FILE_NAME_ATTRIBUTE: sealed_name,
         PARTITION_KEY: partition,
         SORT_KEY: sort,
         "upload_id": upload_id,

@@ -32,7 +32,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from chalicelib import case_emails, emails, follow_up, items, unsubscribe
+from chalicelib import attachment_notices, case_emails, emails, follow_up, items, unsubscribe
 from chalicelib.crypto import (
     CiphertextMismatch,
     KeyServiceUnavailable,
@@ -204,6 +204,8 @@ class Notifier:
             elif record.event == "MODIFY" and str(item.get("pk", "")).startswith(SENT_PREFIX) \
                     and item.get("status") == RESEND:
                 self.resend(item)
+            elif record.event == "MODIFY" and attachment_notices.is_attached_refusal(item):
+                self.tell_refusal(item)
             follow_up.act(self, record.event, item)
 
     def deliver(self, item: dict[str, Any], message: str) -> str:
@@ -266,18 +268,46 @@ class Notifier:
                                        item["digest_items"], item["day"], self.letterhead)
         if message == follow_up.MESSAGE:
             return follow_up.compose(self, item)
-        if message == CONFIRMATION:
+        refused_upload = attachment_notices.refused_upload_of(message)
+        if message == CONFIRMATION or refused_upload:
             recipient = self.recipients.open(
                 item[RECIPIENT_ATTRIBUTE], kind=item["kind"], reference=item["reference"]
             )
+            files = self.sent_files(item)
+            if refused_upload:
+                numbered = dict(zip(attachment_notices.upload_ids_of(item), files, strict=True))
+                if refused_upload not in numbered:
+                    raise MailRejected("the refused file is not one the submission names")
+                return emails.file_refused(item, recipient, numbered[refused_upload], self.letterhead)
             unsubscribe_url = None
             if (item.get("fields") or {}).get("marketing_consent"):
                 unsubscribe_url = self.unsubscribe_url(item["reference"])
-            return emails.confirmation(item, recipient, self.letterhead, self.policy, unsubscribe_url)
+            return emails.confirmation(item, recipient, self.letterhead, self.policy, unsubscribe_url,
+                                       files)
         alert = self.policy.staff_alerts.get(item["kind"])
         if alert is None:
             raise MailRejected(f"no staff address for {item['kind']}")
         return emails.staff_alert(item, alert, self.letterhead)
+
+    def sent_files(self, item: dict[str, Any]) -> list[attachment_notices.SentFile]:
+        """What became of each file the submission names, from its upload record."""
+        now_epoch = epoch(self.clock())
+        upload_ids = attachment_notices.upload_ids_of(item)
+        records = {upload_id: self.table.get(*items.upload_key(upload_id), now_epoch=now_epoch)
+                   for upload_id in upload_ids}
+        return attachment_notices.sent_files(upload_ids, {i: r for i, r in records.items() if r})
+
+    def tell_refusal(self, upload: dict[str, Any]) -> str:
+        """A file refused once its submission was in: one email, unless the confirmation tells it."""
+        reference = upload["reference"]
+        now_epoch = epoch(self.clock())
+        item = self.table.get(*submission_key(reference), now_epoch=now_epoch)
+        if item is None or not item.get(RECIPIENT_ATTRIBUTE):
+            return "no one to tell"
+        claim = self.table.get(*sent_key(reference, CONFIRMATION), now_epoch=now_epoch)
+        if not attachment_notices.told_apart(upload, claim):
+            return "told in the confirmation"
+        return self.deliver(item, attachment_notices.refusal_message(upload["upload_id"]))
 
     def unsubscribe_url(self, reference: str) -> str:
         expires = unsubscribe.link_expires(self.clock(), self.policy.unsubscribe_link_days)

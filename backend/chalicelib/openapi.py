@@ -131,6 +131,8 @@ VOTE_SCREENING_PARAMETERS = [{"$ref": f"#/components/parameters/{name}"}
                              for name in ("VoteFillMs", "Origin", "SecFetchSite")]
 LOOKUP_PARAMETERS = [{"$ref": f"#/components/parameters/{name}"}
                      for name in ("LookupFillMs", "Origin", "SecFetchSite")]
+# An upload is asked for by the site's script mid-form: screened by where it comes from only.
+UPLOAD_PARAMETERS = [{"$ref": f"#/components/parameters/{name}"} for name in ("Origin", "SecFetchSite")]
 
 
 FORM_SUFFIX = "Form"
@@ -260,12 +262,13 @@ def _upload_operation(today: date) -> dict[str, Any]:
                        "which refuses another key, type or size. Name the `upload_id` in the form's "
                        "`attachments`. Each file is then checked by its content; one that is not what "
                        "it claims is removed and shown as refused.",
+        "parameters": UPLOAD_PARAMETERS,
         "requestBody": {"required": True, "content": {JSON: {
             "schema": _ref(UploadRequest), "example": UploadRequest.example(today)}}},
         "responses": {
             "201": {"description": "Send the file with this POST.",
                     "content": {JSON: {"schema": _ref(IssuedUpload)}}},
-            **_shared("Invalid", "TooLarge", "UnsupportedType", "Unavailable"),
+            **_shared("Invalid", "NotFromSite", "TooLarge", "UnsupportedType", "Unavailable"),
         },
     }
 

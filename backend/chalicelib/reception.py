@@ -10,6 +10,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from chalicelib import uploads
 from chalicelib.antispam import (
@@ -38,7 +39,9 @@ from chalicelib.receipts import Thanks, read, sign
 from chalicelib.references import Chooser
 from chalicelib.tracking import CaseTracker, NoSuchCase
 from chalicelib.warranty import NoSuchWarranty, WarrantyLookup
-from chalicelib.web import FormPost, own_addresses_as_paths
+from chalicelib.web import SAME_SITE, FormPost, own_addresses_as_paths
+
+Q = TypeVar("Q", WarrantyStatusQuery, TrackQuery)
 
 
 class TooFast(Exception):
@@ -155,30 +158,36 @@ class Reception:
         """What a thank-you receipt carries; raises NoReceipt for a forged, altered or old one."""
         return read(self.receipt_key, receipt, self.clock())
 
-    def warranty_status(self, post: FormPost, address: str = "") -> WarrantyStatus:
-        """A look-up stores nothing, so a quick one (autofill) is not refused for its speed;
-        where it comes from, the honeypot and the per-address limit still apply."""
+    def screen_upload(self, post: FormPost) -> None:
+        """An upload is asked for by the site's script while a form is being filled, so it has
+        no fill time of its own: like a post without one, it must say it comes from our own
+        site (Sec-Fetch-Site, or Origin against the site's origins), else CrossSite."""
+        if post.site != SAME_SITE:
+            raise CrossSite()
+
+    def _look_up(self, post: FormPost, address: str, model: type[Q]) -> Q | None:
+        """A look-up's query, or None for a decoy (answered as not found). It stores nothing,
+        so a quick one (autofill) is not refused for its speed; where it comes from, the
+        honeypot and the per-address limit still apply, before the query is validated."""
         try:
             verdict = self.screen(post, address)
         except TooFast:
             verdict = Verdict.GENUINE
-        query = validate(WarrantyStatusQuery, post.fields, form=post.from_browser_form)
-        if verdict is Verdict.DECOY:
+        query: Q = validate(model, post.fields, form=post.from_browser_form)
+        return None if verdict is Verdict.DECOY else query
+
+    def warranty_status(self, post: FormPost, address: str = "") -> WarrantyStatus:
+        query = self._look_up(post, address, WarrantyStatusQuery)
+        if query is None:
             raise NoSuchWarranty()
         intake = self.intake
         lookup = WarrantyLookup(intake.table, intake.hasher, catalog(), self.clock)
         return lookup.status(query.serial_number, query.email)
 
     def track(self, post: FormPost, address: str = "") -> CaseProgress:
-        """Where a case stands, for whoever knows its reference and the email given with it.
-
-        A look-up like the warranty check: not refused for its speed, screened otherwise."""
-        try:
-            verdict = self.screen(post, address)
-        except TooFast:
-            verdict = Verdict.GENUINE
-        query = validate(TrackQuery, post.fields, form=post.from_browser_form)
-        if verdict is Verdict.DECOY:
+        """Where a case stands, for whoever knows its reference and the email given with it."""
+        query = self._look_up(post, address, TrackQuery)
+        if query is None:
             raise NoSuchCase()
         if self._tracker is None:
             assert self.connect_tracker is not None, "Reception(connect_tracker=...) is needed to track"

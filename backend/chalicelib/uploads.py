@@ -17,6 +17,7 @@ from typing import Any
 
 from chalicelib import items
 from chalicelib.bucket import AttachmentBucket
+from chalicelib.crypto import SubmissionCipher
 from chalicelib.forms.attachments import MAX_BYTES, MIN_BYTES, UploadRequest
 from chalicelib.forms.core import FieldError, InvalidSubmission
 from chalicelib.storage import ItemChange, NewItem, SubmissionTable
@@ -41,12 +42,14 @@ def new_upload_id() -> str:
 
 @dataclass
 class UploadDesk:
-    """Issues uploads; `bucket` signs the POSTs, `table` keeps a record of each."""
+    """Issues uploads; `bucket` signs the POSTs, `table` keeps a record of each, `cipher`
+    seals the file's name (encrypt only: staff open it, see aftercare_cli.attachments)."""
 
     table: SubmissionTable
     bucket: AttachmentBucket
     clock: Callable[[], datetime]
     new_id: Callable[[], str] = new_upload_id
+    cipher: SubmissionCipher | None = None
 
     def issue(self, request: UploadRequest) -> dict[str, Any]:
         now = self.clock()
@@ -54,7 +57,7 @@ class UploadDesk:
         record = items.upload_item(
             upload_id=upload_id, form_kind=request.form, content_type=request.content_type,
             max_bytes=MAX_BYTES, created=now, usable_until=now + USABLE_FOR,
-            expires=now + USABLE_FOR + UNUSED_KEPT,
+            expires=now + USABLE_FOR + UNUSED_KEPT, sealed_name=self._sealed_name(request, upload_id),
         )
         # The record first: a POST for an upload we have no record of would be wasted.
         self.table.create_all([NewItem(record, "upload")])
@@ -69,6 +72,11 @@ class UploadDesk:
             "max_bytes": MAX_BYTES,
             "expires_at": items.timestamp(now + POST_WINDOW),
         }
+
+    def _sealed_name(self, request: UploadRequest, upload_id: str) -> bytes | None:
+        if request.name is None or self.cipher is None:
+            return None
+        return self.cipher.seal({"name": request.name}, kind=request.form, reference=upload_id)
 
 
 def resolve(

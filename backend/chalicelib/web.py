@@ -37,6 +37,9 @@ MAX_MEMBERS = 200  # object members and form fields, over the whole body
 MAX_NUMBER_DIGITS = 40
 MAX_FILL_MILLISECONDS = 999_999_999  # eleven days and a half: more is not a fill time
 
+# The request headers the API reads from a browser (lower case): the CDN passes on
+# these and no others (infra/resources.yaml, ApiOriginRequestPolicy).
+VIEWER_HEADERS = ("content-type", "idempotency-key", "x-form-fill-ms", "origin", "referer", "sec-fetch-site")
 # Where a post came from, by what the browser says (a script may say anything).
 SAME_SITE = "same-site"
 CROSS_SITE = "cross-site"

@@ -8,6 +8,7 @@ from html import unescape
 from typing import Any
 from urllib.parse import urlencode
 
+import pytest
 from chalicelib.antispam import PlainPostLimit
 from chalicelib.forms import FORMS
 
@@ -136,3 +137,24 @@ def test_a_quick_warranty_check_is_not_refused_but_another_site_is(api: Any, mot
     assert post_json(api, "/warranty-status", query, {"X-Form-Fill-Ms": "100"}).status_code == 404
     cross = post_json(api, "/warranty-status", query, {"Sec-Fetch-Site": "cross-site"})
     assert cross.status_code == 403
+
+
+@pytest.mark.parametrize(("path", "query", "missing"), [
+    ("/warranty-status", {"serial_number": "V55240012345", "email": "someone@example.com"}, "email"),
+    ("/track", {"reference": "CMP-2222-2222", "email": "someone@example.com"}, "email"),
+])
+def test_each_look_up_is_screened_before_it_is_validated_and_never_for_its_speed(
+    api: Any, moto_account: Any, monkeypatch: pytest.MonkeyPatch, path: str, query: dict[str, str],
+    missing: str,
+) -> None:
+    from tests.api.test_track import MESSAGE_ROLE
+
+    monkeypatch.setenv("AFTERCARE_CASE_MESSAGE_ROLE_ARN", MESSAGE_ROLE)
+    assert post_json(api, path, query, {"X-Form-Fill-Ms": "100"}).status_code == 404
+    assert post_json(api, path, query, {"Sec-Fetch-Site": "cross-site"}).status_code == 403
+    # Another site learns nothing of what a valid query looks like: refused before validation.
+    incomplete = {name: value for name, value in query.items() if name != missing}
+    assert post_json(api, path, incomplete, {"Sec-Fetch-Site": "cross-site"}).status_code == 403
+    invalid = post_json(api, path, incomplete, {"X-Form-Fill-Ms": "100"})
+    assert invalid.status_code == 400
+    assert [e["field"] for e in invalid.json_body["errors"]] == [missing]

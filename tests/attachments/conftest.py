@@ -5,22 +5,17 @@ from __future__ import annotations
 import os
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 import pytest
-from aftercare_local import dynamodb as dynamodb_local
-from aftercare_local import s3
-from aftercare_local.paths import BACKEND, BUILT_SITE
-from aftercare_local.processes import free_port
+from aftercare_local.paths import BACKEND
 from aftercare_local.stack import LOCAL_CREDENTIALS
 from chalicelib.bucket import AttachmentBucket, s3_client
-from chalicelib.crypto import ensure_local_keys
 
-from tests.conftest import LiveStack, local_client, serving
+from tests.conftest import LiveStack
 
 TEST_BUCKET = "aftercare-attachments-test"
 
@@ -71,51 +66,42 @@ class AttachmentStack:
         return {key for key, _ in self.bucket.listing("")}
 
 
+_CHECKED: dict[int, list[str]] = {}
+
+
 @pytest.fixture(scope="session")
-def attachment_stack(
-    dynamodb_local_endpoint: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[AttachmentStack]:
-    """DynamoDB Local, s3rver, the one-origin server, and the app's checker on s3rver's events."""
-    if not (BUILT_SITE / "index.html").exists():
-        pytest.fail("build the site first (`make test` does): build/site/index.html is missing")
-    key_dir = tmp_path_factory.mktemp("keys")
-    ensure_local_keys(key_dir)
-    table_name = f"aftercare-attach-{uuid.uuid4().hex[:8]}"
-    dynamodb_local.ensure_table(local_client(dynamodb_local_endpoint), table_name)
-    with s3.running(free_port(), tmp_path_factory.mktemp("s3")) as engine:
-        environment = {
-            **LOCAL_CREDENTIALS, "AFTERCARE_TABLE_NAME": table_name,
-            "AFTERCARE_DYNAMODB_ENDPOINT": dynamodb_local_endpoint,
-            "AFTERCARE_LOCAL_KEY_DIR": str(key_dir),
-            "AFTERCARE_S3_ENDPOINT": engine.endpoint, "AFTERCARE_ATTACHMENTS_BUCKET": engine.bucket,
-        }
-        saved = {name: os.environ.get(name) for name in environment}
-        os.environ.update(environment)
-        try:
-            if str(BACKEND) not in sys.path:
-                sys.path.insert(0, str(BACKEND))
-            import app as app_module
+def attachment_stack(live_stack: LiveStack) -> Iterator[AttachmentStack]:
+    """The live stack (DynamoDB Local, s3rver, the one-origin server), with the app's checker
+    following s3rver's events in this process, as S3 invokes the checker function."""
+    engine = live_stack.engine
+    bucket = AttachmentBucket(engine.bucket, lambda: s3_client(
+        engine.endpoint, "eu-west-1", boto3.Session(
+            aws_access_key_id="local", aws_secret_access_key="local", region_name="eu-west-1")))
+    # One follower per engine: each event line is read once, so a module that imports this
+    # fixture (a second instance of it) shares the first one's list of checked uploads.
+    first = id(engine) not in _CHECKED
+    stack = AttachmentStack(live_stack, engine, bucket, _CHECKED.setdefault(id(engine), []))
+    environment = stack.live_environment()
+    saved = {name: os.environ.get(name) for name in environment}
+    os.environ.update(environment)
+    if str(BACKEND) not in sys.path:
+        sys.path.insert(0, str(BACKEND))
+    import app as app_module
 
-            app_module.get_checker.cache_clear()
-            checked: list[str] = []
+    try:
+        app_module.get_checker.cache_clear()
 
-            def check(event: dict[str, Any]) -> None:
-                app_module.check_upload(event, None)
-                checked.append(event["Records"][0]["s3"]["object"]["key"].rsplit("/", 1)[-1])
+        def check(event: dict[str, Any]) -> None:
+            app_module.check_upload(event, None)
+            stack.checked.append(event["Records"][0]["s3"]["object"]["key"].rsplit("/", 1)[-1])
 
+        if first:
             engine.on_new_upload(check)
-            bucket = AttachmentBucket(engine.bucket, lambda: s3_client(
-                engine.endpoint, "eu-west-1", boto3.Session(
-                    aws_access_key_id="local", aws_secret_access_key="local", region_name="eu-west-1")))
-            with serving(dynamodb_local_endpoint, table_name, key_dir, engine) as base_url:
-                yield AttachmentStack(
-                    LiveStack(base_url, table_name, dynamodb_local_endpoint, key_dir, engine.endpoint),
-                    engine, bucket, checked,
-                )
-        finally:
-            app_module.get_checker.cache_clear()
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
+        yield stack
+    finally:
+        app_module.get_checker.cache_clear()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -39,19 +39,36 @@ def aftercare(stack: AttachmentStack, *arguments: str) -> Any:
 def test_staff_download_a_submissions_checked_files_and_the_download_is_audited(
     attachment_stack: AttachmentStack, tmp_path: Path
 ) -> None:
-    photo = upload(attachment_stack, "image/jpeg", files.jpeg_with_gps(), form="complaint")
-    program = upload(attachment_stack, "image/jpeg", files.WINDOWS_EXECUTABLE, form="complaint")
-    attachment_stack.wait_checked([photo, program])
-    reference = send(attachment_stack, [photo, program], "get.files@example.com")
+    photo = upload(attachment_stack, "image/jpeg", files.jpeg_with_gps(), form="complaint",
+                   name="Jane Smith receipt.JPG")
+    program = upload(attachment_stack, "image/jpeg", files.WINDOWS_EXECUTABLE, form="complaint",
+                     name="setup.jpg")
+    unnamed = upload(attachment_stack, "application/pdf", files.pdf(), form="complaint")
+    attachment_stack.wait_checked([photo, program, unnamed])
+    reference = send(attachment_stack, [photo, program, unnamed], "get.files@example.com")
     result = aftercare(attachment_stack, "attachments", "get", reference, "-o", str(tmp_path))
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in result.output.splitlines()]
-    assert [(r["file"], r["check"]) for r in rows] == [
-        (f"{reference}-1.jpg", "checked"), (f"{reference}-2.jpg", "refused")]
-    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{reference}-1.jpg"]
-    assert not files.opened((tmp_path / f"{reference}-1.jpg").read_bytes()).getexif()
+    assert [(r["name"], r["check"]) for r in rows] == [
+        ("Jane Smith receipt.JPG", "accepted"), ("setup.jpg", "refused"), (f"{reference}-3.pdf", "accepted")]
+    assert "upload_id" not in rows[0] and photo not in result.output
+    assert rows[1]["refusal"] and rows[1]["saved"] is None
+    saved = tmp_path / "Jane Smith receipt.JPG"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([saved.name, f"{reference}-3.pdf"])
+    assert rows[0]["bytes"] == saved.stat().st_size
+    assert not files.opened(saved.read_bytes()).getexif()
     audit = [i for i in attachment_stack.live.raw_items() if i.get("action") == "attachments.get"]
-    assert [(a["item_count"], a["detail"]) for a in audit] == [(1, {"reference": reference})]
+    assert [(a["item_count"], a["detail"]) for a in audit] == [(2, {"reference": reference})]
+
+
+def test_file_names_are_stored_sealed(attachment_stack: AttachmentStack) -> None:
+    named = upload(attachment_stack, "application/pdf", files.pdf(), form="complaint",
+                   name="Jane Smith proof of purchase.pdf")
+    attachment_stack.wait_checked([named])
+    stored = json.dumps([i for i in attachment_stack.live.raw_items()], default=repr)
+    assert "Jane Smith" not in stored
+    record = next(i for i in attachment_stack.live.raw_items() if i.get("upload_id") == named)
+    assert record[items.FILE_NAME_ATTRIBUTE]
 
 
 def test_after_subject_erase_no_file_of_that_person_remains(attachment_stack: AttachmentStack) -> None:

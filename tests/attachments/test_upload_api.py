@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from chalicelib import items
 from chalicelib.forms import FORMS
+from chalicelib.settings import Settings
 
 from tests.api.posting import freeze_clock, post_form, post_json
 from tests.samples import payload_for
@@ -152,3 +155,55 @@ def test_forms_without_files_take_no_attachments(uploads_api: Any, chalice_app: 
                          {**payload_for(FORMS["enquiry"], TODAY), "attachments": [upload_id]})
     assert response.status_code == 400
     assert [e["field"] for e in response.json_body["errors"]] == ["attachments"]
+
+
+# -- Where an upload request comes from (screened like a form post without a fill time) ---
+
+def ask_bare(api: Any, headers: dict[str, str]) -> Any:
+    return api.http.post("/uploads", headers={"Content-Type": "application/json", **headers},
+                         body=json.dumps(JPEG_REQUEST))
+
+
+@pytest.mark.parametrize("headers", [
+    {"Sec-Fetch-Site": "cross-site"},
+    {},  # says nothing of where it comes from: a script, not the site's page
+    {"Origin": "https://elsewhere.example", "Host": "help.example"},
+])
+def test_an_upload_asked_for_from_another_site_or_from_nowhere_is_refused(
+    uploads_api: Any, moto_account: Any, headers: dict[str, str]
+) -> None:
+    response = ask_bare(uploads_api, headers)
+    assert response.status_code == 403
+    assert "our own site" in response.json_body["message"]
+    assert moto_account.raw_items() == []
+
+
+def test_a_browser_without_sec_fetch_site_is_known_by_the_sites_own_origin(
+    uploads_api: Any, chalice_app: Any, moto_account: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Behind the CDN the API's Host is API Gateway's, not the site's: the origin is configured.
+    headers = {"Origin": "https://help.example", "Host": "abc123.execute-api.eu-west-1.amazonaws.com"}
+    chalice_app.site_origins.cache_clear()
+    assert ask_bare(uploads_api, headers).status_code == 403
+    monkeypatch.setenv("AFTERCARE_SITE_ORIGINS", "https://help.example")
+    chalice_app.site_origins.cache_clear()
+    try:
+        assert ask_bare(uploads_api, headers).status_code == 201
+    finally:
+        chalice_app.site_origins.cache_clear()
+
+
+def test_a_files_name_is_stored_sealed_and_a_name_too_long_is_refused(
+    uploads_api: Any, moto_account: Any
+) -> None:
+    issued = issue(uploads_api, name="Ann Lee receipt.jpg")
+    record = upload_records(moto_account)[issued["upload_id"]]
+    assert isinstance(record[items.FILE_NAME_ATTRIBUTE], bytes)
+    assert b"Ann Lee" not in record[items.FILE_NAME_ATTRIBUTE]
+    staff_cipher = Settings.from_environ(os.environ).cipher()
+    opened = staff_cipher.open(record[items.FILE_NAME_ATTRIBUTE], kind="return_request",
+                               reference=issued["upload_id"])
+    assert opened == {"name": "Ann Lee receipt.jpg"}
+    response = post_json(uploads_api, "/uploads", {**JPEG_REQUEST, "name": "x" * 256})
+    assert response.status_code == 400
+    assert [e["field"] for e in response.json_body["errors"]] == ["name"]

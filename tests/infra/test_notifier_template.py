@@ -109,7 +109,8 @@ def test_the_notifier_role_touches_only_its_own_records_and_reads_no_table_scan(
         for s in statements(notifier_policy)
         if {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"} & set(as_list(s["Action"]))
     }
-    assert leading == {"ReadTheSubmissionItsCaseHistoryAndSentRecords": ["SUB#*", "CASE#*", "SENT#*"],
+    assert leading == {"ReadTheSubmissionItsCaseHistoryFilesAndSentRecords":
+                       ["SUB#*", "CASE#*", "UPLOAD#*", "SENT#*"],
                        "ClaimAndMarkEachMessage": ["SENT#*"], "WithdrawConsent": ["CONSENT#*"],
                        "RecordTheWithdrawal": ["AUDIT#*"], "RecordEachCaseRatingOnce": ["SUB#*"]}
 
@@ -216,3 +217,43 @@ def test_an_email_claim_s_lease_outlasts_every_function_that_sends() -> None:
                 for name in senders]
     assert len(timeouts) == len(senders)
     assert notify.CLAIM_LEASE.total_seconds() > max(timeouts)
+
+
+def _matches(pattern: Any, value: Any) -> bool:
+    """Lambda's event filter rules, as far as the notifier's patterns use them."""
+    if isinstance(pattern, dict):
+        return isinstance(value, dict) and all(
+            _matches(rule, value.get(name)) for name, rule in pattern.items())
+    for rule in pattern:
+        if isinstance(rule, dict) and "prefix" in rule and isinstance(value, str) \
+                and value.startswith(rule["prefix"]):
+            return True
+        if isinstance(rule, dict) and "exists" in rule and (value is not None) == rule["exists"]:
+            return True
+        if rule == value:
+            return True
+    return False
+
+
+def test_the_stream_filter_passes_a_refused_attached_file_and_no_other_upload_change(packaged):
+    from chalicelib import attachment_notices, items
+    from chalicelib.storage import from_dynamodb, to_dynamodb
+
+    (event,) = packaged["Resources"]["Notifier"]["Properties"]["Events"].values()
+    patterns = [json.loads(f["Pattern"]) for f in event["Properties"]["FilterCriteria"]["Filters"]]
+
+    def change(**image: Any) -> dict[str, Any]:
+        record = {items.PARTITION_KEY: items.upload_key("u" * 24)[0], items.SORT_KEY: "UPLOAD",
+                  "upload_id": "u" * 24, **image}
+        wire = to_dynamodb(record)
+        return {"eventName": "MODIFY", "dynamodb": {
+            "Keys": {name: wire[name] for name in (items.PARTITION_KEY, items.SORT_KEY)}, "NewImage": wire}}
+
+    samples = [change(check="refused", reference="RET-AAAA-BBBB"),
+               change(check="checked", reference="RET-AAAA-BBBB"), change(check="refused"),
+               change(check="issued", used=True, reference="RET-AAAA-BBBB")]
+    passed = [any(_matches(p, sample) for p in patterns) for sample in samples]
+    assert passed == [True, False, False, False]
+    # The filter lets through exactly what the notifier acts on.
+    assert passed == [attachment_notices.is_attached_refusal(from_dynamodb(s["dynamodb"]["NewImage"]))
+                      for s in samples]

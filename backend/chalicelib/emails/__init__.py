@@ -18,14 +18,15 @@ from importlib import resources
 from typing import Any
 from urllib.parse import quote
 
+from chalicelib.attachment_notices import SentFile
 from chalicelib.catalog import catalog
 from chalicelib.forms import FORMS
 from chalicelib.lifecycles import CasePolicy, case_policy
 
 NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven",
                 8: "eight", 9: "nine", 10: "ten"}
-# Fields that say nothing about the request itself.
-NOT_SUMMARISED = {"marketing_consent"}
+# Fields that say nothing about the request itself, or are told apart (the files).
+NOT_SUMMARISED = {"marketing_consent", "attachments"}
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -196,9 +197,10 @@ def render(name: str, **context: Any) -> str:
 
 def confirmation(
     item: dict[str, Any], recipient: str, letterhead: Letterhead, policy: NotificationPolicy,
-    unsubscribe_url: str | None = None,
+    unsubscribe_url: str | None = None, files: list[SentFile] | None = None,
 ) -> Mail:
-    """The customer's confirmation: reference, what they asked for, what happens next and by when."""
+    """The customer's confirmation: reference, what they asked for, the files received (and any
+    refused, and why), what happens next and by when."""
     kind, reference = item["kind"], item["reference"]
     form = FORMS[kind]
     received = datetime.fromisoformat(item["created_at"].replace("Z", "+00:00")).date()
@@ -216,6 +218,7 @@ def confirmation(
         "promise": promise,
         "track_url": track_url(letterhead.site_url, reference) if kind in policy.cases.lifecycles else None,
         **frame(letterhead, unsubscribe_url),
+        "files": files or [],
     }
     return Mail(
         sender=letterhead.sender, to=recipient, subject=subject,
@@ -293,6 +296,18 @@ def overdue_digest(lines: list[str], day: date, to: StaffAlert, letterhead: Lett
         sender=letterhead.sender, to=to.to,
         subject=f"Overdue cases on {day.isoformat()}: {len(lines)}",
         text=render("overdue_digest.txt", lines=lines, count=len(lines), day=long_date(day)),
+    )
+
+
+def file_refused(item: dict[str, Any], recipient: str, file: SentFile, letterhead: Letterhead) -> Mail:
+    """A file refused after the confirmation went out: which one, why, and what to do."""
+    kind, reference = item["kind"], item["reference"]
+    subject = f"We could not accept a file you sent ({reference})"
+    return Mail(
+        sender=letterhead.sender, to=recipient, subject=subject,
+        text=render("file_refused.txt", kind_name=FORMS[kind].title.lower(), reference=reference,
+                    file=file, site_url=letterhead.site_url, sender_name=letterhead.sender_name,
+                    phone=letterhead.phone, help_email=letterhead.help_email),
     )
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, ValidationInfo
 
-from chalicelib.forms.core import Submission, sent_as_form
+from chalicelib.forms.core import Submission, personal, sent_as_form
 
 # Which forms take files, how many, which types and how large: the one home of these limits.
 FORMS_WITH_ATTACHMENTS = ("warranty_registration", "return_request", "complaint")
@@ -22,6 +22,7 @@ FILE_TYPES = {
     "application/pdf": "PDF",
 }
 UPLOAD_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+MAX_NAME_CHARACTERS = 255  # what common file systems allow in one name
 LIMITS_SENTENCE = (
     f"Up to {MAX_FILES} files: photos (JPEG, PNG, HEIC) or PDF documents, "
     f"each at most {MAX_BYTES // (1024 * 1024)} MB."
@@ -81,10 +82,17 @@ class UploadRequest(Submission):
         ge=MIN_BYTES, le=MAX_BYTES, title="File size in bytes",
         description=f"At most {MAX_BYTES // (1024 * 1024)} MB.",
     )
+    # A name may hold a person's name ("Jane Smith receipt.pdf"): sealed like other personal fields.
+    name: str | None = Field(
+        default=None, min_length=1, max_length=MAX_NAME_CHARACTERS, title="File name (optional)",
+        description="The file's name on the customer's device, so staff can tell the files apart.",
+        json_schema_extra=personal(),
+    )
 
     @classmethod
     def example(cls, today: Any) -> dict[str, Any]:
-        return {"form": "return_request", "content_type": "image/jpeg", "size": 2_400_000}
+        return {"form": "return_request", "content_type": "image/jpeg", "size": 2_400_000,
+                "name": "receipt.jpg"}
 
 
 class IssuedUpload(BaseModel):

@@ -130,7 +130,7 @@
       fetch(API, {
         method: "POST", credentials: "same-origin",
         headers: { "Content-Type": "application/json", "Accept": "application/json" },
-        body: JSON.stringify({ form: kind, content_type: type, size: file.size })
+        body: JSON.stringify({ form: kind, content_type: type, size: file.size, name: file.name.slice(0, 255) || undefined })
       }).then(function (response) {
         return response.json().then(function (data) { return { ok: response.ok, data: data }; });
       }).then(function (answer) {
