@@ -16,6 +16,9 @@ POLICY = "/policies/returns/"
 
 def vote(page: Any, answer: str) -> None:
     page.get_by_role("group", name="Was this page helpful?").get_by_role("button", name=answer).click()
+    # Without JavaScript the vote reloads the page: what is shown or hidden is the stylesheet's
+    # say, so judge it once the page (its stylesheet with it) has loaded.
+    page.wait_for_load_state("load")
 
 
 def test_a_vote_straight_after_the_page_opens_is_thanked_in_place_and_stored(
@@ -49,6 +52,7 @@ def test_after_a_no_the_page_asks_what_was_missing_and_stays_put(
 
     missing.fill("Where to find the returns address.")
     page.locator("#af-helpful-no").get_by_role("button", name="Send").click()
+    page.wait_for_load_state("load")
     page.locator("#af-helpful-sent").wait_for()
     assert missing.is_hidden()
     assert re.search(re.escape(POLICY) + r"(#af-helpful-sent)?$", page.url), page.url
