@@ -81,7 +81,7 @@ def main() -> None:
             mail.running(free_port(), free_port(), None) as maildev:
         quiet, streamed = make_table(endpoint, stream=False), make_table(endpoint, stream=True)
         with serving(endpoint, quiet, key_dir) as quiet_url, serving(endpoint, streamed, key_dir) as url:
-            stack = MailStack(url, streamed, endpoint, key_dir, maildev, work / "state")
+            stack = MailStack(url, streamed, endpoint, key_dir, maildev=maildev, state_dir=work / "state")
             timed_posts(quiet_url, 20)  # warm both servers up
             timed_posts(url, 20)
             best: dict[str, list[float]] = {}

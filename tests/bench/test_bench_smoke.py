@@ -33,3 +33,19 @@ def test_the_benchmark_runs_end_to_end_and_prints_every_measure() -> None:
     lines = done.stdout.splitlines()
     for measure in MEASURES:
         assert any(line.startswith(measure) for line in lines), (measure, done.stdout[-3000:])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("module", "options", "printed"), [
+    ("tests.bench.cases_benchmark", ["--cases", "50", "--closed", "50", "--runs", "1"], '"open_cases": 50'),
+    ("tests.bench.attachments_benchmark", ["--rounds", "2", "--megapixels", "0.3"],
+     "upload-to-checked, 2 rounds"),
+    ("tests.bench.email_benchmark", ["--posts", "5", "--rounds", "1", "--inbox-samples", "2"],
+     "submission to inbox:"),
+], ids=["cases", "attachments", "emails"])
+def test_every_other_benchmark_of_make_bench_runs(module: str, options: list[str], printed: str) -> None:
+    # The rest of `make bench`, each on a few items: it fails if a benchmark errors, never on a timing.
+    done = subprocess.run([sys.executable, "-m", module, *options], cwd=REPO, capture_output=True,
+                          text=True, timeout=240, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert printed in done.stdout, done.stdout[-3000:]
