@@ -23,6 +23,7 @@ from aftercare_local import processes
 from aftercare_local import s3 as s3_local
 from aftercare_local.paths import BACKEND, BUILT_SITE, REPO
 from aftercare_local.processes import free_port
+from chalicelib import consents
 from chalicelib.crypto import (
     LOCAL_DATA_KEY_FILE,
     LocalKeyProvider,
@@ -31,6 +32,7 @@ from chalicelib.crypto import (
     read_local_key,
 )
 from chalicelib.items import SORT_KEY, SUBMISSION_SORT_KEY
+from chalicelib.policy import data_policy
 from chalicelib.storage import SubmissionTable, from_dynamodb
 from moto import mock_aws
 
@@ -87,6 +89,12 @@ class StoredItems:
     def raw_items(self) -> list[dict[str, Any]]:
         pages = self.dynamodb().get_paginator("scan").paginate(TableName=self.table_name)
         return [from_dynamodb(raw) for page in pages for raw in page["Items"]]
+
+    def record_consents(self) -> int:
+        """What the notifier does for each new submission the stream hands it: the opt-ins it
+        carries become consent records (chalicelib.consents); a repeat writes nothing."""
+        table = SubmissionTable(self.table_name, self.dynamodb)
+        return sum(consents.record(table, item, data_policy().expires_at) for item in self.submissions())
 
     def submissions(self, kind: str | None = None) -> list[dict[str, Any]]:
         return [

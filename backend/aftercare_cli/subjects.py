@@ -9,9 +9,10 @@ from typing import Any
 
 from chalicelib.crypto import RecipientSeal, subject_hash
 from chalicelib.forms import FORMS, InvalidSubmission, validate
-from chalicelib.intake import CONSENT_GUARD, IDEMPOTENCY_GUARD, SUBMISSION_GUARD
+from chalicelib.intake import IDEMPOTENCY_GUARD, SUBMISSION_GUARD
 from chalicelib.items import (
     CONSENT_CONTACT,
+    CONSENT_KIND,
     RECIPIENT_ATTRIBUTE,
     claim_item,
     claim_key,
@@ -201,7 +202,7 @@ def _related_changes(staff: Staff, subject: str, reference: str, new_subject: st
                 "subject_hash": new_subject,
                 "personal": staff.cipher.seal({name: contact.get(name) for name in CONSENT_CONTACT},
                                               kind=related["kind"], reference=related["reference"]),
-            }, guard=CONSENT_GUARD))
+            }, guard=CONSENT_KIND))
         elif record_type(related) == "idempotency" and related.get("reference") == reference \
                 and new_subject != subject:
             changes.append(ItemChange(related["pk"], related["sk"], {"subject_hash": new_subject},

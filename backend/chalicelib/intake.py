@@ -26,7 +26,6 @@ from chalicelib.uploads import ATTACHMENT_GUARD, attach, used_by_another
 
 SUBMISSION_GUARD = "submission"
 IDEMPOTENCY_GUARD = "idempotency"
-CONSENT_GUARD = items.CONSENT_KIND
 # Each consent a form's tick box records, and the box.
 CONSENT_BOXES = ((items.CONSENT_KIND, "marketing_consent"), (items.FOLLOW_UP_KIND, "follow_up_consent"))
 REFERENCE_ATTEMPTS = 3
@@ -202,11 +201,15 @@ class Intake:
         )
         if email and self.recipients is not None:
             item[items.RECIPIENT_ATTRIBUTE] = self.recipients.seal(email, kind=form.kind, reference=reference)
-        stored = [NewItem(item, SUBMISSION_GUARD)]
-        for consent_kind, ticked in CONSENT_BOXES:
-            if getattr(submission, ticked, False) and email and subject:
-                stored.append(self._consent_item(form, personal, subject, reference, now, consent_kind))
-        return stored
+        opt_ins = [
+            self._opt_in(personal, consent_kind) for consent_kind, ticked in CONSENT_BOXES
+            if getattr(submission, ticked, False) and email and subject
+        ]
+        if opt_ins:
+            # Recorded from the stream (chalicelib.consents): the request writes one item, not a
+            # transaction, and the opt-in is as durable as the submission that carries it.
+            item[items.OPT_INS_ATTRIBUTE] = opt_ins
+        return [NewItem(item, SUBMISSION_GUARD)]
 
     def _claim_item(
         self, form: FormKind, claim: UniqueClaim, reference: str, subject: str | None, now: datetime
@@ -217,20 +220,14 @@ class Intake:
         )
         return NewItem(item, claim.guard)
 
-    def _consent_item(
-        self, form: FormKind, personal: dict[str, Any], subject: str, source: str, now: datetime,
-        consent_kind: str,
-    ) -> NewItem:
+    def _opt_in(self, personal: dict[str, Any], consent_kind: str) -> dict[str, Any]:
+        """One ticked consent box: its record's reference and the contact sealed for it."""
         reference = new_reference("CON", self.choose)
         contact = {name: personal.get(name) for name in items.CONSENT_CONTACT}
-        item = items.consent_item(
-            reference=reference, subject=subject,
+        return items.opt_in(
+            kind=consent_kind, reference=reference, notice_version=self.policy.notice_version,
             sealed=self.cipher.seal(contact, kind=consent_kind, reference=reference),
-            created=now, expires=self.policy.expires_at(consent_kind, now),
-            source_form=form.kind, source_reference=source, notice_version=self.policy.notice_version,
-            kind=consent_kind,
         )
-        return NewItem(item, consent_kind)  # named by its kind: "consent" or "follow_up"
 
     def _idempotency_item(
         self, form: FormKind, key: str, fingerprint: str, answer: dict[str, Any],

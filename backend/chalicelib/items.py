@@ -59,6 +59,11 @@ OUTBOX_KIND = "outbox"  # one record per email: its "sent" record (chalicelib.no
 
 # The submission's email address sealed apart, for the notifier (crypto.RecipientSeal).
 RECIPIENT_ATTRIBUTE = "recipient"
+# The opt-ins a submission gave, each its consent record's sealed contact and
+# reference: the intake writes them on the submission's own item (one write on
+# the request path), and the notifier turns each into its consent record from
+# the stream (chalicelib.consents). They are erased with the submission.
+OPT_INS_ATTRIBUTE = "opt_ins"
 
 # Statuses: a submission starts RECEIVED (or OPEN when staff work on it as a case).
 RECEIVED = "received"
@@ -336,6 +341,30 @@ def consent_item(
             "notice_version": notice_version,
         },
     }
+
+
+def opt_in(*, kind: str, reference: str, sealed: bytes, notice_version: str) -> dict[str, Any]:
+    """One opt-in as its submission's item carries it until its consent record is written."""
+    return {"kind": kind, "reference": reference, "personal": sealed, "notice_version": notice_version}
+
+
+def consent_items(
+    submission: Mapping[str, Any], expires_at: Callable[[str, datetime], datetime]
+) -> list[dict[str, Any]]:
+    """The consent records a stored submission's opt-ins stand for (`expires_at`: a kind's expiry)."""
+    created = parsed_timestamp(submission.get("created_at"))
+    subject = submission.get("subject_hash")
+    if created is None or not subject:
+        return []
+    return [
+        consent_item(
+            reference=given["reference"], subject=subject, sealed=given["personal"], created=created,
+            expires=expires_at(given["kind"], created), source_form=submission["kind"],
+            source_reference=submission["reference"], notice_version=given["notice_version"],
+            kind=given["kind"],
+        )
+        for given in submission.get(OPT_INS_ATTRIBUTE) or ()
+    ]
 
 
 def is_consent(item: Mapping[str, Any]) -> bool:

@@ -32,7 +32,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from chalicelib import attachment_notices, case_emails, emails, follow_up, items, unsubscribe
+from chalicelib import attachment_notices, case_emails, consents, emails, follow_up, items, unsubscribe
 from chalicelib.crypto import (
     CiphertextMismatch,
     KeyServiceUnavailable,
@@ -195,6 +195,7 @@ class Notifier:
                 continue
             item = record.item
             if record.event == "INSERT" and is_submission(item):
+                consents.record(self.table, item, self.data_policy.expires_at)
                 for message in planned_messages(item, self.policy):
                     self.deliver(item, message)
             elif record.event == "INSERT" and (update := case_emails.planned_update(item, self.policy)):

@@ -120,6 +120,20 @@ class ItemChange:
         return request
 
 
+@dataclass(frozen=True)
+class ItemCheck:
+    """A condition a transaction checks and writes nothing to: the item is there (or, with
+    `exists` False, is not). `guard` names it in a WriteConflict."""
+
+    partition: str
+    sort: str
+    guard: str
+    exists: bool = True
+
+
+Write = NewItem | ItemChange | ItemCheck
+
+
 @dataclass
 class SubmissionTable:
     table_name: str
@@ -132,7 +146,7 @@ class SubmissionTable:
             self._client = self.client_factory()
         return self._client
 
-    def create_all(self, items: Sequence[NewItem | ItemChange]) -> None:
+    def create_all(self, items: Sequence[Write]) -> None:
         """Create every item (and make every change) or none; raise WriteConflict naming the first
         key that was taken or change whose condition failed."""
         try:
@@ -397,10 +411,18 @@ class SubmissionTable:
         except (ClientError, BotoCoreError) as error:
             raise write_failure(error, [guard]) from None
 
-    def _entry(self, write: NewItem | ItemChange) -> dict[str, Any]:
+    def _entry(self, write: Write) -> dict[str, Any]:
         """One entry of a write transaction."""
         if isinstance(write, NewItem):
             return {"Put": self._conditional_put(write)}
+        if isinstance(write, ItemCheck):
+            condition = "attribute_exists" if write.exists else "attribute_not_exists"
+            return {"ConditionCheck": {
+                "TableName": self.table_name,
+                "Key": to_dynamodb({PARTITION_KEY: write.partition, SORT_KEY: write.sort}),
+                "ConditionExpression": f"{condition}(#pk)",
+                "ExpressionAttributeNames": {"#pk": PARTITION_KEY},
+            }}
         return {"Update" if write.attributes is not None else "Delete": write.request(self.table_name)}
 
     def _conditional_put(self, new: NewItem) -> dict[str, Any]:

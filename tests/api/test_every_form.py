@@ -171,6 +171,7 @@ def test_an_opt_in_is_recorded_with_its_form_and_notice_version(
     api: Any, moto_account: Any, form: FormKind
 ) -> None:
     post_json(api, form.path, {**example(form), "marketing_consent": True})
+    moto_account.record_consents()
     [consent] = [item for item in moto_account.raw_items() if item.get("kind") == "consent"]
     assert consent["fields"]["source_form"] == form.kind
     assert consent["fields"]["notice_version"] == data_policy().notice_version

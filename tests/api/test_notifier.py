@@ -145,6 +145,27 @@ def later(notifier: Any, seconds: float) -> None:
     notifier.clock = lambda: moment
 
 
+def test_an_opt_in_becomes_its_consent_record_from_the_stream_unless_the_submission_was_erased(
+    api: Any, notifier_app: Any, moto_account: MotoAccount, mailbox: Any
+) -> None:
+    kept = post_one(api, "enquiry", marketing_consent=True)
+    erased = post_one(api, "complaint", email="other@example.org", marketing_consent=True)
+    records = stream_records(moto_account, prefix=items.SUBMISSION_PREFIX)
+    assert not [i for i in moto_account.raw_items() if items.is_consent(i)]  # the request wrote one item
+    partition, sort = items.submission_key(erased)
+    moto_account.dynamodb().delete_item(  # staff erased it before the stream arrived
+        TableName=moto_account.table_name, Key={"pk": {"S": partition}, "sk": {"S": sort}})
+
+    run(notifier_app, records)
+    run(notifier_app, records)  # a repeat
+
+    (consent,) = [i for i in moto_account.raw_items() if items.is_consent(i)]
+    (submission,) = moto_account.submissions("enquiry")
+    assert consent["fields"]["source_reference"] == kept
+    assert consent["reference"] == submission[items.OPT_INS_ATTRIBUTE][0]["reference"]
+    assert consent["subject_hash"] == submission["subject_hash"]
+
+
 def test_a_retry_within_the_claim_s_lease_raises_and_sends_nothing(
     api: Any, notifier_app: Any, moto_account: MotoAccount, mailbox: Any
 ) -> None:

@@ -179,6 +179,7 @@ def test_a_complaint_with_marketing_opt_in_records_consent(api: Any, moto_accoun
         "category": "other", "description": "x", "desired_outcome": "y",
         "name": "Hal Ito", "email": "hal@example.com", "marketing_consent": True,
     })
+    moto_account.record_consents()
     [consent] = [i for i in moto_account.raw_items() if i.get("kind") == "consent"]
     assert consent["fields"]["source_form"] == "complaint"
 

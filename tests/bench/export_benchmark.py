@@ -33,6 +33,7 @@ from aftercare_local import dynamodb as dynamodb_local
 from aftercare_local.paths import REPO
 from chalicelib.forms import FORMS, InvalidSubmission
 from chalicelib.intake import Intake
+from chalicelib.items import consent_items
 from chalicelib.policy import data_policy
 from chalicelib.settings import Settings
 from chalicelib.storage import EXPORT_PAGE_SIZE, NewItem, SubmissionTable
@@ -68,6 +69,8 @@ class _Captured:
 
     def create_all(self, items: list[NewItem]) -> None:
         self.items.extend(new.item for new in items)
+        for new in items:  # and the consent records the notifier makes of a submission's opt-ins
+            self.items.extend(consent_items(new.item, data_policy().expires_at))
 
 
 def usable_kinds() -> list[str]:

@@ -111,7 +111,7 @@ def test_the_notifier_role_touches_only_its_own_records_and_reads_no_table_scan(
     }
     assert leading == {"ReadTheSubmissionItsCaseHistoryFilesAndSentRecords":
                        ["SUB#*", "CASE#*", "UPLOAD#*", "SENT#*"],
-                       "ClaimAndMarkEachMessage": ["SENT#*"], "WithdrawConsent": ["CONSENT#*"],
+                       "ClaimAndMarkEachMessage": ["SENT#*"], "RecordAndWithdrawConsents": ["CONSENT#*"],
                        "RecordTheWithdrawal": ["AUDIT#*"], "RecordEachCaseRatingOnce": ["SUB#*"]}
 
 

@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 from aftercare_cli.main import cli
+from chalicelib import consents
 from chalicelib.crypto import ensure_local_keys, subject_hash
 from chalicelib.forms import FORMS
 from chalicelib.intake import Intake
-from chalicelib.items import AUDIT_PREFIX
+from chalicelib.items import AUDIT_PREFIX, submission_key
 from chalicelib.policy import data_policy
 from chalicelib.settings import Settings
 from chalicelib.storage import EXPIRY_ATTRIBUTE, SubmissionTable, from_dynamodb
@@ -47,7 +48,14 @@ class HelpDesk:
         )
         body = payload_for(form, NOW.date(), **changes)
         receipt = intake.receive(form, validated(form, body, NOW.date()), idempotency_key)
+        self.record_consents(receipt.reference)
         return receipt.reference
+
+    def record_consents(self, reference: str) -> None:
+        """The submission's opt-ins become consent records, as the notifier makes them from the stream."""
+        stored = self.table.get(*submission_key(reference), now_epoch=0)
+        if stored is not None:
+            consents.record(self.table, stored, data_policy().expires_at)
 
     def subject(self, email: str) -> str:
         return subject_hash(self.settings.subject_hasher(), email)

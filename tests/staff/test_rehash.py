@@ -44,6 +44,7 @@ def submit_the_first_way(desk: HelpDesk, kind: str, *, at: datetime = NOW,
                     policy=data_policy(), clock=lambda: at)
     reference = intake.receive(form, validated(form, payload_for(form, NOW.date(), **changes), NOW.date()),
                                idempotency_key).reference
+    desk.record_consents(reference)
     for item in desk.raw_items():
         if HASH_SCHEME_ATTRIBUTE in item:
             desk.table.client.update_item(
