@@ -25,6 +25,7 @@ OPEN_CASES_INDEX = "open-cases"
 # before the second), stay under 7 s; a DynamoDB write is answered in
 # milliseconds when the service is well.
 CLIENT_CONFIG = Config(
+    parameter_validation=False,
     retries={"total_max_attempts": 2, "mode": "standard"},
     connect_timeout=1,
     read_timeout=2.5,
