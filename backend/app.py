@@ -362,6 +362,8 @@ def unsubscribe_now() -> Response:
 
 
 # -- Emails, off the request path: the table's change stream drives them ----------
+# The notifier and the digest run as functions of their own: they load the email modules
+# on their first call, so a form's or a health check's cold start never pays for them.
 
 @cache
 def get_notifier() -> Notifier:
@@ -398,13 +400,13 @@ def notifier(event: Any) -> None:
 def digest(event: Any) -> dict[str, str]:
     """Each morning, yesterday's submissions for the staff who asked for one mail a day, and the
     cases overdue today; each at most once a day, however often this runs."""
+    from chalicelib.notify import ask_again_what_is_due
+
     notifier = get_notifier()
     today = notifier.clock().date()
     outcomes = notifier.send_digests(today - timedelta(days=1))
     outcomes["overdue"] = notifier.send_overdue_digest(today)
     # Emails whose sender stopped or whose backoff has passed: asked again, for the notifier to send.
-    from chalicelib.notify import ask_again_what_is_due
-
     asked = ask_again_what_is_due(notifier.table, notifier.clock(), notifier.claim_lease)
     outcomes["asked again"] = str(len(asked))
     return outcomes

@@ -145,8 +145,8 @@ def mail(case: Mapping[str, Any], recipient: str, letterhead: Letterhead, feedba
         "feedback_url": feedback_url, "link_days": LINK_DAYS, **emails.frame(letterhead),
     }
     return emails.Mail(sender=letterhead.sender, to=recipient, subject=subject,
-                text=emails.render("follow_up.txt", **context),
-                html=emails.render("follow_up.html", **context))
+                       text=emails.render("follow_up.txt", **context),
+                       html=emails.render("follow_up.html", **context))
 
 
 # -- What the notifier does -----------------------------------------------------------

@@ -52,3 +52,35 @@ def test_importing_the_app_builds_no_form_or_answer_schema() -> None:
 
 def test_a_form_builds_its_own_schema_on_its_first_post_and_no_other() -> None:
     assert probe()["built_after_one_post"] == ["enquiry"]
+
+
+RACE = """
+import json, sys, threading
+sys.path.insert(0, sys.argv[1])
+from chalicelib.forms import FORMS, InvalidSubmission, validate
+start = threading.Barrier(16)
+named = []
+
+def post() -> None:
+    start.wait()
+    try:
+        validate(FORMS["enquiry"].model, {"not_a_field": "x"})
+    except InvalidSubmission as refused:
+        named.append(sorted(error.field for error in refused.errors))
+
+threads = [threading.Thread(target=post) for _ in range(16)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(json.dumps(named))
+"""
+
+
+def test_threads_that_post_a_form_first_at_once_all_get_its_own_rules() -> None:
+    # The local server answers from many threads: the first build must not race (pydantic >= 2.14).
+    done = subprocess.run([sys.executable, "-c", RACE, str(BACKEND)],
+                          capture_output=True, text=True, timeout=60, check=True)
+    named = json.loads(done.stdout.strip().splitlines()[-1])
+    assert len(named) == 16
+    assert all(fields == named[0] and "not_a_field" in fields for fields in named)
