@@ -9,21 +9,19 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import cache, wraps
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Chalice, Response
-from chalicelib import notify, openapi, origin, pages, unsubscribe, web
+from chalicelib import origin, pages, unsubscribe, web
 from chalicelib.antispam import PlainPostLimit
 from chalicelib.bucket import BucketUnavailable
 from chalicelib.checker import UploadChecker, landed_keys
 from chalicelib.crypto import KeyServiceUnavailable, RecipientSeal
-from chalicelib.emails import notification_policy
 from chalicelib.forms import FORMS, TRACK, WARRANTY_STATUS, FieldError, FormKind, InvalidSubmission, validate
 from chalicelib.forms.attachments import UploadRequest
 from chalicelib.forms.products import CLAIM_TOPIC, claim_message
 from chalicelib.intake import AlreadyClaimed, IdempotencyKeyReused, Intake
 from chalicelib.lifecycles import case_policy
-from chalicelib.mailer import MailSettings
 from chalicelib.message_keys import case_message_cipher
 from chalicelib.policy import data_policy
 from chalicelib.receipts import NoReceipt
@@ -33,6 +31,9 @@ from chalicelib.storage import StorageUnavailable, WriteConflict
 from chalicelib.tracking import CaseTracker, NoSuchCase
 from chalicelib.uploads import UploadDesk
 from chalicelib.warranty import NoSuchWarranty
+
+if TYPE_CHECKING:
+    from chalicelib.notify import Notifier
 
 app = Chalice(app_name="aftercare")
 app.log.setLevel(logging.INFO)
@@ -284,6 +285,8 @@ def check_upload(event: dict[str, Any], context: Any) -> None:
 @app.route("/openapi.json", methods=["GET"])
 @guarded
 def get_openapi() -> Response:
+    from chalicelib import openapi  # its schemas are built for this route only, not for every cold start
+
     return respond(web.json_answer(200, openapi.document(get_reception().clock().date())))
 
 
@@ -359,9 +362,15 @@ def unsubscribe_now() -> Response:
 
 
 # -- Emails, off the request path: the table's change stream drives them ----------
+# The notifier and the digest run as functions of their own: they load the email modules
+# on their first call, so a form's or a health check's cold start never pays for them.
 
 @cache
-def get_notifier() -> notify.Notifier:
+def get_notifier() -> Notifier:
+    from chalicelib import notify
+    from chalicelib.emails import notification_policy
+    from chalicelib.mailer import MailSettings
+
     wiring = settings()
     mail = MailSettings.from_environ(os.environ)
     # In AWS the notifier's role may open recipient addresses and customer messages only.
@@ -391,11 +400,13 @@ def notifier(event: Any) -> None:
 def digest(event: Any) -> dict[str, str]:
     """Each morning, yesterday's submissions for the staff who asked for one mail a day, and the
     cases overdue today; each at most once a day, however often this runs."""
+    from chalicelib.notify import ask_again_what_is_due
+
     notifier = get_notifier()
     today = notifier.clock().date()
     outcomes = notifier.send_digests(today - timedelta(days=1))
     outcomes["overdue"] = notifier.send_overdue_digest(today)
     # Emails whose sender stopped or whose backoff has passed: asked again, for the notifier to send.
-    asked = notify.ask_again_what_is_due(notifier.table, notifier.clock(), notifier.claim_lease)
+    asked = ask_again_what_is_due(notifier.table, notifier.clock(), notifier.claim_lease)
     outcomes["asked again"] = str(len(asked))
     return outcomes

@@ -21,14 +21,14 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from chalicelib import emails, items, unsubscribe
+from chalicelib import items, unsubscribe
 from chalicelib.crypto import SubjectHasher
-from chalicelib.emails import Letterhead, Mail
 from chalicelib.forms import FORMS, FieldError, InvalidSubmission, Submission
 from chalicelib.lifecycles import CasePolicy, case_policy
 from chalicelib.storage import ItemChange, WriteConflict
 
 if TYPE_CHECKING:
+    from chalicelib.emails import Letterhead, Mail
     from chalicelib.notify import Notifier
 
 log = logging.getLogger(__name__)
@@ -135,6 +135,8 @@ def rating_for(feedback: Mapping[str, Any], hasher: SubjectHasher) -> tuple[str,
 
 def mail(case: Mapping[str, Any], recipient: str, letterhead: Letterhead, feedback_url: str) -> Mail:
     """The one email: which request closed, and the link to rate it; nothing the customer wrote."""
+    from chalicelib import emails  # the intake checks links here too, and never sends mail
+
     reference = str(case["reference"])
     kind_name = FORMS[str(case["kind"])].title.lower()
     subject = f"How did we do with your {kind_name}? ({reference})"
@@ -142,9 +144,9 @@ def mail(case: Mapping[str, Any], recipient: str, letterhead: Letterhead, feedba
         "subject": subject, "kind_name": kind_name, "reference": reference,
         "feedback_url": feedback_url, "link_days": LINK_DAYS, **emails.frame(letterhead),
     }
-    return Mail(sender=letterhead.sender, to=recipient, subject=subject,
-                text=emails.render("follow_up.txt", **context),
-                html=emails.render("follow_up.html", **context))
+    return emails.Mail(sender=letterhead.sender, to=recipient, subject=subject,
+                       text=emails.render("follow_up.txt", **context),
+                       html=emails.render("follow_up.html", **context))
 
 
 # -- What the notifier does -----------------------------------------------------------

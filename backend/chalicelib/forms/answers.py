@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
-class Accepted(BaseModel):
+class Answer(BaseModel):
+    """What every answer shares: its schema is built when the first one is sent, not at import,
+    so a cold start pays only for the answers it gives."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class Accepted(Answer):
     """A stored submission: quote the reference in any later contact."""
 
     reference: str = Field(title="Reference", examples=["ENQ-7K3M-Q9XD"])
@@ -31,7 +38,7 @@ class ReturnAssessed(Accepted):
     under_warranty: bool = Field(title="Under warranty")
 
 
-class WarrantyStatus(BaseModel):
+class WarrantyStatus(Answer):
     """The warranty registered for one serial number."""
 
     product: str = Field(title="Product id")
@@ -41,13 +48,13 @@ class WarrantyStatus(BaseModel):
     under_warranty: bool = Field(title="Under warranty")
 
 
-class Problem(BaseModel):
+class Problem(Answer):
     """Why the request was not taken."""
 
     message: str
 
 
-class FieldProblem(BaseModel):
+class FieldProblem(Answer):
     field: str = Field(description="The field's name; empty for the body as a whole.")
     message: str
 
@@ -58,7 +65,7 @@ class ValidationProblem(Problem):
     errors: list[FieldProblem]
 
 
-class Claim(BaseModel):
+class Claim(Answer):
     """How to contest what someone else registered: post these fields to `path` with your own."""
 
     path: str = Field(description="The form to post the claim to, under the API's base.")

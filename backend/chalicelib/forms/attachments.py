@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, ValidationInfo
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo
 
+from chalicelib.forms.answers import Answer
 from chalicelib.forms.core import Submission, personal, sent_as_form
 
 # Which forms take files, how many, which types and how large: the one home of these limits.
@@ -95,7 +96,7 @@ class UploadRequest(Submission):
                 "name": "receipt.jpg"}
 
 
-class IssuedUpload(BaseModel):
+class IssuedUpload(Answer):
     """Where and how the browser sends the file: POST `fields` and then the file, as multipart, to `url`."""
 
     upload_id: str = Field(description="Name it in the form's `attachments` list.")

@@ -38,7 +38,8 @@ class UniqueClaim:
 class Submission(BaseModel):
     """What every form shares: strict about unknown fields, tidy about spaces."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # Built on its first validation, not at import: a cold start builds only the forms it receives.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
     # The JSON answer a stored submission gets (see `answer`).
     answer_model: ClassVar[type[Accepted]] = Accepted

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, Field
 
+from chalicelib.forms.answers import Answer
 from chalicelib.forms.core import Submission
 from chalicelib.forms.fields import Email
 from chalicelib.references import REFERENCE_PATTERN
@@ -46,17 +47,17 @@ class TrackQuery(Submission):
         return {"reference": "CMP-7K3M-Q9XD", "email": "hal.ito@example.com"}
 
 
-class Step(BaseModel):
+class Step(Answer):
     on: date = Field(title="Date")
     words: str = Field(title="What happened")
 
 
-class CustomerMessage(BaseModel):
+class CustomerMessage(Answer):
     on: date = Field(title="Date")
     message: str = Field(title="Our message to you")
 
 
-class CaseProgress(BaseModel):
+class CaseProgress(Answer):
     """Where a request stands, in plain words: nothing staff noted for themselves."""
 
     reference: str = Field(title="Reference")
