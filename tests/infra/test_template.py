@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
+import subprocess
+import sys
 import tomllib
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -386,3 +390,26 @@ def test_every_skipped_checkov_check_carries_a_reason(resources, side_templates)
     for name, skip in skipped:
         assert re.fullmatch(r"CKV2?_AWS_\d+", skip["id"]), name
         assert len(skip.get("comment", "").split()) >= 5, (name, skip["id"])
+
+
+def test_the_lambda_package_carries_bytecode_its_runtime_reads_without_compiling(
+    package_dir, deploy_module, packaged, tmp_path
+):
+    """Lambda's code directory is read-only: without bytecode, every cold start compiles it all."""
+    with zipfile.ZipFile(package_dir / deploy_module.LAMBDA_ZIP) as package:
+        names = set(package.namelist())
+        package.extractall(tmp_path)
+    sources = {name for name in names if name.endswith(".py")}
+    missing = {name for name in sources if importlib.util.cache_from_source(name) not in names}
+    assert "app.py" in sources and "chalicelib/intake.py" in sources and missing == set()
+    runtimes = {r["Properties"]["Runtime"] for r in packaged["Resources"].values()
+                if r["Type"] == "AWS::Serverless::Function"}
+    assert runtimes == {f"python{sys.version_info.major}.{sys.version_info.minor}"}
+    # Loaded as Lambda loads it, from a read-only directory: the bytecode is what runs.
+    for path in tmp_path.rglob("*"):
+        path.chmod(path.stat().st_mode & ~0o222)
+    done = subprocess.run([sys.executable, "-v", "-c", "import chalicelib.intake"], cwd=tmp_path,
+                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path)},
+                          capture_output=True, text=True, timeout=60, check=True)
+    compiled = importlib.util.cache_from_source(str(tmp_path / "chalicelib" / "intake.py"))
+    assert f"code object from '{compiled}'" in done.stderr
