@@ -13,33 +13,36 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chalice import Chalice, Response
-from chalicelib import origin, pages, unsubscribe, web
-from chalicelib.antispam import PlainPostLimit
-from chalicelib.bucket import BucketUnavailable
-from chalicelib.checker import UploadChecker, landed_keys
-from chalicelib.crypto import KeyServiceUnavailable, RecipientSeal
+from chalicelib.cases.tracking import CaseTracker, NoSuchCase
+from chalicelib.crypto.exceptions import KeyServiceUnavailable
+from chalicelib.crypto.keys import RecipientSeal
+from chalicelib.crypto.message_keys import case_message_cipher
 from chalicelib.forms import FORMS, TRACK, WARRANTY_STATUS, FieldError, FormKind, InvalidSubmission, validate
 from chalicelib.forms.attachments import UploadRequest
 from chalicelib.forms.products import CLAIM_TOPIC, claim_message
-from chalicelib.intake import AlreadyClaimed, IdempotencyKeyReused, Intake
-from chalicelib.lifecycles import case_policy
-from chalicelib.message_keys import case_message_cipher
-from chalicelib.policy import data_policy
-from chalicelib.receipts import NoReceipt
-from chalicelib.reception import CrossSite, RateLimited, Reception, TooFast
+from chalicelib.intake.checker import UploadChecker, landed_keys
+from chalicelib.intake.receiving import AlreadyClaimed, IdempotencyKeyReused, Intake
+from chalicelib.intake.uploads import UploadDesk
+from chalicelib.intake.warranty import NoSuchWarranty
+from chalicelib.notify import unsubscribe
+from chalicelib.rules.lifecycles import case_policy
+from chalicelib.rules.policy import data_policy
 from chalicelib.settings import ConfigurationError, Settings
-from chalicelib.storage import StorageUnavailable, WriteConflict
-from chalicelib.tracking import CaseTracker, NoSuchCase
-from chalicelib.uploads import UploadDesk
-from chalicelib.warranty import NoSuchWarranty
+from chalicelib.store.bucket import BucketUnavailable
+from chalicelib.store.table import StorageUnavailable, WriteConflict
+from chalicelib.web import origin, pages
+from chalicelib.web import posts as web
+from chalicelib.web.receipts import NoReceipt
+from chalicelib.web.reception import CrossSite, RateLimited, Reception, TooFast
+from chalicelib.web.screening import PlainPostLimit
 
 if TYPE_CHECKING:
-    from chalicelib.notify import Notifier
+    from chalicelib.notify.notifier import Notifier
 
 app = Chalice(app_name="aftercare")
 app.log.setLevel(logging.INFO)
 app.register_middleware(origin.guard(os.environ), "http")
-ANY_CONTENT_TYPE = ["*/*"]  # checked in chalicelib.web, so a wrong type gets our own 415
+ANY_CONTENT_TYPE = ["*/*"]  # checked in chalicelib.web.posts, so a wrong type gets our own 415
 OUTAGES = (StorageUnavailable, KeyServiceUnavailable, ConfigurationError, BucketUnavailable)
 YOUNG_OBJECTS_BEFORE_COLLECTION = 50_000  # see the end of this module
 # Chalice needs a stream ARN when the app loads; the deployed template puts the
@@ -287,7 +290,7 @@ def check_upload(event: dict[str, Any], context: Any) -> None:
 @app.route("/openapi.json", methods=["GET"])
 @guarded
 def get_openapi() -> Response:
-    from chalicelib import openapi  # its schemas are built for this route only, not for every cold start
+    from chalicelib.web import openapi  # its schemas are built for this route only, not for every cold start
 
     return respond(web.json_answer(200, openapi.document(get_reception().clock().date())))
 
@@ -310,7 +313,7 @@ def health() -> Response:
     return respond(web.json_answer(200, {"status": "ok"}))
 
 
-# -- Unsubscribe links (emails carry them; chalicelib.unsubscribe) ---------------
+# -- Unsubscribe links (emails carry them; chalicelib.notify.unsubscribe) ---------------
 
 def unsubscribe_token() -> str:
     request = app.current_request
@@ -369,9 +372,9 @@ def unsubscribe_now() -> Response:
 
 @cache
 def get_notifier() -> Notifier:
-    from chalicelib import notify
-    from chalicelib.emails import notification_policy
-    from chalicelib.mailer import MailSettings
+    from chalicelib.notify import notifier as notify
+    from chalicelib.notify.emails import notification_policy
+    from chalicelib.notify.mailer import MailSettings
 
     wiring = settings()
     mail = MailSettings.from_environ(os.environ)
@@ -402,7 +405,7 @@ def notifier(event: Any) -> None:
 def digest(event: Any) -> dict[str, str]:
     """Each morning, yesterday's submissions for the staff who asked for one mail a day, and the
     cases overdue today; each at most once a day, however often this runs."""
-    from chalicelib.notify import ask_again_what_is_due
+    from chalicelib.notify.notifier import ask_again_what_is_due
 
     notifier = get_notifier()
     today = notifier.clock().date()

@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from chalicelib.catalog import AfterSalesPolicy, Catalog, Product, parse_catalog
+from chalicelib.rules.catalog import AfterSalesPolicy, Catalog, Product, parse_catalog
 from mkdocs.exceptions import PluginError
 
 CATALOG = Path("backend/chalicelib/data/catalog.toml")

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
-from chalicelib.web import API_BASE, HONEYPOT_FIELD
+from chalicelib.web.posts import API_BASE, HONEYPOT_FIELD
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.pages import Page
 
@@ -63,7 +63,7 @@ def form_specs() -> dict[str, FormSpec]:
 
 def product_names() -> dict[str, str]:
     """Display names for catalog product ids, for a product list without x-labels."""
-    from chalicelib.catalog import catalog
+    from chalicelib.rules.catalog import catalog
 
     return catalog().product_names()
 

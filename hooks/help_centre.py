@@ -1,7 +1,7 @@
 """The help centre's own facts on the site: who the retailer is, how to reach a person, the guides.
 
 The retailer's facts have one home, backend/chalicelib/data/retailer.toml,
-read through chalicelib.retailer. Templates (footer, home page, 404 page) find
+read through chalicelib.rules.retailer. Templates (footer, home page, 404 page) find
 them as `config.extra.retailer`; Markdown pages carry markers:
 
 - `<!-- retailer: name -->` inline: one fact (name, legal_name, phone, email,
@@ -18,8 +18,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from chalicelib.catalog import catalog
-from chalicelib.retailer import Retailer, retailer
+from chalicelib.rules.catalog import catalog
+from chalicelib.rules.retailer import Retailer, retailer
 from mkdocs.exceptions import PluginError
 
 RETAILER_DATA = Path("backend/chalicelib/data/retailer.toml")

@@ -14,9 +14,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from chalicelib.items import CONSENT_CONTACT, CONSENT_KIND, CONSENT_KINDS, FOLLOW_UP_KIND
-from chalicelib.policy import DataPolicy, KindNotice, PolicySettingError, parse_policy
-from chalicelib.retailer import retailer
+from chalicelib.rules.policy import DataPolicy, KindNotice, PolicySettingError, parse_policy
+from chalicelib.rules.retailer import retailer
+from chalicelib.store.items import CONSENT_CONTACT, CONSENT_KIND, CONSENT_KINDS, FOLLOW_UP_KIND
 from mkdocs.exceptions import PluginError
 
 DATA_POLICY = Path("backend/chalicelib/data/data_policy.toml")

@@ -23,17 +23,17 @@ from aftercare_local import processes
 from aftercare_local import s3 as s3_local
 from aftercare_local.paths import BACKEND, BUILT_SITE, REPO
 from aftercare_local.processes import free_port
-from chalicelib import consents
-from chalicelib.crypto import (
+from chalicelib.crypto.keys import (
     LOCAL_DATA_KEY_FILE,
     LocalKeyProvider,
     SubmissionCipher,
     ensure_local_keys,
     read_local_key,
 )
-from chalicelib.items import SORT_KEY, SUBMISSION_SORT_KEY
-from chalicelib.policy import data_policy
-from chalicelib.storage import SubmissionTable, from_dynamodb
+from chalicelib.notify import consents
+from chalicelib.rules.policy import data_policy
+from chalicelib.store.items import SORT_KEY, SUBMISSION_SORT_KEY
+from chalicelib.store.table import SubmissionTable, from_dynamodb
 from moto import mock_aws
 
 # The local stack with email (MailDev and the stream reader): its fixtures.
@@ -92,7 +92,7 @@ class StoredItems:
 
     def record_consents(self) -> int:
         """What the notifier does for each new submission the stream hands it: the opt-ins it
-        carries become consent records (chalicelib.consents); a repeat writes nothing."""
+        carries become consent records (chalicelib.notify.consents); a repeat writes nothing."""
         table = SubmissionTable(self.table_name, self.dynamodb)
         return sum(consents.record(table, item, data_policy().expires_at) for item in self.submissions())
 

@@ -23,9 +23,9 @@ import pytest
 from aftercare_local import dynamodb as dynamodb_local
 from aftercare_local import mail, processes
 from aftercare_local.paths import REPO
-from chalicelib.crypto import ensure_local_keys
+from chalicelib.crypto.keys import ensure_local_keys
 from chalicelib.forms import FORMS
-from chalicelib.storage import SubmissionTable
+from chalicelib.store.table import SubmissionTable
 
 from tests.conftest import LiveStack, free_port, local_client, serving
 from tests.samples import payload_for

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chalicelib import items
-from chalicelib.attachment_notices import upload_ids_of
-from chalicelib.bucket import AttachmentBucket, NoSuchObject
-from chalicelib.crypto import SubmissionCipher
+from chalicelib.crypto.keys import SubmissionCipher
 from chalicelib.forms.attachments import MAX_BYTES
-from chalicelib.storage import SubmissionTable
+from chalicelib.notify.attachment_notices import upload_ids_of
+from chalicelib.store import items
+from chalicelib.store.bucket import AttachmentBucket, NoSuchObject
+from chalicelib.store.table import SubmissionTable
 
 from aftercare_cli.staff import Staff
 

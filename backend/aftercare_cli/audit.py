@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.items import AUDIT_KIND, PARTITION_KEY, SORT_KEY, audit_key, epoch, timestamp
-from chalicelib.policy import add_months
-from chalicelib.storage import NewItem
+from chalicelib.rules.policy import add_months
+from chalicelib.store.items import AUDIT_KIND, PARTITION_KEY, SORT_KEY, audit_key, epoch, timestamp
+from chalicelib.store.table import NewItem
 
 from aftercare_cli.staff import Staff
 

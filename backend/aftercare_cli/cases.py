@@ -7,11 +7,11 @@ from datetime import date
 from functools import cached_property
 from typing import Any
 
-from chalicelib import items
-from chalicelib.cases import CaseBook, Change, open_message, open_note
-from chalicelib.lifecycles import CasePolicy, case_policy
-from chalicelib.storage import from_dynamodb
-from chalicelib.warranty_link import warranty_of
+from chalicelib.cases.book import CaseBook, Change, open_message, open_note
+from chalicelib.intake.warranty_link import warranty_of
+from chalicelib.rules.lifecycles import CasePolicy, case_policy
+from chalicelib.store import items
+from chalicelib.store.table import from_dynamodb
 
 from aftercare_cli.attachments import attachments_of
 from aftercare_cli.staff import Staff

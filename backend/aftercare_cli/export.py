@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from datetime import time as day_time
 
-from chalicelib.items import CONSENT_KINDS, OPTED_IN, epoch, timestamp
+from chalicelib.store.items import CONSENT_KINDS, OPTED_IN, epoch, timestamp
 
 from aftercare_cli.pipeline import decoded_chunks, make_pool
 from aftercare_cli.sheets import Sink

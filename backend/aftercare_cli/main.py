@@ -12,15 +12,15 @@ from pathlib import Path
 from typing import IO, Any
 
 import click
-from chalicelib import attachment_notices
-from chalicelib.bucket import BucketUnavailable
-from chalicelib.cases import CaseNotFound, Change
-from chalicelib.crypto import KeyServiceUnavailable
+from chalicelib.cases.book import CaseNotFound, Change
+from chalicelib.crypto.exceptions import KeyServiceUnavailable
 from chalicelib.forms.fields import Email
-from chalicelib.items import CONSENT_KIND, CONSENT_KINDS, epoch
-from chalicelib.lifecycles import IllegalMove, case_policy
+from chalicelib.notify import attachment_notices
+from chalicelib.rules.lifecycles import IllegalMove, case_policy
 from chalicelib.settings import ConfigurationError
-from chalicelib.storage import ItemGone, StorageUnavailable
+from chalicelib.store.bucket import BucketUnavailable
+from chalicelib.store.items import CONSENT_KIND, CONSENT_KINDS, epoch
+from chalicelib.store.table import ItemGone, StorageUnavailable
 from pydantic import TypeAdapter, ValidationError
 
 from aftercare_cli import attachments, cases, subjects
@@ -709,11 +709,9 @@ def audit(lazy: _LazyStaff, since: datetime | None, until: datetime | None, emai
 
 def _add_email_commands() -> None:
     from aftercare_cli.outbox import outbox, show
-    from aftercare_cli.rehash import rehash
 
     cli.add_command(outbox)
     cli.add_command(show)
-    cli.add_command(rehash)
 
 
 _add_email_commands()

@@ -12,9 +12,11 @@ import re
 from typing import Any
 
 import click
-from chalicelib import case_emails, items, notify
-from chalicelib.items import epoch, timestamp
-from chalicelib.storage import WriteConflict
+from chalicelib.notify import case_emails
+from chalicelib.notify import notifier as notify
+from chalicelib.store import items
+from chalicelib.store.items import epoch, timestamp
+from chalicelib.store.table import WriteConflict
 
 from aftercare_cli.audit import audited
 from aftercare_cli.listing import FORMAT_OPTION

@@ -21,7 +21,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPool
 from typing import Any
 
 from chalicelib.settings import Settings
-from chalicelib.storage import from_dynamodb, is_expired
+from chalicelib.store.table import from_dynamodb, is_expired
 
 from aftercare_cli.records import staff_view
 from aftercare_cli.sheets import Row

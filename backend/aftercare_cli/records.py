@@ -7,10 +7,11 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from chalicelib.crypto import SubmissionCipher
+from chalicelib.crypto.keys import SubmissionCipher
 from chalicelib.forms import FORMS
 from chalicelib.forms.attachments import MAX_FILES
-from chalicelib.items import (
+from chalicelib.rules.lifecycles import case_policy
+from chalicelib.store.items import (
     CONSENT_KINDS,
     CONSENT_STATUSES,
     HANDLER_ATTRIBUTE,
@@ -19,8 +20,7 @@ from chalicelib.items import (
     STATUS_SINCE_ATTRIBUTE,
     WINDOW_ATTRIBUTE,
 )
-from chalicelib.lifecycles import case_policy
-from chalicelib.storage import SubmissionTable
+from chalicelib.store.table import SubmissionTable
 
 from aftercare_cli.attachments import attachments_of
 

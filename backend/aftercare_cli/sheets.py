@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import IO, Any, Protocol
 
-from chalicelib.items import TIME_ATTRIBUTES
+from chalicelib.store.items import TIME_ATTRIBUTES
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter

@@ -13,10 +13,10 @@ from typing import Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
-from chalicelib.crypto import SubjectHasher, SubmissionCipher
-from chalicelib.policy import DataPolicy, data_policy
+from chalicelib.crypto.keys import SubjectHasher, SubmissionCipher
+from chalicelib.rules.policy import DataPolicy, data_policy
 from chalicelib.settings import ConfigurationError, Settings
-from chalicelib.storage import SubmissionTable
+from chalicelib.store.table import SubmissionTable
 
 # Variables that, once set, mean "work on AWS (or the table they name), not the local stack".
 AWS_SELECTORS = ("AFTERCARE_TABLE_NAME",)

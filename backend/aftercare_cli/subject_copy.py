@@ -13,10 +13,10 @@ import html
 from datetime import UTC, date, datetime
 from typing import Any
 
-from chalicelib.cases import open_message, open_note
-from chalicelib.catalog import catalog
+from chalicelib.cases.book import open_message, open_note
 from chalicelib.forms import FORMS
-from chalicelib.items import is_consent, parsed_timestamp, record_type
+from chalicelib.rules.catalog import catalog
+from chalicelib.store.items import is_consent, parsed_timestamp, record_type
 
 from aftercare_cli.staff import Staff
 

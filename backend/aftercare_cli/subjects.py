@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from chalicelib.crypto import RecipientSeal, subject_hash
+from chalicelib.crypto.keys import RecipientSeal, subject_hash
 from chalicelib.forms import FORMS, InvalidSubmission, validate
-from chalicelib.intake import IDEMPOTENCY_GUARD, SUBMISSION_GUARD
-from chalicelib.items import (
+from chalicelib.intake.receiving import IDEMPOTENCY_GUARD, SUBMISSION_GUARD
+from chalicelib.notify.unsubscribe import withdraw_consents
+from chalicelib.store.items import (
     CONSENT_CONTACT,
     CONSENT_KIND,
     RECIPIENT_ATTRIBUTE,
@@ -27,8 +28,7 @@ from chalicelib.items import (
     submission_payload,
     timestamp,
 )
-from chalicelib.storage import ItemChange, WriteConflict
-from chalicelib.unsubscribe import withdraw_consents
+from chalicelib.store.table import ItemChange, WriteConflict
 
 from aftercare_cli import attachments
 from aftercare_cli.listing import with_article
@@ -232,5 +232,5 @@ def withdraw_consent(staff: Staff, subject: str) -> int:
     records = consents(staff, subject)
     if not records:
         raise SubjectRequestError("no consent is recorded for that email address: nothing withdrawn")
-    # The unsubscribe link in an email does the very same (chalicelib.unsubscribe).
+    # The unsubscribe link in an email does the very same (chalicelib.notify.unsubscribe).
     return withdraw_consents(staff.table, staff.policy, records, staff.now())

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-from chalicelib.origin import SECRET_VARIABLE
+from chalicelib.web.origin import SECRET_VARIABLE
 
 from aftercare_local import mail, s3, schedule, server, stack, streams
 from aftercare_local.dynamodb import DynamoDBLocalError

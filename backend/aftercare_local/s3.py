@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from chalicelib.items import UPLOAD_FOLDER
+from chalicelib.store.items import UPLOAD_FOLDER
 
 from aftercare_local.paths import NODE_MODULES
 from aftercare_local.processes import stop

@@ -5,7 +5,7 @@ stage name `api` is the first path segment, as with API Gateway); everything
 else is a file of the built site. Every answer carries the security headers
 of the CloudFront response headers policy in infra/resources.yaml (read from
 the template, so there is one definition), and each API request gets the
-origin secret header CloudFront adds (chalicelib.origin).
+origin secret header CloudFront adds (chalicelib.web.origin).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ API_SLOTS = 2
 JSON_TYPE = "application/json"
 # What the API Gateway proxy integration sends when the function names no type.
 DEFAULT_API_CONTENT_TYPE = JSON_TYPE
-ORIGIN_HEADER = "X-Aftercare-Origin"  # chalicelib.origin.ORIGIN_HEADER, read without importing the app
+ORIGIN_HEADER = "X-Aftercare-Origin"  # chalicelib.web.origin.ORIGIN_HEADER, read without importing the app
 SITE_METHODS = ("GET", "HEAD")
 
 

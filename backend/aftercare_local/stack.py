@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
-from chalicelib.crypto import ensure_local_keys
+from chalicelib.crypto.keys import ensure_local_keys
 
 from aftercare_local import dynamodb, s3
 from aftercare_local.paths import BACKEND, CHALICE_CONFIG

@@ -1,1 +1,7 @@
-"""Aftercare's domain: forms, catalog, data policy, references, crypto and storage."""
+"""Aftercare's domain, one package per capability.
+
+store (items, the table, the bucket, references), crypto (keys, hashing), rules (data policy, catalog,
+retailer, lifecycles), forms, intake (a form's write, uploads, checker, warranties), cases (lifecycle
+moves, tracking, follow-up link), notify (stream emails), web (the public HTTP door), staff (every staff
+operation, audited); settings wires them to AWS or the local stack.
+"""

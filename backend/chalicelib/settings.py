@@ -8,12 +8,10 @@ from pathlib import Path
 
 import boto3
 
-from chalicelib.bucket import AttachmentBucket, s3_client
-from chalicelib.crypto import (
+from chalicelib.crypto.keys import (
     LOCAL_DATA_KEY_FILE,
     LOCAL_SUBJECT_KEY_FILE,
     KmsDerivedSubjectHasher,
-    KmsMacSubjectHasher,
     LocalSubjectHasher,
     SubjectHasher,
     SubmissionCipher,
@@ -21,7 +19,8 @@ from chalicelib.crypto import (
     local_key_provider,
     read_local_key,
 )
-from chalicelib.storage import SubmissionTable, dynamodb_client
+from chalicelib.store.bucket import AttachmentBucket, s3_client
+from chalicelib.store.table import SubmissionTable, dynamodb_client
 
 LOCAL_REGION = "eu-west-1"  # DynamoDB Local wants a region; any will do
 
@@ -116,15 +115,6 @@ class Settings:
             return LocalSubjectHasher(read_local_key(self.local_key_dir, LOCAL_SUBJECT_KEY_FILE))
         assert self.subject_key_id
         return KmsDerivedSubjectHasher(self.subject_key_id, self.region, self.session())
-
-    def legacy_subject_hasher(self) -> SubjectHasher:
-        """The scheme hashes were stored under before the derived key (`aftercare rehash`).
-        Locally the key file was always used as it is now: nothing to recompute."""
-        if self.local_key_dir:
-            return self.subject_hasher()
-        assert self.subject_key_id
-        return KmsMacSubjectHasher(self.subject_key_id, self.region, self.session())
-
 
     def attachment_bucket(self) -> AttachmentBucket:
         if not self.attachments_bucket:

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 from aftercare_local.schedule import scheduled_event
-from chalicelib import items
-from chalicelib.case_emails import OVERDUE_DIGEST, overdue_reference, update_message
-from chalicelib.cases import CaseBook, Change
-from chalicelib.lifecycles import case_policy
+from chalicelib.cases.book import CaseBook, Change
+from chalicelib.notify.case_emails import OVERDUE_DIGEST, overdue_reference, update_message
+from chalicelib.rules.lifecycles import case_policy
 from chalicelib.settings import Settings
+from chalicelib.store import items
 
 from tests.api import test_notifier
 from tests.api.test_notifier import CUSTOMER, SITE, post_one, run, sent, stream_records

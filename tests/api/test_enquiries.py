@@ -8,8 +8,8 @@ from urllib.parse import urlencode
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from chalicelib.receipts import RECEIPT_SECONDS
-from chalicelib.references import is_reference
+from chalicelib.store.references import is_reference
+from chalicelib.web.receipts import RECEIPT_SECONDS
 
 from tests.api.posting import FORM_HEADERS as PLAIN_FORM
 from tests.api.posting import JSON_HEADERS, BuiltPage
@@ -52,7 +52,7 @@ def test_stored_item_holds_no_personal_data_in_plaintext(api: Any, moto_account:
 
 
 def test_personal_fields_decrypt_with_the_kms_key(api: Any, moto_account: Any) -> None:
-    from chalicelib.crypto import SubmissionCipher, kms_key_provider
+    from chalicelib.crypto.keys import SubmissionCipher, kms_key_provider
 
     post(api, VALID)
     [stored] = moto_account.submissions("enquiry")

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from chalicelib.antispam import PlainPostLimit
 from chalicelib.forms import FORMS, FormKind
-from chalicelib.policy import data_policy
-from chalicelib.references import is_reference
+from chalicelib.rules.policy import data_policy
+from chalicelib.store.references import is_reference
+from chalicelib.web.screening import PlainPostLimit
 
 from tests.api.posting import post_form, post_json
 

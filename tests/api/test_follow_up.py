@@ -11,12 +11,14 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from chalicelib import follow_up, items, unsubscribe
-from chalicelib.cases import CaseBook, Change
+from chalicelib.cases import follow_up
+from chalicelib.cases.book import CaseBook, Change
 from chalicelib.forms import FORMS
-from chalicelib.lifecycles import case_policy
-from chalicelib.pages import site_page
+from chalicelib.notify import unsubscribe
+from chalicelib.rules.lifecycles import case_policy
 from chalicelib.settings import Settings
+from chalicelib.store import items
+from chalicelib.web.pages import site_page
 
 from tests.api.posting import post_form, post_json
 from tests.api.test_notifier import CUSTOMER, SITE, mailbox, notifier_app, run, stream_records  # noqa: F401 - its fixtures

@@ -8,7 +8,7 @@ from typing import Any
 
 import boto3
 from aftercare_local import dynamodb as dynamodb_local
-from chalicelib.crypto import SUBJECT_KEY_LABEL, subject_hash
+from chalicelib.crypto.keys import SUBJECT_KEY_LABEL, subject_hash
 from chalicelib.settings import Settings
 
 from tests.api.posting import post_json

@@ -12,11 +12,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
-from chalicelib import items, notify
 from chalicelib.forms import FORMS
-from chalicelib.mailer import MailRejected, MailUnavailable
-from chalicelib.retailer import retailer
-from chalicelib.storage import to_dynamodb
+from chalicelib.notify import notifier as notify
+from chalicelib.notify.mailer import MailRejected, MailUnavailable
+from chalicelib.rules.retailer import retailer
+from chalicelib.store import items
+from chalicelib.store.table import to_dynamodb
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from tests.api.posting import post_form, post_json
@@ -439,7 +440,7 @@ def test_a_malformed_or_forged_token_gets_a_clear_page_and_changes_nothing(
 def test_an_expired_token_says_so_and_changes_nothing(
     api: Any, notifier_app: Any, moto_account: MotoAccount
 ) -> None:
-    from chalicelib import unsubscribe
+    from chalicelib.notify import unsubscribe
 
     hasher = notifier_app.get_reception().intake.hasher
     token = unsubscribe.sign(hasher, "ENQ-7K3M-Q9XD", datetime.now(UTC) - timedelta(seconds=1))
@@ -455,7 +456,7 @@ def test_mail_rejected_and_unavailable_are_distinct() -> None:
 def test_a_kind_on_the_daily_digest_gets_one_mail_a_day_listing_its_submissions(
     api: Any, notifier_app: Any, moto_account: MotoAccount, mailbox: Any
 ) -> None:
-    from chalicelib.emails import NotificationPolicy, StaffAlert
+    from chalicelib.notify.emails import NotificationPolicy, StaffAlert
 
     notifier = notifier_app.get_notifier()
     policy = notifier.policy

@@ -8,8 +8,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from chalicelib.antispam import PlainPostLimit
 from chalicelib.forms.feedback import NOT_OUR_ADDRESS
+from chalicelib.web.screening import PlainPostLimit
 
 from tests.api.posting import BuiltPage, freeze_clock, post_form, post_json
 

@@ -9,8 +9,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from chalicelib.antispam import PlainPostLimit
 from chalicelib.forms import FORMS
+from chalicelib.web.screening import PlainPostLimit
 
 from tests.api.posting import as_form_fields, post_form, post_json
 from tests.api.test_warranty import REGISTER, REGISTRATION, register

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from chalicelib.cases import CASE_MESSAGE_CONTEXT, CaseBook, Change
-from chalicelib.crypto import SubmissionCipher
+from chalicelib.cases.book import CASE_MESSAGE_CONTEXT, CaseBook, Change
+from chalicelib.crypto.keys import SubmissionCipher
 from chalicelib.forms import ServiceVisit
-from chalicelib.lifecycles import IllegalMove, case_policy
+from chalicelib.rules.lifecycles import IllegalMove, case_policy
 from chalicelib.settings import Settings
 
 from tests.api.posting import post_form, post_json

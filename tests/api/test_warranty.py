@@ -7,9 +7,9 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from chalicelib.catalog import catalog
-from chalicelib.crypto import SubmissionCipher, kms_key_provider
-from chalicelib.items import WARRANTY_PREFIX
+from chalicelib.crypto.keys import SubmissionCipher, kms_key_provider
+from chalicelib.rules.catalog import catalog
+from chalicelib.store.items import WARRANTY_PREFIX
 
 from tests.api.posting import BuiltPage, freeze_clock, post_form, post_json
 

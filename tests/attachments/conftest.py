@@ -13,7 +13,7 @@ import boto3
 import pytest
 from aftercare_local.paths import BACKEND
 from aftercare_local.stack import LOCAL_CREDENTIALS
-from chalicelib.bucket import AttachmentBucket, s3_client
+from chalicelib.store.bucket import AttachmentBucket, s3_client
 
 from tests.conftest import LiveStack
 

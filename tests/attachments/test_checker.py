@@ -6,8 +6,8 @@ from datetime import date
 from typing import Any
 
 import requests
-from chalicelib import items
-from chalicelib.bucket import AttachmentBucket
+from chalicelib.store import items
+from chalicelib.store.bucket import AttachmentBucket
 
 from tests.api.posting import freeze_clock, post_json
 from tests.attachments import files

@@ -7,9 +7,10 @@ from datetime import date
 from typing import Any
 
 import pytest
-from chalicelib import attachment_notices, items
-from chalicelib.attachment_notices import SentFile, refusal_words, told_apart
 from chalicelib.forms import FORMS
+from chalicelib.notify import attachment_notices
+from chalicelib.notify.attachment_notices import SentFile, refusal_words, told_apart
+from chalicelib.store import items
 
 from tests.api.posting import post_json
 from tests.api.test_notifier import CUSTOMER, run, sent, stream_records

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from chalicelib.filecheck import HEIC, JPEG, PDF, PNG, Refused, check, real_type
+from chalicelib.intake.filecheck import HEIC, JPEG, PDF, PNG, Refused, check, real_type
 
 from tests.attachments import files
 

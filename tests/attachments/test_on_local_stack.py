@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 import requests
-from chalicelib import items
 from chalicelib.forms import FORMS
+from chalicelib.store import items
 
 from tests.attachments import files
 from tests.attachments.conftest import AttachmentStack

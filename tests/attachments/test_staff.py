@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import requests
 from aftercare_cli.main import cli
-from chalicelib import items
 from chalicelib.forms import FORMS
+from chalicelib.store import items
 from click.testing import CliRunner
 
 from tests.attachments import files

@@ -8,9 +8,9 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from chalicelib import items
 from chalicelib.forms import FORMS
 from chalicelib.settings import Settings
+from chalicelib.store import items
 
 from tests.api.posting import freeze_clock, post_form, post_json
 from tests.samples import payload_for

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from aftercare_local import dynamodb as dynamodb_local
-from chalicelib.crypto import ensure_local_keys
+from chalicelib.crypto.keys import ensure_local_keys
 
 from tests.bench.export_benchmark import measure_export
 from tests.bench.import_time import SAMPLES, measure_imports

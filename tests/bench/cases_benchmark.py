@@ -20,12 +20,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aftercare_local import dynamodb as dynamodb_local
-from chalicelib import items
-from chalicelib.crypto import ensure_local_keys
+from chalicelib.crypto.keys import ensure_local_keys
 from chalicelib.forms import FORMS
-from chalicelib.lifecycles import case_policy
+from chalicelib.rules.lifecycles import case_policy
 from chalicelib.settings import Settings
-from chalicelib.storage import EXPORT_PAGE_SIZE, OPEN_CASES_INDEX
+from chalicelib.store import items
+from chalicelib.store.table import EXPORT_PAGE_SIZE, OPEN_CASES_INDEX
 
 from tests.bench.export_benchmark import local_environment, timed
 from tests.bench.server_benchmark import free_port

@@ -25,7 +25,7 @@ from typing import Any
 
 from aftercare_local import dynamodb as dynamodb_local
 from aftercare_local import mail
-from chalicelib.crypto import ensure_local_keys
+from chalicelib.crypto.keys import ensure_local_keys
 from chalicelib.forms import FORMS
 
 from tests.conftest import free_port, local_client, serving

@@ -32,11 +32,11 @@ from typing import Any
 from aftercare_local import dynamodb as dynamodb_local
 from aftercare_local.paths import REPO
 from chalicelib.forms import FORMS, InvalidSubmission
-from chalicelib.intake import Intake
-from chalicelib.items import consent_items
-from chalicelib.policy import data_policy
+from chalicelib.intake.receiving import Intake
+from chalicelib.rules.policy import data_policy
 from chalicelib.settings import Settings
-from chalicelib.storage import EXPORT_PAGE_SIZE, NewItem, SubmissionTable
+from chalicelib.store.items import consent_items
+from chalicelib.store.table import EXPORT_PAGE_SIZE, NewItem, SubmissionTable
 
 from tests.bench.figures import Figure
 from tests.samples import payload_for, validated

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chalicelib.antispam import MINIMUM_FILL_MILLISECONDS
+from chalicelib.web.screening import MINIMUM_FILL_MILLISECONDS
 
 from .site_pages import REPO, built_pages, form_pages, guide_pages
 

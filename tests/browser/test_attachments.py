@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from chalicelib.antispam import MINIMUM_FILL_MILLISECONDS
 from chalicelib.forms import FORMS
+from chalicelib.web.screening import MINIMUM_FILL_MILLISECONDS
 
 from tests.attachments import files
 from tests.attachments.conftest import AttachmentStack, attachment_stack  # noqa: F401 - a fixture

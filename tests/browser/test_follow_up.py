@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from chalicelib import items
-from chalicelib.antispam import MINIMUM_FILL_MILLISECONDS
-from chalicelib.cases import CaseBook, Change
+from chalicelib.cases.book import CaseBook, Change
 from chalicelib.forms import FORMS
-from chalicelib.lifecycles import case_policy
+from chalicelib.rules.lifecycles import case_policy
+from chalicelib.store import items
+from chalicelib.web.screening import MINIMUM_FILL_MILLISECONDS
 from playwright.sync_api import expect
 
 from tests.mailstack import CUSTOMER, MailStack, recipient

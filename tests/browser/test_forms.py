@@ -10,8 +10,8 @@ from datetime import date
 from typing import Any
 
 import pytest
-from chalicelib.catalog import catalog
 from chalicelib.forms import LOOKUPS, WarrantyRegistration
+from chalicelib.rules.catalog import catalog
 
 from .conftest import SAMPLE_EMAIL, Visit, fill_valid, form_pages
 

@@ -8,7 +8,7 @@ from urllib.error import HTTPError
 from urllib.request import urlopen
 
 import pytest
-from chalicelib.retailer import retailer
+from chalicelib.rules.retailer import retailer
 
 from .conftest import Visit
 from .test_site_quality import inject_axe

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from chalicelib.cases import CaseBook, Change
-from chalicelib.lifecycles import case_policy
-from chalicelib.storage import SubmissionTable
+from chalicelib.cases.book import CaseBook, Change
+from chalicelib.rules.lifecycles import case_policy
+from chalicelib.store.table import SubmissionTable
 
 from .conftest import Visit, form_pages
 from .test_forms import post_json

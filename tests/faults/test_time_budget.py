@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 import pytest
 from aftercare_local.paths import BACKEND
-from chalicelib.crypto import ensure_local_keys
+from chalicelib.crypto.keys import ensure_local_keys
 from chalicelib.forms import FORMS
 
 LAMBDA_TIMEOUT_SECONDS = 15

@@ -20,12 +20,12 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ReadTimeoutError
 from botocore.httpsession import URLLib3Session
-from chalicelib.crypto import LocalKeyProvider, LocalSubjectHasher, SubmissionCipher, subject_hash
+from chalicelib.crypto.keys import LocalKeyProvider, LocalSubjectHasher, SubmissionCipher, subject_hash
 from chalicelib.forms import FORMS, validate
-from chalicelib.intake import Intake
-from chalicelib.items import SORT_KEY, SUBMISSION_SORT_KEY
-from chalicelib.policy import data_policy
-from chalicelib.storage import StorageUnavailable, SubmissionTable, dynamodb_client, from_dynamodb
+from chalicelib.intake.receiving import Intake
+from chalicelib.rules.policy import data_policy
+from chalicelib.store.items import SORT_KEY, SUBMISSION_SORT_KEY
+from chalicelib.store.table import StorageUnavailable, SubmissionTable, dynamodb_client, from_dynamodb
 
 from tests.conftest import TEST_REGION, local_client
 

@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 import pytest
-from chalicelib.web import VIEWER_HEADERS
+from chalicelib.web.posts import VIEWER_HEADERS
 
 from tests.infra.conftest import ROOT
 from tests.infra.test_template import MANAGED_CACHING_DISABLED, refers_to

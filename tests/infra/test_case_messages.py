@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 import pytest
-from chalicelib.cases import CASE_MESSAGE_CONTEXT
-from chalicelib.items import EXPIRY_ATTRIBUTE, PARTITION_KEY, SORT_KEY
-from chalicelib.tracking import CASE_ATTRIBUTES, HISTORY_ATTRIBUTES
+from chalicelib.cases.book import CASE_MESSAGE_CONTEXT
+from chalicelib.cases.tracking import CASE_ATTRIBUTES, HISTORY_ATTRIBUTES
+from chalicelib.store.items import EXPIRY_ATTRIBUTE, PARTITION_KEY, SORT_KEY
 
 from tests.infra.test_template import POLICY_API, actions, as_list, statements
 

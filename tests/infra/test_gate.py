@@ -14,8 +14,8 @@ from urllib.parse import unquote
 
 import botocore.client
 import pytest
-from chalicelib import origin
 from chalicelib.forms import FORMS
+from chalicelib.web import origin
 
 from tests.api.posting import post_json
 from tests.samples import payload_for

@@ -12,9 +12,9 @@ from typing import Any
 import aws_encryption_sdk
 import pytest
 from aws_encryption_sdk.identifiers import CommitmentPolicy
-from chalicelib import items
-from chalicelib.cases import CASE_MESSAGE_CONTEXT, note_context
-from chalicelib.crypto import LocalKeyProvider, RecipientSeal, SubmissionCipher
+from chalicelib.cases.book import CASE_MESSAGE_CONTEXT, note_context
+from chalicelib.crypto.keys import LocalKeyProvider, RecipientSeal, SubmissionCipher
+from chalicelib.store import items
 
 from tests.infra.test_template import actions, as_list, refers_to, statements
 
@@ -209,7 +209,7 @@ def test_a_deploy_without_a_sender_address_stops_before_packaging(deploy_module,
 def test_an_email_claim_s_lease_outlasts_every_function_that_sends() -> None:
     """A claim older than its lease must have no live holder, or a takeover could send twice:
     the lease is longer than the timeout of each function that claims emails."""
-    from chalicelib import notify
+    from chalicelib.notify import notifier as notify
 
     config = json.loads((ROOT / "backend" / ".chalice" / "config.json").read_text(encoding="utf-8"))
     senders = ("notifier", "digest")
@@ -236,8 +236,9 @@ def _matches(pattern: Any, value: Any) -> bool:
 
 
 def test_the_stream_filter_passes_a_refused_attached_file_and_no_other_upload_change(packaged):
-    from chalicelib import attachment_notices, items
-    from chalicelib.storage import from_dynamodb, to_dynamodb
+    from chalicelib.notify import attachment_notices
+    from chalicelib.store import items
+    from chalicelib.store.table import from_dynamodb, to_dynamodb
 
     (event,) = packaged["Resources"]["Notifier"]["Properties"]["Events"].values()
     patterns = [json.loads(f["Pattern"]) for f in event["Properties"]["FilterCriteria"]["Filters"]]

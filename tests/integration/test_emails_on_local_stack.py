@@ -14,10 +14,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from aftercare_cli.main import cli
 from aftercare_local.paths import REPO
-from chalicelib import items, notify
-from chalicelib.case_emails import update_message
 from chalicelib.forms import FORMS
-from chalicelib.storage import to_dynamodb
+from chalicelib.notify import notifier as notify
+from chalicelib.notify.case_emails import update_message
+from chalicelib.store import items
+from chalicelib.store.table import to_dynamodb
 from click.testing import CliRunner
 
 from tests.mailstack import (

@@ -9,12 +9,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from chalicelib.crypto import LocalSubjectHasher
+from chalicelib.crypto.keys import LocalSubjectHasher
 from chalicelib.forms import FORMS, validate
-from chalicelib.intake import AlreadyClaimed, Intake
-from chalicelib.items import WARRANTY_PREFIX
-from chalicelib.policy import data_policy
-from chalicelib.storage import SubmissionTable
+from chalicelib.intake.receiving import AlreadyClaimed, Intake
+from chalicelib.rules.policy import data_policy
+from chalicelib.store.items import WARRANTY_PREFIX
+from chalicelib.store.table import SubmissionTable
 
 from tests.conftest import LiveStack
 from tests.integration.test_local_stack import http
@@ -114,7 +114,7 @@ def test_a_plain_form_warranty_check_shows_a_page(live: LiveStack) -> None:
 
 @pytest.fixture
 def intake(local_table: SubmissionTable) -> Intake:
-    from chalicelib.crypto import LocalKeyProvider, SubmissionCipher
+    from chalicelib.crypto.keys import LocalKeyProvider, SubmissionCipher
 
     return Intake(local_table, SubmissionCipher(LocalKeyProvider.from_key(b"k" * 32)),
                   LocalSubjectHasher(b"s" * 32), data_policy())

@@ -11,10 +11,10 @@ import pytest
 from aftercare_local import dynamodb as dynamodb_local
 from aftercare_local import template as cfn_template
 from aftercare_local.paths import INFRA_TEMPLATE
-from chalicelib.crypto import ensure_local_keys
-from chalicelib.items import submission_key
-from chalicelib.policy import data_policy
+from chalicelib.crypto.keys import ensure_local_keys
+from chalicelib.rules.policy import data_policy
 from chalicelib.settings import Settings
+from chalicelib.store.items import submission_key
 
 from tests.conftest import LiveStack, free_port, local_client
 
@@ -126,7 +126,7 @@ def test_data_and_keys_survive_a_restart(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
     from chalicelib.forms import FORMS, validate
-    from chalicelib.intake import Intake
+    from chalicelib.intake.receiving import Intake
 
     key_dir, data_dir = tmp_path / "keys", tmp_path / "dynamodb"
     ensure_local_keys(key_dir)

@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 from aftercare_cli.main import cli
-from chalicelib import consents
-from chalicelib.crypto import ensure_local_keys, subject_hash
+from chalicelib.crypto.keys import ensure_local_keys, subject_hash
 from chalicelib.forms import FORMS
-from chalicelib.intake import Intake
-from chalicelib.items import AUDIT_PREFIX, submission_key
-from chalicelib.policy import data_policy
+from chalicelib.intake.receiving import Intake
+from chalicelib.notify import consents
+from chalicelib.rules.policy import data_policy
 from chalicelib.settings import Settings
-from chalicelib.storage import EXPIRY_ATTRIBUTE, SubmissionTable, from_dynamodb
+from chalicelib.store.items import AUDIT_PREFIX, submission_key
+from chalicelib.store.table import EXPIRY_ATTRIBUTE, SubmissionTable, from_dynamodb
 from click.testing import CliRunner, Result
 
 from tests.samples import payload_for, validated

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from aftercare_cli.attachments import safe_file_name
 from aftercare_cli.records import flat_columns
-from chalicelib import items
+from chalicelib.store import items
 from openpyxl import load_workbook
 
 from tests.staff.conftest import NOW, HelpDesk

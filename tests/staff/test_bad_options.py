@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from aftercare_local.paths import BACKEND
-from chalicelib.items import CONSENT_PREFIX, OPTED_IN
+from chalicelib.store.items import CONSENT_PREFIX, OPTED_IN
 
 from tests.staff.conftest import HelpDesk
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from chalicelib.cases import CaseBook, Change
-from chalicelib.items import history_partition, rating_changes, submission_key
-from chalicelib.lifecycles import case_policy
-from chalicelib.storage import ItemChange, WriteConflict
+from chalicelib.cases.book import CaseBook, Change
+from chalicelib.rules.lifecycles import case_policy
+from chalicelib.store.items import history_partition, rating_changes, submission_key
+from chalicelib.store.table import ItemChange, WriteConflict
 
 from tests.staff.conftest import NOW, HelpDesk
 

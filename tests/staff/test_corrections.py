@@ -6,9 +6,9 @@ import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from chalicelib.catalog import catalog
-from chalicelib.items import AUDIT_PREFIX, WARRANTY_PREFIX, submission_key
-from chalicelib.warranty import NoSuchWarranty, WarrantyLookup
+from chalicelib.intake.warranty import NoSuchWarranty, WarrantyLookup
+from chalicelib.rules.catalog import catalog
+from chalicelib.store.items import AUDIT_PREFIX, WARRANTY_PREFIX, submission_key
 
 from tests.staff.conftest import HelpDesk
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from aftercare_cli.records import BASE_COLUMNS, CASE_COLUMNS, columns_for
 from chalicelib.forms import FORMS
-from chalicelib.items import SUBMISSION_PREFIX
+from chalicelib.store.items import SUBMISSION_PREFIX
 from openpyxl import load_workbook
 
 from tests.staff.conftest import HelpDesk

@@ -11,7 +11,7 @@ from aftercare_cli.main import cli
 from aftercare_cli.pipeline import decoded_chunks, make_pool
 from aftercare_cli.staff import Target
 from aftercare_local.paths import BACKEND
-from chalicelib.items import epoch
+from chalicelib.store.items import epoch
 from click.testing import CliRunner
 
 from tests.staff.conftest import HelpDesk

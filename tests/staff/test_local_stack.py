@@ -13,7 +13,7 @@ import pytest
 from aftercare_cli.main import cli
 from aftercare_local import paths, stack
 from aftercare_local.__main__ import main as local_main
-from chalicelib.crypto import ensure_local_keys
+from chalicelib.crypto.keys import ensure_local_keys
 from click.testing import CliRunner
 
 from tests.conftest import free_port

@@ -7,17 +7,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from chalicelib import notify
-from chalicelib.case_emails import update_message
-from chalicelib.cases import CaseBook, Change
-from chalicelib.crypto import RecipientSeal
-from chalicelib.emails import Letterhead, notification_policy
+from chalicelib.cases.book import CaseBook, Change
+from chalicelib.crypto.keys import RecipientSeal
 from chalicelib.forms import FORMS
-from chalicelib.intake import Intake
-from chalicelib.lifecycles import case_policy
-from chalicelib.mailer import MailRejected
-from chalicelib.policy import data_policy
-from chalicelib.storage import to_dynamodb
+from chalicelib.intake.receiving import Intake
+from chalicelib.notify import notifier as notify
+from chalicelib.notify.case_emails import update_message
+from chalicelib.notify.emails import Letterhead, notification_policy
+from chalicelib.notify.mailer import MailRejected
+from chalicelib.rules.lifecycles import case_policy
+from chalicelib.rules.policy import data_policy
+from chalicelib.store.table import to_dynamodb
 
 from tests.samples import payload_for, validated
 from tests.staff.conftest import NOW, HelpDesk

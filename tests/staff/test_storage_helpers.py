@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
-from chalicelib.items import submission_key
-from chalicelib.storage import ItemGone, _native, from_dynamodb, to_dynamodb
+from chalicelib.store.items import submission_key
+from chalicelib.store.table import ItemGone, _native, from_dynamodb, to_dynamodb
 
 from tests.staff.conftest import HelpDesk
 

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from chalicelib.forms import FORMS
-from chalicelib.items import CONSENT_PREFIX, IDEMPOTENCY_PREFIX, SUBMISSION_PREFIX, submission_key
+from chalicelib.store.items import CONSENT_PREFIX, IDEMPOTENCY_PREFIX, SUBMISSION_PREFIX, submission_key
 
 from tests.staff.conftest import HelpDesk
 

@@ -1,6 +1,6 @@
 import pytest
-from chalicelib.antispam import PlainPostLimit, Verdict, screen
-from chalicelib.web import CROSS_SITE, SAME_SITE, UNKNOWN_SITE, FormPost, origin_of
+from chalicelib.web.posts import CROSS_SITE, SAME_SITE, UNKNOWN_SITE, FormPost, origin_of
+from chalicelib.web.screening import PlainPostLimit, Verdict, screen
 
 
 def post(**transport: object) -> FormPost:

@@ -8,11 +8,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from chalicelib import emails
-from chalicelib.case_emails import planned_update, update_message
-from chalicelib.case_notices import templates_needed
-from chalicelib.emails import CaseUpdate, Letterhead, notification_policy
-from chalicelib.lifecycles import case_policy
+from chalicelib.cases.notices import templates_needed
+from chalicelib.notify import emails
+from chalicelib.notify.case_emails import planned_update, update_message
+from chalicelib.notify.emails import CaseUpdate, Letterhead, notification_policy
+from chalicelib.rules.lifecycles import case_policy
 
 from tests.unit.test_case_notices import entry
 

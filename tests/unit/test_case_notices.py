@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from chalicelib import items
-from chalicelib.case_notices import notice_for, overdue_digest, templates_needed
-from chalicelib.lifecycles import case_policy
+from chalicelib.cases.notices import notice_for, overdue_digest, templates_needed
+from chalicelib.rules.lifecycles import case_policy
+from chalicelib.store import items
 
 POLICY = case_policy()
 

@@ -1,7 +1,7 @@
 from datetime import date
 
 import pytest
-from chalicelib.catalog import catalog, normalise_serial, parse_catalog
+from chalicelib.rules.catalog import catalog, normalise_serial, parse_catalog
 
 KINDS_WE_SELL = {"Laptop", "Smartphone", "Television", "Washing machine", "Kitchen appliance"}
 

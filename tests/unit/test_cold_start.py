@@ -9,8 +9,9 @@ from aftercare_local.paths import BACKEND
 
 # Loaded by the notifier, the digest and the OpenAPI route on their first call, never by a form's.
 LOADED_ON_FIRST_USE = (
-    "chalicelib.notify", "chalicelib.case_emails", "chalicelib.emails", "chalicelib.mailer",
-    "chalicelib.openapi", "jinja2",
+    "chalicelib.notify.notifier", "chalicelib.notify.case_emails", "chalicelib.notify.emails",
+    "chalicelib.notify.mailer",
+    "chalicelib.web.openapi", "jinja2",
 )
 
 PROBE = """

@@ -2,9 +2,9 @@ import secrets
 from pathlib import Path
 
 import pytest
-from chalicelib.crypto import (
+from chalicelib.crypto.exceptions import CiphertextMismatch
+from chalicelib.crypto.keys import (
     CACHE_MAX_AGE_SECONDS,
-    CiphertextMismatch,
     LocalKeyProvider,
     LocalSubjectHasher,
     SubmissionCipher,
@@ -60,36 +60,6 @@ def test_local_keys_are_made_once_and_kept(tmp_path: Path) -> None:
     ensure_local_keys(tmp_path)
     assert read_local_key(tmp_path, "submissions.key") == first
     assert (tmp_path / "submissions.key").stat().st_mode & 0o777 == 0o600
-
-
-def _legacy_seal(key: bytes, fields: dict[str, str], *, kind: str, reference: str) -> bytes:
-    """A blob as sealed before the data-key cache: the reference in the encryption context."""
-    import json
-
-    import aws_encryption_sdk
-    from aws_encryption_sdk.identifiers import Algorithm, CommitmentPolicy
-
-    client = aws_encryption_sdk.EncryptionSDKClient(
-        commitment_policy=CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT
-    )
-    blob, _ = client.encrypt(
-        source=json.dumps(fields).encode(),
-        key_provider=local_key_provider(key),
-        encryption_context={"aftercare:kind": kind, "aftercare:reference": reference},
-        algorithm=Algorithm.AES_256_GCM_HKDF_SHA512_COMMIT_KEY,
-    )
-    return bytes(blob)
-
-
-def test_blobs_sealed_before_the_cache_still_open_only_on_their_item() -> None:
-    key = secrets.token_bytes(32)
-    blob = _legacy_seal(key, {"email": "ann@example.com"}, kind="enquiry", reference="ENQ-AAAA-BBBB")
-    cipher = SubmissionCipher(local_key_provider(key))
-    assert cipher.open(blob, kind="enquiry", reference="ENQ-AAAA-BBBB") == {
-        "email": "ann@example.com"
-    }
-    with pytest.raises(CiphertextMismatch):
-        cipher.open(blob, kind="enquiry", reference="ENQ-CCCC-DDDD")
 
 
 def test_the_reference_is_sealed_inside_not_in_the_context(cipher: SubmissionCipher) -> None:

@@ -11,13 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chalicelib import emails, items, notify, unsubscribe
-from chalicelib.crypto import LocalKeyProvider, LocalSubjectHasher, RecipientSeal, SubmissionCipher
-from chalicelib.emails import Letterhead, notification_policy
+from chalicelib.crypto.keys import LocalKeyProvider, LocalSubjectHasher, RecipientSeal, SubmissionCipher
 from chalicelib.forms import FORMS
-from chalicelib.intake import Intake
-from chalicelib.lifecycles import case_policy, parse_case_policy
-from chalicelib.policy import data_policy
+from chalicelib.intake.receiving import Intake
+from chalicelib.notify import emails, unsubscribe
+from chalicelib.notify import notifier as notify
+from chalicelib.notify.emails import Letterhead, notification_policy
+from chalicelib.rules.lifecycles import case_policy, parse_case_policy
+from chalicelib.rules.policy import data_policy
+from chalicelib.store import items
 
 from tests.samples import payload_for, validated
 
@@ -109,7 +111,7 @@ def test_each_kind_summarises_what_was_asked_for_in_the_form_s_words(keys: Any) 
     registration = stored("warranty_registration", keys)
     text = emails.confirmation(registration, "a@example.com", LETTERHEAD, notification_policy()).text
     fields = registration["fields"]
-    from chalicelib.catalog import catalog
+    from chalicelib.rules.catalog import catalog
 
     product = catalog().product(fields["product"])
     ends = product.warranty_expires_on(date.fromisoformat(fields["purchase_date"]))
@@ -208,7 +210,7 @@ def test_staff_alert_carries_kind_reference_product_and_time_and_no_personal_dat
         assert value not in mail.text and value not in mail.subject
     product = (item.get("fields") or {}).get("product")
     if product:
-        from chalicelib.catalog import catalog
+        from chalicelib.rules.catalog import catalog
 
         assert catalog().product(product).name in mail.text
 
@@ -258,7 +260,7 @@ def test_a_token_signed_with_another_key_is_refused() -> None:
 
 
 def test_the_token_mac_is_never_a_subject_hash() -> None:
-    from chalicelib.crypto import subject_hash
+    from chalicelib.crypto.keys import subject_hash
 
     hasher = LocalSubjectHasher(secrets.token_bytes(32))
     token = unsubscribe.sign(hasher, "ENQ-7K3M-Q9XD", NOW + timedelta(days=3))
@@ -266,8 +268,8 @@ def test_the_token_mac_is_never_a_subject_hash() -> None:
 
 
 def test_the_confirmation_says_how_to_reach_a_person_from_the_retailer_s_settings(keys: Any) -> None:
-    from chalicelib.mailer import MailSettings
-    from chalicelib.retailer import retailer
+    from chalicelib.notify.mailer import MailSettings
+    from chalicelib.rules.retailer import retailer
 
     letterhead = MailSettings.from_environ({}).letterhead
     shop = retailer()

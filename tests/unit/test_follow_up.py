@@ -10,11 +10,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from chalicelib import follow_up, items, unsubscribe
-from chalicelib.crypto import LocalSubjectHasher
+from chalicelib.cases import follow_up
+from chalicelib.crypto.keys import LocalSubjectHasher
 from chalicelib.forms import FORMS, Feedback, InvalidSubmission, validate
-from chalicelib.lifecycles import case_policy
-from chalicelib.policy import data_policy
+from chalicelib.notify import follow_up_mail, unsubscribe
+from chalicelib.rules.lifecycles import case_policy
+from chalicelib.rules.policy import data_policy
+from chalicelib.store import items
 
 from tests.unit.test_emails import LETTERHEAD, NOW, keys, stored  # noqa: F401 - its fixture
 from tests.unit.test_privacy_notice import notice, section
@@ -114,7 +116,7 @@ def test_the_box_is_on_every_form_that_opens_a_case_and_off_by_default() -> None
 
 
 def test_a_ticked_box_makes_a_follow_up_consent_like_the_marketing_one(keys: Any) -> None:  # noqa: F811
-    from chalicelib.intake import Intake
+    from chalicelib.intake.receiving import Intake
 
     from tests.samples import payload_for, validated
     from tests.unit.test_emails import RecordingTable
@@ -128,7 +130,7 @@ def test_a_ticked_box_makes_a_follow_up_consent_like_the_marketing_one(keys: Any
     reference = intake.receive(form, validated(form, body, NOW.date())).reference
 
     # One write on the request path: the opt-ins ride on the submission's item, and the
-    # notifier makes each its consent record from the stream (chalicelib.consents).
+    # notifier makes each its consent record from the stream (chalicelib.notify.consents).
     (submission,) = table.items
     consents = {item["kind"]: item for item in items.consent_items(submission, data_policy().expires_at)}
     assert set(consents) == {items.CONSENT_KIND, items.FOLLOW_UP_KIND}
@@ -200,7 +202,7 @@ def test_a_feedback_ties_its_rating_only_through_a_good_link(hasher: LocalSubjec
 def test_the_email_names_the_case_and_links_once_in_each_part(hasher: LocalSubjectHasher) -> None:
     case = {"reference": CASE, "kind": "enquiry"}
     link = follow_up.link(LETTERHEAD.site_url, hasher, CASE, NOW)
-    mail = follow_up.mail(case, "zed.q@example.net", LETTERHEAD, link)
+    mail = follow_up_mail.mail(case, "zed.q@example.net", LETTERHEAD, link)
     assert mail.to == "zed.q@example.net" and CASE in mail.subject
     assert mail.text.count(link) == 1
     assert mail.html is not None and mail.html.count(link.replace("&", "&amp;")) == 1

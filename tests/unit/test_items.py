@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from chalicelib import items
+from chalicelib.store import items
 
 MOMENT = datetime(2026, 11, 22, 9, 30, 5, 123456, tzinfo=UTC)
 

@@ -6,7 +6,7 @@ from datetime import date
 from itertools import product
 
 import pytest
-from chalicelib.lifecycles import (
+from chalicelib.rules.lifecycles import (
     NEEDS,
     IllegalMove,
     WorkingCalendar,

@@ -109,7 +109,7 @@ def test_each_local_run_gives_the_app_and_the_server_one_new_secret(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from aftercare_local import __main__ as cli
-    from chalicelib.origin import SECRET_VARIABLE
+    from chalicelib.web.origin import SECRET_VARIABLE
 
     monkeypatch.setenv(SECRET_VARIABLE, "from an earlier run")  # restored after the test
     given = cli.origin_secret()

@@ -1,6 +1,6 @@
 from datetime import UTC, datetime
 
-from chalicelib.policy import add_months, data_policy, parse_policy
+from chalicelib.rules.policy import add_months, data_policy, parse_policy
 
 
 def test_enquiries_are_kept_24_months_by_default() -> None:

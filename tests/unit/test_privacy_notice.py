@@ -7,10 +7,10 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-from chalicelib import items
 from chalicelib.forms import FORMS
-from chalicelib.policy import PolicySettingError, data_policy, parse_policy
-from chalicelib.retailer import retailer
+from chalicelib.rules.policy import PolicySettingError, data_policy, parse_policy
+from chalicelib.rules.retailer import retailer
+from chalicelib.store import items
 from mkdocs.exceptions import PluginError
 
 from tests.unit.test_site_hooks import REPO, privacy_notice
@@ -134,7 +134,9 @@ def emails_part(text: str) -> str:
 
 
 def test_every_email_the_notifier_sends_is_described_in_the_notice() -> None:
-    from chalicelib import case_emails, follow_up, notify
+    from chalicelib.cases import follow_up
+    from chalicelib.notify import case_emails
+    from chalicelib.notify import notifier as notify
 
     described = data_policy().emails
     sent = {*notify.MESSAGES, notify.DIGEST, follow_up.MESSAGE, case_emails.OVERDUE_DIGEST,
@@ -156,7 +158,7 @@ def test_the_notice_names_amazon_ses_as_the_processor_that_sends_them() -> None:
 
 def test_the_notice_says_staff_alerts_carry_no_personal_data_and_confirmations_no_message() -> None:
     described = data_policy().emails
-    from chalicelib import notify
+    from chalicelib.notify import notifier as notify
 
     for staff_message in (notify.STAFF_ALERT, notify.DIGEST):
         assert "no personal data" in described[staff_message]

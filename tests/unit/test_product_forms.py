@@ -4,7 +4,6 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from chalicelib.catalog import catalog
 from chalicelib.forms import (
     InvalidSubmission,
     ReturnRequest,
@@ -12,7 +11,8 @@ from chalicelib.forms import (
     WarrantyStatusQuery,
     validate,
 )
-from chalicelib.items import WARRANTY_GUARD, claim_key
+from chalicelib.rules.catalog import catalog
+from chalicelib.store.items import WARRANTY_GUARD, claim_key
 
 TODAY = date(2026, 11, 22)
 TV = catalog().product("vista-55-oled")  # released 2024-10-01, 36 months, V55 + 9 digits

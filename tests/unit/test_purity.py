@@ -10,9 +10,9 @@ from aftercare_local.paths import BACKEND
 AWS_LIBRARIES = ("boto3", "botocore", "aws_encryption_sdk")
 
 
-@pytest.mark.parametrize("module", ["chalicelib.forms", "chalicelib.items", "chalicelib.catalog",
-                                    "chalicelib.filecheck",
-                                    "chalicelib.policy", "chalicelib.lifecycles"])
+@pytest.mark.parametrize("module", ["chalicelib.forms", "chalicelib.store.items", "chalicelib.rules.catalog",
+                                    "chalicelib.intake.filecheck",
+                                    "chalicelib.rules.policy", "chalicelib.rules.lifecycles"])
 def test_importing_a_pure_module_loads_no_aws_library(module: str) -> None:
     probe = (
         f"import json, sys; import {module}; "

@@ -7,13 +7,8 @@ import secrets
 import aws_encryption_sdk
 import pytest
 from aws_encryption_sdk.identifiers import CommitmentPolicy
-from chalicelib.crypto import (
-    CONTEXT_FIELD,
-    CiphertextMismatch,
-    LocalKeyProvider,
-    RecipientSeal,
-    SubmissionCipher,
-)
+from chalicelib.crypto.exceptions import CiphertextMismatch
+from chalicelib.crypto.keys import CONTEXT_FIELD, LocalKeyProvider, RecipientSeal, SubmissionCipher
 
 
 @pytest.fixture

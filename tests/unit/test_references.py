@@ -1,6 +1,6 @@
 import itertools
 
-from chalicelib.references import ALPHABET, is_reference, new_reference
+from chalicelib.store.references import ALPHABET, is_reference, new_reference
 
 
 def test_reference_is_prefixed_and_grouped() -> None:

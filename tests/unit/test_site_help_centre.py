@@ -13,8 +13,8 @@ from html import unescape
 from pathlib import Path
 
 import pytest
-from chalicelib.catalog import catalog
-from chalicelib.retailer import RetailerSettingError, parse_retailer, retailer
+from chalicelib.rules.catalog import catalog
+from chalicelib.rules.retailer import RetailerSettingError, parse_retailer, retailer
 
 from .test_site_hooks import load_hook
 

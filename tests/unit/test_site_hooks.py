@@ -12,8 +12,8 @@ from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
-from chalicelib.retailer import retailer
-from chalicelib.uploads import FIELD as ATTACHMENTS_FIELD
+from chalicelib.intake.uploads import FIELD as ATTACHMENTS_FIELD
+from chalicelib.rules.retailer import retailer
 from mkdocs.exceptions import PluginError
 
 REPO = Path(__file__).resolve().parents[2]

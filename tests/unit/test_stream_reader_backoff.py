@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from aftercare_local import streams
-from chalicelib.notify import ClaimHeld
+from chalicelib.notify.notifier import ClaimHeld
 
 
 def reader_with(handler: streams.Handler, tmp_path: Path, pauses: list[float]) -> streams.StreamReader:

@@ -1,7 +1,7 @@
 import json
 
 import pytest
-from chalicelib.web import MAX_BODY_BYTES, BadRequest, decode
+from chalicelib.web.posts import MAX_BODY_BYTES, BadRequest, decode
 
 
 def test_json_body_is_decoded_and_transport_fields_taken_out() -> None:

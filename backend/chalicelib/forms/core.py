@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo
 
 from chalicelib.forms.answers import Accepted
-from chalicelib.items import RECEIVED
+from chalicelib.store.items import RECEIVED
 
 
 def personal(**ui: Any) -> dict[str, Any]:

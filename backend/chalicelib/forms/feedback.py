@@ -21,7 +21,7 @@ from chalicelib.forms.fields import (
     optional_free_text,
     yes_or_no,
 )
-from chalicelib.references import SIGNED_LINK_PATTERN
+from chalicelib.store.references import SIGNED_LINK_PATTERN
 
 # A field that takes an address on this site: the front desk turns one pasted
 # with the site's own origin (https://...) into its path before validation.

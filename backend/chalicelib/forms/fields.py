@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo
 from pydantic_core import PydanticCustomError
 
-from chalicelib.catalog import catalog, normalise_serial
 from chalicelib.forms.core import personal, sent_as_form
+from chalicelib.rules.catalog import catalog, normalise_serial
 
 # Whitespace and control characters are spelled out, so that Python and the JSON
 # schema's ECMA-262 regular expressions (whose \s differ) mean the same here.

@@ -7,7 +7,6 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from chalicelib.catalog import catalog
 from chalicelib.forms.answers import ReturnAssessed, WarrantyRegistered
 from chalicelib.forms.attachments import Attachments
 from chalicelib.forms.core import Submission, UniqueClaim, today_of
@@ -25,7 +24,8 @@ from chalicelib.forms.fields import (
     fits_product,
     free_text,
 )
-from chalicelib.items import WARRANTY_GUARD
+from chalicelib.rules.catalog import catalog
+from chalicelib.store.items import WARRANTY_GUARD
 
 ALREADY_REGISTERED = (
     "This serial number already has a registered warranty. If the product is yours, "

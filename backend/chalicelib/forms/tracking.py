@@ -10,7 +10,7 @@ from pydantic import AfterValidator, Field
 from chalicelib.forms.answers import Answer
 from chalicelib.forms.core import Submission
 from chalicelib.forms.fields import Email
-from chalicelib.references import REFERENCE_PATTERN
+from chalicelib.store.references import REFERENCE_PATTERN
 
 # What may be typed for one: a reference in either case, with spaces around it.
 _CHARACTER = "[2-9A-HJKMNP-TV-Za-hjkmnp-tv-z]"

@@ -7,7 +7,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator
 
-from chalicelib.catalog import catalog
 from chalicelib.forms.core import Submission, personal, today_of
 from chalicelib.forms.fields import (
     Email,
@@ -23,6 +22,7 @@ from chalicelib.forms.fields import (
     fits_product,
     optional_free_text,
 )
+from chalicelib.rules.catalog import catalog
 
 # How far ahead a visit can be asked for: further out, plans change.
 BOOKING_HORIZON_DAYS = 90

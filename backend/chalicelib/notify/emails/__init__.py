@@ -1,0 +1,346 @@
+"""The emails themselves: what a confirmation and a staff alert say, in plain text and HTML.
+
+Pure: an email is built from a stored item's open fields, the case lifecycles
+and their promises (lifecycles.toml) and the notification settings; nothing
+here reads the environment, talks to AWS or sees a submission's sealed
+personal fields.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from email.headerregistry import Address
+from functools import cache
+from importlib import resources
+from typing import Any
+from urllib.parse import quote
+
+from chalicelib.forms import FORMS
+from chalicelib.notify.attachment_notices import SentFile
+from chalicelib.rules.catalog import catalog
+from chalicelib.rules.lifecycles import CasePolicy, case_policy
+
+NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven",
+                8: "eight", 9: "nine", 10: "ten"}
+# Fields that say nothing about the request itself, or are told apart (the files).
+NOT_SUMMARISED = {"marketing_consent", "attachments"}
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@dataclass(frozen=True)
+class Mail:
+    """One email ready to send: the transport adds only Date and Message-ID."""
+
+    sender: str
+    to: str
+    subject: str
+    text: str
+    html: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Letterhead:
+    """Who the emails come from and where they link to (deploy settings)."""
+
+    sender_address: str
+    sender_name: str
+    site_url: str
+    # How to reach a person, from the retailer's settings: printed in every confirmation.
+    phone: str = ""
+    help_email: str = ""
+
+    @property
+    def sender(self) -> str:
+        return str(Address(self.sender_name, addr_spec=self.sender_address))
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """What the confirmation says happens next and, for a case, by when."""
+
+    words: str
+    promise: str | None = None  # the promise's words, e.g. "we answer"
+    working_days: int | None = None
+    due_on: date | None = None
+
+
+@dataclass(frozen=True)
+class StaffAlert:
+    to: str
+    daily_digest: bool = False
+
+
+@dataclass(frozen=True)
+class NotificationPolicy:
+    """Who is emailed about what: the case lifecycles (a case's next step and promise), the next
+    step of the kinds that are not cases, the staff addresses and the unsubscribe link's life."""
+
+    cases: CasePolicy
+    next_steps: dict[str, str]
+    staff_alerts: dict[str, StaffAlert]
+    unsubscribe_link_days: int
+    overdue_digest: StaffAlert | None = None
+
+    def next_step(self, kind: str, received: date) -> NextStep:
+        """A case's first status says what happens next and its promise by when; another kind
+        has a sentence of its own."""
+        lifecycle = self.cases.lifecycles.get(kind)
+        if lifecycle is None:
+            return NextStep(self.next_steps.get(kind, "We will be in touch if we need anything more."))
+        first = lifecycle.status(lifecycle.start)
+        promise = self.cases.promise_of(kind, first.name)
+        if promise is None:
+            return NextStep(first.next_step)
+        return NextStep(first.next_step, promise.words, promise.working_days,
+                        self.cases.due_on(kind, first.name, received))
+
+
+def parse_notification_policy(notifications_text: str, cases: CasePolicy) -> NotificationPolicy:
+    notifications = tomllib.loads(notifications_text)
+    next_steps = dict(notifications.get("next_steps", {}))
+    both = sorted(set(next_steps) & set(cases.lifecycles))
+    if both:
+        raise ValueError(f"next_steps names cases, whose next step is their lifecycle's: {', '.join(both)}")
+    overdue = notifications.get("overdue_digest")
+    return NotificationPolicy(
+        cases=cases,
+        next_steps=next_steps,
+        staff_alerts={kind: StaffAlert(spec["to"], bool(spec.get("daily_digest", False)))
+                      for kind, spec in notifications.get("staff_alerts", {}).items()},
+        unsubscribe_link_days=int(notifications["unsubscribe_link_days"]),
+        overdue_digest=StaffAlert(overdue["to"], daily_digest=True) if overdue else None,
+    )
+
+
+@cache
+def notification_policy() -> NotificationPolicy:
+    data = resources.files("chalicelib").joinpath("data")
+    return parse_notification_policy(data.joinpath("notifications.toml").read_text(), case_policy())
+
+
+def track_url(site_url: str, reference: str) -> str:
+    """The Track a request page with the reference filled in; never the email address."""
+    return f"{site_url}/track/?reference={quote(reference)}"
+
+
+def promise_sentence(words: str, working_days: int, due_on: date) -> str:
+    """The promise as a sentence: We answer within two working days, so by (a long date)."""
+    return f"{words[:1].upper()}{words[1:]} within {in_words(working_days)} working days, " \
+           f"so by {long_date(due_on)}."
+
+
+def in_words(number: int) -> str:
+    return NUMBER_WORDS.get(number, str(number))
+
+
+def summary(kind: str, fields: dict[str, Any]) -> list[tuple[str, str]]:
+    """What the customer asked for, in the form's own words: open fields only, never free text."""
+    model = FORMS[kind].model
+    schema = model.model_json_schema().get("properties", {})
+    rows: list[tuple[str, str]] = []
+    for name in model.open_fields():
+        value = fields.get(name)
+        if name in NOT_SUMMARISED or value is None or value == "":
+            continue
+        info = model.model_fields[name]
+        label = (info.title or name.replace("_", " ")).removesuffix(" (optional)")
+        labels = schema.get(name, {}).get("x-labels") or _inner_labels(schema.get(name, {}))
+        if name == "product" and value in catalog().products:
+            shown = catalog().product(value).name
+        elif labels and str(value) in labels:
+            shown = labels[str(value)]
+        elif isinstance(value, str) and ISO_DATE.fullmatch(value):
+            shown = long_date(date.fromisoformat(value))
+        else:
+            shown = str(value)
+        rows.append((label, shown))
+    if kind == "warranty_registration" and fields.get("product") in catalog().products:
+        purchased = date.fromisoformat(str(fields["purchase_date"]))
+        ends = catalog().product(fields["product"]).warranty_expires_on(purchased)
+        rows.append(("Your warranty ends on", long_date(ends)))
+    return rows
+
+
+def _inner_labels(schema: dict[str, Any]) -> dict[str, str] | None:
+    for option in schema.get("anyOf", []):
+        if option.get("x-labels"):
+            return dict(option["x-labels"])
+    return None
+
+
+def long_date(day: date) -> str:
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+@cache
+def _environment() -> Any:
+    # Imported here: only the notifier renders emails, so the API's cold start never pays for it.
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("chalicelib.notify.emails", "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def render(name: str, **context: Any) -> str:
+    return str(_environment().get_template(name).render(**context))
+
+
+def confirmation(
+    item: dict[str, Any], recipient: str, letterhead: Letterhead, policy: NotificationPolicy,
+    unsubscribe_url: str | None = None, files: list[SentFile] | None = None,
+) -> Mail:
+    """The customer's confirmation: reference, what they asked for, the files received (and any
+    refused, and why), what happens next and by when."""
+    kind, reference = item["kind"], item["reference"]
+    form = FORMS[kind]
+    received = datetime.fromisoformat(item["created_at"].replace("Z", "+00:00")).date()
+    next_step = policy.next_step(kind, received)
+    promise = None
+    if next_step.promise and next_step.working_days and next_step.due_on:
+        promise = promise_sentence(next_step.promise, next_step.working_days, next_step.due_on)
+    subject = f"We have your {form.title.lower()} ({reference})"
+    context = {
+        "subject": subject,
+        "kind_name": form.title.lower(),
+        "reference": reference,
+        "summary": summary(kind, item.get("fields") or {}),
+        "next_step": next_step.words,
+        "promise": promise,
+        "track_url": track_url(letterhead.site_url, reference) if kind in policy.cases.lifecycles else None,
+        **frame(letterhead, unsubscribe_url),
+        "files": files or [],
+    }
+    return Mail(
+        sender=letterhead.sender, to=recipient, subject=subject,
+        text=render("confirmation.txt", **context), html=render("confirmation.html", **context),
+        headers=unsubscribe_headers(unsubscribe_url),
+    )
+
+
+def frame(letterhead: Letterhead, unsubscribe_url: str | None = None) -> dict[str, Any]:
+    """What email_layout.html puts around every customer email: how to reach us, the site, the
+    sender, and the unsubscribe link for people who asked for product news."""
+    return {"site_url": letterhead.site_url, "sender_name": letterhead.sender_name, "phone": letterhead.phone,
+            "help_email": letterhead.help_email, "unsubscribe_url": unsubscribe_url}
+
+
+def unsubscribe_headers(unsubscribe_url: str | None) -> dict[str, str]:
+    """RFC 8058: mail programs show their own one-click button, which POSTs to the link."""
+    if not unsubscribe_url:
+        return {}
+    return {"List-Unsubscribe": f"<{unsubscribe_url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+
+
+@dataclass(frozen=True)
+class CaseUpdate:
+    """A move of a case that the customer hears of, and all the email may say of it: nothing
+    of the submission, no internal note; the handler by first name, the message written for them."""
+
+    reference: str
+    kind: str
+    status: str
+    template: str  # cases/<template>.txt: the status's subject and first paragraph
+    moved_on: date
+    handler: str | None = None
+    window: str | None = None
+    customer_message: str | None = None
+
+
+def case_update(
+    update: CaseUpdate, recipient: str, letterhead: Letterhead, policy: NotificationPolicy,
+    unsubscribe_url: str | None = None,
+) -> Mail:
+    """The status in plain words, the message for the customer, the next step and its promised
+    date, and a link to follow the case; one template per status gives the subject and lead."""
+    cases = policy.cases
+    status = cases.lifecycle(update.kind).status(update.status)
+    promise = cases.promise_of(update.kind, update.status)
+    due_on = cases.due_on(update.kind, update.status, update.moved_on)
+    context: dict[str, Any] = {
+        "template": update.template,
+        "kind_name": FORMS[update.kind].title.lower(),
+        "reference": update.reference,
+        "status_words": status.words,
+        "next_step": status.next_step,
+        "promise": promise_sentence(promise.words, promise.working_days, due_on)
+        if promise and due_on else None,
+        "handler": update.handler,
+        "window": update.window,
+        "customer_message": update.customer_message,
+        "track_url": track_url(letterhead.site_url, update.reference),
+        **frame(letterhead, unsubscribe_url),
+    }
+    lead = _environment().get_template(f"cases/{update.template}.txt").make_module(context)
+    subject = f"{lead.subject} ({update.reference})"
+    return Mail(
+        sender=letterhead.sender, to=recipient, subject=subject,
+        text=render("case_update.txt", subject=subject, **context),
+        html=render("case_update.html", subject=subject, **context),
+        headers=unsubscribe_headers(unsubscribe_url),
+    )
+
+
+def overdue_digest(lines: list[str], day: date, to: StaffAlert, letterhead: Letterhead) -> Mail:
+    """Once a day, the cases whose promise has passed: reference, kind and days late, nothing personal."""
+    return Mail(
+        sender=letterhead.sender, to=to.to,
+        subject=f"Overdue cases on {day.isoformat()}: {len(lines)}",
+        text=render("overdue_digest.txt", lines=lines, count=len(lines), day=long_date(day)),
+    )
+
+
+def file_refused(item: dict[str, Any], recipient: str, file: SentFile, letterhead: Letterhead) -> Mail:
+    """A file refused after the confirmation went out: which one, why, and what to do."""
+    kind, reference = item["kind"], item["reference"]
+    subject = f"We could not accept a file you sent ({reference})"
+    return Mail(
+        sender=letterhead.sender, to=recipient, subject=subject,
+        text=render("file_refused.txt", kind_name=FORMS[kind].title.lower(), reference=reference,
+                    file=file, site_url=letterhead.site_url, sender_name=letterhead.sender_name,
+                    phone=letterhead.phone, help_email=letterhead.help_email),
+    )
+
+
+def staff_alert(item: dict[str, Any], alert: StaffAlert, letterhead: Letterhead) -> Mail:
+    """Kind, reference, product and time: enough to open the case, and no personal data."""
+    kind, reference = item["kind"], item["reference"]
+    product_id = (item.get("fields") or {}).get("product")
+    product = catalog().product(product_id).name if product_id in catalog().products else None
+    received = datetime.fromisoformat(item["created_at"].replace("Z", "+00:00"))
+    title = FORMS[kind].title
+    return Mail(
+        sender=letterhead.sender, to=alert.to,
+        subject=f"New {title.lower()}: {reference}",
+        text=render("staff_alert.txt", kind_name=title, reference=reference, product=product,
+                    received=f"{received:%Y-%m-%d %H:%M} UTC"),
+    )
+
+
+def staff_digest(kind: str, alert: StaffAlert, items: list[dict[str, Any]], day: date,
+                 letterhead: Letterhead) -> Mail:
+    """One mail a day instead of one each: the same facts per submission, and no personal data."""
+    rows = []
+    for item in items:
+        product_id = (item.get("fields") or {}).get("product")
+        received = datetime.fromisoformat(item["created_at"].replace("Z", "+00:00"))
+        rows.append({
+            "reference": item["reference"],
+            "product": catalog().product(product_id).name if product_id in catalog().products else None,
+            "received": f"{received:%H:%M} UTC",
+        })
+    title = FORMS[kind].title
+    return Mail(
+        sender=letterhead.sender, to=alert.to,
+        subject=f"{title}s received on {day.isoformat()}: {len(rows)}",
+        text=render("staff_digest.txt", kind_name=title, count=len(rows), day=long_date(day), rows=rows),
+    )

@@ -1,0 +1,10 @@
+"""The rules as data:
+the data policy, the product catalog, the retailer's facts, case lifecycles and promises.
+"""
+
+__all__ = [
+    "catalog",
+    "lifecycles",
+    "policy",
+    "retailer",
+]
