@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -16,6 +17,7 @@ FORMAT_OPTION = click.option(
     help="table on a terminal and JSON lines when piped (auto), or either one.",
 )
 CELL_LIMIT = 40
+PROGRESS_EVERY_SECONDS = 0.25
 # The stored UTC time (2026-06-01T09:30:00.000000Z) reads as 2026-06-01 09:30 in a table.
 STORED_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 
@@ -71,3 +73,32 @@ def with_article(noun: str) -> str:
     """'an enquiry', 'a complaint': for messages that name a kind."""
     words = noun.replace("_", " ")
     return ("an " if words[:1].lower() in tuple("aeiou") else "a ") + words
+
+
+class TerminalProgress:
+    """A row counter on stderr, only when stderr is a terminal (quiet when piped or logged)."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.rows = 0
+        self._started = time.monotonic()
+        self._shown = 0.0
+
+    @classmethod
+    def for_terminal(cls) -> TerminalProgress:
+        return cls(sys.stderr.isatty())
+
+    def step(self, kind: str, rows: int) -> None:
+        self.rows += rows
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self._shown >= PROGRESS_EVERY_SECONDS:
+            self._shown = now
+            rate = self.rows / max(now - self._started, 1e-6)
+            sys.stderr.write(f"\r{self.rows:>10,} rows  ({rate:,.0f}/s)  {kind:<24}")
+            sys.stderr.flush()
+
+    def finish(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")

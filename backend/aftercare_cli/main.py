@@ -12,36 +12,31 @@ from pathlib import Path
 from typing import IO, Any
 
 import click
-from chalicelib.cases.book import CaseNotFound, Change
-from chalicelib.crypto.exceptions import KeyServiceUnavailable
+from chalicelib.cases.book import Change
 from chalicelib.forms.fields import Email
 from chalicelib.notify import attachment_notices
-from chalicelib.rules.lifecycles import IllegalMove, case_policy
+from chalicelib.notify.notifier import MESSAGES
+from chalicelib.rules.lifecycles import case_policy
 from chalicelib.settings import ConfigurationError
-from chalicelib.store.bucket import BucketUnavailable
-from chalicelib.store.items import CONSENT_KIND, CONSENT_KINDS, epoch
-from chalicelib.store.table import ItemGone, StorageUnavailable
+from chalicelib.staff import cases
+from chalicelib.staff.desk import StaffDesk
+from chalicelib.staff.exceptions import ServiceUnavailable, StaffError
+from chalicelib.staff.export import Window
+from chalicelib.staff.outbox import is_known_message
+from chalicelib.staff.pipeline import default_workers, make_pool
+from chalicelib.staff.records import exportable_kinds, known_statuses
+from chalicelib.staff.sheets import FORMATS, CsvSink, JsonLinesSink, Sink, XlsxSink
+from chalicelib.staff.subject_copy import as_html
+from chalicelib.store.items import CONSENT_KIND, CONSENT_KINDS, RETRY_AT_ATTRIBUTE, SENDING
 from pydantic import TypeAdapter, ValidationError
 
-from aftercare_cli import attachments, cases, subjects
-from aftercare_cli.audit import AUDIT_KIND, audited
-from aftercare_cli.export import Progress, Window, export_kinds
-from aftercare_cli.listing import FORMAT_OPTION, show, wants_table
-from aftercare_cli.pipeline import default_workers
-from aftercare_cli.records import (
-    exportable_kinds,
-    known_statuses,
-)
-from aftercare_cli.sheets import FORMATS, CsvSink, JsonLinesSink, Sink, XlsxSink
-from aftercare_cli.staff import Staff, Target
-from aftercare_cli.subject_copy import as_html, readable_copy
+from aftercare_cli.listing import FORMAT_OPTION, TerminalProgress, show, wants_table
+from aftercare_cli.target import Target, actor_of
 
 DATES = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"])
 KIND_ALIASES = {"consents": CONSENT_KIND}
 EMAIL_RULE: TypeAdapter[str] = TypeAdapter(Email)
 COPY_FORMATS = ("json", "html")
-AUDIT_FIELDS = ("created_at", "actor", "action", "kinds", "item_count", "outcome",
-                "about_subject", "detail")
 AUDIT_TABLE = {"created_at": "when (UTC)", "actor": "staff", "action": "action", "kinds": "kinds",
                "item_count": "items", "outcome": "outcome", "about_subject": "person",
                "detail": "detail"}
@@ -49,9 +44,6 @@ UNREACHABLE = {"EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutErr
                "ConnectionClosedError"}
 NO_CREDENTIALS = {"NoCredentialsError", "UnrecognizedClientException", "ExpiredTokenException",
                   "InvalidSignatureException", "ProfileNotFound"}
-FAILURES = (ConfigurationError, StorageUnavailable, KeyServiceUnavailable,
-            subjects.SubjectRequestError, ItemGone, CaseNotFound, IllegalMove,
-            BucketUnavailable, attachments.NoSuchSubmission)
 
 
 def _local_defaults() -> tuple[dict[str, str], str]:
@@ -100,7 +92,7 @@ def cli(ctx: click.Context, profile: str | None, region: str | None, table_name:
         environment, lazy.where = _local_defaults()
         return environment
 
-    def staff() -> Staff:
+    def staff() -> StaffDesk:
         try:
             settings = target.settings(os.environ, local_defaults, _backend_dir())
         except ConfigurationError as problem:
@@ -109,7 +101,7 @@ def cli(ctx: click.Context, profile: str | None, region: str | None, table_name:
             lazy.where = (f"the DynamoDB endpoint {settings.dynamodb_endpoint} you set"
                           if settings.dynamodb_endpoint else
                           f"AWS, region {settings.region or 'of your profile'}")
-        return Staff(settings)
+        return StaffDesk.for_actor(settings, actor_of(settings))
 
     lazy.build = staff
     ctx.obj = lazy
@@ -121,17 +113,20 @@ class _LazyStaff:
     def __init__(self) -> None:
         self.build: Any = None
         self.where = ""  # what the command line tried, in words, for its messages
-        self._staff: Staff | None = None
+        self._staff: StaffDesk | None = None
 
-    def get(self) -> Staff:
+    def get(self) -> StaffDesk:
         if self._staff is None:
-            self._staff = self.build()
+            try:
+                self._staff = self.build()
+            except ConfigurationError as problem:
+                raise click.ClickException(str(problem)) from None
         return self._staff
 
-    def unreachable(self, problem: StorageUnavailable) -> str:
+    def unreachable(self, problem: ServiceUnavailable) -> str:
         """A storage failure in plain words: what was tried, and what to do."""
-        code = str(problem) or type(problem).__name__
-        settings = self._staff.settings if self._staff else None
+        code = problem.code
+        settings = self._staff.context.settings if self._staff else None
         table = settings.table_name if settings else "?"
         endpoint = settings.dynamodb_endpoint if settings else None
         if code in UNREACHABLE:
@@ -151,9 +146,11 @@ def _plainly(lazy: _LazyStaff) -> Iterator[None]:
     """Service failures become one readable line, never a traceback with data in it."""
     try:
         yield
-    except StorageUnavailable as problem:
-        raise click.ClickException(lazy.unreachable(problem)) from None
-    except FAILURES as problem:
+    except ServiceUnavailable as problem:
+        if problem.service == "DynamoDB":
+            raise click.ClickException(lazy.unreachable(problem)) from None
+        raise click.ClickException(str(problem)) from None
+    except (StaffError, ConfigurationError) as problem:
         raise click.ClickException(str(problem) or type(problem).__name__) from None
 
 
@@ -257,15 +254,18 @@ def export(lazy: _LazyStaff, kinds: list[str], since: datetime | None, until: da
     file_format = file_format or suffix or "csv"
     if file_format == "xlsx" and output == "-" and sys.stdout.isatty():
         raise click.UsageError("XLSX is binary: give -o FILE.xlsx")
-    staff = lazy.get()
-    detail = {"format": file_format, "since": _text(since), "until": _text(until), "status": status or ""}
-    with _plainly(lazy), _output(output, binary=file_format == "xlsx") as stream, \
-            audited(staff, "export", kinds, detail=detail) as action:
-        counts = export_kinds(
-            staff, kinds, window, status, _sink(file_format, stream, kinds),
-            workers=workers or default_workers(staff.settings), progress=Progress.for_terminal(),
-        )
-        action.item_count = sum(counts.values())
+    desk = lazy.get()
+    workers = workers or default_workers(desk.context.settings)
+    with _plainly(lazy), _output(output, binary=file_format == "xlsx") as stream:
+        pool = make_pool(desk.context.settings, workers)
+        try:
+            counts = desk.export(
+                kinds, window, status, _sink(file_format, stream, kinds), pool=pool,
+                in_flight=max(2, workers * 2), progress=TerminalProgress.for_terminal(),
+                file_format=file_format, described={"since": _text(since), "until": _text(until)},
+            )
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
     summary = ", ".join(f"{kind} {count}" for kind, count in counts.items())
     click.echo(f"exported {sum(counts.values())} rows ({summary})", err=True)
 
@@ -307,15 +307,9 @@ def subject() -> None:
 @click.pass_obj
 def subject_find(lazy: _LazyStaff, email: str) -> None:
     """List what is stored about the person: record, kind, reference, date, status."""
-    staff = lazy.get()
     with _plainly(lazy):
-        hashed = subjects.subject_of(staff, email)
-        with audited(staff, "subject.find", [], subject=hashed) as action:
-            items = subjects.find(staff, hashed)
-            action.kinds = sorted({str(summary["kind"]) for summary in map(subjects.summary, items)})
-            action.item_count = len(items)
-    for item in items:
-        line = subjects.summary(item)
+        items = lazy.get().find_person(email)
+    for line in items:
         click.echo("\t".join(str(line[name] or "-") for name in
                              ("record", "kind", "reference", "created_at", "status")))
     click.echo(f"{len(items)} item(s) found", err=True)
@@ -340,15 +334,9 @@ def subject_export(lazy: _LazyStaff, email: str, copy_format: str | None, output
     if copy_format and suffix in COPY_FORMATS and suffix != copy_format:
         raise click.UsageError(f"--format {copy_format} does not match -o {output}")
     copy_format = copy_format or (suffix if suffix in COPY_FORMATS else "json")
-    staff = lazy.get()
+    desk = lazy.get()
     with _plainly(lazy), _output(output, binary=False) as stream:
-        hashed = subjects.subject_of(staff, email)
-        with audited(staff, "subject.export", [], subject=hashed) as action:
-            items = subjects.find(staff, hashed)
-            document = readable_copy(staff, items)
-            action.kinds = sorted({str(summary["kind"]) for summary in map(subjects.summary, items)
-                                   if summary["kind"]})
-            action.item_count = len(items)
+        document = desk.person_copy(email)
         if copy_format == "html":
             stream.write(as_html(document))
         else:
@@ -376,13 +364,8 @@ def subject_correct(lazy: _LazyStaff, email: str, reference: str, field_name: st
     nothing changes and the reason is shown. Correcting the email moves the
     submission to the new address: later requests must use that one.
     """
-    staff = lazy.get()
     with _plainly(lazy):
-        hashed = subjects.subject_of(staff, email)
-        with audited(staff, "subject.correct", [], subject=hashed,
-                     detail={"reference": reference, "field": field_name}) as action:
-            done = subjects.correct(staff, hashed, reference, field_name, value)
-            action.kinds, action.item_count = [done.kind], 1
+        done = lazy.get().correct(email, reference, field_name, value)
     moved = " (now found under the new email address)" if done.subject_changed else ""
     names = ", ".join(name.replace("-", " ") for name in done.derived)
     derived = f", with the records derived from it ({names})" if names else ""
@@ -401,19 +384,15 @@ def subject_erase(lazy: _LazyStaff, email: str, yes: bool) -> None:
     schedule, so the person's data is gone from every copy after that time.
     The audit record keeps only the keyed hash, the count and who erased.
     """
-    staff = lazy.get()
+    desk = lazy.get()
     with _plainly(lazy):
-        hashed = subjects.subject_of(staff, email)
-        found = subjects.find(staff, hashed, include_expired=True)
+        found = desk.count_to_erase(email)
         if not found:
             click.echo("nothing stored for that email address")
             return
         if not yes:
-            click.confirm(f"Erase {len(found)} item(s) of this person for good?", abort=True)
-        with audited(staff, "subject.erase", [], subject=hashed) as action:
-            erased = subjects.erase(staff, hashed)
-            action.kinds = sorted(erased)
-            action.item_count = sum(erased.values())
+            click.confirm(f"Erase {found} item(s) of this person for good?", abort=True)
+        erased = desk.erase(email)
     click.echo(f"erased {sum(erased.values())} item(s): "
                + ", ".join(f"{count} {name}" for name, count in sorted(erased.items())))
 
@@ -438,11 +417,22 @@ def attachments_group() -> None:
 def attachments_get(lazy: _LazyStaff, reference: str, directory: str, list_format: str) -> None:
     """Download a submission's files under their own names (made safe to save; a name that
     was not sent is REFERENCE-1.jpg, ...); refused files are listed, not saved."""
-    staff = lazy.get()
-    with _plainly(lazy), audited(staff, "attachments.get", ["attachment"],
-                             detail={"reference": reference}) as action:
-        rows = attachments.download(staff, reference, Path(directory))
-        action.item_count = sum(1 for row in rows if row["saved"])
+    with _plainly(lazy):
+        found = lazy.get().files(reference)
+    rows = []
+    if found:
+        folder = Path(directory)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise click.ClickException(f"cannot make {directory}: {error.strerror}") from None
+    for attached in found:
+        row = {**attached.row, "saved": None}
+        if attached.saved_name is not None and attached.content is not None:
+            path = Path(directory) / attached.saved_name
+            path.write_bytes(attached.content)
+            row["saved"] = str(path)
+        rows.append(row)
     if not rows:
         click.echo(f"{reference} has no attachments", err=True)
     show(rows, ATTACHMENT_COLUMNS, list_format)
@@ -452,10 +442,8 @@ def attachments_get(lazy: _LazyStaff, reference: str, directory: str, list_forma
 @click.pass_obj
 def attachments_sweep(lazy: _LazyStaff) -> None:
     """Delete files never attached to a form, or whose submission expired or was erased. Run daily."""
-    staff = lazy.get()
-    with _plainly(lazy), audited(staff, "attachments.sweep", ["attachment"]) as action:
-        counts = attachments.sweep(staff)
-        action.item_count = counts["uploads"] + counts["attachments"]
+    with _plainly(lazy):
+        counts = lazy.get().sweep_files()
     click.echo(f"deleted {counts['uploads']} unchecked upload(s) and {counts['attachments']} "
                f"attachment(s); kept {counts['kept']}")
 
@@ -472,12 +460,8 @@ def consent() -> None:
 @click.pass_obj
 def consent_list(lazy: _LazyStaff, email: str) -> None:
     """Show each consent the person gave: when, on which form, under which notice, and its status."""
-    staff = lazy.get()
     with _plainly(lazy):
-        hashed = subjects.subject_of(staff, email)
-        with audited(staff, "consent.list", [CONSENT_KIND], subject=hashed) as action:
-            records = subjects.consents(staff, hashed)
-            action.item_count = len(records)
+        records = lazy.get().consents(email)
     for item in records:
         fields = item.get("fields") or {}
         click.echo("\t".join(str(value or "-") for value in (
@@ -496,12 +480,9 @@ def consent_withdraw(lazy: _LazyStaff, email: str) -> None:
     The records stay, marked withdrawn with the time, as proof for the data
     policy's retention period.
     """
-    staff = lazy.get()
     with _plainly(lazy):
-        hashed = subjects.subject_of(staff, email)
-        with audited(staff, "consent.withdraw", [CONSENT_KIND], subject=hashed) as action:
-            action.item_count = subjects.withdraw_consent(staff, hashed)
-    click.echo(f"withdrew {action.item_count} consent(s)")
+        withdrawn = lazy.get().withdraw_consents(email)
+    click.echo(f"withdrew {withdrawn} consent(s)")
 
 
 # -- cases --------------------------------------------------------------------------
@@ -512,10 +493,6 @@ def _case_kinds(_: click.Context, __: click.Parameter, values: tuple[str, ...]) 
         if value not in known:
             raise click.BadParameter(f"'{value}' is not one of: {', '.join(known)}")
     return list(values) or known
-
-
-def _case_book(lazy: _LazyStaff) -> cases.StaffCases:
-    return cases.StaffCases(lazy.get(), case_policy())
 
 
 @cli.command("cases")
@@ -545,22 +522,18 @@ def cases_list(lazy: _LazyStaff, kinds: list[str], status: str | None, handler: 
         raise click.UsageError("--rated and --since go with --closed")
     if closed and (status or handler or overdue):
         raise click.UsageError("--status, --handler and --overdue list open cases: drop them with --closed")
-    book = _case_book(lazy)
+    desk = lazy.get()
     if closed:
-        default_since = book.staff.now().date() - timedelta(days=cases.CLOSED_DAYS)
+        default_since = desk.context.now().date() - timedelta(days=cases.CLOSED_DAYS)
         since = closed_since.date() if closed_since else default_since
-        with _plainly(lazy), audited(book.staff, "cases.closed", kinds,
-                                     detail={"since": since.isoformat(), "rated": str(rated)}) as action:
-            rows = book.closed_listing(kinds=kinds, since=since, rated_only=rated)
-            action.item_count = len(rows)
+        with _plainly(lazy):
+            rows = desk.closed_cases(kinds, since=since, rated_only=rated)
         show(rows, cases.LIST_COLUMNS, list_format)
         click.echo(f"{len(rows)} closed case(s), {sum(row['rating'] is not None for row in rows)} rated",
                    err=True)
         return
-    with _plainly(lazy), audited(book.staff, "cases.list", kinds,
-                                 detail={"status": status or "", "overdue": str(overdue)}) as action:
-        rows = book.listing(kinds=kinds, status=status, handler=handler, overdue_only=overdue)
-        action.item_count = len(rows)
+    with _plainly(lazy):
+        rows = desk.open_cases(kinds, status=status, handler=handler, overdue_only=overdue)
     show(rows, cases.LIST_COLUMNS, list_format)
     late = sum(row["overdue"] for row in rows)
     click.echo(f"{len(rows)} open case(s), {late} overdue", err=True)
@@ -580,10 +553,8 @@ def case_show(lazy: _LazyStaff, reference: str, list_format: str) -> None:
 
     Readable lines on a terminal, one JSON document when piped.
     """
-    book = _case_book(lazy)
-    with _plainly(lazy), audited(book.staff, "case.show", [], detail={"reference": reference}) as action:
-        shown = book.show(reference)
-        action.kinds, action.item_count = [shown["kind"]], 1 + len(shown["history"])
+    with _plainly(lazy):
+        shown = lazy.get().case(reference)
     if not wants_table(list_format):
         click.echo(json.dumps(shown, ensure_ascii=False, default=str))
         return
@@ -622,12 +593,9 @@ def _print_case(shown: dict[str, Any]) -> None:
             click.echo(f"    told customer: {entry['told_customer']}")
 
 
-def _changed(lazy: _LazyStaff, reference: str, action_name: str, change: Change) -> None:
-    book = _case_book(lazy)
-    detail = {"reference": reference, "status": change.status or "", "handler": change.handler or ""}
-    with _plainly(lazy), audited(book.staff, action_name, [], detail=detail) as action:
-        entry = book.change(reference, change)
-        action.kinds, action.item_count = [entry["case_kind"]], 1
+def _changed(lazy: _LazyStaff, reference: str, change: Change) -> None:
+    with _plainly(lazy):
+        entry = lazy.get().change_case(reference, change)
     handled = f", handled by {change.handler}" if change.handler else ""
     click.echo(f"{reference} is {entry['status']}{handled} (change {entry['version']})")
 
@@ -639,7 +607,7 @@ def _changed(lazy: _LazyStaff, reference: str, action_name: str, change: Change)
 @click.pass_obj
 def case_assign(lazy: _LazyStaff, reference: str, handler: str, note: str | None) -> None:
     """Give case REFERENCE to a handler (its status stays as it is)."""
-    _changed(lazy, reference, "case.assign", Change(handler=handler, note=note))
+    _changed(lazy, reference, Change(handler=handler, note=note))
 
 
 @case.command("update")
@@ -659,7 +627,7 @@ def case_update(lazy: _LazyStaff, reference: str, status: str, note: str | None,
     A move into a status the customer hears of (lifecycles.toml: tell) emails
     them once, with the message for them; never the internal note.
     """
-    _changed(lazy, reference, "case.update",
+    _changed(lazy, reference,
              Change(status=status, handler=handler, note=note, message=message, window=window))
 
 
@@ -691,30 +659,87 @@ def audit(lazy: _LazyStaff, since: datetime | None, until: datetime | None, emai
       aftercare audit --actor sam --format jsonl
     """
     window = _window(since, until)
-    staff = lazy.get()
     with _plainly(lazy):
-        about = subjects.subject_of(staff, email) if email else None
-        records = staff.table.query_kind(AUDIT_KIND, since=window.since, until=window.until,
-                                         now_epoch=epoch(staff.now()))
-        wanted = (
-            {name: item.get(name) for name in AUDIT_FIELDS} for item in records
-            if (about is None or item.get("about_subject") == about)
-            and (not action_name or item.get("action") == action_name
-                 or str(item.get("action", "")).startswith(action_name + "."))
-            and (not actor or actor.lower() in str(item.get("actor", "")).lower())
-        )
+        wanted = lazy.get().audit_trail(window, email=email, action=action_name, actor=actor)
         shown = show(wanted, AUDIT_TABLE, list_format, limits={"about_subject": 13})
     click.echo(f"{shown} audit record(s)", err=True)
 
 
-def _add_email_commands() -> None:
-    from aftercare_cli.outbox import outbox, show
+# -- outbox ---------------------------------------------------------------------------
 
-    cli.add_command(outbox)
-    cli.add_command(show)
+OUTBOX_TABLE = {"reference": "Reference", "message": "Message", "status": "Status", "attempts": "Tries",
+                "updated_at": "Last change", RETRY_AT_ATTRIBUTE: "Next try", "last_error": "Last error"}
 
 
-_add_email_commands()
+@cli.group(invoke_without_command=True)
+@click.option("--status", "which", type=click.Choice(["pending", "failed", "all"]), default=None,
+              help="Only these (default: pending and failed).")
+@FORMAT_OPTION
+@click.pass_context
+def outbox(ctx: click.Context, which: str | None, list_format: str) -> None:
+    """Emails not (yet) sent: pending (claimed, not confirmed sent) and failed ones.
+
+    Lists reference, message (confirmation or staff-alert), status and the last
+    error; never addresses or content. Resend one with `aftercare outbox resend`,
+    or every one that is due with `aftercare outbox retry`.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    lazy: _LazyStaff = ctx.obj
+    with _plainly(lazy):
+        rows = lazy.get().outbox(which or "waiting")
+    shown = show(rows, OUTBOX_TABLE, list_format)
+    click.echo(f"{shown} message(s)", err=True)
+
+
+def _known_message(_: click.Context, __: click.Parameter, message: str) -> str:
+    if is_known_message(message):
+        return message
+    raise click.BadParameter(f"{', '.join(MESSAGES)} or a case update (case-update-NNNNNN), "
+                             "as `aftercare case show REFERENCE` lists them")
+
+
+@outbox.command("resend")
+@click.argument("reference")
+@click.argument("message", callback=_known_message)
+@click.pass_obj
+def outbox_resend(lazy: _LazyStaff, reference: str, message: str) -> None:
+    """Send MESSAGE about REFERENCE again (the notifier sends it within seconds).
+
+    A pending message may have gone already (the notifier stopped between
+    sending and recording it): resending it may give the person a second copy.
+    """
+    with _plainly(lazy):
+        was = lazy.get().resend(reference, message)
+    if was == SENDING:
+        click.echo("note: it was pending, so it may have gone already", err=True)
+    click.echo(f"{message} for {reference} will be sent again")
+
+
+@outbox.command("retry")
+@click.option("--dry-run", is_flag=True, help="Only say what is due; change nothing.")
+@click.pass_obj
+def outbox_retry(lazy: _LazyStaff, dry_run: bool) -> None:
+    """Send again every message that is due: claims whose sender stopped (older than the
+    notifier's lease) and failures whose backoff has passed.
+
+    Like `resend`, it marks them and the notifier sends them. The daily schedule
+    does the same (the digest's sweep); this is the staff's way to do it now.
+    Messages refused for good or out of attempts are left to `resend`.
+    """
+    desk = lazy.get()
+    with _plainly(lazy):
+        if dry_run:
+            due = desk.due_for_retry()
+            for record in due:
+                click.echo(f"{record['reference']} {record['sk']}: {record.get('status')}, due")
+            click.echo(f"{len(due)} message(s) due; nothing changed (dry run)")
+            return
+        marked, due_count = desk.retry_due()
+    for record in marked:
+        click.echo(f"{record['reference']} {record['sk']}: was {record.get('status')}")
+    click.echo(f"{len(marked)} message(s) will be sent again"
+               + (f"; {due_count - len(marked)} changed meanwhile" if len(marked) < due_count else ""))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import boto3
 
@@ -115,6 +116,18 @@ class Settings:
             return LocalSubjectHasher(read_local_key(self.local_key_dir, LOCAL_SUBJECT_KEY_FILE))
         assert self.subject_key_id
         return KmsDerivedSubjectHasher(self.subject_key_id, self.region, self.session())
+
+    def caller_arn(self) -> str:
+        """Who these credentials are (STS), for a door that acts under its own AWS identity."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        session: Any = self.session() or boto3
+        try:
+            return str(session.client("sts", region_name=self.region).get_caller_identity()["Arn"])
+        except (BotoCoreError, ClientError) as error:
+            raise ConfigurationError(
+                f"could not tell who you are from your AWS credentials ({type(error).__name__})"
+            ) from None
 
     def attachment_bucket(self) -> AttachmentBucket:
         if not self.attachments_bucket:

@@ -9,8 +9,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from aftercare_cli.attachments import safe_file_name
-from aftercare_cli.records import flat_columns
+from chalicelib.staff.attachments import safe_file_name
+from chalicelib.staff.records import flat_columns
 from chalicelib.store import items
 from openpyxl import load_workbook
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from aftercare_cli.records import BASE_COLUMNS, CASE_COLUMNS, columns_for
 from chalicelib.forms import FORMS
+from chalicelib.staff.records import BASE_COLUMNS, CASE_COLUMNS, columns_for
 from chalicelib.store.items import SUBMISSION_PREFIX
 from openpyxl import load_workbook
 
@@ -77,7 +77,7 @@ def test_expired_items_are_left_out(desk: HelpDesk) -> None:
 
 @pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
 def test_formula_triggers_are_neutralised(start: str) -> None:
-    from aftercare_cli.sheets import neutralise
+    from chalicelib.staff.sheets import neutralise
 
     assert neutralise(f"{start}1+1") == f"'{start}1+1"
     assert neutralise(f"{start}A1") == f"'{start}A1"
@@ -86,7 +86,7 @@ def test_formula_triggers_are_neutralised(start: str) -> None:
 
 @pytest.mark.parametrize("number", ["+44 20 7946 0000", "+1 (555) 010-9999", "-12.5", "+33.1.23.45"])
 def test_a_number_after_plus_or_minus_runs_nothing_and_keeps_its_sign(number: str) -> None:
-    from aftercare_cli.sheets import neutralise
+    from chalicelib.staff.sheets import neutralise
 
     assert neutralise(number) == number
 

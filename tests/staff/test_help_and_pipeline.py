@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from aftercare_cli.main import cli
-from aftercare_cli.pipeline import decoded_chunks, make_pool
-from aftercare_cli.staff import Target
 from aftercare_local.paths import BACKEND
+from aftercare_cli.target import Target
+from chalicelib.staff.pipeline import decoded_chunks, make_pool
 from chalicelib.store.items import epoch
 from click.testing import CliRunner
 

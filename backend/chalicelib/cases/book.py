@@ -71,8 +71,13 @@ class CaseBook:
             items.history_partition(reference), now_epoch=items.epoch(self.clock())
         )
 
-    def change(self, reference: str, change: Change, *, actor: str) -> dict[str, Any]:
-        """Apply one change and answer its history entry; IllegalMove if the lifecycle forbids it."""
+    def change(self, reference: str, change: Change, *, actor: str,
+               expected_version: int | None = None) -> dict[str, Any]:
+        """Apply one change and answer its history entry; IllegalMove if the lifecycle forbids it.
+
+        With `expected_version` (the version the staff member saw), a case changed since then is
+        a WriteConflict: they decide again on what it is now. Without it, a change that loses a
+        race is judged again on the case as it now stands."""
         if not (change.status or change.handler or change.note or change.message or change.window):
             raise IllegalMove("say what changes: a status, a handler, a note or a message")
         sealed: dict[str, bytes] = {}
@@ -90,6 +95,8 @@ class CaseBook:
                 sealed = self._seal(kind, reference, change)
             now = self.clock()
             version = int(item.get(items.VERSION_ATTRIBUTE) or 0)
+            if expected_version is not None and version != expected_version:
+                raise WriteConflict(items.VERSION_ATTRIBUTE)
             entry = items.history_item(
                 reference=reference, kind=kind, version=version + 1, moment=now, actor=actor,
                 status=target.name, moved=bool(change.status), handler=change.handler, window=change.window,
@@ -112,6 +119,8 @@ class CaseBook:
                     entry=entry,
                 )
             except WriteConflict:
+                if expected_version is not None:
+                    raise
                 continue  # another change came first: read it, judge the move again
             return entry
         raise StorageUnavailable("the case is changing too fast; try again")

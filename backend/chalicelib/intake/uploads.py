@@ -43,7 +43,7 @@ def new_upload_id() -> str:
 @dataclass
 class UploadDesk:
     """Issues uploads; `bucket` signs the POSTs, `table` keeps a record of each, `cipher`
-    seals the file's name (encrypt only: staff open it, see aftercare_cli.attachments)."""
+    seals the file's name (encrypt only: staff open it, see chalicelib.staff.attachments)."""
 
     table: SubmissionTable
     bucket: AttachmentBucket

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.cases.follow_up import (
     FEEDBACK_KIND,
@@ -24,8 +24,31 @@ from chalicelib.store import items
 from chalicelib.store.table import ItemChange, WriteConflict
 
 if TYPE_CHECKING:
+    from chalicelib.crypto.keys import RecipientSeal, SubjectHasher
     from chalicelib.notify.emails import Letterhead, Mail
-    from chalicelib.notify.notifier import Notifier
+    from chalicelib.store.table import SubmissionTable
+
+
+class Notifier(Protocol):
+    """What following up needs of the notifier (notifier.Notifier), named here so the two
+    modules do not import each other."""
+
+    @property
+    def table(self) -> SubmissionTable: ...
+
+    @property
+    def recipients(self) -> RecipientSeal: ...
+
+    @property
+    def hasher(self) -> SubjectHasher: ...
+
+    @property
+    def letterhead(self) -> Letterhead: ...
+
+    @property
+    def clock(self) -> Callable[[], datetime]: ...
+
+    def deliver(self, item: dict[str, Any], message: str) -> str: ...
 
 log = logging.getLogger(__name__)
 

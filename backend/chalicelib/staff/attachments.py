@@ -7,17 +7,16 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from chalicelib.crypto.keys import SubmissionCipher
 from chalicelib.forms.attachments import MAX_BYTES
 from chalicelib.notify.attachment_notices import upload_ids_of
+from chalicelib.staff.context import StaffContext
+from chalicelib.staff.exceptions import NoSuchSubmission
 from chalicelib.store import items
 from chalicelib.store.bucket import AttachmentBucket, NoSuchObject
 from chalicelib.store.table import SubmissionTable
-
-from aftercare_cli.staff import Staff
 
 ENDINGS = {"image/jpeg": "jpg", "image/png": "png", "image/heic": "heic", "image/heif": "heif",
            "application/pdf": "pdf"}
@@ -31,10 +30,6 @@ GONE = "gone"
 MAX_SAVED_NAME = 120
 # Characters no file system (or a shell reading the listing) should meet in a name.
 UNSAFE_CHARACTERS = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
-
-
-class NoSuchSubmission(Exception):
-    """No live submission has that reference."""
 
 
 @dataclass(frozen=True)
@@ -53,8 +48,8 @@ class Attachment:
                 "check": self.check, "refusal": self.refusal}
 
 
-def bucket_of(staff: Staff) -> AttachmentBucket:
-    return staff.settings.attachment_bucket()
+def bucket_of(staff: StaffContext) -> AttachmentBucket:
+    return staff.bucket
 
 
 def attachments_of(
@@ -101,7 +96,7 @@ def safe_file_name(name: str, content_type: str, fallback: str) -> str:
     return f"{stem}.{ending}"
 
 
-def listed(staff: Staff, reference: str) -> list[Attachment]:
+def listed(staff: StaffContext, reference: str) -> list[Attachment]:
     """The submission's files in the order sent."""
     now = items.epoch(staff.now())
     submission = staff.table.get(*items.submission_key(reference), now_epoch=now)
@@ -110,22 +105,30 @@ def listed(staff: Staff, reference: str) -> list[Attachment]:
     return attachments_of(staff.table, staff.cipher, submission, now)
 
 
-def download(staff: Staff, reference: str, directory: Path) -> list[dict[str, Any]]:
-    """Write the submission's accepted files into `directory` under their own (made safe) names;
-    refused ones have nothing to fetch. Two files of the same name are told apart by a number."""
+@dataclass(frozen=True)
+class AttachedFile:
+    """One of a submission's files as staff receive it: what it is, and its bytes if it may open."""
+
+    row: dict[str, Any]
+    saved_name: str | None
+    content: bytes | None
+
+
+def files(staff: StaffContext, reference: str) -> list[AttachedFile]:
+    """The submission's files in the order sent, each accepted one with its bytes under its own
+    (made safe) name; refused ones have nothing to fetch. Two files of one name get a number."""
     bucket = bucket_of(staff)
-    directory.mkdir(parents=True, exist_ok=True)
-    rows = []
+    found = []
     taken: set[str] = set()
     for number, attachment in enumerate(listed(staff, reference), 1):
-        row = {**attachment.shown(), "saved": None}
-        rows.append(row)
+        row = attachment.shown()
         if attachment.check != CHECK_WORDS[items.UPLOAD_CHECKED]:
+            found.append(AttachedFile(row, None, None))
             continue
         try:
             data, _ = bucket.read(items.attachment_object_key(attachment.upload_id), limit=MAX_BYTES)
         except NoSuchObject:
-            row["check"] = GONE
+            found.append(AttachedFile({**row, "check": GONE}, None, None))
             continue
         fallback = f"{reference}-{number}.{ENDINGS.get(attachment.content_type, 'bin')}"
         saved = safe_file_name(attachment.name, attachment.content_type, fallback)
@@ -133,10 +136,8 @@ def download(staff: Staff, reference: str, directory: Path) -> list[dict[str, An
             stem, _, ending = saved.rpartition(".")
             saved = f"{stem} ({number}).{ending}"
         taken.add(saved.casefold())
-        path = directory / saved
-        path.write_bytes(data)
-        row["saved"] = str(path)
-    return rows
+        found.append(AttachedFile(row, saved, data))
+    return found
 
 
 def object_keys(upload_ids: Iterable[str]) -> list[str]:
@@ -145,7 +146,7 @@ def object_keys(upload_ids: Iterable[str]) -> list[str]:
             for key in (items.upload_object_key(upload_id), items.attachment_object_key(upload_id))]
 
 
-def erase_files(staff: Staff, person_items: list[dict[str, Any]]) -> int:
+def erase_files(staff: StaffContext, person_items: list[dict[str, Any]]) -> int:
     """Delete the files of a person's upload records (found with the rest of their items)."""
     upload_ids = [item["upload_id"] for item in person_items
                   if items.record_type(item) == "upload" and item.get("upload_id")]
@@ -154,7 +155,7 @@ def erase_files(staff: Staff, person_items: list[dict[str, Any]]) -> int:
     return len(upload_ids)
 
 
-def sweep(staff: Staff) -> Counter[str]:
+def sweep(staff: StaffContext) -> Counter[str]:
     """Delete every file whose upload record is gone or expired: never attached, or past retention.
 
     S3 lifecycle rules cannot see DynamoDB's TTL, so this is what makes a

@@ -21,10 +21,9 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPool
 from typing import Any
 
 from chalicelib.settings import Settings
+from chalicelib.staff.records import staff_view
+from chalicelib.staff.sheets import Row
 from chalicelib.store.table import from_dynamodb, is_expired
-
-from aftercare_cli.records import staff_view
-from aftercare_cli.sheets import Row
 
 PREFETCH_PAGES = 3
 CHUNK_ROWS = 200

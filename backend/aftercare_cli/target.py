@@ -1,22 +1,14 @@
-"""Who the staff member is and which table and keys they work on: local stack or AWS."""
+"""Where the command works (the local stack or AWS) and who is acting there."""
 
 from __future__ import annotations
 
 import getpass
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from functools import cached_property
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import boto3
-from botocore.exceptions import BotoCoreError, ClientError
-from chalicelib.crypto.keys import SubjectHasher, SubmissionCipher
-from chalicelib.rules.policy import DataPolicy, data_policy
-from chalicelib.settings import ConfigurationError, Settings
-from chalicelib.store.table import SubmissionTable
+from chalicelib.settings import Settings
 
 # Variables that, once set, mean "work on AWS (or the table they name), not the local stack".
 AWS_SELECTORS = ("AFTERCARE_TABLE_NAME",)
@@ -57,42 +49,11 @@ class Target:
         return settings
 
 
-@dataclass
-class Staff:
-    """Everything a staff command needs, built lazily so `--help` touches no AWS service."""
-
-    settings: Settings
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    policy: DataPolicy = field(default_factory=data_policy)
-
-    @cached_property
-    def table(self) -> SubmissionTable:
-        return self.settings.table()
-
-    @cached_property
-    def cipher(self) -> SubmissionCipher:
-        return self.settings.cipher()
-
-    @cached_property
-    def hasher(self) -> SubjectHasher:
-        return self.settings.subject_hasher()
-
-    @cached_property
-    def actor(self) -> str:
-        """The caller's AWS identity (an ARN); on the local stack, the OS user."""
-        if self.settings.uses_local_keys:
-            return f"local:{_os_user()}"
-        session: Any = self.settings.session() or boto3
-        try:
-            return str(session.client("sts", region_name=self.settings.region)
-                       .get_caller_identity()["Arn"])
-        except (BotoCoreError, ClientError) as error:
-            raise ConfigurationError(
-                f"could not tell who you are from your AWS credentials ({type(error).__name__})"
-            ) from None
-
-    def now(self) -> datetime:
-        return self.clock()
+def actor_of(settings: Settings) -> str:
+    """The caller's AWS identity (an ARN); on the local stack, the OS user."""
+    if settings.uses_local_keys:
+        return f"local:{_os_user()}"
+    return settings.caller_arn()
 
 
 def _os_user() -> str:

@@ -16,9 +16,8 @@ from typing import Any
 from chalicelib.cases.book import open_message, open_note
 from chalicelib.forms import FORMS
 from chalicelib.rules.catalog import catalog
+from chalicelib.staff.context import StaffContext
 from chalicelib.store.items import is_consent, parsed_timestamp, record_type
-
-from aftercare_cli.staff import Staff
 
 TITLE = "Your data held by Aftercare"
 ABOUT = ("Everything we store about the person who uses this email address, as on the day "
@@ -32,7 +31,7 @@ CONSENT_LABELS = {
 }
 
 
-def readable_copy(staff: Staff, items: list[dict[str, Any]]) -> dict[str, Any]:
+def readable_copy(staff: StaffContext, items: list[dict[str, Any]]) -> dict[str, Any]:
     """The person's items as a document: submissions, consents, and when each will be deleted."""
     warranties = {item.get("reference"): item for item in items if record_type(item) == "warranty"}
     histories: dict[str, list[dict[str, Any]]] = {}
@@ -59,7 +58,7 @@ def readable_copy(staff: Staff, items: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _submission(staff: Staff, item: dict[str, Any], warranty: dict[str, Any] | None,
+def _submission(staff: StaffContext, item: dict[str, Any], warranty: dict[str, Any] | None,
                 history: list[dict[str, Any]]) -> dict[str, Any]:
     form = FORMS[item["kind"]]
     kind, reference = form.kind, item["reference"]
@@ -97,7 +96,7 @@ def _submission(staff: Staff, item: dict[str, Any], warranty: dict[str, Any] | N
     return section
 
 
-def _consent(staff: Staff, item: dict[str, Any]) -> dict[str, Any]:
+def _consent(staff: StaffContext, item: dict[str, Any]) -> dict[str, Any]:
     fields = item.get("fields") or {}
     contact = staff.cipher.open(item["personal"], kind=item["kind"], reference=item["reference"]) \
         if item.get("personal") else {}

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import sys
-import time
 from collections import Counter
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from datetime import time as day_time
+from typing import Protocol
 
+from chalicelib.staff.context import StaffContext
+from chalicelib.staff.pipeline import decoded_chunks
+from chalicelib.staff.sheets import Sink
 from chalicelib.store.items import CONSENT_KINDS, OPTED_IN, epoch, timestamp
-
-from aftercare_cli.pipeline import decoded_chunks, make_pool
-from aftercare_cli.sheets import Sink
-from aftercare_cli.staff import Staff
-
-PROGRESS_EVERY_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -40,43 +37,24 @@ def _bound(moment: datetime | None, *, start: bool) -> str | None:
     return timestamp(moment)
 
 
-class Progress:
-    """A row counter on stderr, only when stderr is a terminal (quiet when piped or logged)."""
+class Progress(Protocol):
+    """Told of the rows as they are written: a counter on a terminal, a job's progress in the console."""
 
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
-        self.rows = 0
-        self._started = time.monotonic()
-        self._shown = 0.0
+    def step(self, kind: str, rows: int) -> None: ...
 
-    @classmethod
-    def for_terminal(cls) -> Progress:
-        return cls(sys.stderr.isatty())
-
-    def step(self, kind: str, rows: int) -> None:
-        self.rows += rows
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if now - self._shown >= PROGRESS_EVERY_SECONDS:
-            self._shown = now
-            rate = self.rows / max(now - self._started, 1e-6)
-            sys.stderr.write(f"\r{self.rows:>10,} rows  ({rate:,.0f}/s)  {kind:<24}")
-            sys.stderr.flush()
-
-    def finish(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
+    def finish(self) -> None: ...
 
 
 def export_kinds(
-    staff: Staff, kinds: list[str], window: Window, status: str | None, sink: Sink,
-    *, workers: int, progress: Progress,
+    staff: StaffContext, kinds: list[str], window: Window, status: str | None, sink: Sink,
+    *, pool: Executor, in_flight: int, progress: Progress,
 ) -> Counter[str]:
-    """Write every live item of the kinds, kind by kind, oldest first; answers rows per kind."""
+    """Write every live item of the kinds, kind by kind, oldest first; answers rows per kind.
+
+    The door chooses the pool (`pipeline.make_pool`): processes for the command, the calling
+    thread in a Lambda; `in_flight` chunks at most are decrypted at once."""
     now_epoch = epoch(staff.now())
     counts: Counter[str] = Counter()
-    pool = make_pool(staff.settings, workers)
     try:
         for kind in kinds:
             wanted = status or (OPTED_IN if kind in CONSENT_KINDS else None)
@@ -86,13 +64,12 @@ def export_kinds(
             render = sink.begin(kind)
             counts[kind] += 0
             for rows, rendered in decoded_chunks(
-                pages, pool, now_epoch=now_epoch, window=max(2, workers * 2), render=render
+                pages, pool, now_epoch=now_epoch, window=in_flight, render=render
             ):
                 sink.write(rendered)
                 counts[kind] += rows
                 progress.step(kind, rows)
         sink.close()
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
         progress.finish()
     return counts

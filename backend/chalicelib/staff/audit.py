@@ -9,10 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.rules.policy import add_months
+from chalicelib.staff.context import StaffContext
 from chalicelib.store.items import AUDIT_KIND, PARTITION_KEY, SORT_KEY, audit_key, epoch, timestamp
 from chalicelib.store.table import NewItem
-
-from aftercare_cli.staff import Staff
 
 # Six years: long enough to answer a regulator about any request made while the
 # longest-kept submissions (warranty registrations, 72 months) could exist.
@@ -28,11 +27,11 @@ class Action:
     name: str
     kinds: list[str]
     subject: str | None = None
-    detail: dict[str, str] = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)
     item_count: int = 0
 
 
-def audit_item(staff: Staff, action: Action, outcome: str) -> dict[str, Any]:
+def audit_item(staff: StaffContext, action: Action, outcome: str) -> dict[str, Any]:
     now = staff.now()
     partition, sort = audit_key(now, uuid.uuid4().hex[:12])
     return {
@@ -55,8 +54,8 @@ def audit_item(staff: Staff, action: Action, outcome: str) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def audited(staff: Staff, name: str, kinds: list[str], *, subject: str | None = None,
-            detail: dict[str, str] | None = None) -> Iterator[Action]:
+def audited(staff: StaffContext, name: str, kinds: list[str], *, subject: str | None = None,
+            detail: dict[str, Any] | None = None) -> Iterator[Action]:
     """Record the action once it ends, with its outcome, also when it fails half-way."""
     action = Action(name, list(kinds), subject, dict(detail or {}))
     outcome = "failed"

@@ -10,11 +10,10 @@ from typing import Any
 from chalicelib.cases.book import CaseBook, Change, open_message, open_note
 from chalicelib.intake.warranty_link import warranty_of
 from chalicelib.rules.lifecycles import CasePolicy, case_policy
+from chalicelib.staff.attachments import attachments_of
+from chalicelib.staff.context import StaffContext
 from chalicelib.store import items
 from chalicelib.store.table import from_dynamodb
-
-from aftercare_cli.attachments import attachments_of
-from aftercare_cli.staff import Staff
 
 # Table columns and headings; JSON lines carry the same keys.
 LIST_COLUMNS = {"reference": "reference", "kind": "kind", "status": "status", "handler": "handler",
@@ -40,7 +39,7 @@ def case_statuses() -> list[str]:
 class StaffCases:
     """The case book as one staff member uses it: their identity and clock on every change."""
 
-    staff: Staff
+    staff: StaffContext
     policy: CasePolicy
 
     @cached_property
@@ -82,7 +81,7 @@ class StaffCases:
         open-cases index)."""
         today = self.staff.now().date()
         now_epoch = items.epoch(self.staff.now())
-        rows = []
+        rows: list[dict[str, Any]] = []
         for kind in kinds:
             lifecycle = self.policy.lifecycle(kind)
             for status in (name for name, each in lifecycle.statuses.items() if each.closed):
@@ -137,6 +136,7 @@ class StaffCases:
             shown["warranty"] = warranty
         return shown
 
-    def change(self, reference: str, change: Change) -> dict[str, Any]:
-        return self.book.change(reference, change, actor=self.staff.actor)
+    def change(self, reference: str, change: Change, *,
+               expected_version: int | None = None) -> dict[str, Any]:
+        return self.book.change(reference, change, actor=self.staff.actor, expected_version=expected_version)
 

@@ -7,10 +7,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from aftercare_cli.listing import with_article
 from chalicelib.crypto.keys import RecipientSeal, subject_hash
 from chalicelib.forms import FORMS, InvalidSubmission, validate
 from chalicelib.intake.receiving import IDEMPOTENCY_GUARD, SUBMISSION_GUARD
 from chalicelib.notify.unsubscribe import withdraw_consents
+from chalicelib.staff import attachments
+from chalicelib.staff.context import StaffContext
+from chalicelib.staff.exceptions import SubjectRequestError
 from chalicelib.store.items import (
     CONSENT_CONTACT,
     CONSENT_KIND,
@@ -30,20 +34,12 @@ from chalicelib.store.items import (
 )
 from chalicelib.store.table import ItemChange, WriteConflict
 
-from aftercare_cli import attachments
-from aftercare_cli.listing import with_article
-from aftercare_cli.staff import Staff
 
-
-class SubjectRequestError(Exception):
-    """The request cannot be carried out as asked; the message says why, without personal data."""
-
-
-def subject_of(staff: Staff, email: str) -> str:
+def subject_of(staff: StaffContext, email: str) -> str:
     return subject_hash(staff.hasher, email)
 
 
-def find(staff: Staff, subject: str, *, include_expired: bool = False) -> list[dict[str, Any]]:
+def find(staff: StaffContext, subject: str, *, include_expired: bool = False) -> list[dict[str, Any]]:
     """Every item of one person, through the index on the keyed hash of their email."""
     return list(staff.table.query_subject(
         subject, now_epoch=epoch(staff.now()), include_expired=include_expired
@@ -73,7 +69,7 @@ class Correction:
     derived: tuple[str, ...] = ()
 
 
-def correct(staff: Staff, subject: str, reference: str, field: str, value: str) -> Correction:
+def correct(staff: StaffContext, subject: str, reference: str, field: str, value: str) -> Correction:
     """Change one field of one submission, checked by the form's own rules, and re-seal it.
 
     Every item derived from the submission changes with it, in one
@@ -148,7 +144,7 @@ def _created(item: dict[str, Any], now: datetime) -> datetime:
     return parsed_timestamp(item.get("created_at")) or now
 
 
-def _claim_changes(staff: Staff, form: Any, stored: dict[str, Any], submission: Any,
+def _claim_changes(staff: StaffContext, form: Any, stored: dict[str, Any], submission: Any,
                    reference: str, subject: str | None, created: datetime) -> list[ItemChange]:
     """Move or rewrite the records of the submission's unique keys to follow the correction."""
     after = submission.unique_claims(created.date())
@@ -186,7 +182,7 @@ def _as_sent(model: Any, stored: dict[str, Any], created: datetime) -> Any:
         ) from None
 
 
-def _related_changes(staff: Staff, subject: str, reference: str, new_subject: str | None,
+def _related_changes(staff: StaffContext, subject: str, reference: str, new_subject: str | None,
                      contact: dict[str, Any] | None) -> list[ItemChange]:
     """The person's consent and idempotency records that came from this submission follow it.
 
@@ -210,7 +206,7 @@ def _related_changes(staff: Staff, subject: str, reference: str, new_subject: st
     return changes
 
 
-def erase(staff: Staff, subject: str) -> Counter[str]:
+def erase(staff: StaffContext, subject: str) -> Counter[str]:
     """Delete every item of the person, expired or not; answers how many of each record type."""
     items = find(staff, subject, include_expired=True)
     # The files first: once their records are gone, nothing would say whose they were.
@@ -219,11 +215,11 @@ def erase(staff: Staff, subject: str) -> Counter[str]:
     return Counter(record_type(item) for item in items)
 
 
-def consents(staff: Staff, subject: str) -> list[dict[str, Any]]:
+def consents(staff: StaffContext, subject: str) -> list[dict[str, Any]]:
     return [item for item in find(staff, subject) if is_consent(item)]
 
 
-def withdraw_consent(staff: Staff, subject: str) -> int:
+def withdraw_consent(staff: StaffContext, subject: str) -> int:
     """Withdraw every standing opt-in; each record stays, as proof, for the policy's period.
 
     A person with no consent record at all is an error: a withdrawal that

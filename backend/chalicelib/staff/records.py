@@ -11,6 +11,7 @@ from chalicelib.crypto.keys import SubmissionCipher
 from chalicelib.forms import FORMS
 from chalicelib.forms.attachments import MAX_FILES
 from chalicelib.rules.lifecycles import case_policy
+from chalicelib.staff.attachments import attachments_of
 from chalicelib.store.items import (
     CONSENT_KINDS,
     CONSENT_STATUSES,
@@ -21,8 +22,6 @@ from chalicelib.store.items import (
     WINDOW_ATTRIBUTE,
 )
 from chalicelib.store.table import SubmissionTable
-
-from aftercare_cli.attachments import attachments_of
 
 BASE_COLUMNS = ("reference", "kind", "created_at", "status")
 # Marketing consent is not a form: intake.py writes it from a form's tick box.
