@@ -7,6 +7,7 @@ import logging
 import os
 import traceback
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from functools import cache, wraps
 from pathlib import Path
@@ -29,7 +30,7 @@ from chalicelib.rules.lifecycles import case_policy
 from chalicelib.rules.policy import data_policy
 from chalicelib.settings import ConfigurationError, Settings
 from chalicelib.store.bucket import BucketUnavailable
-from chalicelib.store.table import StorageUnavailable, WriteConflict
+from chalicelib.store.table import StorageUnavailable
 from chalicelib.web import origin, pages
 from chalicelib.web import posts as web
 from chalicelib.web.receipts import NoReceipt
@@ -128,8 +129,20 @@ def respond(answer: web.Answer) -> Response:
     return Response(body=answer.body, status_code=answer.status, headers=answer.headers)
 
 
+# The answer a refusal gets is shaped by how the request came (a form post gets a page, a
+# script JSON); `decode` sets it for the request being answered, `guarded` reads it.
+_reply: ContextVar[web.Reply | None] = ContextVar("reply", default=None)
+
+
 def refused(reply: web.Reply, error: Exception, doing: str) -> Response:
     """The one map from a domain exception to its HTTP answer."""
+    if isinstance(error, web.BadRequest):
+        return respond(reply.problem(error.status, error.message, field=error.field))
+    if isinstance(error, NoReceipt):
+        return respond(web.html_answer(404, pages.no_thanks_page()))
+    if isinstance(error, (unsubscribe.InvalidToken, unsubscribe.ExpiredToken)):
+        expired = isinstance(error, unsubscribe.ExpiredToken)
+        return respond(web.html_answer(400, pages.unsubscribe_problem_page(expired)))
     if isinstance(error, InvalidSubmission):
         return respond(reply.invalid(error.errors))
     if isinstance(error, AlreadyClaimed):
@@ -156,47 +169,59 @@ def contest(reply: web.Reply, error: AlreadyClaimed) -> web.Answer:
     return reply.invalid(taken, status=409, message=error.message, extra={"claim": claim}, more=more)
 
 
-def decode(page: str, form_kind: str | None = None) -> tuple[web.FormPost, web.Reply] | Response:
+def decode(page: str, form_kind: str | None = None) -> tuple[web.FormPost, web.Reply]:
+    """The post, and the reply it will get; a post that cannot be read raises BadRequest."""
     request = app.current_request
     headers = {name.lower(): value for name, value in request.headers.items()}
-    try:
-        post = web.decode(headers, request.raw_body, site_origins())
-    except web.BadRequest as problem:
-        from_form = (headers.get("content-type") or "").startswith(web.FORM)
-        return respond(web.Reply(from_form).problem(problem.status, problem.message, field=problem.field))
-    return post, web.Reply.to(post, page, form_kind)
+    post = web.decode(headers, request.raw_body, site_origins())
+    reply = web.Reply.to(post, page, form_kind)
+    _reply.set(reply)
+    return post, reply
 
 
-def guarded(route: Callable[..., Response]) -> Callable[..., Response]:
-    """An error nothing in the request explains: logged by type and place (never its message,
-    which may quote the input), answered 500 with no detail."""
-
-    @wraps(route)
-    def answer(*args: Any, **kwargs: Any) -> Response:
-        try:
-            return route(*args, **kwargs)
-        except Exception as error:
-            where = traceback.extract_tb(error.__traceback__)[-1]
-            app.log.error("unexpected %s in %s at %s:%s", type(error).__name__, route.__name__,
-                          Path(where.filename).name, where.lineno)
-            from_form = (app.current_request.headers.get("content-type") or "").startswith(web.FORM)
-            return respond(web.Reply(from_form).failed())
-
-    return answer
+Route = Callable[..., Response]
 
 
-HANDLED = (InvalidSubmission, *OUTAGES, *PROBLEMS)
+def guarded(doing: str, *, html: bool = False) -> Callable[[Route], Route]:
+    """Every route's one answer to what goes wrong: a refusal or outage through `refused`; an
+    error nothing in the request explains logged by type and place (never its message, which
+    may quote the input) and answered 500 with no detail. `html`: a page a person opened."""
+
+    def wrap(route: Callable[..., Response]) -> Callable[..., Response]:
+        @wraps(route)
+        def answer(*args: Any, **kwargs: Any) -> Response:
+            _reply.set(None)
+            try:
+                return route(*args, **kwargs)
+            except HANDLED as error:
+                reply = _reply.get() or web.Reply(html or _from_form())
+                return refused(reply, error, doing)
+            except Exception as error:
+                return failed(route.__name__, error)
+
+        return answer
+
+    return wrap
+
+
+def _from_form() -> bool:
+    return (app.current_request.headers.get("content-type") or "").startswith(web.FORM)
+
+
+def failed(route_name: str, error: Exception) -> Response:
+    where = traceback.extract_tb(error.__traceback__)[-1]
+    app.log.error("unexpected %s in %s at %s:%s", type(error).__name__, route_name,
+                  Path(where.filename).name, where.lineno)
+    return respond(web.Reply(_from_form()).failed())
+
+
+HANDLED = (InvalidSubmission, web.BadRequest, NoReceipt, unsubscribe.InvalidToken, unsubscribe.ExpiredToken,
+           *OUTAGES, *PROBLEMS)
 
 
 def receive(form: FormKind) -> Response:
-    decoded = decode(form.page, form.kind)
-    if isinstance(decoded, Response):
-        return decoded
-    post, reply = decoded
-    try:
-        receipt = get_reception().submit(form, post, client_address())
-    except HANDLED as error:
-        return refused(reply, error, f"store {form.kind}")
+    post, reply = decode(form.page, form.kind)
+    receipt = get_reception().submit(form, post, client_address())
     if receipt.screened_out:
         app.log.info("screened out a %s (honeypot); nothing stored", form.kind)
     else:
@@ -214,7 +239,7 @@ def route_form(form: FormKind) -> None:
         return receive(form)
 
     app.route(form.path, methods=["POST"], content_types=ANY_CONTENT_TYPE,
-              name=f"post_{form.kind}")(guarded(post_form))
+              name=f"post_{form.kind}")(guarded(f"store {form.kind}")(post_form))
     if form.page == "/":
         return  # a form without a page of its own (a page vote) has nothing to show
 
@@ -223,57 +248,35 @@ def route_form(form: FormKind) -> None:
         query = app.current_request.query_params or {}
         return respond(web.prefilled(form.kind, form.page, form.model.open_fields(), query))
 
-    app.route(form.path, methods=["GET"], name=f"get_{form.kind}")(guarded(show_form))
+    show = guarded(f"show {form.kind}", html=True)(show_form)
+    app.route(form.path, methods=["GET"], name=f"get_{form.kind}")(show)
 
 
 for each_form in FORMS.values():
     route_form(each_form)
 
 
-def look_up(
-    page: str, kind: str, doing: str, ask: Callable[[web.FormPost, web.Reply], web.Answer]
-) -> Response:
-    """A form that asks rather than stores: decode, ask the domain, answer (or refuse)."""
-    decoded = decode(page, kind)
-    if isinstance(decoded, Response):
-        return decoded
-    post, reply = decoded
-    try:
-        return respond(ask(post, reply))
-    except HANDLED as error:
-        return refused(reply, error, doing)
-
-
 @app.route(WARRANTY_STATUS.path, methods=["POST"], content_types=ANY_CONTENT_TYPE)
-@guarded
+@guarded("look up a warranty")
 def post_warranty_status() -> Response:
-    return look_up(
-        WARRANTY_STATUS.page, WARRANTY_STATUS.kind, "look up a warranty",
-        lambda post, reply: reply.warranty(get_reception().warranty_status(post, client_address())),
-    )
+    post, reply = decode(WARRANTY_STATUS.page, WARRANTY_STATUS.kind)
+    return respond(reply.warranty(get_reception().warranty_status(post, client_address())))
 
 
 @app.route(TRACK.path, methods=["POST"], content_types=ANY_CONTENT_TYPE)
-@guarded
+@guarded("track a case")
 def post_track() -> Response:
-    return look_up(TRACK.page, TRACK.kind, "track a case",
-                   lambda post, reply: reply.case_progress(get_reception().track(post, client_address())))
+    post, reply = decode(TRACK.page, TRACK.kind)
+    return respond(reply.case_progress(get_reception().track(post, client_address())))
 
 
 @app.route("/uploads", methods=["POST"], content_types=ANY_CONTENT_TYPE)
-@guarded
+@guarded("issue an upload")
 def post_upload() -> Response:
-    decoded = decode("/")
-    if isinstance(decoded, Response):
-        return decoded
-    post, reply = decoded
-    try:
-        get_reception().screen_upload(post)
-        request = validate(UploadRequest, post.fields)
-        issued = get_uploads().issue(request)
-    except HANDLED as error:
-        return refused(reply, error, "issue an upload")
-    return respond(web.json_answer(201, issued))
+    post, _ = decode("/")
+    get_reception().screen_upload(post)
+    request = validate(UploadRequest, post.fields)
+    return respond(web.json_answer(201, get_uploads().issue(request)))
 
 
 # Triggered by the attachments bucket's notification (infra/attachments.yaml): a plain
@@ -288,7 +291,7 @@ def check_upload(event: dict[str, Any], context: Any) -> None:
 
 
 @app.route("/openapi.json", methods=["GET"])
-@guarded
+@guarded("describe the API")
 def get_openapi() -> Response:
     from chalicelib.web import openapi  # its schemas are built for this route only, not for every cold start
 
@@ -296,15 +299,10 @@ def get_openapi() -> Response:
 
 
 @app.route("/thanks", methods=["GET"])
-@guarded
+@guarded("read a thank-you receipt", html=True)
 def thanks() -> Response:
     receipt = (app.current_request.query_params or {}).get("receipt", "")
-    try:
-        sent = get_reception().thanks(receipt)
-    except NoReceipt:
-        return respond(web.html_answer(404, pages.no_thanks_page()))
-    except OUTAGES as error:
-        return refused(web.Reply(html=True), error, "read a thank-you receipt")
+    sent = get_reception().thanks(receipt)
     return respond(web.html_answer(200, pages.thanks_page(sent)))
 
 
@@ -319,49 +317,33 @@ def unsubscribe_token() -> str:
     request = app.current_request
     token = (request.query_params or {}).get("token", "")
     if request.method == "POST" and not token:
-        try:
+        # A token the body cannot give is an empty one: the page then says the link is not ours.
+        readable = (request.headers.get("content-type") or "").startswith(web.FORM)
+        if readable:
             token = web.decode(dict(request.headers), request.raw_body).fields.get("token", "")
-        except web.BadRequest:
-            token = ""
     return str(token)
 
 
-def unsubscribe_refused(problem: Exception) -> Response:
-    expired = isinstance(problem, unsubscribe.ExpiredToken)
-    return respond(web.html_answer(400, pages.unsubscribe_problem_page(expired)))
-
-
 @app.route("/unsubscribe", methods=["GET"], content_types=ANY_CONTENT_TYPE)
+@guarded("check an unsubscribe link", html=True)
 def unsubscribe_page() -> Response:
     """The link in an email: a page with one button, so a mail scanner opening links unsubscribes no one."""
     token = unsubscribe_token()
     reception = get_reception()
-    try:
-        unsubscribe.verify(reception.intake.hasher, token, reception.clock())
-    except (unsubscribe.InvalidToken, unsubscribe.ExpiredToken) as problem:
-        return unsubscribe_refused(problem)
-    except OUTAGES:
-        return respond(web.Reply(html=True).unavailable())
+    unsubscribe.verify(reception.intake.hasher, token, reception.clock())
     return respond(web.html_answer(200, pages.unsubscribe_confirm_page(token)))
 
 
 @app.route("/unsubscribe", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+@guarded("record an unsubscribe", html=True)
 def unsubscribe_now() -> Response:
     """The page's button, and mail programs' one-click unsubscribe (RFC 8058): withdraw consent."""
     token = unsubscribe_token()
     reception = get_reception()
-    try:
-        now = reception.clock()
-        intake = reception.intake
-        reference = unsubscribe.verify(intake.hasher, token, now)
-        intake.table.create_all([unsubscribe.request_item(reference, now, intake.policy)])
-    except (unsubscribe.InvalidToken, unsubscribe.ExpiredToken) as problem:
-        return unsubscribe_refused(problem)
-    except WriteConflict:
-        pass  # the same click twice in one microsecond: recorded once is enough
-    except OUTAGES as outage:
-        app.log.warning("could not record an unsubscribe: %s", type(outage).__name__)
-        return respond(web.Reply(html=True).unavailable())
+    now = reception.clock()
+    intake = reception.intake
+    reference = unsubscribe.verify(intake.hasher, token, now)
+    unsubscribe.record_request(intake.table, reference, now, intake.policy)
     app.log.info("unsubscribe requested for %s", reference)
     return respond(web.html_answer(200, pages.unsubscribed_page()))
 

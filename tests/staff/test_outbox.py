@@ -1,4 +1,4 @@
-"""`aftercare outbox` (pending and failed emails, resending one) and `aftercare show REF`."""
+"""`aftercare outbox` (pending and failed emails, resending one) and `aftercare case show REF`."""
 
 from __future__ import annotations
 

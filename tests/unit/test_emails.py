@@ -205,7 +205,7 @@ def test_staff_alert_carries_kind_reference_product_and_time_and_no_personal_dat
     assert item["reference"] in mail.subject and item["reference"] in mail.text
     assert FORMS[kind].title in mail.text
     assert "2026-11-20 15:30 UTC" in mail.text
-    assert f"aftercare show {item['reference']}" in mail.text
+    assert f"aftercare case show {item['reference']}" in mail.text
     for value in PERSONAL.values():
         assert value not in mail.text and value not in mail.subject
     product = (item.get("fields") or {}).get("product")

@@ -9,6 +9,7 @@ person's consent exactly as `aftercare consent withdraw` does.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import re
 import uuid
@@ -19,7 +20,7 @@ from chalicelib.crypto.keys import SubjectHasher
 from chalicelib.rules.policy import DataPolicy, add_months
 from chalicelib.store import items
 from chalicelib.store.references import SIGNED_LINK_PATTERN, is_reference
-from chalicelib.store.table import NewItem, SubmissionTable
+from chalicelib.store.table import NewItem, SubmissionTable, WriteConflict
 
 TOKEN_PATTERN = re.compile(SIGNED_LINK_PATTERN)
 CUSTOMER_ACTOR = "customer:unsubscribe-link"
@@ -68,6 +69,12 @@ def request_item(reference: str, now: datetime, policy: DataPolicy) -> NewItem:
     item = items.unsubscribe_request_item(
         reference=reference, created=now, expires=policy.expires_at(items.CONSENT_KIND, now))
     return NewItem(item, "unsubscribe")
+
+
+def record_request(table: SubmissionTable, reference: str, now: datetime, policy: DataPolicy) -> None:
+    """Record the click once; the same click twice in one microsecond is recorded once, which is enough."""
+    with contextlib.suppress(WriteConflict):
+        table.create_all([request_item(reference, now, policy)])
 
 
 def withdraw_consents(

@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import IO, Any, Protocol
 
-from chalicelib.staff.records import columns_for, date_columns, flat_columns, flat_row, union_columns
-from chalicelib.store.items import TIME_ATTRIBUTES
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
+
+from chalicelib.staff.records import columns_for, date_columns, flat_columns, flat_row, union_columns
+from chalicelib.store.items import TIME_ATTRIBUTES
 
 FORMATS = ("csv", "jsonl", "xlsx")
 # OWASP "CSV injection": a cell starting with one of these may run as a formula.

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from aftercare_cli.listing import with_article
+
 from chalicelib.crypto.keys import RecipientSeal, subject_hash
 from chalicelib.forms import FORMS, InvalidSubmission, validate
 from chalicelib.intake.receiving import IDEMPOTENCY_GUARD, SUBMISSION_GUARD
