@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from aftercare_cli.main import cli
-from aftercare_local.paths import BACKEND
 from aftercare_cli.target import Target
+from aftercare_local.paths import BACKEND
 from chalicelib.staff.pipeline import decoded_chunks, make_pool
 from chalicelib.store.items import epoch
 from click.testing import CliRunner
