@@ -21,9 +21,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from chalicelib.crypto import links
 from chalicelib.crypto.keys import SubjectHasher
 from chalicelib.forms import FORMS, FieldError, InvalidSubmission, Submission
-from chalicelib.notify import unsubscribe
 from chalicelib.rules.lifecycles import CasePolicy
 from chalicelib.store import items
 
@@ -53,12 +53,12 @@ OTHER_CASE = ("This link to rate us was made for another reference. Leave the re
 # -- The link -------------------------------------------------------------------------
 
 def sign(hasher: SubjectHasher, reference: str, expires: datetime) -> str:
-    return unsubscribe.sign(hasher, reference, expires, purpose=LINK_PURPOSE)
+    return links.sign(hasher, reference, expires, purpose=LINK_PURPOSE)
 
 
 def verify(hasher: SubjectHasher, token: str, now: datetime) -> str:
-    """The case the token was made for; raises unsubscribe.InvalidToken or ExpiredToken."""
-    return unsubscribe.verify(hasher, token, now, purpose=LINK_PURPOSE)
+    """The case the token was made for; raises links.InvalidToken or ExpiredToken."""
+    return links.verify(hasher, token, now, purpose=LINK_PURPOSE)
 
 
 def link(site_url: str, hasher: SubjectHasher, reference: str, now: datetime) -> str:
@@ -80,9 +80,9 @@ def check_link(hasher: SubjectHasher, submission: Submission, now: datetime) -> 
         return
     try:
         reference = verify(hasher, token, now)
-    except unsubscribe.ExpiredToken:
+    except links.ExpiredToken:
         raise InvalidSubmission([FieldError(TOKEN_FIELD, EXPIRED_LINK)]) from None
-    except unsubscribe.InvalidToken:
+    except links.InvalidToken:
         raise InvalidSubmission([FieldError(TOKEN_FIELD, INVALID_LINK)]) from None
     if getattr(submission, "case_reference", None) != reference:
         raise InvalidSubmission([FieldError(TOKEN_FIELD, OTHER_CASE)])
@@ -122,7 +122,7 @@ def rating_for(feedback: Mapping[str, Any], hasher: SubjectHasher) -> tuple[str,
         return None
     try:
         reference = verify(hasher, str(token), received)
-    except (unsubscribe.InvalidToken, unsubscribe.ExpiredToken):
+    except (links.InvalidToken, links.ExpiredToken):
         return None
     if fields.get("case_reference") != reference:
         return None

@@ -10,54 +10,21 @@ person's consent exactly as `aftercare consent withdraw` does.
 from __future__ import annotations
 
 import contextlib
-import hmac
-import re
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.crypto.keys import SubjectHasher
+from chalicelib.crypto.links import ExpiredToken, InvalidToken, sign, verify
 from chalicelib.rules.policy import DataPolicy, add_months
 from chalicelib.store import items
-from chalicelib.store.references import SIGNED_LINK_PATTERN, is_reference
 from chalicelib.store.table import NewItem, SubmissionTable, WriteConflict
 
-TOKEN_PATTERN = re.compile(SIGNED_LINK_PATTERN)
 CUSTOMER_ACTOR = "customer:unsubscribe-link"
 AUDIT_RETENTION_MONTHS = 72  # as the staff tools' audit records
 
-
-class InvalidToken(Exception):
-    """Not one of our links: mistyped, cut short or forged."""
-
-
-class ExpiredToken(Exception):
-    """One of our links, but too old to use."""
-
-
-def _mac(hasher: SubjectHasher, payload: str, purpose: str) -> str:
-    # Its own prefix per purpose: a token MAC can never equal a subject hash, and
-    # an unsubscribe token can never pass as another link's (chalicelib.follow_up).
-    return hasher.digest(f"{purpose}:{payload}".encode())
-
-
-def sign(hasher: SubjectHasher, reference: str, expires: datetime, *, purpose: str = "unsubscribe") -> str:
-    payload = f"{reference}.{int(expires.timestamp())}"
-    return f"{payload}.{_mac(hasher, payload, purpose)}"
-
-
-def verify(hasher: SubjectHasher, token: str, now: datetime, *, purpose: str = "unsubscribe") -> str:
-    """The reference the token was made for; raises InvalidToken or ExpiredToken."""
-    if not TOKEN_PATTERN.match(token or ""):
-        raise InvalidToken()
-    reference, expires, mac = token.split(".")
-    if not is_reference(reference):
-        raise InvalidToken()
-    if not hmac.compare_digest(_mac(hasher, f"{reference}.{expires}", purpose), mac):
-        raise InvalidToken()
-    if int(expires) <= now.timestamp():
-        raise ExpiredToken()
-    return reference
+# The link's token is signed and checked in crypto.links; the API and the notifier read them here.
+__all__ = ["ExpiredToken", "InvalidToken", "record_request", "request_item", "sign", "verify",
+           "withdraw_consents", "link_expires"]
 
 
 def link_expires(now: datetime, days: int) -> datetime:
