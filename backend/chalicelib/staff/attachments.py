@@ -13,7 +13,7 @@ from chalicelib.crypto.keys import SubmissionCipher
 from chalicelib.forms.attachments import MAX_BYTES
 from chalicelib.notify.attachment_notices import upload_ids_of
 from chalicelib.staff.context import StaffContext
-from chalicelib.staff.exceptions import NoSuchSubmission
+from chalicelib.staff.exceptions import NoSuchSubmission, SubjectRequestError
 from chalicelib.store import items
 from chalicelib.store.bucket import AttachmentBucket, NoSuchObject
 from chalicelib.store.table import SubmissionTable
@@ -138,6 +138,30 @@ def files(staff: StaffContext, reference: str) -> list[AttachedFile]:
         taken.add(saved.casefold())
         found.append(AttachedFile(row, saved, data))
     return found
+
+
+# Types a browser shows by itself; anything else is downloaded with the command.
+OPENS_IN_BROWSER = ("image/jpeg", "image/png", "application/pdf")
+LINK_SECONDS = 60
+
+
+def link(staff: StaffContext, reference: str, number: int) -> str:
+    """A one-minute link that opens the submission's file `number` (from 1), if it was accepted and
+    is a type a browser shows; a refused file never opens."""
+    found = listed(staff, reference)
+    if not 1 <= number <= len(found):
+        raise NoSuchSubmission(f"{reference} has no file {number}")
+    attachment = found[number - 1]
+    if attachment.check != CHECK_WORDS[items.UPLOAD_CHECKED]:
+        raise SubjectRequestError(f"file {number} of {reference} was not accepted, so it does not open")
+    if attachment.content_type not in OPENS_IN_BROWSER:
+        raise SubjectRequestError(f"file {number} of {reference} does not open in a browser: "
+                                  "download it with `aftercare attachments get`")
+    fallback = f"{reference}-{number}.{ENDINGS.get(attachment.content_type, 'bin')}"
+    return bucket_of(staff).read_link(
+        items.attachment_object_key(attachment.upload_id), seconds=LINK_SECONDS,
+        file_name=safe_file_name(attachment.name, attachment.content_type, fallback),
+        content_type=attachment.content_type)
 
 
 def object_keys(upload_ids: Iterable[str]) -> list[str]:

@@ -71,6 +71,7 @@ class StaffCases:
             "handler": item.get(items.HANDLER_ATTRIBUTE), "age_days": (today - created).days,
             "due_on": due.isoformat() if due else None, "overdue": bool(due and due < today),
             "rating": item.get(items.RATING_ATTRIBUTE), "created_at": item["created_at"],
+            "product": (item.get("fields") or {}).get("product"),
         }
 
     def closed_listing(
@@ -114,6 +115,7 @@ class StaffCases:
         ]
         shown: dict[str, Any] = {
             "reference": reference, "kind": kind, "created_at": item["created_at"],
+            "version": int(item.get(items.VERSION_ATTRIBUTE) or 0),
             "status": item["status"], "status_words": status.words,
             "status_since": item.get(items.STATUS_SINCE_ATTRIBUTE) or item["created_at"],
             "handler": item.get(items.HANDLER_ATTRIBUTE),

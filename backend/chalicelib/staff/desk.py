@@ -184,6 +184,14 @@ class StaffDesk:
             action.item_count = sum(1 for attached in found if attached.content is not None)
         return found
 
+    def file_link(self, reference: str, number: int) -> str:
+        """A short-lived link that opens one accepted image or PDF of a submission."""
+        with plainly(), audited(self.context, "attachments.open", ["attachment"],
+                                detail={"reference": reference, "file": number}) as action:
+            url = attachments.link(self.context, reference, number)
+            action.item_count = 1
+        return url
+
     def sweep_files(self) -> Counter[str]:
         with plainly(), audited(self.context, "attachments.sweep", ["attachment"]) as action:
             counts = attachments.sweep(self.context)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -65,6 +67,18 @@ class AttachmentBucket:
         except (ClientError, BotoCoreError) as error:
             raise BucketUnavailable(type(error).__name__) from None
         return PresignedPost(post["url"], dict(post["fields"]))
+
+    def read_link(self, key: str, *, seconds: int, file_name: str, content_type: str) -> str:
+        """A short-lived URL that opens one object in the browser, under its own name and type."""
+        disposition = f"inline; filename*=UTF-8''{quote(file_name)}"
+        try:
+            return str(self.client.generate_presigned_url(
+                "get_object", ExpiresIn=seconds,
+                Params={"Bucket": self.bucket_name, "Key": key, "ResponseContentType": content_type,
+                        "ResponseContentDisposition": disposition},
+            ))
+        except (BotoCoreError, ClientError) as error:
+            raise BucketUnavailable(type(error).__name__) from None
 
     def read(self, key: str, *, limit: int) -> tuple[bytes, str]:
         """The object's bytes (at most `limit` + 1, so an oversize object shows) and its type."""

@@ -1,0 +1,112 @@
+"""The console's pages, drawn on the server from templates; everything shown is escaped.
+
+Jinja2 escapes every value (autoescape), so whatever a customer typed (a name like
+`<script>`, an attribute, a `javascript:` link) is text on the page, never markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from functools import cache
+from typing import Any
+
+import jinja2
+
+from chalicelib.console import queues
+from chalicelib.console.session import StaffSession
+from chalicelib.forms import FORMS
+from chalicelib.notify.attachment_notices import size_words
+from chalicelib.rules.lifecycles import case_policy
+from chalicelib.rules.policy import PolicySettingError, data_policy
+from chalicelib.staff.attachments import OPENS_IN_BROWSER
+
+HANDLER_GROUPS = frozenset({"handlers", "admins"})
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("chalicelib.console", "templates"),
+        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+    )
+    environment.globals.update(
+        kind_words={kind: form.title for kind, form in FORMS.items()},
+        status_words=status_words, long_day=long_day, long_time=long_time, label=label,
+        size_words=lambda size: size_words(size) or "size unknown", opens=OPENS_IN_BROWSER,
+        queues=queues.QUEUES, kinds=queues.CASE_KINDS,
+    )
+    return environment
+
+
+def render(template: str, session: StaffSession | None, **context: Any) -> str:
+    is_handler = bool(session and set(session.identity.groups) & HANDLER_GROUPS)
+    return _environment().get_template(template).render(session=session, is_handler=is_handler, **context)
+
+
+def status_words(kind: str, status: str) -> str:
+    try:
+        return case_policy().lifecycle(kind).status(status).words
+    except (KeyError, ValueError):
+        return status
+
+
+def label(kind: str, name: str) -> str:
+    try:
+        return str(data_policy().label(name))
+    except PolicySettingError:
+        return name.replace("_", " ").capitalize()
+
+
+def long_day(stored: Any) -> str:
+    """A stored date or time as staff read it: 7 December 2026."""
+    try:
+        day = date.fromisoformat(str(stored)[:10])
+    except ValueError:
+        return str(stored or "–")
+    return f"{day.day} {day:%B %Y}"
+
+
+def long_time(stored: Any) -> str:
+    """A stored time as staff read it: 7 December 2026, 14:05 UTC."""
+    try:
+        moment = datetime.fromisoformat(str(stored).replace("Z", "+00:00"))
+    except ValueError:
+        return str(stored or "–")
+    return f"{moment.day} {moment:%B %Y, %H:%M} UTC"
+
+
+def message_page(title: str, message: str, session: StaffSession | None = None, *, sign_in: bool = False) -> str:
+    return render("message.html", session, title=title, message=message, sign_in=sign_in)
+
+
+def home_page(session: StaffSession) -> str:
+    return render("home.html", session, title="Staff console")
+
+
+def queue_page(session: StaffSession, view: queues.View, counts: Mapping[str, int],
+               rows: list[dict[str, Any]]) -> str:
+    statuses: dict[str, str] = {}
+    for kind in queues.CASE_KINDS:
+        for name in case_policy().lifecycle(kind).statuses:
+            statuses.setdefault(name, status_words(kind, name))
+    filtered = any((view.kind, view.status, view.handler, view.product, view.since, view.until, view.overdue))
+    return render("queue.html", session, title="Cases", view=view, counts=counts, rows=rows,
+                  shown=view.page_of(rows), pages=view.pages(rows), statuses=sorted(statuses.items()),
+                  filtered=filtered)
+
+
+def search_page(session: StaffSession, search: str, cases: list[dict[str, Any]] | None) -> str:
+    return render("search.html", session, title="Find a case", search=search, cases=cases)
+
+
+def case_page(session: StaffSession, case: dict[str, Any], *, problem: str | None,
+              typed: Mapping[str, str], me: str, done: bool = False) -> str:
+    lifecycle = case_policy().lifecycle(case["kind"])
+    moves = [lifecycle.status(name) for name in case["next_moves"]]
+    try:
+        seen_version: int | None = int(typed["version"]) if problem and typed.get("version") else None
+    except ValueError:
+        seen_version = None
+    return render("case.html", session, title=f"{case['reference']}", case=case, moves=moves,
+                  problem=problem, typed=typed, me=me, done=done, seen_version=seen_version)
