@@ -129,6 +129,22 @@ def test_a_wrong_password_is_refused(provider: oidc.LocalProvider, state_dir: Pa
     assert "Wrong email or password" in page and 'name="password"' in page
 
 
+def test_a_login_posted_without_the_interactions_cookie_is_refused(
+        provider: oidc.LocalProvider, state_dir: Path) -> None:
+    password = staff_add(state_dir, "kofi@shop.example", "handlers")
+    client = StaffSignIn(provider.issuer, provider.client_id, provider.redirect_uri, urllib_fetch)
+    _, authorize_url = client.begin(time.time())
+    status, url, page = Browser.new().follow(authorize_url)
+    action, _ = form_of(page, url)
+
+    # Another site's page posting the form: the browser sends no cookie of the provider with it (Lax).
+    credentials = {"email": "kofi@shop.example", "password": password}
+    status, headers, page = Browser.new().request(action, credentials)
+
+    assert status == 400 and "Location" not in headers
+    assert "expired" in page
+
+
 def test_re_adding_an_account_resets_its_password_and_group(
         provider: oidc.LocalProvider, state_dir: Path) -> None:
     first = staff_add(state_dir, "omar@shop.example", "handlers")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -13,6 +15,7 @@ from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import jwt
 import pytest
+from aftercare_local.paths import BACKEND
 from chalicelib.console import session as sessions
 from chalicelib.console.exceptions import (
     CsrfTokenMismatch,
@@ -421,3 +424,14 @@ def test_the_real_clock_is_never_read_by_the_checks() -> None:
     old = NOW - 10 * 365 * 86400
     assert old < time.time()
     assert verify(id_token(iat=int(old), exp=int(old) + 60), now=old).subject == "5f1c-staff"
+
+
+def test_checking_a_session_loads_no_token_library_and_no_aws_library() -> None:
+    # Every console request checks its session; only the sign-in callback needs PyJWT and cryptography.
+    probe = ("import json, sys; import chalicelib.console.session, chalicelib.console.signin; "
+             "print(json.dumps(sorted({name.split('.')[0] for name in sys.modules})))")
+    loaded = json.loads(subprocess.run([sys.executable, "-c", probe], cwd=BACKEND, capture_output=True,
+                                       text=True, check=True).stdout)
+    assert "chalicelib" in loaded
+    assert [name for name in ("jwt", "cryptography", "boto3", "botocore", "aws_encryption_sdk")
+            if name in loaded] == []
