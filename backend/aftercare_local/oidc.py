@@ -91,7 +91,10 @@ def _wait_ready(process: subprocess.Popen[str], log_path: Path) -> dict[str, Any
     line = first_line(process, START_SECONDS)
     if not line:
         process.wait()
-        raise LocalSignInError(f"the local sign-in provider did not start: {log_path.read_text()[-2000:]}")
+        # Its warnings (Node's version, the in-memory store for its own sessions) are not why.
+        lines = [line for line in log_path.read_text().splitlines() if "oidc-provider WARNING" not in line]
+        detail = "\n".join(lines)[-2000:]
+        raise LocalSignInError(f"the local sign-in provider did not start: {detail}")
     return dict(json.loads(line))
 
 

@@ -254,6 +254,10 @@ async function main() {
       providerHandler(req, res);
     }
   });
+  server.on("error", (error) => {
+    console.error(`cannot listen on 127.0.0.1:${port}: ${error.code || error.message}`);
+    process.exit(1);
+  });
   server.listen(port, "127.0.0.1", () => {
     process.stdout.write(JSON.stringify({ ready: issuer, client_id: CLIENT_ID }) + "\n");
   });

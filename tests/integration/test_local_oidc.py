@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.cookiejar
 import json
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -212,3 +213,16 @@ def test_a_restart_keeps_the_signing_key(state_dir: Path, provider: oidc.LocalPr
     before = key_ids(provider.issuer)
     with oidc.running(free_port(), state_dir, site_port=free_port()) as restarted:
         assert key_ids(restarted.issuer) == before
+
+
+def test_a_busy_port_stops_the_provider_with_one_plain_line(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        busy = holder.getsockname()[1]
+        with pytest.raises(oidc.LocalSignInError) as refused, \
+                oidc.running(busy, tmp_path, site_port=free_port()):
+            pass
+
+    assert str(refused.value).splitlines() == [
+        f"the local sign-in provider did not start: cannot listen on 127.0.0.1:{busy}: EADDRINUSE"]

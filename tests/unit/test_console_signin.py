@@ -367,12 +367,13 @@ def test_a_post_without_the_sessions_csrf_token_is_refused() -> None:
 
 def test_the_session_cookie_is_httponly_lax_and_secure_off_this_machine() -> None:
     session = sessions.start_session(IDENTITY, NOW)
-    header = sessions.session_cookie("v", session, "help.shop.example", NOW + 3600)
+    header = sessions.session_cookie(session, SECRET, "help.shop.example", NOW + 3600)
     attributes = header.split("; ")
-    assert attributes[0] == "aftercare_staff=v"
+    name, _, value = attributes[0].partition("=")
+    assert name == "aftercare_staff" and sessions.open_session(value, SECRET, NOW + 60) == session
     assert {"HttpOnly", "SameSite=Lax", "Secure", "Path=/staff", f"Max-Age={7 * 3600}"} <= set(attributes)
 
-    local = sessions.session_cookie("v", session, "127.0.0.1:8000", NOW).split("; ")
+    local = sessions.session_cookie(session, SECRET, "127.0.0.1:8000", NOW).split("; ")
     assert "Secure" not in local and "HttpOnly" in local
     cleared = sessions.clear_session_cookie("help.shop.example").split("; ")
     assert cleared[0] == "aftercare_staff=" and "Max-Age=0" in cleared
@@ -414,8 +415,9 @@ def test_the_sign_in_in_progress_survives_its_cookie_for_ten_minutes() -> None:
 
 
 def test_the_sign_in_cookie_is_short_lived_httponly_and_lax() -> None:
-    attributes = sessions.attempt_cookie("v", "help.shop.example").split("; ")
-    assert attributes[0] == "aftercare_signin=v"
+    attributes = sessions.attempt_cookie(attempt_for(), SECRET, "help.shop.example").split("; ")
+    name, _, value = attributes[0].partition("=")
+    assert name == "aftercare_signin" and sessions.open_attempt(value, SECRET, NOW) == attempt_for()
     assert {"HttpOnly", "SameSite=Lax", "Secure", "Max-Age=600"} <= set(attributes)
 
 

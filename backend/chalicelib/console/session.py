@@ -126,10 +126,10 @@ def open_attempt(value: str | None, secret: bytes, now: float) -> SignInAttempt:
 
 # -- Set-Cookie headers ---------------------------------------------------------------
 
-def session_cookie(value: str, session: StaffSession, host: str, now: float) -> str:
-    """The Set-Cookie header of a session: it lasts no longer than the session may."""
+def session_cookie(session: StaffSession, secret: bytes, host: str, now: float) -> str:
+    """The Set-Cookie header carrying a session (new or touched); it lasts no longer than the session may."""
     remaining = max(0, session.issued_at + LONGEST_SECONDS - int(now))
-    return _set_cookie(SESSION_COOKIE, value, host, remaining)
+    return _set_cookie(SESSION_COOKIE, seal_session(session, secret), host, remaining)
 
 
 def clear_session_cookie(host: str) -> str:
@@ -137,11 +137,13 @@ def clear_session_cookie(host: str) -> str:
     return _set_cookie(SESSION_COOKIE, "", host, 0)
 
 
-def attempt_cookie(value: str, host: str) -> str:
-    return _set_cookie(ATTEMPT_COOKIE, value, host, ATTEMPT_SECONDS)
+def attempt_cookie(attempt: SignInAttempt, secret: bytes, host: str) -> str:
+    """The Set-Cookie header that carries the sign-in in progress to the callback."""
+    return _set_cookie(ATTEMPT_COOKIE, seal_attempt(attempt, secret), host, ATTEMPT_SECONDS)
 
 
 def clear_attempt_cookie(host: str) -> str:
+    """The Set-Cookie header that drops the sign-in in progress (the callback is done with it)."""
     return _set_cookie(ATTEMPT_COOKIE, "", host, 0)
 
 
