@@ -115,7 +115,8 @@ def test_two_attempts_never_share_state_nonce_or_verifier() -> None:
 
 
 @pytest.mark.parametrize("path", ["https://evil.example/", "//evil.example/staff/", "/staff/\\evil",
-                                  "/api/enquiries", "/staff/x\r\nSet-Cookie: a=b", "javascript:alert(1)"])
+                                  "/api/enquiries", "/staff/x\r\nSet-Cookie: a=b", "javascript:alert(1)",
+                                  "/staff/../api/health", "/staff/%2E%2e/api/health"])
 def test_a_return_path_outside_the_console_goes_home(path: str) -> None:
     assert safe_return_path(path) == "/staff/"
 
@@ -125,6 +126,17 @@ def test_a_discovery_document_naming_another_issuer_is_refused() -> None:
     provider.discovery["issuer"] = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Other"
     with pytest.raises(ProviderUnavailable, match="another issuer"):
         client(provider).begin(NOW)
+
+
+def test_an_issuer_with_a_trailing_slash_is_matched_exactly() -> None:
+    provider = FakeProvider()
+    provider.discovery["issuer"] = f"{ISSUER}/"
+    assert client(provider, issuer=f"{ISSUER}/").metadata().issuer == f"{ISSUER}/"
+    assert provider.fetched(f"{ISSUER}/.well-known/openid-configuration") == 1
+
+
+def test_a_return_path_inside_the_console_is_kept() -> None:
+    assert safe_return_path("/staff/queues?kind=complaint&page=2") == "/staff/queues?kind=complaint&page=2"
 
 
 def test_discovery_is_fetched_once() -> None:

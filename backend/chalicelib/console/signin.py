@@ -93,7 +93,8 @@ class StaffSignIn:
         random_token: Callable[[int], str] = secrets.token_urlsafe,
     ):
         _require_secure_url(issuer, "issuer")
-        self.issuer = issuer.rstrip("/")
+        # Kept exactly as given: the discovery document and the ID tokens must name it so.
+        self.issuer = issuer
         self.client_id = client_id
         self.redirect_uri = redirect_uri
         self._fetch = fetch
@@ -111,7 +112,8 @@ class StaffSignIn:
         return self._metadata
 
     def _discover(self) -> ProviderMetadata:
-        document = self._get_json(f"{self.issuer}/.well-known/openid-configuration", "discovery document")
+        document = self._get_json(f"{self.issuer.rstrip('/')}/.well-known/openid-configuration",
+                                  "discovery document")
         # A document that names another issuer is not this provider's (OpenID Connect Discovery 4.3).
         if document.get("issuer") != self.issuer:
             raise ProviderUnavailable("the sign-in provider's discovery document names another issuer")
@@ -150,7 +152,7 @@ class StaffSignIn:
             "code_challenge": code_challenge(attempt.code_verifier),
             "code_challenge_method": "S256",
         })
-        return attempt, f"{self.metadata().authorization_endpoint}?{query}"
+        return attempt, _with_query(self.metadata().authorization_endpoint, query)
 
     # -- the callback --------------------------------------------------------------
 
@@ -265,7 +267,7 @@ class StaffSignIn:
         if metadata.end_session_endpoint:
             query = urlencode({"client_id": self.client_id,
                                "post_logout_redirect_uri": post_logout_redirect_uri})
-            return f"{metadata.end_session_endpoint}?{query}"
+            return _with_query(metadata.end_session_endpoint, query)
         # Cognito's managed login publishes no end_session_endpoint: its /logout is beside /oauth2/authorize.
         authorize = urlsplit(metadata.authorization_endpoint)
         if authorize.path == "/oauth2/authorize":
@@ -293,10 +295,16 @@ def safe_return_path(path: str) -> str:
     """A console path to come back to after sign-in; anything else (another site, a trick) goes home."""
     if (
         not path.startswith(HOME_PATH) or "//" in path or "\\" in path
+        # Browsers resolve `..` (and `%2e%2e`) segments: /staff/../ would leave the console.
+        or ".." in path or "%2e" in path.lower()
         or any(ord(character) < 0x20 or ord(character) == 0x7F for character in path)
     ):
         return HOME_PATH
     return path
+
+
+def _with_query(endpoint: str, query: str) -> str:
+    return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"
 
 
 def _check_times(claims: Mapping[str, Any], now: float) -> None:
