@@ -15,7 +15,7 @@ const http = require("node:http");
 const path = require("node:path");
 
 const CLIENT_ID = "aftercare-console";
-// The accounts file's password hashes: scrypt with these costs (Python's hashlib.scrypt writes them).
+// The accounts file's password hashes: scrypt$N$r$p$salt$hash, written by Python's hashlib.scrypt.
 const SCRYPT_PREFIX = "scrypt";
 const SCOPES = "openid email";
 const STYLE = `body{font-family:system-ui,sans-serif;max-width:24rem;margin:3rem auto;padding:0 1rem;
@@ -138,7 +138,10 @@ function readForm(req) {
     req.setEncoding("utf8");
     req.on("data", (chunk) => {
       body += chunk;
-      if (body.length > 10000) reject(new Error("form too large"));
+      if (body.length > 10000) {
+        req.destroy();
+        reject(new Error("form too large"));
+      }
     });
     req.on("end", () => resolve(new URLSearchParams(body)));
     req.on("error", reject);
