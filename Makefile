@@ -9,11 +9,13 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-# make run's ports: the site and API, DynamoDB Local, MailDev's SMTP and inbox (README: Ports).
+# make run's ports: the site and API, DynamoDB Local, MailDev's SMTP and inbox, the staff sign-in
+# provider (README: Ports).
 PORT ?= 8000
 DYNAMODB_PORT ?= 8001
 SMTP_PORT ?= 8025
 MAIL_PORT ?= 8002
+OIDC_PORT ?= 8004
 # The hour (UTC) make run sends the daily staff digests, as the AWS schedule does.
 DIGEST_HOUR ?= 7
 export NO_MKDOCS_2_WARNING := 1
@@ -48,7 +50,7 @@ site: $(VENV)/.installed
 
 run: setup site
 	$(PY) -m aftercare_local run --port $(PORT) --dynamodb-port $(DYNAMODB_PORT) \
-	  --smtp-port $(SMTP_PORT) --mail-port $(MAIL_PORT) --digest-hour $(DIGEST_HOUR)
+	  --smtp-port $(SMTP_PORT) --mail-port $(MAIL_PORT) --oidc-port $(OIDC_PORT) --digest-hour $(DIGEST_HOUR)
 
 # The infra tests package offline (cached Lambda wheels) and run cfn-lint and checkov.
 test: setup site lint typecheck $(LAMBDA_WHEELS)/.downloaded $(CHECKOV_VENV)/.installed

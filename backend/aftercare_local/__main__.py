@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
+from chalicelib.console.signin import STAFF_GROUPS
 from chalicelib.web.origin import SECRET_VARIABLE
 
-from aftercare_local import mail, s3, schedule, server, stack, streams
+from aftercare_local import mail, oidc, s3, schedule, server, stack, streams
 from aftercare_local.dynamodb import DynamoDBLocalError
 from aftercare_local.paths import BUILT_SITE, LOCAL_STATE, RUNNING_STACK
 
@@ -42,15 +43,19 @@ def main() -> None:
               help="Port for MailDev's SMTP server (make run: SMTP_PORT).")
 @click.option("--mail-port", default=8002, show_default=True,
               help="Port for MailDev's web inbox (make run: MAIL_PORT).")
+@click.option("--oidc-port", default=8004, show_default=True,
+              help="Port for the local staff sign-in provider (make run: OIDC_PORT).")
 @click.option("--digest-hour", default=7, show_default=True, type=click.IntRange(0, 23),
               help="Hour (UTC) of the daily staff digests, as the AWS schedule (make run: DIGEST_HOUR).")
-def run(port: int, dynamodb_port: int | None, smtp_port: int, mail_port: int, digest_hour: int) -> None:
+def run(port: int, dynamodb_port: int | None, smtp_port: int, mail_port: int, oidc_port: int,
+        digest_hour: int) -> None:
     """Serve the built site and the API on http://127.0.0.1:PORT, data kept in .local/."""
     _port_is_free(port, "the site and the API", "PORT")
     if dynamodb_port is not None:
         _port_is_free(dynamodb_port, "DynamoDB Local", "DYNAMODB_PORT")
     _port_is_free(smtp_port, "MailDev's SMTP server", "SMTP_PORT")
     _port_is_free(mail_port, "MailDev's inbox", "MAIL_PORT")
+    _port_is_free(oidc_port, "the local staff sign-in provider", "OIDC_PORT")
     if not (BUILT_SITE / "index.html").exists():
         raise click.ClickException("the site is not built: run `make run`, which builds it")
     # A terminal's Ctrl-C raises KeyboardInterrupt; a plain kill should stop
@@ -59,14 +64,17 @@ def run(port: int, dynamodb_port: int | None, smtp_port: int, mail_port: int, di
     try:
         with stack.started(data_dir=LOCAL_STATE / "dynamodb", dynamodb_port=dynamodb_port,
                            s3_data_dir=LOCAL_STATE / "s3") as local, \
-                mail.running(smtp_port, mail_port, LOCAL_STATE / "maildev") as maildev:
+                mail.running(smtp_port, mail_port, LOCAL_STATE / "maildev") as maildev, \
+                oidc.running(oidc_port, oidc.DEFAULT_STATE_DIR, port) as sign_in:
             os.environ.update(AFTERCARE_SMTP_PORT=str(maildev.smtp_port),
-                              AFTERCARE_SITE_URL=f"http://127.0.0.1:{port}")
+                              AFTERCARE_SITE_URL=f"http://127.0.0.1:{port}",
+                              **oidc.console_environment(sign_in))
             try:
                 httpd = server.make_server(port, BUILT_SITE, server.load_app(), origin_secret=origin_secret())
             except OSError as error:
                 raise click.ClickException(_busy(port, "the site and the API", "PORT", error)) from None
-            stack.write_running_state(RUNNING_STACK, local, port, smtp_port=maildev.smtp_port)
+            stack.write_running_state(RUNNING_STACK, local, port, smtp_port=maildev.smtp_port,
+                                      sign_in_issuer=sign_in.issuer)
             assert local.s3 is not None
             local.s3.on_new_upload(s3.checker_handler(sys.modules["app"]))
             stop = threading.Event()
@@ -81,6 +89,9 @@ def run(port: int, dynamodb_port: int | None, smtp_port: int, mail_port: int, di
             click.echo(f"MailDev:        {maildev.inbox_url} (SMTP on 127.0.0.1:{maildev.smtp_port}, "
                        "mail in .local/maildev)")
             click.echo("Stream reader:  sends the table's emails to MailDev (place kept in .local/streams)")
+            click.echo(f"Staff sign-in:  {sign_in.issuer} (OpenID provider, accounts in .local/oidc); "
+                       "add a staff account:\n                .venv/bin/python -m aftercare_local staff add "
+                       "EMAIL --group handlers|privacy|admins")
             click.echo(f"Daily digests:  at {digest_hour:02d}:00 UTC "
                        "(`python -m aftercare_local digest` sends them now)")
             click.echo(f"Aftercare:      http://127.0.0.1:{port}/  (Ctrl-C stops everything)")
@@ -96,6 +107,8 @@ def run(port: int, dynamodb_port: int | None, smtp_port: int, mail_port: int, di
     except DynamoDBLocalError as error:
         hint = " (another `make run`? set DYNAMODB_PORT to move it)" if "in use" in str(error) else ""
         raise click.ClickException(f"DynamoDB Local: {error}{hint}") from None
+    except oidc.LocalSignInError as error:
+        raise click.ClickException(str(error)) from None
 
 
 def _port_is_free(port: int, what: str, variable: str) -> None:
@@ -199,6 +212,32 @@ def digest(smtp_port: int | None, day: datetime | None, dynamodb_endpoint: str |
         outcomes["overdue"] = notifier.send_overdue_digest(notifier.clock().date())
     for name, outcome in outcomes.items():
         click.echo(f"{name}: {outcome}")
+
+
+@main.group()
+def staff() -> None:
+    """Staff accounts of the local sign-in provider (in AWS, the Cognito user pool holds them)."""
+
+
+@staff.command("add")
+@click.argument("email")
+@click.option("--group", "groups", required=True, multiple=True, type=click.Choice(STAFF_GROUPS),
+              help="The console's group: handlers (cases), privacy (a person's data), admins (everything); "
+                   "repeat it for several.")
+@click.option("--state-dir", default=str(oidc.DEFAULT_STATE_DIR), show_default=".local/oidc",
+              type=click.Path(file_okay=False), help="The provider's state folder (its accounts file).")
+def staff_add(email: str, groups: tuple[str, ...], state_dir: str) -> None:
+    """Create a local staff account, or reset its password and groups; prints the new password last.
+
+    Works while `make run` runs: the provider reads its accounts at each sign-in.
+    """
+    try:
+        password, existed = oidc.add_account(Path(state_dir), email, groups)
+    except oidc.LocalSignInError as error:
+        raise click.ClickException(str(error)) from None
+    done = "Reset the password and groups of" if existed else "Created"
+    click.echo(f"{done} the local staff account {email.strip().lower()} ({', '.join(sorted(set(groups)))}); "
+               f"it signs in on the site's /staff/ with the password {password}")
 
 
 if __name__ == "__main__":

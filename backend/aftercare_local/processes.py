@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import threading
 
 STOP_SECONDS = 10
 
@@ -23,3 +24,15 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def first_line(process: subprocess.Popen[str], seconds: float) -> str:
+    """The line an engine prints when it is ready; "" if it exited first or stayed silent `seconds`."""
+    assert process.stdout is not None
+    # A stalled engine is killed, which ends the read with nothing.
+    timer = threading.Timer(seconds, process.kill)
+    timer.start()
+    try:
+        return process.stdout.readline()
+    finally:
+        timer.cancel()

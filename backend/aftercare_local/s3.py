@@ -19,7 +19,7 @@ from typing import Any
 from chalicelib.store.items import UPLOAD_FOLDER
 
 from aftercare_local.paths import NODE_MODULES
-from aftercare_local.processes import stop
+from aftercare_local.processes import first_line, stop
 
 LAUNCHER = Path(__file__).with_name("s3rver.js")
 LOCAL_BUCKET = "aftercare-attachments-local"
@@ -57,13 +57,7 @@ def running(port: int, data_dir: Path | None, bucket: str = LOCAL_BUCKET) -> Ite
 
 
 def _wait_ready(process: subprocess.Popen[str]) -> str:
-    assert process.stdout is not None
-    timer = threading.Timer(START_SECONDS, process.kill)
-    timer.start()
-    try:
-        line = process.stdout.readline()
-    finally:
-        timer.cancel()
+    line = first_line(process, START_SECONDS)
     if not line:
         detail = process.stderr.read() if process.stderr else ""
         raise RuntimeError(f"s3rver did not start: {detail[-2000:]}")

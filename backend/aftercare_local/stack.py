@@ -50,11 +50,13 @@ def local_stage_environment() -> dict[str, str]:
     return environment
 
 
-def write_running_state(path: Path, stack: LocalStack, port: int, smtp_port: int | None = None) -> None:
+def write_running_state(path: Path, stack: LocalStack, port: int, smtp_port: int | None = None,
+                        sign_in_issuer: str | None = None) -> None:
     """Tell the staff command line where this stack runs (removed again when it stops)."""
     state = {
         "pid": os.getpid(), "port": port, "dynamodb_endpoint": stack.dynamodb_endpoint,
         "table_name": stack.table_name, "key_dir": str(stack.key_dir), "smtp_port": smtp_port,
+        "sign_in_issuer": sign_in_issuer,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(state, indent=2) + "\n")

@@ -81,6 +81,7 @@ def test_a_stale_state_file_is_ignored(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("options", "variable"), [
     (["--port", "{busy}"], "PORT="),
     (["--port", "{free}", "--dynamodb-port", "{busy}"], "DYNAMODB_PORT="),
+    (["--port", "{free}", "--oidc-port", "{busy}"], "OIDC_PORT="),
 ])
 def test_a_busy_port_is_one_line_naming_the_variable(options: list[str], variable: str) -> None:
     with socket.socket() as holder:
