@@ -290,6 +290,16 @@ def check_upload(event: dict[str, Any], context: Any) -> None:
                          f" ({verdict.reason})" if verdict.reason else "")
 
 
+# The staff console: a function of its own with the staff role (infra/console.yaml), behind a
+# function URL that only CloudFront's /staff/* behaviour reaches. Loaded on its first call:
+# the public API's cold start never imports the staff desk.
+@app.lambda_function(name="console")
+def console(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from chalicelib.console.function import handle_event
+
+    return handle_event(event)
+
+
 @app.route("/openapi.json", methods=["GET"])
 @guarded("describe the API")
 def get_openapi() -> Response:

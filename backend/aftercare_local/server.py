@@ -21,20 +21,25 @@ import os
 import secrets
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 from chalice.config import Config
 from chalice.local import LocalGateway, LocalGatewayException
+from chalicelib.console.door import Console
+from chalicelib.console.door import Request as ConsoleRequest
+from chalicelib.console.function import console_from
+from chalicelib.settings import ConfigurationError
 
 from aftercare_local import template
 from aftercare_local.paths import BACKEND, INFRA_TEMPLATE, REPO
 
 API_PREFIX = "/api"
+STAFF_PREFIX = "/staff"
 # What CloudFront compresses for browsers that accept it (the site's text files).
 COMPRESSIBLE = {".html", ".css", ".js", ".json", ".xml", ".svg", ".txt"}
 # API Gateway refuses payloads over 10 MB before the function sees them.
@@ -130,6 +135,7 @@ class BadBody(Exception):
 
 class OneOriginHandler(SimpleHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    console: Callable[[], Console | None]
     gateway: LocalGateway
     headers_for_every_answer: dict[str, str]
     origin_secret: str | None
@@ -146,8 +152,10 @@ class OneOriginHandler(SimpleHTTPRequestHandler):
         sys.stderr.write(f"{self.command} {path} {args[1] if len(args) > 1 else ''}\n")
 
     def end_headers(self) -> None:
-        for name, value in self.headers_for_every_answer.items():
-            self.send_header(name, value)
+        if not getattr(self, "_own_headers", False):
+            for name, value in self.headers_for_every_answer.items():
+                self.send_header(name, value)
+        self._own_headers = False
         super().end_headers()
 
     def send_head(self) -> Any:
@@ -171,6 +179,10 @@ class OneOriginHandler(SimpleHTTPRequestHandler):
         self.end_headers()
         return io.BytesIO(body)
 
+    def _is_staff(self) -> bool:
+        path = self.path.split("?")[0]
+        return path == STAFF_PREFIX or path.startswith(STAFF_PREFIX + "/")
+
     def _is_api(self) -> bool:
         return self.path == API_PREFIX or self.path.startswith(API_PREFIX + "/") or \
             self.path.startswith(API_PREFIX + "?")
@@ -180,6 +192,9 @@ class OneOriginHandler(SimpleHTTPRequestHandler):
             (self.headers.get("Content-Length") or "0").strip() not in ("", "0")
 
     def do_GET(self) -> None:
+        if self._is_staff():
+            self._to_console()
+            return
         if self._is_api():
             self._to_api()
             return
@@ -189,6 +204,9 @@ class OneOriginHandler(SimpleHTTPRequestHandler):
         super().do_GET()
 
     def do_HEAD(self) -> None:
+        if self._is_staff():
+            self._to_console()
+            return
         if self._is_api():
             self._to_api()
             return
@@ -197,7 +215,9 @@ class OneOriginHandler(SimpleHTTPRequestHandler):
         super().do_HEAD()
 
     def do_POST(self) -> None:
-        if self._is_api():
+        if self._is_staff():
+            self._to_console()
+        elif self._is_api():
             self._to_api()
         else:
             self._method_not_allowed(SITE_METHODS)
@@ -340,9 +360,36 @@ class OneOriginHandler(SimpleHTTPRequestHandler):
             payload = payload.encode()
         self._reply(response["statusCode"], answer_headers, payload)
 
-    def _reply(self, status: int, headers: dict[str, Any], body: bytes) -> None:
+    def _to_console(self) -> None:
+        """`/staff/...` to the console's own function, as CloudFront's /staff/* behaviour sends it:
+        the same door, with its own headers (the site's are not added to its pages)."""
+        try:
+            body = self._read_body() or b""
+        except BadBody as bad:
+            self.close_connection = True
+            self._reply(bad.status, {"Content-Type": "text/plain; charset=utf-8", "Connection": "close"},
+                        bad.message.encode())
+            return
+        path, _, query = self.path.partition("?")
+        request = ConsoleRequest(self.command, path, dict(parse_qsl(query, keep_blank_values=True)),
+                                 {name.lower(): value for name, value in self.headers.items()}, body)
+        console = self.console()
+        if console is None:
+            self._reply(HTTPStatus.SERVICE_UNAVAILABLE, {"Content-Type": "text/plain; charset=utf-8"},
+                        b"The staff console is not set up on this server (no sign-in provider).", own=True)
+            return
+        with self.api_slots:
+            answer = console.handle(request)
+        headers: dict[str, Any] = dict(answer.headers)
+        if answer.cookies:
+            headers["Set-Cookie"] = answer.cookies
+        self._reply(answer.status, headers, answer.body, own=True)
+
+    def _reply(self, status: int, headers: dict[str, Any], body: bytes, own: bool = False) -> None:
+        """`own`: the answer carries its own security headers (the console's), not the site's."""
+        self._own_headers = own
         self.send_response(status)
-        overridden = {name.lower() for name in self.headers_for_every_answer}
+        overridden = set() if own else {name.lower() for name in self.headers_for_every_answer}
         has_type = False
         for name, value in headers.items():
             lowered = name.lower()
@@ -389,6 +436,24 @@ def per_thread_requests(app: Any) -> Any:
     return app
 
 
+def staff_console(backend_dir: Path) -> Callable[[], Console | None]:
+    """The console, built on its first request from the stack's environment (its sign-in
+    provider's issuer and client); None where no provider runs, as in most API tests."""
+    built: list[Console | None] = []
+    lock = threading.Lock()
+
+    def console() -> Console | None:
+        with lock:
+            if not built:
+                try:
+                    built.append(console_from(os.environ, backend_dir))
+                except ConfigurationError:
+                    built.append(None)
+            return built[0]
+
+    return console
+
+
 def new_origin_secret() -> str:
     """A fresh secret per local run, as each deployment has its own."""
     return secrets.token_urlsafe(32)
@@ -405,6 +470,7 @@ def make_server(
     Without log_requests only errors are logged.
     """
     gateway = LocalGateway(per_thread_requests(app), Config.create(lambda_timeout=15, lambda_memory_size=512))
+    console = staff_console(REPO / "backend")
     handler = type("Handler", (OneOriginHandler,), {
         "gateway": gateway,
         "headers_for_every_answer": security_headers(
@@ -413,5 +479,6 @@ def make_server(
         "origin_secret": origin_secret,
         "api_slots": threading.BoundedSemaphore(API_SLOTS),
         "log_requests": log_requests,
+        "console": staticmethod(console),
     })
     return OneOriginServer(("127.0.0.1", port), functools.partial(handler, directory=str(site_dir)))

@@ -50,8 +50,10 @@ ANY_STAFF = frozenset({"handlers", "privacy", "admins"})
 MOST_BODY_BYTES = 64 * 1024
 # The console draws every page itself: no script at all, styles and images from our own origin
 # only, forms posted only here (and sign-out's redirect to the provider), never framed.
-CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'{provider}; "
-                           "frame-ancestors 'none'; base-uri 'none'")
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'{provider}; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
 STYLESHEET = Path(__file__).with_name("console.css")
 
 
@@ -135,13 +137,15 @@ class Console:
         except ValueError:
             pass
         answer.headers.setdefault("Content-Type", "text/html; charset=utf-8")
-        answer.headers.update({
-            "Content-Security-Policy": CONTENT_SECURITY_POLICY.format(provider=provider),
-            "X-Content-Type-Options": "nosniff",
-            "X-Frame-Options": "DENY",
-            "Referrer-Policy": "same-origin",
-            "Cache-Control": "no-store",
-        })
+        answer.headers.update(
+            {
+                "Content-Security-Policy": CONTENT_SECURITY_POLICY.format(provider=provider),
+                "X-Content-Type-Options": "nosniff",
+                "X-Frame-Options": "DENY",
+                "Referrer-Policy": "same-origin",
+                "Cache-Control": "no-store",
+            }
+        )
         return answer
 
     def _answer(self, request: Request) -> Answer:
@@ -149,46 +153,73 @@ class Console:
         matched = [(route, found) for route in ROUTES if (found := route.pattern.match(path))]
         if not matched:
             return self._page(404, pages.message_page("Not found", "There is no such page in the console."))
-        for route, found in matched:
-            if route.method == request.method or (request.method == "HEAD" and route.method == "GET"):
-                break
-        else:
+        method = "GET" if request.method == "HEAD" else request.method
+        allowed = [(route, found) for route, found in matched if route.method == method]
+        if not allowed:
             answer = self._page(405, pages.message_page("Not allowed", "That page cannot be used that way."))
             answer.headers["Allow"] = ", ".join(sorted({route.method for route, _ in matched}))
             return answer
+        route, found = allowed[0]
         if len(request.body) > MOST_BODY_BYTES:
             return self._page(413, pages.message_page("Too long", "What you sent is too long for one form."))
         try:
             if route.groups is None:
-                return getattr(self, route.view)(request, **found.groupdict())
+                opened: Answer = getattr(self, route.view)(request, **found.groupdict())
+                return opened
             return self._signed_in(request, route, found.groupdict())
         except SignInError as problem:
             return self._page(400, pages.message_page("Sign-in did not work", str(problem), sign_in=True))
         except Exception as error:  # a page must never show a traceback
             where = traceback.extract_tb(error.__traceback__)[-1]
-            log.error("unexpected %s in %s at %s:%s", type(error).__name__, route.view,
-                      Path(where.filename).name, where.lineno)
-            return self._page(500, pages.message_page(
-                "Something went wrong on our side", "Nothing was changed. Try again in a minute."))
+            log.error(
+                "unexpected %s in %s at %s:%s",
+                type(error).__name__,
+                route.view,
+                Path(where.filename).name,
+                where.lineno,
+            )
+            return self._page(
+                500,
+                pages.message_page(
+                    "Something went wrong on our side", "Nothing was changed. Try again in a minute."
+                ),
+            )
 
     def _signed_in(self, request: Request, route: Route, arguments: dict[str, str]) -> Answer:
         now = self.clock()
         try:
-            session = open_session(cookie_value(request.headers.get("cookie"), SESSION_COOKIE), self.secret, now)
+            session = open_session(
+                cookie_value(request.headers.get("cookie"), SESSION_COOKIE), self.secret, now
+            )
         except SessionInvalid:
             if request.method != "GET":
-                return self._page(403, pages.message_page(
-                    "Please sign in again", "Your session has ended, so nothing was changed.", sign_in=True))
+                return self._page(
+                    403,
+                    pages.message_page(
+                        "Please sign in again",
+                        "Your session has ended, so nothing was changed.",
+                        sign_in=True,
+                    ),
+                )
             target = request.path + ("?" + urlencode(request.query) if request.query else "")
-            return _redirect("/staff/signin?" + urlencode({"to": target}), clear=[clear_session_cookie(request.host)])
+            return _redirect(
+                "/staff/signin?" + urlencode({"to": target}), clear=[clear_session_cookie(request.host)]
+            )
         assert route.groups is not None
         if not set(session.identity.groups) & route.groups:
-            return self._page(403, pages.message_page(
-                "Not for your role", "Your staff group does not open this page. Ask an administrator if you need it."),
-                session)
+            return self._page(
+                403,
+                pages.message_page(
+                    "Not for your role",
+                    "Your staff group does not open this page. Ask an administrator if you need it.",
+                ),
+                session,
+            )
         if request.method == "POST":
             if _cross_site(request, self.site_url):
-                return self._page(403, pages.message_page("Refused", "That form came from another site."), session)
+                return self._page(
+                    403, pages.message_page("Refused", "That form came from another site."), session
+                )
             try:
                 check_csrf(session, request.form().get("csrf"))
             except CsrfTokenMismatch as problem:
@@ -210,8 +241,11 @@ class Console:
     # -- open pages ----------------------------------------------------------------------
 
     def stylesheet(self, request: Request) -> Answer:
-        return Answer(200, STYLESHEET.read_bytes(), {"Content-Type": "text/css; charset=utf-8",
-                                                      "Cache-Control": "max-age=3600"})
+        return Answer(
+            200,
+            STYLESHEET.read_bytes(),
+            {"Content-Type": "text/css; charset=utf-8", "Cache-Control": "max-age=3600"},
+        )
 
     def sign_in(self, request: Request) -> Answer:
         attempt, url = self.signin.begin(self.clock(), safe_return_path(request.query.get("to", HOME_PATH)))
@@ -222,12 +256,22 @@ class Console:
         attempt = open_attempt(cookie_value(request.headers.get("cookie"), ATTEMPT_COOKIE), self.secret, now)
         identity = self.signin.complete(dict(request.query), attempt, now)
         if not set(identity.groups) & ANY_STAFF:
-            return self._page(403, pages.message_page(
-                "No staff group", "You signed in, but your account is in no staff group. Ask an administrator.",
-                sign_in=False))
+            return self._page(
+                403,
+                pages.message_page(
+                    "No staff group",
+                    "You signed in, but your account is in no staff group. Ask an administrator.",
+                    sign_in=False,
+                ),
+            )
         session = start_session(identity, now)
-        return _redirect(attempt.return_to, clear=[clear_attempt_cookie(request.host),
-                                                   session_cookie(session, self.secret, request.host, now)])
+        return _redirect(
+            attempt.return_to,
+            clear=[
+                clear_attempt_cookie(request.host),
+                session_cookie(session, self.secret, request.host, now),
+            ],
+        )
 
     def signed_out(self, request: Request) -> Answer:
         return self._page(200, pages.message_page("You are signed out", "Thank you.", sign_in=True))
@@ -251,8 +295,13 @@ class Console:
         view = queues.View.from_query(request.query, me=display_name(session.identity.email))
         try:
             rows = desk.open_cases(queues.CASE_KINDS) if view.queue != "closed" else []
-            closed = desk.closed_cases(queues.CASE_KINDS, since=view.closed_since(_today(self.clock())),
-                                       rated_only=False) if view.queue == "closed" else []
+            closed = (
+                desk.closed_cases(
+                    queues.CASE_KINDS, since=view.closed_since(_today(self.clock())), rated_only=False
+                )
+                if view.queue == "closed"
+                else []
+            )
         except StaffError as problem:
             return self._problem(problem, session)
         counts = queues.counts(rows, view.me)
@@ -267,19 +316,36 @@ class Console:
                 found = desk.find_person(search)
             except StaffError as problem:
                 return self._problem(problem, session)
-            cases = [line for line in found if line.get("kind") in queues.CASE_KINDS and line.get("reference")]
+            cases = [
+                line for line in found if line.get("kind") in queues.CASE_KINDS and line.get("reference")
+            ]
             return self._page(200, pages.search_page(session, search, cases))
         return self._page(200, pages.search_page(session, search, None))
 
-    def case_page(self, request: Request, session: StaffSession, reference: str,
-                  problem: str | None = None, typed: Mapping[str, str] | None = None, status: int = 200) -> Answer:
+    def case_page(
+        self,
+        request: Request,
+        session: StaffSession,
+        reference: str,
+        problem: str | None = None,
+        typed: Mapping[str, str] | None = None,
+        status: int = 200,
+    ) -> Answer:
         try:
             shown = self._desk(session).case(reference.upper())
         except StaffError as refused:
             return self._problem(refused, session, status=404)
-        return self._page(status, pages.case_page(session, shown, problem=problem, typed=typed or {},
-                                                  me=display_name(session.identity.email),
-                                                  done=request.query.get("done") == "1" and not problem))
+        return self._page(
+            status,
+            pages.case_page(
+                session,
+                shown,
+                problem=problem,
+                typed=typed or {},
+                me=display_name(session.identity.email),
+                done=request.query.get("done") == "1" and not problem,
+            ),
+        )
 
     def case_action(self, request: Request, session: StaffSession, reference: str) -> Answer:
         form = request.form()
@@ -289,12 +355,17 @@ class Console:
         if action == "take":
             change = Change(handler=me)
         elif action == "change":
-            change = Change(status=form.get("status") or None, handler=form.get("handler", "").strip() or None,
-                            note=form.get("note", "").strip() or None, message=form.get("message", "").strip() or None,
-                            window=form.get("window", "").strip() or None)
+            change = Change(
+                status=form.get("status") or None,
+                handler=form.get("handler", "").strip() or None,
+                note=form.get("note", "").strip() or None,
+                message=form.get("message", "").strip() or None,
+                window=form.get("window", "").strip() or None,
+            )
         else:
-            return self._page(400, pages.message_page("Refused", "That is not something the case page offers."),
-                              session)
+            return self._page(
+                400, pages.message_page("Refused", "That is not something the case page offers."), session
+            )
         try:
             version = int(form.get("version", ""))
         except ValueError:
@@ -302,8 +373,15 @@ class Console:
         try:
             self._desk(session).change_case(reference, change, expected_version=version)
         except CaseChanged as conflict:
-            return self.case_page(request, session, reference, problem=f"{conflict}: it is shown as it is now. "
-                                  "What you typed is below; check it and send it again.", typed=form, status=409)
+            return self.case_page(
+                request,
+                session,
+                reference,
+                problem=f"{conflict}: it is shown as it is now. "
+                "What you typed is below; check it and send it again.",
+                typed=form,
+                status=409,
+            )
         except ServiceUnavailable as outage:
             return self.case_page(request, session, reference, problem=str(outage), typed=form, status=503)
         except StaffError as refused:

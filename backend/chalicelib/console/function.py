@@ -29,7 +29,9 @@ def console_from(environ: Mapping[str, str], base_dir: Path | None = None) -> Co
     client_id = environ.get("AFTERCARE_STAFF_CLIENT_ID", "")
     site_url = environ.get("AFTERCARE_SITE_URL", "").rstrip("/")
     if not (issuer and client_id and site_url):
-        raise ConfigurationError("AFTERCARE_STAFF_ISSUER, AFTERCARE_STAFF_CLIENT_ID and AFTERCARE_SITE_URL must be set")
+        raise ConfigurationError(
+            "AFTERCARE_STAFF_ISSUER, AFTERCARE_STAFF_CLIENT_ID and AFTERCARE_SITE_URL must be set"
+        )
     signin = StaffSignIn(issuer, client_id, site_url + "/staff/callback", urllib_fetch)
     secret = bytes.fromhex(settings.subject_hasher().digest(SESSION_KEY_LABEL))
     return Console(lambda actor: StaffDesk.for_actor(settings, actor), signin, secret, site_url)
@@ -53,8 +55,13 @@ def request_of(event: Mapping[str, Any]) -> Request:
 
 
 def result_of(answer: Answer) -> dict[str, Any]:
-    return {"statusCode": answer.status, "headers": answer.headers, "cookies": answer.cookies,
-            "body": answer.body.decode("utf-8"), "isBase64Encoded": False}
+    return {
+        "statusCode": answer.status,
+        "headers": answer.headers,
+        "cookies": answer.cookies,
+        "body": answer.body.decode("utf-8"),
+        "isBase64Encoded": False,
+    }
 
 
 def handle_event(event: Mapping[str, Any]) -> dict[str, Any]:

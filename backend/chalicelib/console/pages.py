@@ -28,13 +28,21 @@ HANDLER_GROUPS = frozenset({"handlers", "admins"})
 def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("chalicelib.console", "templates"),
-        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
     environment.globals.update(
         kind_words={kind: form.title for kind, form in FORMS.items()},
-        status_words=status_words, long_day=long_day, long_time=long_time, label=label,
-        size_words=lambda size: size_words(size) or "size unknown", opens=OPENS_IN_BROWSER,
-        queues=queues.QUEUES, kinds=queues.CASE_KINDS,
+        status_words=status_words,
+        long_day=long_day,
+        long_time=long_time,
+        label=label,
+        size_words=lambda size: size_words(size) or "size unknown",
+        opens=OPENS_IN_BROWSER,
+        queues=queues.QUEUES,
+        kinds=queues.CASE_KINDS,
     )
     return environment
 
@@ -76,7 +84,9 @@ def long_time(stored: Any) -> str:
     return f"{moment.day} {moment:%B %Y, %H:%M} UTC"
 
 
-def message_page(title: str, message: str, session: StaffSession | None = None, *, sign_in: bool = False) -> str:
+def message_page(
+    title: str, message: str, session: StaffSession | None = None, *, sign_in: bool = False
+) -> str:
     return render("message.html", session, title=title, message=message, sign_in=sign_in)
 
 
@@ -84,29 +94,56 @@ def home_page(session: StaffSession) -> str:
     return render("home.html", session, title="Staff console")
 
 
-def queue_page(session: StaffSession, view: queues.View, counts: Mapping[str, int],
-               rows: list[dict[str, Any]]) -> str:
+def queue_page(
+    session: StaffSession, view: queues.View, counts: Mapping[str, int], rows: list[dict[str, Any]]
+) -> str:
     statuses: dict[str, str] = {}
     for kind in queues.CASE_KINDS:
         for name in case_policy().lifecycle(kind).statuses:
             statuses.setdefault(name, status_words(kind, name))
     filtered = any((view.kind, view.status, view.handler, view.product, view.since, view.until, view.overdue))
-    return render("queue.html", session, title="Cases", view=view, counts=counts, rows=rows,
-                  shown=view.page_of(rows), pages=view.pages(rows), statuses=sorted(statuses.items()),
-                  filtered=filtered)
+    return render(
+        "queue.html",
+        session,
+        title="Cases",
+        view=view,
+        counts=counts,
+        rows=rows,
+        shown=view.page_of(rows),
+        pages=view.pages(rows),
+        statuses=sorted(statuses.items()),
+        filtered=filtered,
+    )
 
 
 def search_page(session: StaffSession, search: str, cases: list[dict[str, Any]] | None) -> str:
     return render("search.html", session, title="Find a case", search=search, cases=cases)
 
 
-def case_page(session: StaffSession, case: dict[str, Any], *, problem: str | None,
-              typed: Mapping[str, str], me: str, done: bool = False) -> str:
+def case_page(
+    session: StaffSession,
+    case: dict[str, Any],
+    *,
+    problem: str | None,
+    typed: Mapping[str, str],
+    me: str,
+    done: bool = False,
+) -> str:
     lifecycle = case_policy().lifecycle(case["kind"])
     moves = [lifecycle.status(name) for name in case["next_moves"]]
     try:
         seen_version: int | None = int(typed["version"]) if problem and typed.get("version") else None
     except ValueError:
         seen_version = None
-    return render("case.html", session, title=f"{case['reference']}", case=case, moves=moves,
-                  problem=problem, typed=typed, me=me, done=done, seen_version=seen_version)
+    return render(
+        "case.html",
+        session,
+        title=f"{case['reference']}",
+        case=case,
+        moves=moves,
+        problem=problem,
+        typed=typed,
+        me=me,
+        done=done,
+        seen_version=seen_version,
+    )

@@ -52,10 +52,18 @@ class View:
             page = max(1, min(int(query.get("page", "1")), 10_000))
         except ValueError:
             page = 1
-        return cls(queue=queue, me=me, kind=kind if kind in CASE_KINDS else "",
-                   status=query.get("status", "")[:60], handler=query.get("handler", "")[:80],
-                   product=query.get("product", "")[:80], since=_day(query.get("since", "")),
-                   until=_day(query.get("until", "")), overdue=query.get("overdue") == "1", page=page)
+        return cls(
+            queue=queue,
+            me=me,
+            kind=kind if kind in CASE_KINDS else "",
+            status=query.get("status", "")[:60],
+            handler=query.get("handler", "")[:80],
+            product=query.get("product", "")[:80],
+            since=_day(query.get("since", "")),
+            until=_day(query.get("until", "")),
+            overdue=query.get("overdue") == "1",
+            page=page,
+        )
 
     def closed_since(self, today: date) -> date:
         return date.fromisoformat(self.since) if self.since else today - timedelta(days=CLOSED_DAYS)
@@ -66,19 +74,21 @@ class View:
 
     def _passes(self, row: Mapping[str, Any]) -> bool:
         received = str(row.get("created_at") or "")[:10]
-        return all((
-            not self.kind or row.get("kind") == self.kind,
-            not self.status or row.get("status") == self.status,
-            not self.handler or (row.get("handler") or "").casefold() == self.handler.casefold(),
-            not self.product or (row.get("product") or "") == self.product,
-            not self.since or self.queue == "closed" or received >= self.since,
-            not self.until or received <= self.until,
-            not self.overdue or bool(row.get("overdue")),
-        ))
+        return all(
+            (
+                not self.kind or row.get("kind") == self.kind,
+                not self.status or row.get("status") == self.status,
+                not self.handler or (row.get("handler") or "").casefold() == self.handler.casefold(),
+                not self.product or (row.get("product") or "") == self.product,
+                not self.since or self.queue == "closed" or received >= self.since,
+                not self.until or received <= self.until,
+                not self.overdue or bool(row.get("overdue")),
+            )
+        )
 
     def page_of(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         start = (self.page - 1) * PAGE_ROWS
-        return rows[start:start + PAGE_ROWS]
+        return rows[start : start + PAGE_ROWS]
 
     def pages(self, rows: list[dict[str, Any]]) -> int:
         return max(1, -(-len(rows) // PAGE_ROWS))
@@ -104,8 +114,11 @@ def in_queue(row: Mapping[str, Any], queue: str, me: str) -> bool:
 
 def counts(open_rows: list[dict[str, Any]], me: str) -> dict[str, int]:
     """Each open queue's size (the closed one is counted when it is shown)."""
-    return {queue: sum(1 for row in open_rows if in_queue(row, queue, me))
-            for queue in QUEUES if queue != "closed"}
+    return {
+        queue: sum(1 for row in open_rows if in_queue(row, queue, me))
+        for queue in QUEUES
+        if queue != "closed"
+    }
 
 
 def _day(text: str) -> str:
