@@ -114,6 +114,9 @@ def run(port: int, dynamodb_port: int | None, smtp_port: int, mail_port: int, oi
 def _port_is_free(port: int, what: str, variable: str) -> None:
     """A busy port is one plain line naming the variable that moves it, not a traceback."""
     with socket.socket() as probe:
+        # As the servers themselves bind: connections of a stack just stopped, left in
+        # TIME_WAIT, must not keep the next start from its own ports.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError as error:

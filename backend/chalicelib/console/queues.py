@@ -18,10 +18,10 @@ CASE_KINDS = list(case_policy().lifecycles)
 PAGE_ROWS = 50
 CLOSED_DAYS = 30
 QUEUES = {
+    "open": "All open",
     "overdue": "Overdue",
     "unassigned": "Unassigned",
     "mine": "Mine",
-    "open": "All open",
     "closed": "Recently closed",
 }
 FILTERS = ("kind", "status", "handler", "product", "since", "until", "overdue")
@@ -31,7 +31,7 @@ FILTERS = ("kind", "status", "handler", "product", "since", "until", "overdue")
 class View:
     """One list of cases: a queue, its filters and the page shown."""
 
-    queue: str = "overdue"
+    queue: str = "open"
     me: str = ""
     kind: str = ""
     status: str = ""
@@ -46,7 +46,7 @@ class View:
     def from_query(cls, query: Mapping[str, str], *, me: str) -> View:
         queue = query.get("queue", "")
         if queue not in QUEUES:
-            queue = "open" if any(query.get(name) for name in FILTERS) else "overdue"
+            queue = "open"
         kind = query.get("kind", "")
         try:
             page = max(1, min(int(query.get("page", "1")), 10_000))
