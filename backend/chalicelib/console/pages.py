@@ -6,6 +6,7 @@ Jinja2 escapes every value (autoescape), so whatever a customer typed (a name li
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from functools import cache
@@ -18,8 +19,8 @@ from chalicelib.console.session import StaffSession
 from chalicelib.forms import FORMS
 from chalicelib.notify.attachment_notices import size_words
 from chalicelib.rules.lifecycles import case_policy
-from chalicelib.rules.policy import PolicySettingError, data_policy
 from chalicelib.staff.attachments import OPENS_IN_BROWSER
+from chalicelib.staff.subject_copy import answer_words, field_label
 
 HANDLER_GROUPS = frozenset({"handlers", "admins"})
 
@@ -33,6 +34,7 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.filters["visible"] = visible
     environment.globals.update(
         kind_words={kind: form.title for kind, form in FORMS.items()},
         status_words=status_words,
@@ -60,10 +62,32 @@ def status_words(kind: str, status: str) -> str:
 
 
 def label(kind: str, name: str) -> str:
-    try:
-        return str(data_policy().label(name))
-    except PolicySettingError:
-        return name.replace("_", " ").capitalize()
+    """A field as its form asks for it."""
+    model = FORMS[kind].model if kind in FORMS else None
+    if model is not None and name in model.model_fields:
+        return field_label(model, name)
+    return name.replace("_", " ").capitalize()
+
+
+def answer(kind: str, name: str, value: Any) -> str:
+    """A stored answer as the form showed it (a choice by its label, yes or no), bidi controls visible."""
+    model = FORMS[kind].model if kind in FORMS else None
+    if value is None:
+        return "–"
+    if model is not None and name in model.model_fields:
+        value = answer_words(model, name, value)
+    return visible(str(value))
+
+
+# Characters that turn the text after them around or hide it: shown by name, so a customer's
+# text cannot pass for something else on a staff page (a file name ending "gpj.exe").
+BIDI_CONTROLS = {chr(code): f"[U+{code:04X}]" for code in (*range(0x202A, 0x202F), *range(0x2066, 0x206A),
+                                                             0x200E, 0x200F, 0x061C)}
+_BIDI = re.compile("[" + "".join(BIDI_CONTROLS) + "]")
+
+
+def visible(text: Any) -> str:
+    return _BIDI.sub(lambda found: BIDI_CONTROLS[found.group()], "" if text is None else str(text))
 
 
 def long_day(stored: Any) -> str:

@@ -72,7 +72,8 @@ def _submission(staff: StaffContext, item: dict[str, Any], warranty: dict[str, A
         "sent_on": _day(item.get("created_at")),
         "status": item.get("status"),
         "what_you_told_us": [
-            {"question": _label(form.model, name), "answer": _answer(form.model, name, values[name])}
+            {"question": field_label(form.model, name),
+             "answer": answer_words(form.model, name, values[name])}
             for name in form.model.model_fields
             if values.get(name) not in (None, "")
         ],
@@ -117,12 +118,12 @@ def _consent(staff: StaffContext, item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _label(model: Any, name: str) -> str:
+def field_label(model: Any, name: str) -> str:
     info = model.model_fields[name]
     return (info.title or name.replace("_", " ").capitalize()).removesuffix(" (optional)")
 
 
-def _answer(model: Any, name: str, value: Any) -> Any:
+def answer_words(model: Any, name: str, value: Any) -> Any:
     """A value as the form showed it: a choice by its label, a product by its name, yes or no."""
     if isinstance(value, bool):
         return "Yes" if value else "No"
