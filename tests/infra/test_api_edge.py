@@ -49,7 +49,9 @@ def test_every_header_the_app_reads_is_one_the_cdn_passes_on() -> None:
     import re
 
     read = set()
-    for path in [ROOT / "backend" / "app.py", *(ROOT / "backend" / "chalicelib").glob("*.py")]:
+    # The console (chalicelib/console) is reached through /staff/*, a behaviour of its own.
+    public = [path for path in (ROOT / "backend" / "chalicelib").rglob("*.py") if "console" not in path.parts]
+    for path in [ROOT / "backend" / "app.py", *public]:
         read |= {name.lower() for name in re.findall(r'headers\.get\("([A-Za-z-]+)"', path.read_text())}
     set_by_the_cdn = {"cloudfront-viewer-address", "host", "x-aftercare-origin"}
     assert read - set_by_the_cdn <= set(VIEWER_HEADERS)

@@ -401,7 +401,7 @@ def test_the_lambda_package_carries_bytecode_its_runtime_reads_without_compiling
         package.extractall(tmp_path)
     sources = {name for name in names if name.endswith(".py")}
     missing = {name for name in sources if importlib.util.cache_from_source(name) not in names}
-    assert "app.py" in sources and "chalicelib/intake.py" in sources and missing == set()
+    assert "app.py" in sources and "chalicelib/intake/receiving.py" in sources and missing == set()
     runtimes = {r["Properties"]["Runtime"] for r in packaged["Resources"].values()
                 if r["Type"] == "AWS::Serverless::Function"}
     assert runtimes == {f"python{sys.version_info.major}.{sys.version_info.minor}"}
@@ -411,5 +411,5 @@ def test_the_lambda_package_carries_bytecode_its_runtime_reads_without_compiling
     done = subprocess.run([sys.executable, "-v", "-c", "import chalicelib.intake.receiving"], cwd=tmp_path,
                           env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path)},
                           capture_output=True, text=True, timeout=60, check=True)
-    compiled = importlib.util.cache_from_source(str(tmp_path / "chalicelib" / "intake.py"))
+    compiled = importlib.util.cache_from_source(str(tmp_path / "chalicelib" / "intake" / "receiving.py"))
     assert f"code object from '{compiled}'" in done.stderr

@@ -41,6 +41,7 @@ def _environment() -> jinja2.Environment:
         long_day=long_day,
         long_time=long_time,
         label=label,
+        answer=answer,
         size_words=lambda size: size_words(size) or "size unknown",
         opens=OPENS_IN_BROWSER,
         queues=queues.QUEUES,

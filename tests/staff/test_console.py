@@ -1,0 +1,229 @@
+"""The staff console's door on a real staff desk (moto): every route's group check, CSRF, escaping of
+what customers typed, the two-staff conflict, and the audit trail under the signed-in person."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from html import unescape
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from chalicelib.console.door import ROUTES, Console, Request, display_name
+from chalicelib.console.session import SESSION_COOKIE, seal_session, start_session
+from chalicelib.console.signin import HttpAnswer, StaffIdentity, StaffSignIn
+from chalicelib.staff.desk import StaffDesk
+
+from tests.staff.conftest import HelpDesk, _desk_on_moto
+
+ISSUER = "http://127.0.0.1:9"
+SITE = "http://127.0.0.1:8000"
+SECRET = b"s" * 32
+GROUPS = {"nobody": None, "handlers": ("handlers",), "privacy": ("privacy",), "admins": ("admins",)}
+
+
+def provider(url: str, form: bytes | None) -> HttpAnswer:
+    """The provider's discovery document; nothing else is asked of it by these routes."""
+    assert url == ISSUER + "/.well-known/openid-configuration" and form is None
+    return HttpAnswer(200, json.dumps({
+        "issuer": ISSUER, "authorization_endpoint": ISSUER + "/auth", "token_endpoint": ISSUER + "/token",
+        "jwks_uri": ISSUER + "/jwks", "end_session_endpoint": ISSUER + "/session/end",
+        "code_challenge_methods_supported": ["S256"],
+    }).encode())
+
+
+@pytest.fixture
+def help_desk(request: pytest.FixtureRequest) -> HelpDesk:
+    return _desk_on_moto(request)
+
+
+@pytest.fixture
+def console(help_desk: HelpDesk) -> Console:
+    signin = StaffSignIn(ISSUER, "console", SITE + "/staff/callback", provider)
+    return Console(lambda actor: StaffDesk.for_actor(help_desk.settings, actor), signin, SECRET, SITE)
+
+
+class Browser:
+    """One person's browser on the console: their session cookie, and what a page's form holds."""
+
+    def __init__(self, console: Console, email: str | None, groups: tuple[str, ...] | None):
+        self.console = console
+        self.cookie = ""
+        self.csrf = ""
+        if groups is not None and email is not None:
+            session = start_session(StaffIdentity("sub-" + email, email, groups), console.clock())
+            self.cookie = f"{SESSION_COOKIE}={seal_session(session, SECRET)}"
+            self.csrf = session.csrf_token
+
+    def get(self, path: str, **query: str) -> Any:
+        return self.console.handle(Request("GET", path, query, self._headers()))
+
+    def post(self, path: str, form: dict[str, str], *, csrf: bool = True, **headers: str) -> Any:
+        body = urlencode({**({"csrf": self.csrf} if csrf else {}), **form}).encode()
+        sent = {**self._headers(), "content-type": "application/x-www-form-urlencoded", "origin": SITE,
+                "sec-fetch-site": "same-origin", **headers}
+        return self.console.handle(Request("POST", path, {}, sent, body))
+
+    def _headers(self) -> dict[str, str]:
+        return {"host": "127.0.0.1:8000", **({"cookie": self.cookie} if self.cookie else {})}
+
+
+def text(answer: Any) -> str:
+    return unescape(re.sub(r"<[^>]+>", " ", answer.body.decode()))
+
+
+def route_path(pattern: str, reference: str) -> str:
+    return (pattern.replace(r"\.", ".").replace("/?", "/").replace("(?P<reference>[A-Za-z0-9-]{1,40})", reference)
+            .replace("(?P<number>[0-9]{1,3})", "1"))
+
+
+# What each group gets on each signed-in route: a page (200), a redirect (303) or a refusal (403);
+# nobody signed in is sent to sign in (GET) or refused (POST).
+EXPECTED = {
+    ("GET", "/staff/"): {"handlers": 200, "privacy": 200, "admins": 200},
+    ("GET", "/staff/cases"): {"handlers": 200, "privacy": 403, "admins": 200},
+    ("GET", "/staff/cases/REF"): {"handlers": 200, "privacy": 403, "admins": 200},
+    ("POST", "/staff/cases/REF"): {"handlers": 303, "privacy": 403, "admins": 303},
+    ("GET", "/staff/cases/REF/files/1"): {"handlers": 404, "privacy": 403, "admins": 404},
+    ("POST", "/staff/signout"): {"handlers": 303, "privacy": 303, "admins": 303},
+}
+
+
+def test_every_signed_in_route_is_in_the_table() -> None:
+    signed_in = {(route.method, route_path(route.pattern.pattern.removesuffix(r"\Z"), "REF"))
+                 for route in ROUTES if route.groups is not None}
+    assert signed_in == set(EXPECTED)
+
+
+@pytest.mark.parametrize("group", list(GROUPS))
+@pytest.mark.parametrize(("method", "path"), list(EXPECTED))
+def test_every_route_checks_the_group(console: Console, help_desk: HelpDesk, group: str,
+                                      method: str, path: str) -> None:
+    reference = help_desk.submit("complaint")
+    browser = Browser(console, f"{group}@shop.example", GROUPS[group])
+    path = path.replace("REF", reference)
+    if method == "GET":
+        answer = browser.get(path)
+    else:
+        answer = browser.post(path, {"action": "take", "version": "0"})
+    if group == "nobody":
+        if method == "GET":
+            assert answer.status == 303 and answer.headers["Location"].startswith("/staff/signin?to=")
+        else:
+            assert answer.status == 403 and "sign in" in text(answer).lower()
+        return
+    assert answer.status == EXPECTED[(method, path.replace(reference, "REF"))][group], text(answer)
+    if answer.status == 403:
+        assert "Not for your role" in text(answer)
+
+
+def test_open_routes_need_no_session(console: Console) -> None:
+    nobody = Browser(console, None, None)
+    assert nobody.get("/staff/console.css").status == 200
+    begun = nobody.get("/staff/signin", to="/staff/cases")
+    assert begun.status == 303 and begun.headers["Location"].startswith(ISSUER + "/auth?")
+    assert "code_challenge_method=S256" in begun.headers["Location"]
+    assert nobody.get("/staff/signed-out").status == 200
+    assert nobody.get("/staff/callback", code="x", state="y").status == 400  # no sign-in was started here
+
+
+def test_a_post_without_the_sessions_csrf_token_is_refused_and_changes_nothing(
+        console: Console, help_desk: HelpDesk) -> None:
+    reference = help_desk.submit("complaint")
+    handler = Browser(console, "sam.lee@shop.example", ("handlers",))
+    forged = handler.post(f"/staff/cases/{reference}", {"action": "take"}, csrf=False)
+    assert forged.status == 403
+    other = Browser(console, "eve@shop.example", ("handlers",))  # another session's token
+    stolen = handler.post(f"/staff/cases/{reference}", {"action": "take", "csrf": other.csrf}, csrf=False)
+    assert stolen.status == 403
+    cross_site = handler.post(f"/staff/cases/{reference}", {"action": "take"},
+                              origin="https://evil.example", **{"sec-fetch-site": "cross-site"})
+    assert cross_site.status == 403 and "another site" in text(cross_site)
+    shown = handler.get(f"/staff/cases/{reference}")
+    assert "nobody yet" in text(shown)
+    assert handler.post(f"/staff/cases/{reference}", {"action": "take"}).status == 303
+    assert "Sam Lee" in text(handler.get(f"/staff/cases/{reference}"))
+
+
+HOSTILE = {
+    "name": "<script>alert(1)</script> Ann",
+    "description": 'Broke "><img src=x onerror=alert(2)> \u202egpj.exe',
+    "desired_outcome": "javascript:alert(3)",
+}
+
+
+def test_what_a_customer_typed_is_shown_as_text(console: Console, help_desk: HelpDesk) -> None:
+    reference = help_desk.submit("complaint", **HOSTILE)
+    page = Browser(console, "sam.lee@shop.example", ("handlers",)).get(f"/staff/cases/{reference}")
+    html = page.body.decode()
+    assert page.status == 200
+    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(2)&gt;" in html
+    assert 'href="javascript:' not in html and "javascript:alert(3)" in html
+    assert "\u202e" not in html and "[U+202E]gpj.exe" in html
+    csp = page.headers["Content-Security-Policy"]
+    assert "script-src" not in csp and "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
+
+
+def test_two_staff_changing_one_case_the_second_is_told_and_keeps_what_they_typed(
+        console: Console, help_desk: HelpDesk) -> None:
+    reference = help_desk.submit("complaint")
+    first = Browser(console, "sam.lee@shop.example", ("handlers",))
+    second = Browser(console, "ravi.kumar@shop.example", ("handlers",))
+    version = re.search(r'name="version" value="(\d+)"', first.get(f"/staff/cases/{reference}").body.decode())
+    assert version is not None
+    seen = version.group(1)
+    assert first.post(f"/staff/cases/{reference}", {"action": "change", "version": seen, "handler": "Sam Lee",
+                                                   "note": "calling the customer"}).status == 303
+    typed = {"action": "change", "version": seen, "message": "We will collect it on Monday.",
+             "note": "second thoughts"}
+    refused = second.post(f"/staff/cases/{reference}", typed)
+    page = text(refused)
+    assert refused.status == 409
+    assert "this case changed while you had it open" in page
+    assert "We will collect it on Monday." in refused.body.decode()  # the form comes back filled
+    assert "changed while you had the case open" in page and "calling the customer" in page
+    shown = help_desk.ok("case", "show", reference)
+    assert "We will collect it on Monday." not in shown.stdout
+
+
+def test_every_view_and_change_is_audited_under_the_signed_in_person(
+        console: Console, help_desk: HelpDesk) -> None:
+    reference = help_desk.submit("complaint")
+    handler = Browser(console, "sam.lee@shop.example", ("handlers",))
+    handler.get(f"/staff/cases/{reference}")
+    handler.post(f"/staff/cases/{reference}", {"action": "take"})
+    actions = [(record["action"], record["actor"]) for record in help_desk.audit_records()
+               if (record.get("detail") or {}).get("reference") == reference]
+    assert actions == [("case.show", "sam.lee@shop.example"), ("case.assign", "sam.lee@shop.example")]
+
+
+def test_queues_count_and_filter_in_the_url(console: Console, help_desk: HelpDesk) -> None:
+    mine = help_desk.submit("complaint")
+    help_desk.submit("return_request")
+    handler = Browser(console, "sam.lee@shop.example", ("handlers",))
+    handler.post(f"/staff/cases/{mine}", {"action": "take"})
+    queue = text(handler.get("/staff/cases"))
+    assert re.search(r"All open\s+2", queue) and re.search(r"Unassigned\s+1", queue)
+    assert re.search(r"Mine\s+1", queue)
+    only_mine = text(handler.get("/staff/cases", queue="mine"))
+    assert mine in only_mine and "1 case." in only_mine
+    complaints = text(handler.get("/staff/cases", kind="complaint"))
+    assert mine in complaints and "1 case." in complaints
+
+
+def test_a_reference_search_opens_the_case_in_any_case(console: Console, help_desk: HelpDesk) -> None:
+    reference = help_desk.submit("complaint")
+    found = Browser(console, "sam.lee@shop.example", ("handlers",)).get("/staff/cases", q=reference.lower())
+    assert found.status == 303 and found.headers["Location"] == f"/staff/cases/{reference}"
+
+
+def test_handlers_are_named_from_their_email() -> None:
+    assert display_name("sam.lee@shop.example") == "Sam Lee"
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    yield
