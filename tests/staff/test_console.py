@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from html import unescape
 from typing import Any
 from urllib.parse import urlencode
@@ -104,10 +103,7 @@ def test_every_route_checks_the_group(console: Console, help_desk: HelpDesk, gro
     reference = help_desk.submit("complaint")
     browser = Browser(console, f"{group}@shop.example", GROUPS[group])
     path = path.replace("REF", reference)
-    if method == "GET":
-        answer = browser.get(path)
-    else:
-        answer = browser.post(path, {"action": "take", "version": "0"})
+    answer = browser.get(path) if method == "GET" else browser.post(path, {"action": "take", "version": "0"})
     if group == "nobody":
         if method == "GET":
             assert answer.status == 303 and answer.headers["Location"].startswith("/staff/signin?to=")
@@ -223,7 +219,3 @@ def test_a_reference_search_opens_the_case_in_any_case(console: Console, help_de
 def test_handlers_are_named_from_their_email() -> None:
     assert display_name("sam.lee@shop.example") == "Sam Lee"
 
-
-@pytest.fixture(autouse=True)
-def _no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    yield
