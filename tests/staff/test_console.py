@@ -74,8 +74,8 @@ def text(answer: Any) -> str:
 
 
 def route_path(pattern: str, reference: str) -> str:
-    return (pattern.replace(r"\.", ".").replace("/?", "/").replace("(?P<reference>[A-Za-z0-9-]{1,40})", reference)
-            .replace("(?P<number>[0-9]{1,3})", "1"))
+    path = pattern.replace(r"\.", ".").replace("/?", "/")
+    return path.replace("(?P<reference>[A-Za-z0-9-]{1,40})", reference).replace("(?P<number>[0-9]{1,3})", "1")
 
 
 # What each group gets on each signed-in route: a page (200), a redirect (303) or a refusal (403);
