@@ -211,11 +211,13 @@ class LiveStack(StoredItems):
 
 
 @contextlib.contextmanager
-def serving(endpoint: str, table_name: str, key_dir: Path, bucket: Any = None) -> Iterator[str]:
-    """The server; with `bucket` (a running s3rver, aftercare_local.s3) it issues uploads to it."""
-    port = free_port()
+def serving(endpoint: str, table_name: str, key_dir: Path, bucket: Any = None, *, port: int | None = None,
+            extra_environment: dict[str, str] | None = None) -> Iterator[str]:
+    """The server; with `bucket` (a running s3rver, aftercare_local.s3) it issues uploads to it;
+    `port` and `extra_environment` for a console signing in with a provider that knows its port."""
+    port = port or free_port()
     # Browser tests post many plain forms from one address; the limit itself is tested in-process.
-    environment = {**os.environ, "AFTERCARE_PLAIN_POST_LIMIT": "100000"}
+    environment = {**os.environ, "AFTERCARE_PLAIN_POST_LIMIT": "100000", **(extra_environment or {})}
     if bucket is not None:
         environment.update(AFTERCARE_S3_ENDPOINT=bucket.endpoint, AFTERCARE_ATTACHMENTS_BUCKET=bucket.bucket)
     process = subprocess.Popen(

@@ -86,7 +86,9 @@ class CaseBook:
             kind, current = item["kind"], item["status"]
             lifecycle = self.policy.lifecycle(kind)
             if change.status:
-                target = lifecycle.check_move(current, change.status, change.carries())
+                # A handler already on the case counts: a move that needs one need not name them again.
+                held = {"handler"} if item.get(items.HANDLER_ATTRIBUTE) else set()
+                target = lifecycle.check_move(current, change.status, change.carries() | held)
             else:
                 target = lifecycle.status(current)
                 if target.closed:
