@@ -66,6 +66,45 @@ def case_items(count: int, *, closed: bool) -> list[dict[str, object]]:
     return made
 
 
+def console_pages(env: dict[str, str], runs: int) -> tuple[float, float, int]:
+    """The console's queue page over every open case, and one case page, each the best of `runs`,
+    drawn by the console's own door with a signed-in handler's session (no provider is asked)."""
+    from chalicelib.console.door import Console, Request
+    from chalicelib.console.session import SESSION_COOKIE, seal_session, start_session
+    from chalicelib.console.signin import StaffIdentity, StaffSignIn
+    from chalicelib.intake.receiving import Intake
+    from chalicelib.rules.policy import data_policy
+    from chalicelib.staff.desk import StaffDesk
+
+    from tests.samples import payload_for, validated
+
+    settings = Settings.from_environ(env)
+    form = FORMS["complaint"]
+    intake = Intake(table=settings.table(), cipher=settings.cipher(), hasher=settings.subject_hasher(),
+                    policy=data_policy(), clock=lambda: NOW)
+    reference = intake.receive(form, validated(form, payload_for(form, NOW.date()), NOW.date()), None).reference
+    secret = b"bench" * 8
+    signin = StaffSignIn("http://127.0.0.1:9", "bench", "http://127.0.0.1:9/staff/callback", lambda *_: None)
+    console = Console(lambda actor: StaffDesk.for_actor(settings, actor), signin, secret, "http://127.0.0.1:9")
+    session = start_session(StaffIdentity("bench", "bench@shop.example", ("handlers",)), time.time())
+    headers = {"host": "127.0.0.1:9", "cookie": f"{SESSION_COOKIE}={seal_session(session, secret)}"}
+
+    def best(request: Request) -> float:
+        seconds = []
+        for _ in range(max(runs, 1)):
+            started = time.perf_counter()
+            answer = console.handle(request)
+            seconds.append(time.perf_counter() - started)
+            if answer.status != 200:
+                raise SystemExit(f"the console answered {answer.status} for {request.path}")
+        return min(seconds)
+
+    queue = best(Request("GET", "/staff/cases", {"queue": "open"}, headers))
+    page = console.handle(Request("GET", "/staff/cases", {"queue": "open"}, headers)).body.decode()
+    shown = page.count('<a href="/staff/cases/')
+    return queue, best(Request("GET", f"/staff/cases/{reference}", {}, headers)), shown
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=10_000)
@@ -97,6 +136,7 @@ def main() -> None:
             listings.append(timed(listing, env, scratch / "cases.jsonl"))
             print(f"run {run + 1}: floor {floors[-1].seconds:.2f} s, aftercare cases "
                   f"{listings[-1].seconds:.2f} s", flush=True)
+        queue_seconds, case_seconds, shown = console_pages(env, arguments.runs)
         listed = [json.loads(line) for line in (scratch / "cases.jsonl").open(encoding="utf-8")]
         printed = sum(1 for _ in (scratch / "floor.txt").open())
     overdue = sum(row["overdue"] for row in listed)
@@ -106,9 +146,17 @@ def main() -> None:
         "floor_seconds": round(min(run.seconds for run in floors), 2),
         "cases_seconds": round(min(run.seconds for run in listings), 2),
         "cases_peak_mb": round(max(run.peak_mb for run in listings)),
+        "console_queue_page_seconds": round(queue_seconds, 2),
+        "console_queue_rows": shown,
+        "console_case_page_seconds": round(case_seconds, 3),
         "cpus": os.cpu_count(),
     }
     print(json.dumps(report, indent=2))
+    cases_seconds = report["cases_seconds"]
+    print(f"console queue page, {len(listed):,} open cases: {queue_seconds:.2f} s / aftercare cases "
+          f"{cases_seconds:.2f} s / {queue_seconds / max(cases_seconds, 1e-9):.2f}x "
+          f"(page drawn in-process and warm; the command's time includes starting Python)")
+    print(f"console case page: {case_seconds * 1000:.0f} ms (one complaint with its history, decrypted)")
     if len(listed) != printed or len(listed) != arguments.cases:
         raise SystemExit(f"listed {len(listed)}, the floor printed {printed}, loaded {arguments.cases}")
     if any(row["overdue"] for row in listed[overdue:]) or not all(row["overdue"] for row in listed[:overdue]):
