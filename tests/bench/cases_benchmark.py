@@ -82,7 +82,8 @@ def console_pages(env: dict[str, str], runs: int) -> tuple[float, float, int]:
     form = FORMS["complaint"]
     intake = Intake(table=settings.table(), cipher=settings.cipher(), hasher=settings.subject_hasher(),
                     policy=data_policy(), clock=lambda: NOW)
-    reference = intake.receive(form, validated(form, payload_for(form, NOW.date()), NOW.date()), None).reference
+    submission = validated(form, payload_for(form, NOW.date()), NOW.date())
+    reference = intake.receive(form, submission, None).reference
     secret = b"bench" * 8
     signin = StaffSignIn("http://127.0.0.1:9", "bench", "http://127.0.0.1:9/staff/callback", lambda *_: None)
     console = Console(lambda actor: StaffDesk.for_actor(settings, actor), signin, secret, "http://127.0.0.1:9")
