@@ -306,7 +306,7 @@ class Console:
             return self._problem(problem, session)
         counts = queues.counts(rows, view.me)
         shown = view.apply(closed if view.queue == "closed" else rows)
-        return self._page(200, pages.queue_page(session, view, counts, shown))
+        return self._page(200, pages.queue_page(session, view, counts, shown, queues.counts_by_kind(rows)))
 
     def _search(self, desk: StaffDesk, session: StaffSession, search: str) -> Answer:
         if is_reference(search.upper()):

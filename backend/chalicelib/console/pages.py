@@ -120,7 +120,8 @@ def home_page(session: StaffSession) -> str:
 
 
 def queue_page(
-    session: StaffSession, view: queues.View, counts: Mapping[str, int], rows: list[dict[str, Any]]
+    session: StaffSession, view: queues.View, counts: Mapping[str, int], rows: list[dict[str, Any]],
+    by_kind: Mapping[str, int],
 ) -> str:
     statuses: dict[str, str] = {}
     for kind in queues.CASE_KINDS:
@@ -138,6 +139,7 @@ def queue_page(
         pages=view.pages(rows),
         statuses=sorted(statuses.items()),
         filtered=filtered,
+        by_kind=by_kind,
     )
 
 

@@ -126,3 +126,8 @@ def _day(text: str) -> str:
         return date.fromisoformat(text.strip()).isoformat()
     except ValueError:
         return ""
+
+
+def counts_by_kind(open_rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Open cases of each kind, in the lifecycles' order."""
+    return {kind: sum(1 for row in open_rows if row.get("kind") == kind) for kind in CASE_KINDS}
