@@ -224,7 +224,7 @@
       ["Registered on", dateText(data.registered_on)],
       [data.under_warranty ? "Warranty ends on" : "Warranty ended on", dateText(data.expires_on)]
     ]));
-    outcome.focus();
+    reveal(outcome);
   }
 
   /* "Track a request": the status in plain words, the facts, the steps and our messages. */
@@ -264,7 +264,7 @@
       });
       outcome.appendChild(messages);
     }
-    outcome.focus();
+    reveal(outcome);
   }
 
   /* A link from our emails may carry the reference (never the email address). */
@@ -288,9 +288,16 @@
     outcome.appendChild(line);
     var facts = workedOut(data);
     if (facts.length) outcome.appendChild(factList(facts));
-    outcome.focus();
+    // Emptied first: a form that shrinks (its files gone) must not move the thanks out of view.
     form.reset();
     form.querySelectorAll("textarea[data-af-maxlength]").forEach(function (box) { countCharacters(box, false); });
+    reveal(outcome);
+  }
+
+  /* An answer in place: focused for screen readers and scrolled to, clear of the sticky header. */
+  function reveal(outcome) {
+    outcome.focus({ preventScroll: true });
+    outcome.scrollIntoView({ block: "start" });
   }
 
   /* The note a vote leads to, the one the page shows without JavaScript at the #fragment. */
