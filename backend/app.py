@@ -257,6 +257,14 @@ def post_track() -> Response:
                    lambda post, reply: reply.case_progress(get_reception().track(post, client_address())))
 
 
+@app.route(TRACK.path, methods=["GET"])
+@guarded
+def get_track() -> Response:
+    """The track page with the reference an email's link carries filled in (no script needed)."""
+    query = app.current_request.query_params or {}
+    return respond(web.prefilled(TRACK.kind, TRACK.page, TRACK.model.open_fields(), query))
+
+
 @app.route("/uploads", methods=["POST"], content_types=ANY_CONTENT_TYPE)
 @guarded
 def post_upload() -> Response:

@@ -10,11 +10,11 @@ from html import escape
 from html.parser import HTMLParser
 from importlib import resources
 from string import Template
-from urllib.parse import quote
 
 from chalicelib.forms import FORMS, FieldError
 from chalicelib.forms.answers import WarrantyStatus
 from chalicelib.lifecycles import case_policy
+from chalicelib.links import track_path
 from chalicelib.receipts import Thanks
 
 PROBLEM_TITLE = "We could not take your form"
@@ -109,13 +109,13 @@ def worked_out(sent: Thanks) -> str:
     facts: list[tuple[str, str]] = []
     if "expires_on" in answer:
         facts = [("Product", escape(str(answer.get("product_name", "")))),
-                 ("Warranty covers until", day(answer["expires_on"]))]
+                 ("Warranty ends on", day(answer["expires_on"]))]
     elif "return_window_ends_on" in answer:
         inside, covered = answer.get("inside_return_window"), answer.get("under_warranty")
         window, warranty = answer["return_window_ends_on"], answer["warranty_expires_on"]
         facts = [
             ("Return window", ("open until " if inside else "ended on ") + day(window)),
-            ("Warranty", ("covers it until " if covered else "ended on ") + day(warranty)),
+            ("Warranty", ("ends on " if covered else "ended on ") + day(warranty)),
         ]
     if not facts:
         return ""
@@ -142,17 +142,18 @@ def _track_link(reference: str) -> str:
     cases = case_policy().lifecycles
     if not any(form.reference_prefix == prefix for kind, form in FORMS.items() if kind in cases):
         return ""
-    return (f'<p><a href="/track/?reference={quote(reference)}">Follow your request</a> '
+    return (f'<p><a href="{escape(track_path(reference))}">Follow your request</a> '
             "with this reference and your email address.</p>\n")
 
 
 def warranty_status_page(status: WarrantyStatus, back_to: str) -> str:
     verdict = "is under warranty" if status.under_warranty else "is no longer under warranty"
+    ends = "Warranty ends on" if status.under_warranty else "Warranty ended on"
     body = f"""<h1>Your warranty</h1>
 <p>Your {escape(status.product_name)} {verdict}.</p>
 <dl>
 <dt>Registered on</dt><dd>{status.registered_on.isoformat()}</dd>
-<dt>Warranty covers until</dt><dd>{status.expires_on.isoformat()}</dd>
+<dt>{ends}</dt><dd>{status.expires_on.isoformat()}</dd>
 </dl>
 <p><a href="{escape(back_to)}">Check another product</a></p>"""
     return page("Your warranty", body)

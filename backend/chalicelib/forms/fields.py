@@ -57,6 +57,9 @@ def _iso_date_text(value: Any) -> Any:
     """Dates come as YYYY-MM-DD text, as a date input sends them; not as numbers."""
     if isinstance(value, date):
         return value
+    if value is None or isinstance(value, str) and not value.strip():
+        # An empty date box: said as missing ("... is required"), not as a format to follow.
+        raise PydanticCustomError("missing", "Field required")
     if not isinstance(value, str) or not ISO_DATE_PATTERN.fullmatch(value.strip()):
         raise ValueError("Enter the date as year-month-day, like 2026-01-31.")
     return value.strip()

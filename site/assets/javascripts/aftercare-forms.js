@@ -315,12 +315,12 @@
   /* What the API worked out from the form, as the thank-you page shows it without JavaScript. */
   function workedOut(data) {
     if (data.expires_on) {
-      return [["Product", data.product_name || data.product], ["Warranty covers until", dateText(data.expires_on)]];
+      return [["Product", data.product_name || data.product], ["Warranty ends on", dateText(data.expires_on)]];
     }
     if (data.return_window_ends_on) {
       return [
         ["Return window", (data.inside_return_window ? "open until " : "ended on ") + dateText(data.return_window_ends_on)],
-        ["Warranty", (data.under_warranty ? "covers it until " : "ended on ") + dateText(data.warranty_expires_on)]
+        ["Warranty", (data.under_warranty ? "ends on " : "ended on ") + dateText(data.warranty_expires_on)]
       ];
     }
     return [];
