@@ -6,6 +6,8 @@ facts; pages carry markers that this hook replaces at build time:
 - `<!-- warranty-terms: <product id> -->` on its own line: that product's terms;
 - `<!-- policy: <name> -->` inline: a number from the catalog's [policy] table;
 - `<!-- amc-products -->` on its own line: the products with an AMC offer.
+
+Templates find the [policy] table as `config.extra.policy`.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ def load_catalog(project_dir: Path) -> Catalog:
 
 def on_config(config: Any) -> Any:
     _state["catalog"] = load_catalog(Path(config.config_file_path).parent)
+    # Templates quote the policy's windows too (the home page's warranty card).
+    config.extra["policy"] = _state["catalog"].policy
     _add_guides_to_nav(config.get("nav") or [], list(_state["catalog"].products.values()))
     return config
 
