@@ -149,7 +149,7 @@ def contest(reply: web.Reply, error: AlreadyClaimed) -> web.Answer:
     fields = {"topic": CLAIM_TOPIC, "order_reference": error.claim.value}
     claim = {"path": enquiry.path, "fields": {**fields, "message": claim_message(error.claim.value)}}
     more = pages.claim_form(web.API_BASE + enquiry.path, fields, claim_message(error.claim.value),
-                            web.HONEYPOT_FIELD)
+                            web.HONEYPOT_FIELD, typed=reply.typed)
     return reply.invalid(taken, status=409, message=error.message, extra={"claim": claim}, more=more)
 
 

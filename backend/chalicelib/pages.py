@@ -56,33 +56,40 @@ def problem_page(message: str, back_to: str, more: str | None = None) -> str:
     return page(PROBLEM_TITLE, body)
 
 
-def claim_form(action: str, fields: dict[str, str], message: str, honeypot: str) -> str:
+def claim_form(
+    action: str, fields: dict[str, str], message: str, honeypot: str, typed: Mapping[str, str] | None = None,
+) -> str:
     """A plain form that contests a claim (a serial registered by someone else) with proof of purchase.
 
     `fields` are sent as they are (the topic, the serial as the product reference);
-    the person adds their name and email and may edit the message. It works
-    without JavaScript and, like every form, carries the hidden honeypot.
+    `typed`: the name and email given on the refused form, carried over. The
+    person may edit the message. It works without JavaScript, in the site's
+    form style (its classes), and like every form carries the hidden honeypot.
     """
     hidden = "\n".join(
         f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">'
         for name, value in fields.items()
     )
-    return f"""<h2>Is it yours? Claim it</h2>
+    name, email = (escape((typed or {}).get(key, ""), quote=True) for key in ("name", "email"))
+    return f"""<section class="af-claim" aria-labelledby="claim-title">
+<h2 id="claim-title">Is it yours? Claim it</h2>
 <p>Send us this form and reply to our email with a photo of your receipt as proof of purchase.
 We check it and, if the product is yours, move the warranty to you.</p>
-<form method="post" action="{escape(action)}">
+<form method="post" action="{escape(action)}" class="af-form">
 {hidden}
-<p><label for="claim-name">Your name</label><br>
-<input id="claim-name" name="name" autocomplete="name" required maxlength="120"></p>
-<p><label for="claim-email">Email address</label><br>
-<input id="claim-email" name="email" type="email" autocomplete="email" required maxlength="254"></p>
-<p><label for="claim-message">Your message</label><br>
+<div class="af-field"><label class="af-label" for="claim-name">Your name</label>
+<input id="claim-name" name="name" autocomplete="name" required maxlength="120" value="{name}"></div>
+<div class="af-field"><label class="af-label" for="claim-email">Email address</label>
+<input id="claim-email" name="email" type="email" autocomplete="email" required maxlength="254"
+ value="{email}"></div>
+<div class="af-field"><label class="af-label" for="claim-message">Your message</label>
 <textarea id="claim-message" name="message" rows="5" required maxlength="5000">
-{escape(message)}</textarea></p>
+{escape(message)}</textarea></div>
 <p hidden><label for="claim-{escape(honeypot)}">Leave this field empty</label>
 <input id="claim-{escape(honeypot)}" name="{escape(honeypot)}" value="" tabindex="-1" autocomplete="off"></p>
-<p><button type="submit">Send my claim</button></p>
-</form>"""
+<button type="submit" class="md-button md-button--primary">Send my claim</button>
+</form>
+</section>"""
 
 
 def thanks_page(sent: Thanks) -> str:
