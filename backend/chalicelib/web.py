@@ -19,7 +19,7 @@ from chalicelib import pages, progress_page
 from chalicelib.forms import FieldError
 from chalicelib.forms.answers import WarrantyStatus
 from chalicelib.forms.tracking import CaseProgress
-from chalicelib.links import API_BASE
+from chalicelib.links import API_BASE as API_BASE  # re-exported: the doors build paths on it
 
 MAX_BODY_BYTES = 64 * 1024
 JSON = "application/json"

@@ -201,13 +201,19 @@ Product = Annotated[
         json_schema_extra={"x-labels": catalog().product_names()},
     ),
 ]
+def serial_hint() -> str:
+    """Where each product's serial number is, in the catalog's words (its guide quotes them too)."""
+    places = "; ".join(f"{p.name}: {p.serial_location}" for p in catalog().products.values())
+    return f"Where to find it: {places}. On a label it follows “S/N”."
+
+
 SerialNumber = Annotated[
     str,
     Field(
         min_length=1,
         max_length=40,
         title="Serial number",
-        description="On the label on the back or underneath, usually after “S/N”.",
+        description=serial_hint(),
         json_schema_extra={"x-autocomplete": "off", "pattern": SERIAL_INPUT.pattern},
     ),
     AfterValidator(_serial_shape),

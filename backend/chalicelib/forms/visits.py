@@ -22,6 +22,7 @@ from chalicelib.forms.fields import (
     blank_is_missing,
     fits_product,
     optional_free_text,
+    serial_hint,
 )
 
 # How far ahead a visit can be asked for: further out, plans change.
@@ -71,7 +72,7 @@ class ServiceVisit(Submission):
     product: Product
     serial_number: OptionalSerial = Field(
         default=None, title="Serial number (if you know it)",
-        description="On the label on the back or underneath, usually after “S/N”.",
+        description=serial_hint(),
         json_schema_extra={"x-autocomplete": "off"},
     )
     need: Literal["installation", "repair", "relocation", "amc_preventive"] = Field(
