@@ -39,3 +39,18 @@ def test_a_diagram_is_drawn_in_the_text_and_link_colours_of_each_scheme(browser:
         assert shown["lines"] == shown["text"], shown
         assert shown["mark"] == shown["link"], shown
     assert light["lines"] != dark["lines"] and light["mark"] != dark["mark"], (light, dark)
+
+
+def test_with_javascript_the_serial_hint_names_the_chosen_product_s_label_only(with_js: Any) -> None:
+    from chalicelib.catalog import catalog
+
+    from .conftest import form_pages
+
+    page = with_js.open(form_pages()["warranty_registration"])
+    form = page.locator("form[data-af-form=warranty_registration]")
+    hint = form.locator("#f-warranty-registration-serial-number-hint")
+    washer, laptop = catalog().product("purewash-8"), catalog().product("aura-book-14")
+    assert washer.serial_location in hint.inner_text() and laptop.serial_location in hint.inner_text()
+    form.locator("input[name=product][value=purewash-8]").check()
+    assert washer.serial_location in hint.inner_text()
+    assert laptop.serial_location not in hint.inner_text()

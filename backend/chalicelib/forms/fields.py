@@ -201,10 +201,18 @@ Product = Annotated[
         json_schema_extra={"x-labels": catalog().product_names()},
     ),
 ]
+
+
 def serial_hint() -> str:
     """Where each product's serial number is, in the catalog's words (its guide quotes them too)."""
     places = "; ".join(f"{p.name}: {p.serial_location}" for p in catalog().products.values())
     return f"Where to find it: {places}. On a label it follows “S/N”."
+
+
+def serial_hint_per_product() -> dict[str, str]:
+    """The same, one product at a time: the site's script shows the chosen product's alone."""
+    return {p.id: f"The {p.name}'s is {p.serial_location}. On a label it follows “S/N”."
+            for p in catalog().products.values()}
 
 
 SerialNumber = Annotated[
@@ -214,7 +222,8 @@ SerialNumber = Annotated[
         max_length=40,
         title="Serial number",
         description=serial_hint(),
-        json_schema_extra={"x-autocomplete": "off", "pattern": SERIAL_INPUT.pattern},
+        json_schema_extra={"x-autocomplete": "off", "pattern": SERIAL_INPUT.pattern,
+                           "x-hint-per-product": serial_hint_per_product()},
     ),
     AfterValidator(_serial_shape),
 ]

@@ -29,7 +29,29 @@
       countCharacters(box, false);
     });
     prefillReference();
+    document.querySelectorAll("[data-af-hint-per-product]").forEach(hintForProduct);
   }
+
+  /* A hint that depends on the product (where its serial label is): the chosen one's alone. */
+  function hintForProduct(hint) {
+    var form = hint.closest("form");
+    var chosen = form && form.querySelector('[name="product"]:checked, select[name="product"]');
+    var hints = JSON.parse(hint.dataset.afHintPerProduct);
+    if (!hint.dataset.afHintAll) hint.dataset.afHintAll = hint.textContent;
+    hint.textContent = (chosen && hints[chosen.value]) || hint.dataset.afHintAll;
+  }
+
+  document.addEventListener("change", function (event) {
+    var control = event.target;
+    if (!control.form || control.name !== "product") return;
+    control.form.querySelectorAll("[data-af-hint-per-product]").forEach(hintForProduct);
+  });
+
+  document.addEventListener("reset", function (event) {
+    var form = event.target;
+    // The reset itself runs after its event: read the emptied form a moment later.
+    setTimeout(function () { form.querySelectorAll("[data-af-hint-per-product]").forEach(hintForProduct); }, 0);
+  });
 
   /* Message boxes: the characters left, live, and past the limit how many too many (never cut). */
   var countAnnouncements = new WeakMap(); // box -> pending screen-reader update
