@@ -165,7 +165,7 @@ def contest(reply: web.Reply, error: AlreadyClaimed) -> web.Answer:
     fields = {"topic": CLAIM_TOPIC, "order_reference": error.claim.value}
     claim = {"path": enquiry.path, "fields": {**fields, "message": claim_message(error.claim.value)}}
     more = pages.claim_form(web.API_BASE + enquiry.path, fields, claim_message(error.claim.value),
-                            web.HONEYPOT_FIELD)
+                            web.HONEYPOT_FIELD, typed=reply.typed)
     return reply.invalid(taken, status=409, message=error.message, extra={"claim": claim}, more=more)
 
 
@@ -268,6 +268,14 @@ def post_warranty_status() -> Response:
 def post_track() -> Response:
     post, reply = decode(TRACK.page, TRACK.kind)
     return respond(reply.case_progress(get_reception().track(post, client_address())))
+
+
+@app.route(TRACK.path, methods=["GET"])
+@guarded
+def get_track() -> Response:
+    """The track page with the reference an email's link carries filled in (no script needed)."""
+    query = app.current_request.query_params or {}
+    return respond(web.prefilled(TRACK.kind, TRACK.page, TRACK.model.open_fields(), query))
 
 
 @app.route("/uploads", methods=["POST"], content_types=ANY_CONTENT_TYPE)

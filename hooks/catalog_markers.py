@@ -5,7 +5,11 @@ facts; pages carry markers that this hook replaces at build time:
 
 - `<!-- warranty-terms: <product id> -->` on its own line: that product's terms;
 - `<!-- policy: <name> -->` inline: a number from the catalog's [policy] table;
-- `<!-- amc-products -->` on its own line: the products with an AMC offer.
+- `<!-- amc-products -->` on its own line: the products with an AMC offer;
+- `<!-- serial-location: <product id> -->` inline: where its serial number is,
+  the words the forms' serial hint quotes too.
+
+Templates find the [policy] table as `config.extra.policy`.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ CATALOG = Path("backend/chalicelib/data/catalog.toml")
 WARRANTY_TERMS = re.compile(r"^<!--\s*warranty-terms:\s*([a-z0-9-]+)\s*-->[ \t]*$", re.MULTILINE)
 POLICY_NUMBER = re.compile(r"<!--\s*policy:\s*([a-z_]+)\s*-->")
 AMC_PRODUCTS = re.compile(r"^<!--\s*amc-products\s*-->[ \t]*$", re.MULTILINE)
+SERIAL_LOCATION = re.compile(r"<!--\s*serial-location:\s*([a-z0-9-]+)\s*-->")
 
 _state: dict[str, Catalog] = {}
 
@@ -35,6 +40,8 @@ def load_catalog(project_dir: Path) -> Catalog:
 
 def on_config(config: Any) -> Any:
     _state["catalog"] = load_catalog(Path(config.config_file_path).parent)
+    # Templates quote the policy's windows too (the home page's warranty card).
+    config.extra["policy"] = _state["catalog"].policy
     _add_guides_to_nav(config.get("nav") or [], list(_state["catalog"].products.values()))
     return config
 
@@ -72,11 +79,14 @@ def render_markers(markdown: str, src_uri: str, catalog: Catalog) -> str:
     def link(target: str) -> str:
         return posixpath.relpath(target, posixpath.dirname(src_uri) or ".")
 
-    def warranty_terms(match: re.Match[str]) -> str:
+    def product_of(match: re.Match[str]) -> Product:
         product_id = match.group(1)
         if product_id not in products:
             raise PluginError(f"{src_uri}: no product '{product_id}' in the catalog")
-        return warranty_terms_markdown(products[product_id], policy, link)
+        return products[product_id]
+
+    def warranty_terms(match: re.Match[str]) -> str:
+        return warranty_terms_markdown(product_of(match), policy, link)
 
     def policy_number(match: re.Match[str]) -> str:
         name = match.group(1)
@@ -92,6 +102,7 @@ def render_markers(markdown: str, src_uri: str, catalog: Catalog) -> str:
 
     markdown = WARRANTY_TERMS.sub(warranty_terms, markdown)
     markdown = AMC_PRODUCTS.sub(amc_products, markdown)
+    markdown = SERIAL_LOCATION.sub(lambda match: product_of(match).serial_location, markdown)
     return POLICY_NUMBER.sub(policy_number, markdown)
 
 

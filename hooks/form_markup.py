@@ -4,7 +4,8 @@ A page asks for a form with a marker, `<!-- form: enquiry -->`, optionally with
 the button's words: `<!-- form: warranty_status submit="Check my warranty" -->`.
 Each model's JSON schema gives the fields: `title` is the label, `description`
 the hint, `x-widget`, `x-input-type`, `x-autocomplete` and `x-labels` shape the
-control, `required`, `enum`, `minimum` and `maximum` the rules; this hook turns
+control (`x-hint-per-product`: a hint the site's script narrows to the product
+chosen), `required`, `enum`, `minimum` and `maximum` the rules; this hook turns
 them into a view of each field and `overrides/partials/af-form.html` draws it,
 in the theme's own Jinja environment. The form posts to `/api` + the kind's
 path, so it works without JavaScript; the site's script enhances it
@@ -14,6 +15,7 @@ path, so it works without JavaScript; the site's script enhances it
 from __future__ import annotations
 
 import html
+import json
 import re
 import shutil
 from dataclasses import dataclass
@@ -205,9 +207,12 @@ def field_view(
     field_id = f"{prefix}-{name.replace('_', '-')}"
     hint = prop.get("description")
     hint_id = f"{field_id}-hint" if hint else None
+    # A hint that depends on the product chosen (where its serial label is): the script swaps it.
+    per_product = prop.get("x-hint-per-product")
     view: dict[str, Any] = {
         "id": field_id, "name": name, "hint": hint, "hint_id": hint_id,
         "label": prop.get("title") or name.replace("_", " ").capitalize(),
+        "hint_per_product": json.dumps(per_product) if per_product else None,
     }
     if prop.get("x-widget") == "files":
         return {**view, **_files(field_id, name, prop, hint_id)}

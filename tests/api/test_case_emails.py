@@ -58,7 +58,7 @@ def test_a_move_the_customer_hears_of_is_one_email_however_often_the_stream_repe
     assert update["Subject"] == f"A handler has taken on your complaint ({reference})"
     text = bodies(update)
     assert "Sam will call you tomorrow." in text and "Sam has taken on your complaint" in text
-    assert f"{SITE}/track/?reference={reference}" in text
+    assert f"{SITE}/api/track?reference={reference}" in text
     assert case_policy().lifecycle("complaint").status("acknowledged").words in text
     for private in (INTERNAL_NOTE, "Patel", NAME, CUSTOMER):
         assert private not in text

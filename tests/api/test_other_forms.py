@@ -227,7 +227,7 @@ def test_the_thank_you_page_of_a_return_request_says_where_it_stands(api: Any, c
     thanks = api.http.get(response.headers["Location"].removeprefix("/api")).body.decode()
     window = "open until" if answer["inside_return_window"] else "ended on"
     window += " " + as_people_write(answer["return_window_ends_on"])
-    covered = "covers it until" if answer["under_warranty"] else "ended on"
+    covered = "ends on" if answer["under_warranty"] else "ended on"
     covered += " " + as_people_write(answer["warranty_expires_on"])
     assert f"<dt>Return window</dt><dd>{window}</dd>" in thanks
     assert f"<dt>Warranty</dt><dd>{covered}</dd>" in thanks

@@ -118,7 +118,7 @@ def test_the_html_409_offers_a_claim_form_that_works_without_javascript(
 ) -> None:
     assert register(api).status_code == 201
     page = post_form(api, REGISTER, REGISTRATION, referer="/warranty/register/").body.decode()
-    [form] = re.findall(r'<form method="post" action="([^"]+)">(.*?)</form>', page, re.S)
+    [form] = re.findall(r'<form method="post" action="([^"]+)"[^>]*>(.*?)</form>', page, re.S)
     action, inner = form
     assert action == "/api/enquiries"
     fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', inner))

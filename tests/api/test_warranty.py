@@ -240,5 +240,5 @@ def test_the_thank_you_page_of_a_registration_says_when_the_warranty_ends(api: A
     assert response.status_code == 303
     thanks = api.http.get(response.headers["Location"].removeprefix("/api")).body.decode()
     expires = date.fromisoformat(status_of(api).json_body["expires_on"])
-    assert f"<dt>Warranty covers until</dt><dd>{expires.day} {expires:%B %Y}</dd>" in thanks
+    assert f"<dt>Warranty ends on</dt><dd>{expires.day} {expires:%B %Y}</dd>" in thanks
     assert f"<dt>Product</dt><dd>{catalog().product(REGISTRATION['product']).name}</dd>" in thanks

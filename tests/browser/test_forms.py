@@ -309,7 +309,7 @@ def confirmation_of(kind: str, live: Any, javascript: bool, request: Any, first_
 def test_a_registration_s_confirmation_says_when_the_warranty_ends(
     live: Any, javascript: bool, request: Any
 ) -> None:
-    shown = confirmation_of("warranty_registration", live, javascript, request, "Warranty covers until")
+    shown = confirmation_of("warranty_registration", live, javascript, request, "Warranty ends on")
     serial = live.submissions()[0]["fields"]["serial_number"]
     status, warranty = post_json(live.base_url, "/api/warranty-status",
                                  {"serial_number": serial, "email": SAMPLE_EMAIL})
@@ -324,7 +324,7 @@ def test_a_return_request_s_confirmation_says_where_it_stands(
 ) -> None:
     shown = confirmation_of("return_request", live, javascript, request, "Return window")
     assert re.search(r"Return window\s+(open until|ended on) \d{1,2} [A-Z][a-z]+ \d{4}", shown), shown
-    assert re.search(r"Warranty\s+(covers it until|ended on) \d{1,2} [A-Z][a-z]+ \d{4}", shown), shown
+    assert re.search(r"Warranty\s+(ends on|ended on) \d{1,2} [A-Z][a-z]+ \d{4}", shown), shown
 
 
 # -- Message boxes: the limit said before it is reached, never a silent cut --------------

@@ -8,6 +8,7 @@ from urllib.error import HTTPError
 from urllib.request import urlopen
 
 import pytest
+from chalicelib.rules.catalog import catalog
 from chalicelib.rules.retailer import retailer
 
 from .conftest import Visit
@@ -19,6 +20,8 @@ MAIN_TASKS = {
     "Register a warranty": "/warranty/register/",
     "Ask for a return": "/returns/request/",
     "Make a complaint": "/complaints/new/",
+    "Track a request": "/track/",
+    "Book a visit": "/visits/book/",
     "Contact us": "/contact/",
 }
 
@@ -44,6 +47,14 @@ def test_home_page_shows_the_search_box_before_anything_else_and_a_card_per_main
         assert link.evaluate("a => new URL(a.href).pathname") == path
     assert cards.get_by_role("link", name="check my warranty").count() == 1
     assert retailer().contact.phone in content.inner_text()
+
+
+def test_the_warranty_card_quotes_the_catalog_s_registration_window(with_js: Visit) -> None:
+    """Issue 24, point 10: the card said "within days of buying" while the policy allows 90."""
+    page = with_js.open("/")
+    card = page.locator(".af-tasks li").filter(has=page.get_by_role("link", name="Register a warranty"))
+    days = catalog().policy.registration_window_days
+    assert f"within {days} days of buying" in card.inner_text()
 
 
 def test_home_page_search_box_opens_material_search_with_the_query(with_js: Visit) -> None:
@@ -142,3 +153,34 @@ def test_axe_finds_no_violations_on_the_missing_page(browser: Any, live: Any, sc
     result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
     context.close()
     assert [(v["id"], [n["target"] for n in v["nodes"]][:5]) for v in result["violations"]] == []
+
+
+# -- Issue 24, point 9: search without JavaScript, and the guide section first ----------
+
+
+@pytest.mark.parametrize("path", ["/", "/no-such-page/"])
+def test_without_javascript_a_plain_way_in_takes_the_search_box_s_place(without_js: Visit, path: str) -> None:
+    page = without_js.page
+    page.goto(without_js.base_url + path)
+    note = page.locator(".af-search-nojs")
+    assert note.is_visible()
+    assert "needs JavaScript" in note.inner_text()
+    note.get_by_role("link", name="product guides").click()
+    page.wait_for_url(re.compile(r"/guides/$"))
+    assert page.locator("h1").inner_text().startswith("Product guides")
+
+
+@pytest.mark.parametrize("query, guide", [("wifi", None), ("transit bolts", "purewash-8")])
+def test_the_top_search_hit_is_a_guide_s_section_not_the_guides_index(
+    with_js: Visit, query: str, guide: str | None
+) -> None:
+    page = with_js.open(f"/?q={query}")
+    top = search_results(page).first  # Material groups hits by page: the page, then its sections
+    hrefs_of_top = [a.evaluate("a => new URL(a.href).pathname + new URL(a.href).hash")
+                    for a in top.locator("a").all()]
+    page_href, section_href = hrefs_of_top[0], hrefs_of_top[1]
+    assert re.fullmatch(rf"/guides/{guide or '[a-z0-9-]+'}/", page_href), hrefs_of_top
+    assert re.fullmatch(rf"{page_href}#[a-z0-9-]+", section_href), hrefs_of_top
+    every_hit = page.locator(".md-search-result__item a").all()
+    hrefs = [a.evaluate("a => new URL(a.href).pathname") for a in every_hit]
+    assert "/guides/" not in hrefs, hrefs

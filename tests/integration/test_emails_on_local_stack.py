@@ -167,7 +167,7 @@ def test_a_case_update_with_a_message_for_the_customer_brings_exactly_one_email(
     [update] = updates
     assert recipient(update) == CUSTOMER
     assert "Sam will call you tomorrow." in update["text"] and "Sam has taken on" in update["text"]
-    assert f"{mail_stack.base_url}/track/?reference={reference}" in update["text"]
+    assert f"{mail_stack.base_url}/api/track?reference={reference}" in update["text"]
     assert note not in json.dumps(update) and "Patel" not in json.dumps(update)
     assert mail_stack.sent_records()[(reference, update_message(1))]["status"] == items.SENT
 

@@ -49,7 +49,7 @@ def test_each_status_email_says_where_the_case_stands_what_comes_next_and_links_
     for body, message in ((mail.text, MESSAGE),
                           (mail.html, "Your engineer will bring the &lt;new&gt; bracket &amp; screws.")):
         assert status.words in body and status.next_step in body
-        assert "https://help.example.com/track/?reference=CMP-2222-3333" in body
+        assert "https://help.example.com/api/track?reference=CMP-2222-3333" in body
         assert message in body
         assert (promise is not None) == ("working days, so by" in body), template
         assert CUSTOMER not in body  # the address is only where the email goes

@@ -61,6 +61,7 @@ category = "Laptop"
 model = "X1"
 serial_pattern = "X1[0-9]{3}"
 serial_example = "X1123"
+serial_location = "on the label under the stand"
 released = "2026-01-01"
 warranty_months = 12
 amc_offered = false
@@ -74,6 +75,7 @@ amc_available = "during or after the warranty"
 """)
     product = parsed.product("x1")
     assert product.released == date(2026, 1, 1)
+    assert product.serial_location == "on the label under the stand"
     assert product.accepts_serial("X1123") and not product.accepts_serial("X11234")
     assert parsed.policy.registration_window_days == 3
     assert parsed.policy.amc_available == "during or after the warranty"

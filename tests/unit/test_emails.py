@@ -88,7 +88,7 @@ def test_confirmation_states_reference_request_and_next_step_without_echoing_fre
         assert next_step.words in body
         assert "https://help.example.com" in body
         # A case links to the Track a request page with its reference, never the address.
-        assert (f"https://help.example.com/track/?reference={item['reference']}" in body) == is_case
+        assert (f"https://help.example.com/api/track?reference={item['reference']}" in body) == is_case
         assert "zed.q" not in body
         for words in FREE_TEXT:
             assert words not in body

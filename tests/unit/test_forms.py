@@ -84,3 +84,33 @@ def test_every_form_kind_has_a_distinct_route_and_prefix() -> None:
     prefixes = [form.reference_prefix for form in FORMS.values()]
     assert len(set(paths)) == len(paths)
     assert len(set(prefixes)) == len(prefixes)
+
+
+def test_a_topic_left_at_choose_one_is_said_to_be_required_not_listed() -> None:
+    """Issue 24, point 11: a plain form posts "" for an untouched menu."""
+    with pytest.raises(InvalidSubmission) as caught:
+        validate(Enquiry, {**VALID, "topic": ""}, form=True)
+    [error] = caught.value.errors
+    missing = errors_of({k: v for k, v in VALID.items() if k != "topic"})["topic"]
+    assert error.message == missing
+    assert "Installation" not in error.message and "choose one of" not in error.message
+
+
+def test_a_wrong_topic_lists_the_choices_in_the_menu_s_order() -> None:
+    topic = Enquiry.model_json_schema()["properties"]["topic"]
+    message = errors_of({**VALID, "topic": "gossip"})["topic"]
+    positions = [message.index(topic["x-labels"][value]) for value in topic["enum"]]
+    assert positions == sorted(positions)
+
+
+@pytest.mark.parametrize("kind, field", [
+    ("warranty_registration", "purchase_date"), ("return_request", "purchase_date"),
+    ("service_visit", "first_choice"),
+])
+def test_an_empty_date_is_said_to_be_required(kind: str, field: str) -> None:
+    from datetime import date
+
+    with pytest.raises(InvalidSubmission) as caught:
+        validate(FORMS[kind].model, {field: ""}, today=date(2026, 12, 7), form=True)
+    message = {e.field: e.message for e in caught.value.errors}[field]
+    assert message.endswith("is required.") and "year-month-day" not in message

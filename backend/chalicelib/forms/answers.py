@@ -26,7 +26,7 @@ class WarrantyRegistered(Accepted):
     product: str = Field(title="Product id")
     product_name: str = Field(title="Product")
     registered_on: date = Field(title="Registered on")
-    expires_on: date = Field(title="Warranty covers until (inclusive)")
+    expires_on: date = Field(title="Warranty ends on (the last day covered)")
 
 
 class ReturnAssessed(Accepted):
@@ -34,7 +34,7 @@ class ReturnAssessed(Accepted):
 
     return_window_ends_on: date = Field(title="Last day to return an unwanted item")
     inside_return_window: bool = Field(title="Inside the return window")
-    warranty_expires_on: date = Field(title="Warranty covers until (inclusive)")
+    warranty_expires_on: date = Field(title="Warranty ends on (the last day covered)")
     under_warranty: bool = Field(title="Under warranty")
 
 
@@ -44,7 +44,7 @@ class WarrantyStatus(Answer):
     product: str = Field(title="Product id")
     product_name: str = Field(title="Product")
     registered_on: date = Field(title="Registered on")
-    expires_on: date = Field(title="Warranty covers until (inclusive)")
+    expires_on: date = Field(title="Warranty ends on (the last day covered)")
     under_warranty: bool = Field(title="Under warranty")
 
 

@@ -148,11 +148,14 @@ def today_of(info: ValidationInfo) -> date:
 
 def _readable_errors(model: type[BaseModel], exc: ValidationError) -> list[FieldError]:
     errors: dict[str, FieldError] = {}
-    for error in exc.errors(include_input=False, include_url=False):
+    # The input is read only to tell an empty answer apart; no message repeats it.
+    for error in exc.errors(include_url=False):
         location = error["loc"]
         field_name = str(location[0]) if location else ""
         if field_name in errors:
             continue
+        if error["type"] in _CHOICE_ERRORS and error.get("input") in ("", None):
+            error = {**error, "type": "missing"}  # "Choose one" left chosen: required, not a list
         errors[field_name] = FieldError(field_name, _message_for(model, field_name, error))
     return list(errors.values())
 
@@ -189,8 +192,10 @@ def _message_for(model: type[BaseModel], field_name: str, error: Any) -> str:
 
 
 def _choice_message(subject: str, schema: dict[str, Any], context: dict[str, Any]) -> str:
-    labels = schema.get("x-labels")
-    choices = ", ".join(labels.values()) if labels else context.get("expected")
+    labels = schema.get("x-labels") or {}
+    # In the order the form lists them (the schema's enum), by the words it shows.
+    values = schema.get("enum") or list(labels)
+    choices = ", ".join(str(labels.get(str(value), value)) for value in values) or context.get("expected")
     return f"{subject} — choose one of {choices}."
 
 
@@ -200,11 +205,12 @@ def _number_message(subject: str, schema: dict[str, Any], context: dict[str, Any
     return f"{subject} must be a whole number."
 
 
+_CHOICE_ERRORS = ("literal_error", "enum")
 _Message = Callable[[str, dict[str, Any], dict[str, Any]], str]
 # Each pydantic error type and the sentence a person reads; none repeats what was sent.
 _MESSAGES: tuple[tuple[tuple[str, ...], _Message], ...] = (
     (("string_too_long",), lambda s, _, c: f"{s} must be at most {c.get('max_length')} characters."),
-    (("literal_error", "enum"), _choice_message),
+    (_CHOICE_ERRORS, _choice_message),
     (("string_pattern_mismatch",), lambda s, _, __: f"{s} has characters we cannot accept."),
     (("bool_type", "bool_parsing"), lambda s, _, __: f"{s} must be yes or no."),
     (("int_type", "int_parsing", "int_from_float", "greater_than_equal", "less_than_equal",

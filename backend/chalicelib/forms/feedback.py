@@ -69,7 +69,7 @@ class Feedback(Submission):
         description="The page of this site it is about, if any: paste its address or type its title.",
         json_schema_extra={SITE_ADDRESS: True},
     )
-    # Carried by the link in the email that asks how we did (chalicelib.follow_up):
+    # Carried by the link in the email that asks how we did (chalicelib.cases.follow_up):
     # signed for one case, it is what ties this rating to that case. A hidden field.
     follow_up_token: Annotated[FollowUpToken | None, BeforeValidator(blank_is_missing)] = Field(
         default=None, title="The link from our email asking how we did",

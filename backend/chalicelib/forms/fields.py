@@ -57,6 +57,9 @@ def _iso_date_text(value: Any) -> Any:
     """Dates come as YYYY-MM-DD text, as a date input sends them; not as numbers."""
     if isinstance(value, date):
         return value
+    if value is None or isinstance(value, str) and not value.strip():
+        # An empty date box: said as missing ("... is required"), not as a format to follow.
+        raise PydanticCustomError("missing", "Field required")
     if not isinstance(value, str) or not ISO_DATE_PATTERN.fullmatch(value.strip()):
         raise ValueError("Enter the date as year-month-day, like 2026-01-31.")
     return value.strip()
@@ -198,14 +201,29 @@ Product = Annotated[
         json_schema_extra={"x-labels": catalog().product_names()},
     ),
 ]
+
+
+def serial_hint() -> str:
+    """Where each product's serial number is, in the catalog's words (its guide quotes them too)."""
+    places = "; ".join(f"{p.name}: {p.serial_location}" for p in catalog().products.values())
+    return f"Where to find it: {places}. On a label it follows “S/N”."
+
+
+def serial_hint_per_product() -> dict[str, str]:
+    """The same, one product at a time: the site's script shows the chosen product's alone."""
+    return {p.id: f"The {p.name}'s is {p.serial_location}. On a label it follows “S/N”."
+            for p in catalog().products.values()}
+
+
 SerialNumber = Annotated[
     str,
     Field(
         min_length=1,
         max_length=40,
         title="Serial number",
-        description="On the label on the back or underneath, usually after “S/N”.",
-        json_schema_extra={"x-autocomplete": "off", "pattern": SERIAL_INPUT.pattern},
+        description=serial_hint(),
+        json_schema_extra={"x-autocomplete": "off", "pattern": SERIAL_INPUT.pattern,
+                           "x-hint-per-product": serial_hint_per_product()},
     ),
     AfterValidator(_serial_shape),
 ]

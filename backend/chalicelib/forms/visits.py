@@ -21,6 +21,7 @@ from chalicelib.forms.fields import (
     blank_is_missing,
     fits_product,
     optional_free_text,
+    serial_hint,
 )
 from chalicelib.rules.catalog import catalog
 
@@ -71,7 +72,7 @@ class ServiceVisit(Submission):
     product: Product
     serial_number: OptionalSerial = Field(
         default=None, title="Serial number (if you know it)",
-        description="On the label on the back or underneath, usually after “S/N”.",
+        description=serial_hint(),
         json_schema_extra={"x-autocomplete": "off"},
     )
     need: Literal["installation", "repair", "relocation", "amc_preventive"] = Field(

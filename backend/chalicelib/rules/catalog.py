@@ -24,6 +24,7 @@ class Product:
     model: str
     serial_pattern: re.Pattern[str]
     serial_example: str
+    serial_location: str  # where the label is, in words that follow "It is"
     released: date
     warranty_months: int
     amc_offered: bool
@@ -91,6 +92,7 @@ def parse_catalog(text: str) -> Catalog:
             model=spec["model"],
             serial_pattern=re.compile(spec["serial_pattern"]),
             serial_example=spec["serial_example"],
+            serial_location=spec["serial_location"],
             released=date.fromisoformat(spec["released"]),
             warranty_months=int(spec["warranty_months"]),
             amc_offered=bool(spec["amc_offered"]),

@@ -301,7 +301,14 @@ def document(today: date) -> dict[str, Any]:
                               "303": {"description": "To the form's page, when the API has no copy of it."}},
             }
     paths[WARRANTY_STATUS.path] = {"post": _warranty_status_operation(today)}
-    paths[TRACK.path] = {"post": _track_operation(today)}
+    paths[TRACK.path] = {"post": _track_operation(today), "get": {
+        "operationId": "get_track",
+        "summary": "The track page with the reference filled in: the link in our emails",
+        "parameters": [{"name": "reference", "in": "query", "required": False, "schema": {"type": "string"},
+                        "description": "A case's reference (never the email address)."}],
+        "responses": {"200": _page("The track form, the reference filled in."),
+                      "303": {"description": "To the track page, when the API has no copy of it."}},
+    }}
     paths["/uploads"] = {"post": _upload_operation(today)}
     paths["/thanks"] = {"get": {
         "operationId": "get_thanks",

@@ -10,10 +10,10 @@ from html import escape
 from html.parser import HTMLParser
 from importlib import resources
 from string import Template
-from urllib.parse import quote
 
 from chalicelib.forms import FORMS, FieldError
 from chalicelib.forms.answers import WarrantyStatus
+from chalicelib.links import track_path
 from chalicelib.rules.lifecycles import case_policy
 from chalicelib.web.receipts import Thanks
 
@@ -56,33 +56,40 @@ def problem_page(message: str, back_to: str, more: str | None = None) -> str:
     return page(PROBLEM_TITLE, body)
 
 
-def claim_form(action: str, fields: dict[str, str], message: str, honeypot: str) -> str:
+def claim_form(
+    action: str, fields: dict[str, str], message: str, honeypot: str, typed: Mapping[str, str] | None = None,
+) -> str:
     """A plain form that contests a claim (a serial registered by someone else) with proof of purchase.
 
     `fields` are sent as they are (the topic, the serial as the product reference);
-    the person adds their name and email and may edit the message. It works
-    without JavaScript and, like every form, carries the hidden honeypot.
+    `typed`: the name and email given on the refused form, carried over. The
+    person may edit the message. It works without JavaScript, in the site's
+    form style (its classes), and like every form carries the hidden honeypot.
     """
     hidden = "\n".join(
         f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">'
         for name, value in fields.items()
     )
-    return f"""<h2>Is it yours? Claim it</h2>
+    name, email = (escape((typed or {}).get(key, ""), quote=True) for key in ("name", "email"))
+    return f"""<section class="af-claim" aria-labelledby="claim-title">
+<h2 id="claim-title">Is it yours? Claim it</h2>
 <p>Send us this form and reply to our email with a photo of your receipt as proof of purchase.
 We check it and, if the product is yours, move the warranty to you.</p>
-<form method="post" action="{escape(action)}">
+<form method="post" action="{escape(action)}" class="af-form">
 {hidden}
-<p><label for="claim-name">Your name</label><br>
-<input id="claim-name" name="name" autocomplete="name" required maxlength="120"></p>
-<p><label for="claim-email">Email address</label><br>
-<input id="claim-email" name="email" type="email" autocomplete="email" required maxlength="254"></p>
-<p><label for="claim-message">Your message</label><br>
+<div class="af-field"><label class="af-label" for="claim-name">Your name</label>
+<input id="claim-name" name="name" autocomplete="name" required maxlength="120" value="{name}"></div>
+<div class="af-field"><label class="af-label" for="claim-email">Email address</label>
+<input id="claim-email" name="email" type="email" autocomplete="email" required maxlength="254"
+ value="{email}"></div>
+<div class="af-field"><label class="af-label" for="claim-message">Your message</label>
 <textarea id="claim-message" name="message" rows="5" required maxlength="5000">
-{escape(message)}</textarea></p>
+{escape(message)}</textarea></div>
 <p hidden><label for="claim-{escape(honeypot)}">Leave this field empty</label>
 <input id="claim-{escape(honeypot)}" name="{escape(honeypot)}" value="" tabindex="-1" autocomplete="off"></p>
-<p><button type="submit">Send my claim</button></p>
-</form>"""
+<button type="submit" class="md-button md-button--primary">Send my claim</button>
+</form>
+</section>"""
 
 
 def thanks_page(sent: Thanks) -> str:
@@ -109,13 +116,13 @@ def worked_out(sent: Thanks) -> str:
     facts: list[tuple[str, str]] = []
     if "expires_on" in answer:
         facts = [("Product", escape(str(answer.get("product_name", "")))),
-                 ("Warranty covers until", day(answer["expires_on"]))]
+                 ("Warranty ends on", day(answer["expires_on"]))]
     elif "return_window_ends_on" in answer:
         inside, covered = answer.get("inside_return_window"), answer.get("under_warranty")
         window, warranty = answer["return_window_ends_on"], answer["warranty_expires_on"]
         facts = [
             ("Return window", ("open until " if inside else "ended on ") + day(window)),
-            ("Warranty", ("covers it until " if covered else "ended on ") + day(warranty)),
+            ("Warranty", ("ends on " if covered else "ended on ") + day(warranty)),
         ]
     if not facts:
         return ""
@@ -142,17 +149,18 @@ def _track_link(reference: str) -> str:
     cases = case_policy().lifecycles
     if not any(form.reference_prefix == prefix for kind, form in FORMS.items() if kind in cases):
         return ""
-    return (f'<p><a href="/track/?reference={quote(reference)}">Follow your request</a> '
+    return (f'<p><a href="{escape(track_path(reference))}">Follow your request</a> '
             "with this reference and your email address.</p>\n")
 
 
 def warranty_status_page(status: WarrantyStatus, back_to: str) -> str:
     verdict = "is under warranty" if status.under_warranty else "is no longer under warranty"
+    ends = "Warranty ends on" if status.under_warranty else "Warranty ended on"
     body = f"""<h1>Your warranty</h1>
 <p>Your {escape(status.product_name)} {verdict}.</p>
 <dl>
 <dt>Registered on</dt><dd>{status.registered_on.isoformat()}</dd>
-<dt>Warranty covers until</dt><dd>{status.expires_on.isoformat()}</dd>
+<dt>{ends}</dt><dd>{status.expires_on.isoformat()}</dd>
 </dl>
 <p><a href="{escape(back_to)}">Check another product</a></p>"""
     return page("Your warranty", body)

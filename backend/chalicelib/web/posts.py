@@ -18,13 +18,13 @@ from urllib.parse import parse_qsl, quote, urlsplit
 from chalicelib.forms import FieldError
 from chalicelib.forms.answers import WarrantyStatus
 from chalicelib.forms.tracking import CaseProgress
+from chalicelib.links import API_BASE as API_BASE  # re-exported: the doors build paths on it
 from chalicelib.web import pages, progress_page
 
 MAX_BODY_BYTES = 64 * 1024
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 RETRY_AFTER_SECONDS = 5
-API_BASE = "/api"  # where the site's origin sends the API (CloudFront and the local server)
 
 # Fields a form may carry beside the model's own: never stored.
 HONEYPOT_FIELD = "website"

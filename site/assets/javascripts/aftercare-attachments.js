@@ -63,12 +63,13 @@
       input.disabled = files.length >= maxFiles;
     }
 
-    function remove(entry) {
+    // `quietly`: the form was emptied after sending; focus stays on its thank-you.
+    function remove(entry, quietly) {
       if (entry.request) entry.request.abort();
       files = files.filter(function (f) { return f !== entry; });
       entry.item.remove();
       refresh();
-      input.focus();
+      if (!quietly) input.focus();
     }
 
     function failed(entry, message) {
@@ -150,7 +151,7 @@
     });
 
     form.addEventListener("reset", function () {
-      files.slice().forEach(remove);
+      files.slice().forEach(function (entry) { remove(entry, true); });
       say("");
     });
 

@@ -29,7 +29,29 @@
       countCharacters(box, false);
     });
     prefillReference();
+    document.querySelectorAll("[data-af-hint-per-product]").forEach(hintForProduct);
   }
+
+  /* A hint that depends on the product (where its serial label is): the chosen one's alone. */
+  function hintForProduct(hint) {
+    var form = hint.closest("form");
+    var chosen = form && form.querySelector('[name="product"]:checked, select[name="product"]');
+    var hints = JSON.parse(hint.dataset.afHintPerProduct);
+    if (!hint.dataset.afHintAll) hint.dataset.afHintAll = hint.textContent;
+    hint.textContent = (chosen && hints[chosen.value]) || hint.dataset.afHintAll;
+  }
+
+  document.addEventListener("change", function (event) {
+    var control = event.target;
+    if (!control.form || control.name !== "product") return;
+    control.form.querySelectorAll("[data-af-hint-per-product]").forEach(hintForProduct);
+  });
+
+  document.addEventListener("reset", function (event) {
+    var form = event.target;
+    // The reset itself runs after its event: read the emptied form a moment later.
+    setTimeout(function () { form.querySelectorAll("[data-af-hint-per-product]").forEach(hintForProduct); }, 0);
+  });
 
   /* Message boxes: the characters left, live, and past the limit how many too many (never cut). */
   var countAnnouncements = new WeakMap(); // box -> pending screen-reader update
@@ -193,6 +215,67 @@
     summary.focus();
   }
 
+  /*
+   * A serial number someone else registered (409): the way to claim it, right under the
+   * form, with the name and email typed above carried over. It is one more site form (an
+   * enquiry the API fills in: `claim.fields`), so this script sends it and shows its
+   * reference like any other. Without JavaScript the API's page draws the same form.
+   */
+  function showClaim(form, claim) {
+    var earlier = document.querySelector('[data-af-claim-for="' + CSS.escape(form.id) + '"]');
+    if (earlier) earlier.remove();
+    if (!claim || typeof claim.path !== "string" || !claim.fields) return;
+    var prefix = form.id + "-claim";
+    var section = el("section", { class: "af-claim", "data-af-claim-for": form.id, "aria-labelledby": prefix + "-title" });
+    section.appendChild(el("h2", { id: prefix + "-title" }, "Is it yours? Claim it"));
+    section.appendChild(el("p", {}, "Send us this form and reply to our email with a photo of your receipt " +
+      "as proof of purchase. We check it and, if the product is yours, move the warranty to you."));
+    section.appendChild(el("div", { class: "af-outcome", id: prefix + "-outcome", role: "status", tabindex: "-1" }));
+    var claimForm = el("form", {
+      class: "af-form", id: prefix, action: "/api" + claim.path, method: "post", novalidate: "",
+      "data-af-form": "enquiry", "data-af-mode": "submit", "data-af-title": "claim"
+    });
+    var summary = el("div", { class: "af-error-summary", id: prefix + "-errors", tabindex: "-1", hidden: "" });
+    var alert = el("div", { role: "alert" });
+    alert.appendChild(el("h2", { class: "af-error-summary__title" }, "There is a problem"));
+    alert.appendChild(el("p", { class: "af-error-summary__message" }));
+    alert.appendChild(el("ul", { class: "af-error-summary__list" }));
+    summary.appendChild(alert);
+    claimForm.appendChild(summary);
+    Object.keys(claim.fields).forEach(function (name) {
+      if (name !== "message") claimForm.appendChild(el("input", { type: "hidden", name: name, value: claim.fields[name] }));
+    });
+    function typedAbove(name) {
+      var control = form.querySelector('[name="' + name + '"]');
+      return control ? control.value : "";
+    }
+    [
+      ["name", "Your name", el("input", { name: "name", autocomplete: "name", maxlength: "120", value: typedAbove("name") })],
+      ["email", "Email address", el("input", { name: "email", type: "email", autocomplete: "email", maxlength: "254", spellcheck: "false", value: typedAbove("email") })],
+      ["message", "Your message", el("textarea", { name: "message", rows: "5" }, claim.fields.message || "")]
+    ].forEach(function (each) {
+      var id = prefix + "-" + each[0];
+      var field = el("div", { class: "af-field", "data-af-field": each[0] });
+      field.appendChild(el("label", { class: "af-label", for: id }, each[1]));
+      field.appendChild(el("p", { class: "af-error", id: id + "-error", hidden: "" }));
+      each[2].id = id;
+      field.appendChild(each[2]);
+      claimForm.appendChild(field);
+    });
+    claimForm.appendChild(el("button", { type: "submit", class: "md-button md-button--primary af-submit" }, "Send my claim"));
+    section.appendChild(claimForm);
+    form.parentNode.insertBefore(section, form.nextSibling);
+    // The time spent on the form above counts as the claim's fill time: its answers carry over.
+    shownAt.set(claimForm, shownAt.get(form) || Date.now());
+    // The summary above, which has the focus, says where to go next.
+    var summaryList = form.querySelector(".af-error-summary__list");
+    if (summaryList) {
+      var item = el("li");
+      item.appendChild(el("a", { href: "#" + prefix + "-name" }, "Is it yours? Claim it with your proof of purchase"));
+      summaryList.appendChild(item);
+    }
+  }
+
   function retryAfter(response) {
     var seconds = parseInt(response.headers.get("Retry-After") || "", 10);
     return seconds > 0 ? " Please try again in " + seconds + " second" + (seconds === 1 ? "" : "s") + "." : " Please try again in a moment.";
@@ -224,7 +307,7 @@
       ["Registered on", dateText(data.registered_on)],
       [data.under_warranty ? "Warranty ends on" : "Warranty ended on", dateText(data.expires_on)]
     ]));
-    outcome.focus();
+    reveal(outcome);
   }
 
   /* "Track a request": the status in plain words, the facts, the steps and our messages. */
@@ -264,7 +347,7 @@
       });
       outcome.appendChild(messages);
     }
-    outcome.focus();
+    reveal(outcome);
   }
 
   /* A link from our emails may carry the reference (never the email address). */
@@ -288,9 +371,16 @@
     outcome.appendChild(line);
     var facts = workedOut(data);
     if (facts.length) outcome.appendChild(factList(facts));
-    outcome.focus();
+    // Emptied first: a form that shrinks (its files gone) must not move the thanks out of view.
     form.reset();
     form.querySelectorAll("textarea[data-af-maxlength]").forEach(function (box) { countCharacters(box, false); });
+    reveal(outcome);
+  }
+
+  /* An answer in place: focused for screen readers and scrolled to, clear of the sticky header. */
+  function reveal(outcome) {
+    outcome.focus({ preventScroll: true });
+    outcome.scrollIntoView({ block: "start" });
   }
 
   /* The note a vote leads to, the one the page shows without JavaScript at the #fragment. */
@@ -308,12 +398,12 @@
   /* What the API worked out from the form, as the thank-you page shows it without JavaScript. */
   function workedOut(data) {
     if (data.expires_on) {
-      return [["Product", data.product_name || data.product], ["Warranty covers until", dateText(data.expires_on)]];
+      return [["Product", data.product_name || data.product], ["Warranty ends on", dateText(data.expires_on)]];
     }
     if (data.return_window_ends_on) {
       return [
         ["Return window", (data.inside_return_window ? "open until " : "ended on ") + dateText(data.return_window_ends_on)],
-        ["Warranty", (data.under_warranty ? "covers it until " : "ended on ") + dateText(data.warranty_expires_on)]
+        ["Warranty", (data.under_warranty ? "ends on " : "ended on ") + dateText(data.warranty_expires_on)]
       ];
     }
     return [];
@@ -333,6 +423,7 @@
     var key = fillKeys.get(form) || window.crypto.randomUUID();
     fillKeys.set(form, key);
     clearErrors(form);
+    showClaim(form, null);
     var outcome = outcomeFor(form);
     if (outcome && form.dataset.afMode !== "vote") outcome.textContent = "";
     form.setAttribute("aria-busy", "true");
@@ -367,6 +458,7 @@
           showReceived(form, data);
         } else if ((response.status === 400 || response.status === 409) && Array.isArray(data.errors) && data.errors.length) {
           showProblem(form, "", data.errors);
+          showClaim(form, response.status === 409 ? data.claim : null);
         } else {
           showProblem(form, problemMessage(response, data), []);
         }

@@ -16,9 +16,9 @@ from email.headerregistry import Address
 from functools import cache
 from importlib import resources
 from typing import Any
-from urllib.parse import quote
 
 from chalicelib.forms import FORMS
+from chalicelib.links import track_path
 from chalicelib.notify.attachment_notices import SentFile
 from chalicelib.rules.catalog import catalog
 from chalicelib.rules.lifecycles import CasePolicy, case_policy
@@ -123,8 +123,8 @@ def notification_policy() -> NotificationPolicy:
 
 
 def track_url(site_url: str, reference: str) -> str:
-    """The Track a request page with the reference filled in; never the email address."""
-    return f"{site_url}/track/?reference={quote(reference)}"
+    """The Track a request page with the reference filled in, with or without JavaScript."""
+    return site_url + track_path(reference)
 
 
 def promise_sentence(words: str, working_days: int, due_on: date) -> str:
