@@ -42,7 +42,7 @@ LAMBDA_WHEELS = ROOT / ".cache" / "lambda-wheels"
 
 MAIN_TEMPLATE = "template.yaml"
 # Merged into resources.yaml before packaging (Chalice takes one --merge-template).
-MERGED_TEMPLATES = ("attachments.yaml",)
+MERGED_TEMPLATES = ("attachments.yaml", "console.yaml")
 LAMBDA_ZIP = "deployment.zip"
 # CloudFront's WAF can only be created in us-east-1.
 EDGE_REGION = "us-east-1"
@@ -393,6 +393,7 @@ def deploy(
 
     parameters = {
         "WebAclArn": edge["WebAclArn"],
+        "ConsoleBodyHashArn": edge["ConsoleBodyHashVersionArn"],
         "BackupCopyVaultArn": offsite["BackupVaultArn"],
         "DomainName": options.domain_name,
         "CertificateArn": options.certificate_arn,
@@ -402,7 +403,13 @@ def deploy(
     }
     if options.backup_retention_days is not None:
         parameters["BackupRetentionDays"] = str(options.backup_retention_days)
+    parameters.setdefault("ConsoleSiteUrl", console_site_url(options, existing_outputs(cfn, name)))
     outputs = deploy_stack(cfn, name, parameters, url=template_url)
+    if parameters["ConsoleSiteUrl"] != console_site_url(options, outputs):
+        # The first deploy of a stack without a custom domain: only now is the
+        # distribution's name known, and the console and its sign-in need it.
+        parameters["ConsoleSiteUrl"] = console_site_url(options, outputs)
+        outputs = deploy_stack(cfn, name, parameters, url=template_url)
 
     upload_site(s3, outputs["SiteBucketName"], site_dir)
     session.client("cloudfront").create_invalidation(
@@ -413,6 +420,28 @@ def deploy(
         },
     )
     return outputs
+
+
+def existing_outputs(cfn, name: str) -> dict[str, str]:
+    """The outputs of the stack as it stands, or none before its first deploy."""
+    try:
+        return stack_outputs(cfn, name)
+    except ClientError as error:
+        if "does not exist" not in str(error):
+            raise
+        return {}
+
+
+def console_site_url(options: DeployOptions, outputs: dict[str, str]) -> str:
+    """The main stack's ConsoleSiteUrl: the site's CloudFront origin, once known.
+
+    With a custom domain the stack names the site itself and ignores it. Without
+    one, the console (and its sign-in client) cannot name the distribution in
+    the template, since the distribution names the console's function URL.
+    """
+    if options.domain_name:
+        return ""
+    return outputs.get("SiteUrl", "").rstrip("/")
 
 
 def _read(path: Path) -> str:

@@ -4,8 +4,9 @@ moto's CloudFormation creates what it models (KMS keys and aliases, the
 DynamoDB table, IAM roles and managed policies, S3 buckets, the log group, the
 SNS topic) and skips the rest with a warning: the SAM transform (so the Lambda
 function and API Gateway), CloudFront (distribution, OAC, function, headers
-policy), WAFv2, AWS Backup, CloudWatch alarms, S3 bucket policies and SNS
-subscriptions. A modelled resource that names a skipped one (the Lambda
+policy), WAFv2, AWS Backup, CloudWatch alarms, S3 bucket policies, SNS
+subscriptions and Cognito (the staff user pool, its groups, domain and
+client). A modelled resource that names a skipped one (the Lambda
 permission) is left out, and outputs that name a skipped resource are replaced
 by placeholders (the distribution id by one created in
 moto beforehand, so the invalidation is real). moto also has no AWS Backup
@@ -148,6 +149,7 @@ def moto_templates(tmp_path, package_dir, deploy_module, fake_aws, read_cfn):
         "WebAclArn": "arn:aws:wafv2:us-east-1:123456789012:global/webacl/e2e/0",
         "BackupVaultArn": f"arn:aws:backup:{BACKUP_REGION}:123456789012:backup-vault:e2e",
         "SiteDistributionId": distribution["Id"],
+        "SiteUrl": f"https://{distribution['DomainName']}/",
     }
     templates_dir = tmp_path / "infra"
     templates_dir.mkdir()
@@ -177,9 +179,16 @@ def test_deploy_creates_the_stacks_uploads_the_site_and_invalidates(moto_templat
 
     cfn = boto3.client("cloudformation")
     (stack,) = cfn.describe_stacks(StackName="aftercare-e2e")["Stacks"]
-    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    # Created, then updated once the distribution's name was known: the console needs it.
+    assert stack["StackStatus"] == "UPDATE_COMPLETE"
     parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
     assert parameters["BackupCopyVaultArn"].split(":")[3] == BACKUP_REGION
+    assert parameters["ConsoleSiteUrl"] == outputs["SiteUrl"].rstrip("/")
+    assert parameters["ConsoleSiteUrl"].startswith("https://")
+    assert "cloudfront" in parameters["ConsoleSiteUrl"]
+    edge = boto3.client("cloudformation", region_name="us-east-1")
+    edge_outputs = deploy_module.stack_outputs(edge, "aftercare-e2e-edge")
+    assert parameters["ConsoleBodyHashArn"] == edge_outputs["ConsoleBodyHashVersionArn"]
     for side, region in (("edge", "us-east-1"), ("offsite", BACKUP_REGION)):
         client = boto3.client("cloudformation", region_name=region)
         (side_stack,) = client.describe_stacks(StackName=f"aftercare-e2e-{side}")["Stacks"]

@@ -203,7 +203,7 @@ def matches(statement: dict[str, Any], method: str, path: str,
 @pytest.fixture
 def rate_scope(side_templates) -> dict[str, Any]:
     rules = side_templates["edge"]["Resources"]["WebAcl"]["Properties"]["Rules"]
-    (rule,) = [r for r in rules if "RateBasedStatement" in r["Statement"]]
+    (rule,) = [r for r in rules if r["Name"] == "api-rate-per-ip"]
     return rule["Statement"]["RateBasedStatement"]["ScopeDownStatement"]
 
 

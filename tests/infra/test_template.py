@@ -105,14 +105,18 @@ def test_only_the_staff_role_and_the_services_may_decrypt_with_the_data_key(reso
         if not {"kms:Decrypt", "kms:Decrypt*"} & set(granted):
             continue
         condition = statement["Condition"]
-        named = json.dumps(condition.get("ArnEquals", {}).get("aws:PrincipalArn", ""))
+        principals = condition.get("ArnEquals", {}).get("aws:PrincipalArn", [])
+        named = [json.dumps(arn) for arn in as_list(principals)]
         through_service = condition.get("StringEquals", {}).get("kms:ViaService")
-        if named.endswith('-notifier"}'):  # recipients and customer messages: test_notifier_template.py
+        if named and all(n.endswith('-notifier"}') for n in named):
+            # Recipients and customer messages: test_notifier_template.py.
             assert condition["StringEquals"] in ({"kms:EncryptionContext:aftercare:field": "recipient"},
                                                  {"kms:EncryptionContext:aftercare:kind": "case_message"})
             continue
-        # Staff; the track page's own role (customer messages only: test_case_messages.py); the services.
-        assert named.endswith(('-staff"}', '-case-messages"}')) or through_service, statement["Sid"]
+        # Staff (the command's role, the console's role); the track page's own role (customer
+        # messages only: test_case_messages.py); the services.
+        assert (named and all(n.endswith(('-staff"}', '-console"}', '-case-messages"}')) for n in named)) \
+            or through_service, statement["Sid"]
         if through_service:
             assert all(re.match(r"(dynamodb|backup)\.", s["Fn::Sub"]) for s in through_service)
 
@@ -232,7 +236,9 @@ def test_cloudfront_serves_https_only_over_http2_and_http3_compressed(resources)
     for behaviour in behaviours:
         assert behaviour["ViewerProtocolPolicy"] in {"https-only", "redirect-to-https"}
         assert behaviour["Compress"] is True
-        assert refers_to(behaviour["ResponseHeadersPolicyId"], "SiteHeadersPolicy")
+        # The console sets its own, stricter Content-Security-Policy (test_console_template.py).
+        own = "ConsoleHeadersPolicy" if behaviour.get("PathPattern") == "/staff/*" else "SiteHeadersPolicy"
+        assert refers_to(behaviour["ResponseHeadersPolicyId"], own)
 
 
 def test_api_path_goes_to_the_api_stage_uncached(resources):
@@ -328,7 +334,7 @@ def test_waf_limits_each_ip_on_the_api_and_cloudfront_uses_it(resources, side_te
     edge = side_templates["edge"]
     acl = edge["Resources"]["WebAcl"]["Properties"]
     assert acl["Scope"] == "CLOUDFRONT"
-    (rate_rule,) = [r for r in acl["Rules"] if "RateBasedStatement" in r["Statement"]]
+    (rate_rule,) = [r for r in acl["Rules"] if r["Name"] == "api-rate-per-ip"]
     rate = rate_rule["Statement"]["RateBasedStatement"]
     assert rate["AggregateKeyType"] == "IP"
     assert rate["Limit"] == {"Ref": "ApiRequestsPerIp"}
