@@ -71,7 +71,7 @@ def console_pages(env: dict[str, str], runs: int) -> tuple[float, float, int]:
     drawn by the console's own door with a signed-in handler's session (no provider is asked)."""
     from chalicelib.console.door import Console, Request
     from chalicelib.console.session import SESSION_COOKIE, seal_session, start_session
-    from chalicelib.console.signin import StaffIdentity, StaffSignIn
+    from chalicelib.console.signin import HttpAnswer, StaffIdentity, StaffSignIn
     from chalicelib.intake.receiving import Intake
     from chalicelib.rules.policy import data_policy
     from chalicelib.staff.desk import StaffDesk
@@ -85,7 +85,10 @@ def console_pages(env: dict[str, str], runs: int) -> tuple[float, float, int]:
     submission = validated(form, payload_for(form, NOW.date()), NOW.date())
     reference = intake.receive(form, submission, None).reference
     secret = b"bench" * 8
-    signin = StaffSignIn("http://127.0.0.1:9", "bench", "http://127.0.0.1:9/staff/callback", lambda *_: None)
+    issuer = "http://127.0.0.1:9"
+    discovery = json.dumps({"issuer": issuer, "authorization_endpoint": issuer + "/auth",
+                            "token_endpoint": issuer + "/token", "jwks_uri": issuer + "/jwks"}).encode()
+    signin = StaffSignIn(issuer, "bench", issuer + "/staff/callback", lambda *_: HttpAnswer(200, discovery))
     console = Console(lambda actor: StaffDesk.for_actor(settings, actor), signin, secret, "http://127.0.0.1:9")
     session = start_session(StaffIdentity("bench", "bench@shop.example", ("handlers",)), time.time())
     headers = {"host": "127.0.0.1:9", "cookie": f"{SESSION_COOKIE}={seal_session(session, secret)}"}

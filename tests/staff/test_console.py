@@ -18,6 +18,7 @@ from chalicelib.staff.desk import StaffDesk
 from tests.staff.conftest import HelpDesk, _desk_on_moto
 
 ISSUER = "http://127.0.0.1:9"
+SIGN_OUT_HOST = "http://127.0.0.1:10"  # as Cognito's managed-login domain beside its issuer
 SITE = "http://127.0.0.1:8000"
 SECRET = b"s" * 32
 GROUPS = {"nobody": None, "handlers": ("handlers",), "privacy": ("privacy",), "admins": ("admins",)}
@@ -28,7 +29,7 @@ def provider(url: str, form: bytes | None) -> HttpAnswer:
     assert url == ISSUER + "/.well-known/openid-configuration" and form is None
     return HttpAnswer(200, json.dumps({
         "issuer": ISSUER, "authorization_endpoint": ISSUER + "/auth", "token_endpoint": ISSUER + "/token",
-        "jwks_uri": ISSUER + "/jwks", "end_session_endpoint": ISSUER + "/session/end",
+        "jwks_uri": ISSUER + "/jwks", "end_session_endpoint": SIGN_OUT_HOST + "/logout",
         "code_challenge_methods_supported": ["S256"],
     }).encode())
 
@@ -219,3 +220,11 @@ def test_a_reference_search_opens_the_case_in_any_case(console: Console, help_de
 def test_handlers_are_named_from_their_email() -> None:
     assert display_name("sam.lee@shop.example") == "Sam Lee"
 
+
+
+def test_sign_out_may_be_redirected_to_the_providers_end_session_host(console: Console) -> None:
+    # Cognito's end-session page is on its managed-login domain, not the issuer's host: a form's
+    # redirect there must be allowed by form-action, or the browser stops sign-out half-way.
+    csp = Browser(console, None, None).get("/staff/signed-out").headers["Content-Security-Policy"]
+    form_action = next(part for part in csp.split(";") if part.strip().startswith("form-action"))
+    assert set(form_action.split()[1:]) == {"'self'", ISSUER, SIGN_OUT_HOST}

@@ -296,8 +296,10 @@ def test_sign_out_uses_the_end_session_endpoint_when_the_provider_publishes_one(
     provider = FakeProvider()
     provider.discovery["end_session_endpoint"] = "https://idp.shop.example/session/end"
     url = client(provider).sign_out_url("https://help.shop.example/staff/signed-out")
+    back = "https%3A%2F%2Fhelp.shop.example%2Fstaff%2Fsigned-out"
+    # Cognito's /logout (its published end_session_endpoint) reads logout_uri; the others read the first.
     assert url == ("https://idp.shop.example/session/end?client_id=console-client"
-                   "&post_logout_redirect_uri=https%3A%2F%2Fhelp.shop.example%2Fstaff%2Fsigned-out")
+                   f"&post_logout_redirect_uri={back}&logout_uri={back}")
 
 
 def test_sign_out_uses_cognitos_logout_beside_its_authorize_endpoint() -> None:

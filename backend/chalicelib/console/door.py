@@ -130,12 +130,7 @@ class Console:
 
     def handle(self, request: Request) -> Answer:
         answer = self._answer(request)
-        provider = ""
-        try:
-            issuer = self.signin.issuer
-            provider = " " + f"{urlsplit(issuer).scheme}://{urlsplit(issuer).netloc}"
-        except ValueError:
-            pass
+        provider = "".join(f" {origin}" for origin in self._provider_origins())
         answer.headers.setdefault("Content-Type", "text/html; charset=utf-8")
         answer.headers.update(
             {
@@ -147,6 +142,18 @@ class Console:
             }
         )
         return answer
+
+    def _provider_origins(self) -> list[str]:
+        """Where sign-out's form post is redirected to (the provider's end-session page, which for
+        Cognito is on its managed-login domain, not the issuer's): the CSP's form-action allows them."""
+        urls = [self.signin.issuer]
+        try:
+            metadata = self.signin.metadata()
+            urls += [metadata.authorization_endpoint, metadata.end_session_endpoint or ""]
+        except SignInError:
+            pass
+        origins = {f"{urlsplit(url).scheme}://{urlsplit(url).netloc}" for url in urls if url}
+        return sorted(origins)
 
     def _answer(self, request: Request) -> Answer:
         path = request.path.split("?")[0]

@@ -265,8 +265,11 @@ class StaffSignIn:
         """Where to send the browser to end the provider's session too, then come back; None if unknown."""
         metadata = self.metadata()
         if metadata.end_session_endpoint:
+            # Cognito's end_session_endpoint (its /logout) reads logout_uri; OpenID providers read
+            # post_logout_redirect_uri: both are sent, each ignores the other's.
             query = urlencode({"client_id": self.client_id,
-                               "post_logout_redirect_uri": post_logout_redirect_uri})
+                               "post_logout_redirect_uri": post_logout_redirect_uri,
+                               "logout_uri": post_logout_redirect_uri})
             return _with_query(metadata.end_session_endpoint, query)
         # Cognito's managed login publishes no end_session_endpoint: its /logout is beside /oauth2/authorize.
         authorize = urlsplit(metadata.authorization_endpoint)
