@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from html import unescape
 from typing import Any
 from urllib.parse import urlencode
@@ -88,6 +89,13 @@ EXPECTED = {
     ("POST", "/staff/cases/REF"): {"handlers": 303, "privacy": 403, "admins": 303},
     ("GET", "/staff/cases/REF/files/1"): {"handlers": 404, "privacy": 403, "admins": 404},
     ("POST", "/staff/signout"): {"handlers": 303, "privacy": 303, "admins": 303},
+    ("GET", "/staff/people"): {"handlers": 403, "privacy": 200, "admins": 200},
+    ("POST", "/staff/people"): {"handlers": 403, "privacy": 400, "admins": 400},  # no address given
+    ("GET", "/staff/outbox"): {"handlers": 200, "privacy": 403, "admins": 200},
+    ("POST", "/staff/outbox"): {"handlers": 400, "privacy": 403, "admins": 400},  # no message named
+    ("GET", "/staff/audit"): {"handlers": 403, "privacy": 403, "admins": 200},
+    ("POST", "/staff/audit"): {"handlers": 403, "privacy": 403, "admins": 400},  # no address given
+    ("GET", "/staff/audit.csv"): {"handlers": 403, "privacy": 403, "admins": 200},
 }
 
 
@@ -228,3 +236,59 @@ def test_sign_out_may_be_redirected_to_the_providers_end_session_host(console: C
     csp = Browser(console, None, None).get("/staff/signed-out").headers["Content-Security-Policy"]
     form_action = next(part for part in csp.split(";") if part.strip().startswith("form-action"))
     assert set(form_action.split()[1:]) == {"'self'", ISSUER, SIGN_OUT_HOST}
+
+
+ANN = "ann@example.com"
+
+
+def test_a_privacy_officer_finds_copies_corrects_and_erases_a_person(
+        console: Console, help_desk: HelpDesk) -> None:
+    bought = (datetime.now(UTC) - timedelta(days=10)).date().isoformat()
+    reference = help_desk.submit("warranty_registration", email=ANN, serial_number="V55240012345",
+                                 purchase_date=bought, marketing_consent=True)
+    officer = Browser(console, "priya@shop.example", ("privacy",))
+
+    found = officer.post("/staff/people", {"email": ANN.upper(), "action": "find"})
+    assert found.status == 200 and reference in text(found)
+    assert ANN not in found.headers.get("Location", "")
+    copy = officer.post("/staff/people", {"email": ANN, "action": "copy", "format": "json"})
+    assert copy.status == 200 and "attachment" in copy.headers["Content-Disposition"]
+    assert json.loads(copy.body)["submissions"][0]["reference"] == reference
+    corrected = officer.post("/staff/people", {"email": ANN, "action": "correct", "reference": reference,
+                                               "field": "serial_number", "value": "V55240099999"})
+    assert corrected.status == 200 and f"Corrected serial_number of {reference}" in text(corrected)
+    refused = officer.post("/staff/people", {"email": ANN, "action": "correct", "reference": reference,
+                                             "field": "serial_number", "value": "nonsense"})
+    assert refused.status == 400 and "Traceback" not in text(refused)
+
+    asked = officer.post("/staff/people", {"email": ANN, "action": "erase"})
+    assert asked.status == 200 and "Type the person's email address again" in text(asked)
+    assert help_desk.items(f"SUB#{reference}"), "asking erases nothing"
+    mistyped = officer.post("/staff/people", {"email": ANN, "action": "erase", "confirm": "yes",
+                                              "email_again": "someone@example.com"})
+    assert mistyped.status == 400 and help_desk.items(f"SUB#{reference}")
+    erased = officer.post("/staff/people", {"email": ANN, "action": "erase", "confirm": "yes",
+                                            "email_again": ANN})
+    assert erased.status == 200 and "Erased" in text(erased)
+    again = officer.post("/staff/people", {"email": ANN, "action": "find"})
+    assert "Nothing is stored for that email address." in text(again)
+    steps = [(record["action"], record["outcome"], record["actor"]) for record in help_desk.audit_records()
+             if record["action"].startswith("subject.")]
+    assert [(action, outcome) for action, outcome, _ in steps if action != "subject.find"] == [
+        ("subject.export", "done"), ("subject.correct", "done"), ("subject.correct", "failed"),
+        ("subject.erase", "done")]
+    assert {actor for _, _, actor in steps} == {"priya@shop.example"}
+
+
+def test_the_outbox_resends_and_the_audit_trail_downloads(console: Console, help_desk: HelpDesk) -> None:
+    help_desk.submit("complaint")
+    handler = Browser(console, "sam.lee@shop.example", ("handlers",))
+    assert handler.get("/staff/outbox").status == 200
+    retried = handler.post("/staff/outbox", {"action": "retry"})
+    assert retried.status == 303 and retried.headers["Location"].startswith("/staff/outbox?done=")
+    admin = Browser(console, "ada@shop.example", ("admins",))
+    trail = admin.get("/staff/audit.csv", action="outbox")
+    lines = trail.body.decode("utf-8").splitlines()
+    assert trail.body.startswith("\ufeff".encode())  # Excel reads UTF-8 only with the mark
+    assert lines[0].lstrip("\ufeff").startswith("created_at,actor")
+    assert any("outbox.retry" in line and "sam.lee@shop.example" in line for line in lines[1:])

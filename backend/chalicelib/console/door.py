@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from chalicelib.cases.book import Change
-from chalicelib.console import pages, queues
+from chalicelib.console import pages, queues, rooms
 from chalicelib.console.exceptions import CsrfTokenMismatch, SessionInvalid, SignInError
 from chalicelib.console.session import (
     ATTEMPT_COOKIE,
@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 HANDLERS = frozenset({"handlers", "admins"})
 PRIVACY = frozenset({"privacy", "admins"})
 ANY_STAFF = frozenset({"handlers", "privacy", "admins"})
+ADMINS = frozenset({"admins"})
 MOST_BODY_BYTES = 64 * 1024
 # The console draws every page itself: no script at all, styles and images from our own origin
 # only, forms posted only here (and sign-out's redirect to the provider), never framed.
@@ -109,6 +110,13 @@ ROUTES = (
     _route("GET", r"/staff/cases/" + REFERENCE, HANDLERS, "case_page"),
     _route("POST", r"/staff/cases/" + REFERENCE, HANDLERS, "case_action"),
     _route("GET", r"/staff/cases/" + REFERENCE + r"/files/(?P<number>[0-9]{1,3})", HANDLERS, "case_file"),
+    _route("GET", r"/staff/people", PRIVACY, "people"),
+    _route("POST", r"/staff/people", PRIVACY, "people_post"),
+    _route("GET", r"/staff/outbox", HANDLERS, "outbox"),
+    _route("POST", r"/staff/outbox", HANDLERS, "outbox_post"),
+    _route("GET", r"/staff/audit", ADMINS, "audit"),
+    _route("POST", r"/staff/audit", ADMINS, "audit_post"),
+    _route("GET", r"/staff/audit\.csv", ADMINS, "audit_csv"),
 )
 
 
@@ -234,7 +242,11 @@ class Console:
         refreshed = needs_refresh(session, now)
         if refreshed:
             session = touch(session, now)
-        answer: Answer = getattr(self, route.view)(request, session, **arguments)
+        room = rooms.VIEWS.get(route.view)
+        if room is not None:
+            answer: Answer = room(self, request, session)
+        else:
+            answer = getattr(self, route.view)(request, session, **arguments)
         if refreshed and not any(cookie.startswith(SESSION_COOKIE + "=;") for cookie in answer.cookies):
             answer.cookies.append(session_cookie(session, self.secret, request.host, now))
         return answer

@@ -51,8 +51,19 @@ def _environment() -> jinja2.Environment:
 
 
 def render(template: str, session: StaffSession | None, **context: Any) -> str:
-    is_handler = bool(session and set(session.identity.groups) & HANDLER_GROUPS)
-    return _environment().get_template(template).render(session=session, is_handler=is_handler, **context)
+    groups = set(session.identity.groups) if session else set()
+    is_handler = bool(groups & HANDLER_GROUPS)
+    return (
+        _environment()
+        .get_template(template)
+        .render(
+            session=session,
+            is_handler=is_handler,
+            is_privacy=bool(groups & {"privacy", "admins"}),
+            is_admin="admins" in groups,
+            **context,
+        )
+    )
 
 
 def status_words(kind: str, status: str) -> str:
@@ -82,8 +93,10 @@ def answer(kind: str, name: str, value: Any) -> str:
 
 # Characters that turn the text after them around or hide it: shown by name, so a customer's
 # text cannot pass for something else on a staff page (a file name ending "gpj.exe").
-BIDI_CONTROLS = {chr(code): f"[U+{code:04X}]" for code in (*range(0x202A, 0x202F), *range(0x2066, 0x206A),
-                                                             0x200E, 0x200F, 0x061C)}
+BIDI_CONTROLS = {
+    chr(code): f"[U+{code:04X}]"
+    for code in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C)
+}
 _BIDI = re.compile("[" + "".join(BIDI_CONTROLS) + "]")
 
 
@@ -120,7 +133,10 @@ def home_page(session: StaffSession) -> str:
 
 
 def queue_page(
-    session: StaffSession, view: queues.View, counts: Mapping[str, int], rows: list[dict[str, Any]],
+    session: StaffSession,
+    view: queues.View,
+    counts: Mapping[str, int],
+    rows: list[dict[str, Any]],
     by_kind: Mapping[str, int],
 ) -> str:
     statuses: dict[str, str] = {}
