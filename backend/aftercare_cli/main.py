@@ -25,7 +25,7 @@ from chalicelib.staff.export import Window
 from chalicelib.staff.outbox import is_known_message
 from chalicelib.staff.pipeline import default_workers, make_pool
 from chalicelib.staff.records import exportable_kinds, known_statuses
-from chalicelib.staff.sheets import FORMATS, CsvSink, JsonLinesSink, Sink, XlsxSink
+from chalicelib.staff.sheets import FORMATS, sink_for
 from chalicelib.staff.subject_copy import as_html
 from chalicelib.store.items import CONSENT_KIND, CONSENT_KINDS, RETRY_AT_ATTRIBUTE, SENDING
 from pydantic import TypeAdapter, ValidationError
@@ -260,7 +260,7 @@ def export(lazy: _LazyStaff, kinds: list[str], since: datetime | None, until: da
         pool = make_pool(desk.context.settings, workers)
         try:
             counts = desk.export(
-                kinds, window, status, _sink(file_format, stream, kinds), pool=pool,
+                kinds, window, status, sink_for(file_format, stream, kinds), pool=pool,
                 in_flight=max(2, workers * 2), progress=TerminalProgress.for_terminal(),
                 file_format=file_format, described={"since": _text(since), "until": _text(until)},
             )
@@ -277,14 +277,6 @@ def _format_of(output: str) -> str | None:
 
 def _text(moment: datetime | None) -> str:
     return moment.isoformat() if moment else ""
-
-
-def _sink(file_format: str, stream: IO[Any], kinds: list[str]) -> Sink:
-    if file_format == "xlsx":
-        return XlsxSink(stream)
-    if file_format == "jsonl":
-        return JsonLinesSink(stream)
-    return CsvSink(stream, kinds)
 
 
 # -- subject --------------------------------------------------------------------------

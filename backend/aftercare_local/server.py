@@ -32,7 +32,7 @@ from chalice.config import Config
 from chalice.local import LocalGateway, LocalGatewayException
 from chalicelib.console.door import Console
 from chalicelib.console.door import Request as ConsoleRequest
-from chalicelib.console.function import console_from
+from chalicelib.console.function import console_from, in_a_thread
 from chalicelib.settings import ConfigurationError
 
 from aftercare_local import template
@@ -446,7 +446,7 @@ def staff_console(backend_dir: Path) -> Callable[[], Console | None]:
         with lock:
             if not built:
                 try:
-                    built.append(console_from(os.environ, backend_dir))
+                    built.append(console_from(os.environ, backend_dir, in_a_thread(console)))
                 except ConfigurationError:
                     built.append(None)
             return built[0]

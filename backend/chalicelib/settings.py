@@ -42,6 +42,9 @@ class Settings:
     profile: str | None = None
     attachments_bucket: str | None = None
     s3_endpoint: str | None = None
+    # Where the console writes exports for download (private, expired within a day); locally the
+    # attachments bucket under exports/.
+    exports_bucket: str | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], base_dir: Path | None = None) -> Settings:
@@ -63,6 +66,8 @@ class Settings:
             region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None,
             attachments_bucket=environ.get("AFTERCARE_ATTACHMENTS_BUCKET") or None,
             s3_endpoint=environ.get("AFTERCARE_S3_ENDPOINT") or None,
+            exports_bucket=(environ.get("AFTERCARE_EXPORTS_BUCKET")
+                            or environ.get("AFTERCARE_ATTACHMENTS_BUCKET") or None),
         )
         if not settings.local_key_dir and not (settings.kms_key_id and settings.subject_key_id):
             raise ConfigurationError(
@@ -129,11 +134,19 @@ class Settings:
                 f"could not tell who you are from your AWS credentials ({type(error).__name__})"
             ) from None
 
+    def export_bucket(self) -> AttachmentBucket:
+        if not self.exports_bucket:
+            raise ConfigurationError("AFTERCARE_EXPORTS_BUCKET is not set")
+        return self._bucket(self.exports_bucket)
+
     def attachment_bucket(self) -> AttachmentBucket:
         if not self.attachments_bucket:
             raise ConfigurationError("AFTERCARE_ATTACHMENTS_BUCKET is not set")
+        return self._bucket(self.attachments_bucket)
+
+    def _bucket(self, name: str) -> AttachmentBucket:
         return AttachmentBucket(
-            self.attachments_bucket,
+            name,
             lambda: s3_client(
                 self.s3_endpoint, self.region or (LOCAL_REGION if self.local_key_dir else None),
                 self.session(),

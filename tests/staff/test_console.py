@@ -77,7 +77,8 @@ def text(answer: Any) -> str:
 
 def route_path(pattern: str, reference: str) -> str:
     path = pattern.replace(r"\.", ".").replace("/?", "/")
-    return path.replace("(?P<reference>[A-Za-z0-9-]{1,40})", reference).replace("(?P<number>[0-9]{1,3})", "1")
+    path = path.replace("(?P<reference>[A-Za-z0-9-]{1,40})", reference).replace("(?P<number>[0-9]{1,3})", "1")
+    return path.replace("(?P<job_id>[0-9a-f]{1,40})", "abc")
 
 
 # What each group gets on each signed-in route: a page (200), a redirect (303) or a refusal (403);
@@ -89,6 +90,11 @@ EXPECTED = {
     ("POST", "/staff/cases/REF"): {"handlers": 303, "privacy": 403, "admins": 303},
     ("GET", "/staff/cases/REF/files/1"): {"handlers": 404, "privacy": 403, "admins": 404},
     ("POST", "/staff/signout"): {"handlers": 303, "privacy": 303, "admins": 303},
+    ("GET", "/staff/exports"): {"handlers": 200, "privacy": 403, "admins": 200},
+    # This console has no bucket for exports: a plain 503, never a traceback.
+    ("POST", "/staff/exports"): {"handlers": 503, "privacy": 403, "admins": 503},
+    ("GET", "/staff/exports/abc"): {"handlers": 503, "privacy": 403, "admins": 503},
+    ("GET", "/staff/exports/abc/file"): {"handlers": 503, "privacy": 403, "admins": 503},
     ("GET", "/staff/people"): {"handlers": 403, "privacy": 200, "admins": 200},
     ("POST", "/staff/people"): {"handlers": 403, "privacy": 400, "admins": 400},  # no address given
     ("GET", "/staff/outbox"): {"handlers": 200, "privacy": 403, "admins": 200},
@@ -292,3 +298,52 @@ def test_the_outbox_resends_and_the_audit_trail_downloads(console: Console, help
     assert trail.body.startswith("\ufeff".encode())  # Excel reads UTF-8 only with the mark
     assert lines[0].lstrip("\ufeff").startswith("created_at,actor")
     assert any("outbox.retry" in line and "sam.lee@shop.example" in line for line in lines[1:])
+
+
+def test_a_handler_downloads_the_filtered_submissions_as_a_spreadsheet(
+        help_desk: HelpDesk) -> None:
+    import io
+    import os
+
+    import boto3
+    import openpyxl
+    from chalicelib.console.function import run_export
+    from chalicelib.settings import Settings
+    from chalicelib.staff.export_jobs import ExportJobs
+
+    boto3.client("s3", region_name="eu-west-1").create_bucket(
+        Bucket="exports-test", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    settings = Settings.from_environ({**os.environ, "AFTERCARE_EXPORTS_BUCKET": "exports-test"})
+    started: list[tuple[str, str]] = []
+    signin = StaffSignIn(ISSUER, "console", SITE + "/staff/callback", provider)
+    console = Console(lambda actor: StaffDesk.for_actor(settings, actor), signin, SECRET, SITE,
+                      export_jobs=lambda: ExportJobs(settings.export_bucket()),
+                      start_export=lambda job_id, actor: started.append((job_id, actor)))
+    complaints = {help_desk.submit("complaint", name=f"Zoë {number}") for number in range(3)}
+    help_desk.submit("enquiry")
+    handler = Browser(console, "sam.lee@shop.example", ("handlers",))
+
+    made = handler.post("/staff/exports", {"kind": "complaint", "format": "xlsx"})
+    job_id = made.headers["Location"].rsplit("/", 1)[1]
+    assert made.status == 303 and started == [(job_id, "sam.lee@shop.example")]
+    page = made.headers["Location"]
+    waiting = handler.get(page)
+    assert "Working" in text(waiting) and waiting.headers["Refresh"] == "2"  # reloads itself, no script
+    run_export(console, *started[0])
+    ready = handler.get(page)
+    assert "Ready: 3 rows" in text(ready) and "Refresh" not in ready.headers
+    assert Browser(console, "eve@shop.example", ("handlers",)).get(page).status == 400  # only its maker's
+    link = handler.get(page + "/file")
+    assert link.status == 303 and "X-Amz-Expires=60" in link.headers["Location"]
+    key = f"exports/{started[0][0]}.xlsx"
+    s3 = boto3.client("s3", region_name="eu-west-1")
+    body = s3.get_object(Bucket="exports-test", Key=key)["Body"].read()
+    sheet = openpyxl.load_workbook(io.BytesIO(body)).worksheets[0]
+    rows = list(sheet.iter_rows(values_only=True))
+    header = rows[0]
+    references = {row[header.index("reference")] for row in rows[1:]}
+    assert references == complaints
+    assert isinstance(rows[1][header.index("created_at")], datetime)  # typed cells, not text
+    (audit,) = [record for record in help_desk.audit_records() if record["action"] == "export"]
+    assert audit["actor"] == "sam.lee@shop.example" and audit["item_count"] == 3
+    assert audit["kinds"] == ["complaint"] and audit["detail"]["format"] == "xlsx"

@@ -40,6 +40,7 @@ from chalicelib.console.session import (
 from chalicelib.console.signin import HOME_PATH, StaffSignIn, safe_return_path
 from chalicelib.staff.desk import StaffDesk
 from chalicelib.staff.exceptions import CaseChanged, ServiceUnavailable, StaffError
+from chalicelib.staff.export_jobs import ExportJobs
 from chalicelib.store.references import is_reference
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,10 @@ ROUTES = (
     _route("GET", r"/staff/cases/" + REFERENCE, HANDLERS, "case_page"),
     _route("POST", r"/staff/cases/" + REFERENCE, HANDLERS, "case_action"),
     _route("GET", r"/staff/cases/" + REFERENCE + r"/files/(?P<number>[0-9]{1,3})", HANDLERS, "case_file"),
+    _route("GET", r"/staff/exports", HANDLERS, "exports"),
+    _route("POST", r"/staff/exports", HANDLERS, "exports_post"),
+    _route("GET", r"/staff/exports/(?P<job_id>[0-9a-f]{1,40})", HANDLERS, "export_page"),
+    _route("GET", r"/staff/exports/(?P<job_id>[0-9a-f]{1,40})/file", HANDLERS, "export_file"),
     _route("GET", r"/staff/people", PRIVACY, "people"),
     _route("POST", r"/staff/people", PRIVACY, "people_post"),
     _route("GET", r"/staff/outbox", HANDLERS, "outbox"),
@@ -126,6 +131,10 @@ def display_name(email: str) -> str:
     return " ".join(part.capitalize() for part in re.split(r"[._+-]+", local) if part) or email
 
 
+def _no_exports() -> ExportJobs:
+    raise ServiceUnavailable("S3", "no bucket for exports is set")
+
+
 @dataclass
 class Console:
     """The console for one deployment: its provider, its session key and the staff desk's wiring."""
@@ -134,6 +143,10 @@ class Console:
     signin: StaffSignIn
     secret: bytes
     site_url: str
+    # Exports run off the request: the jobs' bucket, and how to start one (a thread locally,
+    # the function invoking itself in AWS).
+    export_jobs: Callable[[], ExportJobs] = _no_exports
+    start_export: Callable[[str, str], None] = lambda job_id, actor: None
     clock: Callable[[], float] = time.time
 
     def handle(self, request: Request) -> Answer:
@@ -244,7 +257,7 @@ class Console:
             session = touch(session, now)
         room = rooms.VIEWS.get(route.view)
         if room is not None:
-            answer: Answer = room(self, request, session)
+            answer: Answer = room(self, request, session, **arguments)
         else:
             answer = getattr(self, route.view)(request, session, **arguments)
         if refreshed and not any(cookie.startswith(SESSION_COOKIE + "=;") for cookie in answer.cookies):

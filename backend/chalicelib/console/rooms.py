@@ -20,7 +20,10 @@ from chalicelib.crypto.keys import normalise_email
 from chalicelib.forms.fields import Email
 from chalicelib.staff.exceptions import ServiceUnavailable, StaffError
 from chalicelib.staff.export import Window
+from chalicelib.staff.export_jobs import ExportRequest
+from chalicelib.staff.sheets import FORMATS
 from chalicelib.staff.subject_copy import as_html
+from chalicelib.store.items import CONSENT_KINDS
 
 if TYPE_CHECKING:
     from chalicelib.console.door import Answer, Console, Request
@@ -308,7 +311,85 @@ def _cell(value: Any) -> str:
     return neutralise("" if value is None else str(value))
 
 
+# -- exports ------------------------------------------------------------------------------
+
+
+def _export_request(values: Any) -> ExportRequest:
+    from chalicelib.console.queues import CASE_KINDS, _day
+    from chalicelib.staff.records import exportable_kinds
+
+    known = [kind for kind in exportable_kinds() if kind not in CONSENT_KINDS]
+    wanted = values.get("kind", "") if hasattr(values, "get") else ""
+    kinds = [wanted] if wanted in known else (list(CASE_KINDS) if wanted == "cases" else known)
+    file_format = values.get("format", "xlsx")
+    return ExportRequest(
+        kinds=kinds,
+        since=_day(values.get("since", "")),
+        until=_day(values.get("until", "")),
+        status=values.get("status", "")[:60],
+        file_format=file_format,
+    )
+
+
+def exports(console: Console, request: Request, session: StaffSession) -> Answer:
+    from chalicelib.staff.records import exportable_kinds
+
+    wanted = _export_request(request.query)
+    kinds = [kind for kind in exportable_kinds() if kind not in CONSENT_KINDS]
+    return _answer(
+        200,
+        pages.render(
+            "exports.html",
+            session,
+            title="Download submissions",
+            wanted=wanted,
+            chosen=request.query.get("kind", ""),
+            export_kinds=kinds,
+            formats=FORMATS,
+        ),
+    )
+
+
+def exports_post(console: Console, request: Request, session: StaffSession) -> Answer:
+    from chalicelib.console.door import Answer
+
+    wanted = _export_request(request.form())
+    try:
+        job = console.export_jobs().create(session.identity.email, wanted)
+    except StaffError as problem:
+        return _refused(problem, session)
+    console.start_export(job.job_id, session.identity.email)
+    return Answer(303, b"", {"Location": f"/staff/exports/{job.job_id}"})
+
+
+def export_page(console: Console, request: Request, session: StaffSession, job_id: str) -> Answer:
+    try:
+        job = console.export_jobs().load(job_id, session.identity.email)
+    except StaffError as problem:
+        return _refused(problem, session, "No such export")
+    answer = _answer(200, pages.render("export.html", session, title="Your download", job=job))
+    if not job.finished:
+        # Without a script, the page reloads itself until the file is ready.
+        answer.headers["Refresh"] = "2"
+    return answer
+
+
+def export_file(console: Console, request: Request, session: StaffSession, job_id: str) -> Answer:
+    from chalicelib.console.door import Answer
+
+    try:
+        jobs = console.export_jobs()
+        url = jobs.link(jobs.load(job_id, session.identity.email))
+    except StaffError as problem:
+        return _refused(problem, session, "No such export")
+    return Answer(303, b"", {"Location": url})
+
+
 VIEWS: dict[str, Callable[..., Answer]] = {
+    "exports": exports,
+    "exports_post": exports_post,
+    "export_page": export_page,
+    "export_file": export_file,
     "people": people,
     "people_post": people_post,
     "outbox": outbox,

@@ -232,3 +232,12 @@ class XlsxSink:
             self._start_sheet([])
         last = get_column_letter(len(self._render.columns))
         self._sheet.auto_filter.ref = f"A1:{last}{self._rows}"
+
+
+def sink_for(file_format: str, stream: IO[Any], kinds: Iterable[str]) -> Sink:
+    """The writer of one format onto a stream (binary for XLSX, text for the others)."""
+    if file_format == "xlsx":
+        return XlsxSink(stream)
+    if file_format == "jsonl":
+        return JsonLinesSink(stream)
+    return CsvSink(stream, kinds)

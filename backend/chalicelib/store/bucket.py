@@ -67,9 +67,11 @@ class AttachmentBucket:
             raise BucketUnavailable(type(error).__name__) from None
         return PresignedPost(post["url"], dict(post["fields"]))
 
-    def read_link(self, key: str, *, seconds: int, file_name: str, content_type: str) -> str:
-        """A short-lived URL that opens one object in the browser, under its own name and type."""
-        disposition = f"inline; filename*=UTF-8''{quote(file_name)}"
+    def read_link(self, key: str, *, seconds: int, file_name: str, content_type: str,
+                  download: bool = False) -> str:
+        """A short-lived URL that opens one object in the browser (or saves it, `download`), under its
+        own name and type."""
+        disposition = f"{'attachment' if download else 'inline'}; filename*=UTF-8''{quote(file_name)}"
         try:
             return str(self.client.generate_presigned_url(
                 "get_object", ExpiresIn=seconds,
