@@ -123,8 +123,9 @@ def test_the_console_is_told_its_issuer_client_site_table_keys_and_bucket(packag
     assert set(variables) == {
         "AFTERCARE_TABLE_NAME", "AFTERCARE_KMS_KEY_ID", "AFTERCARE_SUBJECT_KEY_ID",
         "AFTERCARE_ATTACHMENTS_BUCKET", "AFTERCARE_STAFF_ISSUER", "AFTERCARE_STAFF_CLIENT_ID",
-        "AFTERCARE_SITE_URL",
+        "AFTERCARE_SITE_URL", "AFTERCARE_EXPORTS_BUCKET",
     }
+    assert refers_to(variables["AFTERCARE_EXPORTS_BUCKET"], "ExportsBucket")
     # Under the names the console reads.
     source = (CONSOLE / "function.py").read_text()
     for name in ("AFTERCARE_STAFF_ISSUER", "AFTERCARE_STAFF_CLIENT_ID", "AFTERCARE_SITE_URL"):
@@ -163,13 +164,21 @@ def test_the_console_role_holds_the_staff_roles_permissions_and_its_log_group_on
         "s3:GetObject", "s3:DeleteObject", "s3:DeleteObjectVersion",
         "s3:ListBucket", "s3:ListBucketVersions",
         "logs:CreateLogStream", "logs:PutLogEvents",
+        # Its downloads: written to and read from its own bucket, by the function invoking itself.
+        "s3:PutObject", "lambda:InvokeFunction",
     }
     # The same documents as the staff role's, so the two cannot drift; and its own log group.
     staff = role_policies(packaged, "StaffRole")
     assert all(document in console for document in staff)
     (own,) = [d for d in console if d not in staff]
-    (logs,) = statements(own)
+    logs, exports, exports_key, itself = statements(own)
     assert refers_to(logs["Resource"], "ConsoleLogGroup")
+    assert exports["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:s3:::${AWS::StackName}-exports-${AWS::AccountId}/*"}
+    assert refers_to(exports_key["Resource"], "AttachmentsKey") and "kms:ViaService" in str(exports_key)
+    assert itself["Resource"]["Fn::Sub"].endswith(":function:${AWS::StackName}-console")
+    assert packaged["Resources"]["Console"]["Properties"]["FunctionName"] == {
+        "Fn::Sub": "${AWS::StackName}-console"}
     properties = packaged["Resources"]["ConsoleRole"]["Properties"]
     assert properties["RoleName"] == {"Fn::Sub": "${AWS::StackName}-console"}
     assert properties["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
@@ -381,3 +390,13 @@ def test_the_readme_creates_staff_accounts_in_the_pool_and_groups_the_stack_make
     groups = set(re.findall(r"admin-add-user-to-group[^\n]*?--group-name (\S+)", text.replace("\\\n", " ")))
     assert groups and groups <= groups_the_console_knows()
     assert "StaffUserPoolId" in text and "StaffUserPoolId" in console["Outputs"]
+
+
+def test_exports_are_private_encrypted_and_gone_within_a_day(console):
+    bucket = resource(console, "ExportsBucket")
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    (encryption,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    (rule,) = bucket["LifecycleConfiguration"]["Rules"]
+    assert rule["ExpirationInDays"] == 1 and rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == 1
+    assert "Prefix" not in rule  # every object, states and files alike
