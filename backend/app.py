@@ -187,6 +187,9 @@ def guarded(doing: str, *, html: bool = False) -> Callable[[Route], Route]:
     error nothing in the request explains logged by type and place (never its message, which
     may quote the input) and answered 500 with no detail. `html`: a page a person opened."""
 
+    if not isinstance(doing, str):  # `@guarded` without its words: refused at import, not per request
+        raise TypeError('guarded needs what the route does, in words: @guarded("...")')
+
     def wrap(route: Callable[..., Response]) -> Callable[..., Response]:
         @wraps(route)
         def answer(*args: Any, **kwargs: Any) -> Response:
@@ -271,7 +274,7 @@ def post_track() -> Response:
 
 
 @app.route(TRACK.path, methods=["GET"])
-@guarded
+@guarded("show the track page", html=True)
 def get_track() -> Response:
     """The track page with the reference an email's link carries filled in (no script needed)."""
     query = app.current_request.query_params or {}
