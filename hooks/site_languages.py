@@ -1,0 +1,111 @@
+"""The site's words in each language, from the gettext catalogs in backend/chalicelib/locale/.
+
+mkdocs-static-i18n builds the site once per language (English at /, the others
+under /<code>/) and sets `theme.language` for each build. This hook gives every
+build its words:
+
+- our templates call `_("English words")`; `_` is the `site` catalog's
+  translation for the language of the build under way;
+- the navigation's section titles and the site's name and description come
+  from the same catalog, so a new language needs no list of them in
+  mkdocs.yml, only its one line under the i18n plugin's `languages`;
+- each language's pages search that language's own index (/hi/search/, which
+  hooks/search_synonyms.py writes), not the English one;
+- each language keeps its own "page not found" page (/hi/404.html): every
+  build writes the theme's 404.html at the site's root, so the English one is
+  put back once the other languages are built.
+
+A word without its translation stops the build (chalicelib.languages).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from chalicelib.languages import SOURCE_LANGUAGE, MissingTranslation, site_build_language, translator
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import event_priority
+
+
+def site_gettext(config: Any) -> Any:
+    return translator(site_build_language(config), "site")
+
+
+def _section_titles(nav: list[Any]) -> list[str]:
+    titles: list[str] = []
+    for entry in nav:
+        if isinstance(entry, dict):
+            for title, children in entry.items():
+                titles.append(title)
+                if isinstance(children, list):
+                    titles.extend(_section_titles(children))
+    return titles
+
+
+@event_priority(100)  # before the i18n plugin reads each language's settings
+def on_config(config: Any) -> Any:
+    i18n = config.plugins.get("i18n")
+    if i18n is None:
+        return config
+    titles = _section_titles(config.get("nav") or [])
+    try:
+        for language in i18n.config.languages:
+            if language.locale == SOURCE_LANGUAGE:
+                continue
+            words = translator(language.locale, "site")
+            language.nav_translations = {title: words(title) for title in titles}
+            language.site_name = words(config.site_name)
+            language.site_description = words(config.site_description)
+    except MissingTranslation as error:
+        raise PluginError(str(error)) from None
+    return config
+
+
+CONFIG_BASE = re.compile(r'(<script id="__config" type="application/json">\{.*?"base": ")([^"]*)(")')
+NOT_FOUND = "404.html"
+_state: dict[str, str] = {}
+
+
+def on_post_page(output: str, page: Any, config: Any) -> str:
+    return own_search(output, site_build_language(config))
+
+
+def own_search(output: str, language: str) -> str:
+    """Point a page's search (Material's `base`) at its language's folder, where its index is."""
+    if language == SOURCE_LANGUAGE:
+        return output
+    def moved(match: re.Match[str]) -> str:
+        base = match.group(2).rstrip("/")
+        return f"{match.group(1)}{base}/{language}{match.group(3)}"
+
+    return CONFIG_BASE.sub(moved, output, count=1)
+
+
+def on_post_template(output: str, template_name: str, config: Any) -> str:
+    if template_name != NOT_FOUND:
+        return output
+    language = site_build_language(config)
+    if language == SOURCE_LANGUAGE:
+        _state[NOT_FOUND] = output
+        return output
+    own = Path(config.site_dir) / language / NOT_FOUND
+    own.parent.mkdir(parents=True, exist_ok=True)
+    own.write_text(own_search(output, language), encoding="utf-8")
+    return _state.get(NOT_FOUND, output)  # the root's stays English
+
+
+def on_env(env: Any, config: Any, files: Any) -> Any:
+    env.globals["_"] = _checked(site_gettext(config))
+    return env
+
+
+def _checked(words: Any) -> Any:
+    def translate(message: str) -> str:
+        try:
+            return str(words(message))
+        except MissingTranslation as error:
+            raise PluginError(str(error)) from None
+
+    return translate
