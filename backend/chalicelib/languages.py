@@ -31,6 +31,20 @@ DATA_DIR = Path(__file__).with_name("data")
 DOMAINS = ("forms", "site")
 
 
+# Which values of each data file are words a customer reads (dotted paths, `*` for any key or
+# product id): these, and only these, have their translation in locale/<code>/data/<name>.toml.
+# The rest (numbers, dates, names, addresses, patterns) are facts and have one home, the source.
+DATA_WORDS: dict[str, tuple[str, ...]] = {
+    "catalog": ("products.*.category", "policy.amc_available"),
+    "retailer": ("contact.hours",),
+    "data_policy": (
+        "storage", "backups", "field_labels.*", "consent_record_labels.*", "lawful_bases.*.name",
+        "kinds.*.title", "kinds.*.purpose", "kinds.*.who_can_see", "kinds.*.lawful_basis_why",
+        "emails.service", "emails.processor", "emails.messages.*",
+    ),
+}
+
+
 class MissingTranslation(LookupError):
     """A word the customer would see has no translation in their language."""
 
@@ -177,3 +191,26 @@ def site_build_language(config: Any) -> str:
     """The language of the site build under way (mkdocs-static-i18n sets the theme's for each build)."""
     theme = getattr(config, "theme", None)
     return str((theme.get("language") if theme is not None else None) or SOURCE_LANGUAGE)
+
+
+def source_words(name: str) -> dict[str, Any]:
+    """The words of `data/<name>.toml` (DATA_WORDS), by dotted path: what each language translates."""
+    with (DATA_DIR / f"{name}.toml").open("rb") as source_file:
+        source = _keyed(tomllib.load(source_file))
+    found: dict[str, Any] = {}
+
+    def walk(value: Any, path: list[str]) -> None:
+        dotted = ".".join(path)
+        if any(_matches(pattern, path) for pattern in DATA_WORDS[name]):
+            found[dotted] = value
+        elif isinstance(value, dict):
+            for key, child in value.items():
+                walk(child, [*path, key])
+
+    walk(source, [])
+    return found
+
+
+def _matches(pattern: str, path: list[str]) -> bool:
+    parts = pattern.split(".")
+    return len(parts) == len(path) and all(p in ("*", key) for p, key in zip(parts, path, strict=True))
