@@ -63,6 +63,36 @@ def on_config(config: Any) -> Any:
     return config
 
 
+
+
+def N_(text: str) -> str:
+    """gettext's usual name for "a message, translated later": marks it for the catalog."""
+    return text
+
+
+# The sentences of the forms' script (site/assets/javascripts/aftercare-forms.js), which
+# reads them from the page: English pages need none, the others carry their translation.
+SCRIPT_WORDS = (
+    N_("You have 1 character remaining"), N_("You have {n} characters remaining"),
+    N_("You have 1 character too many"), N_("You have {n} characters too many"),
+    N_("We could not record your answer. Please try again."), N_("Error:"),
+    N_("Please try again in a moment."), N_("Please try again in 1 second."),
+    N_("Please try again in {n} seconds."),
+    N_("That is more than we can take in one form. Please shorten your message."),
+    N_("Your browser sent the form in a way we could not read. Please try again."),
+    N_("We are very busy right now; nothing was lost."),
+    N_("Something went wrong on our side ({status}). What you typed is still here; please try again."),
+    N_("Your product is under warranty"), N_("Your warranty has ended"), N_("Product"),
+    N_("Registered on"), N_("Warranty ends on"), N_("Warranty ended on"), N_("Your {request}"),
+    N_("request"), N_("Reference"), N_("Received on"), N_("Handled by"), N_("Visit window"),
+    N_("What happens next"), N_("We promised this by"), N_("What has happened so far"),
+    N_("Messages from us"), N_("Thank you, we have your {form}"), N_("form"), N_("Your reference is"),
+    N_(". Please quote it if you contact us about this."), N_("Warranty covers until"),
+    N_("Return window"), N_("open until {date}"), N_("ended on {date}"), N_("Warranty"),
+    N_("covers it until {date}"),
+    N_("We could not reach our server. Check your connection and try again; what you typed is still here."),
+)
+
 CONFIG_BASE = re.compile(r'(<script id="__config" type="application/json">\{.*?"base": ")([^"]*)(")')
 NOT_FOUND = "404.html"
 _state: dict[str, str] = {}
@@ -78,7 +108,8 @@ def own_search(output: str, language: str) -> str:
         return output
     def moved(match: re.Match[str]) -> str:
         base = match.group(2).rstrip("/")
-        return f"{match.group(1)}{base}/{language}{match.group(3)}"
+        # With its slash: Material resolves the index as a URL relative to the base.
+        return f"{match.group(1)}{base}/{language}/{match.group(3)}"
 
     return CONFIG_BASE.sub(moved, output, count=1)
 
@@ -97,7 +128,11 @@ def on_post_template(output: str, template_name: str, config: Any) -> str:
 
 
 def on_env(env: Any, config: Any, files: Any) -> Any:
-    env.globals["_"] = _checked(site_gettext(config))
+    words = _checked(site_gettext(config))
+    env.globals["_"] = words
+    language = site_build_language(config)
+    env.globals["af_script_words"] = (
+        None if language == SOURCE_LANGUAGE else {english: words(english) for english in SCRIPT_WORDS})
     return env
 
 
