@@ -13,7 +13,13 @@ build its words:
   hooks/search_synonyms.py writes), not the English one;
 - each language keeps its own "page not found" page (/hi/404.html): every
   build writes the theme's 404.html at the site's root, so the English one is
-  put back once the other languages are built.
+  put back once the other languages are built;
+- a page names its versions in other languages in the sitemap (the i18n
+  plugin's, with `hreflang` for every page) and in the language switcher's
+  links, not in `<link rel="alternate" hreflang>` in its head: Material's
+  script fetches `sitemap.xml` beside every such link (/contact/sitemap.xml),
+  which does not exist, so every page view cost two requests answered with
+  the 404 page (about 30 kB each here and on CloudFront).
 
 A word without its translation stops the build (chalicelib.languages).
 """
@@ -98,8 +104,28 @@ NOT_FOUND = "404.html"
 _state: dict[str, str] = {}
 
 
+# Words that our settings put in every page's markup in English: the toc extension's
+# `permalink_title` (mkdocs.yml) and the search dialog's name (hooks/theme_fixes.py).
+MARKUP_WORDS = (
+    ('title="{}"', N_("Link to this section")),
+    ('role="dialog" aria-label="{}"', N_("Search")),
+)
+
+HEAD_ALTERNATE = re.compile(r'[ \t]*<link rel="alternate" href="[^"]*" hreflang="[^"]*">\n?')
+
+
 def on_post_page(output: str, page: Any, config: Any) -> str:
-    return own_search(output, site_build_language(config))
+    language = site_build_language(config)
+    return own_search(markup_words(HEAD_ALTERNATE.sub("", output), language), language)
+
+
+def markup_words(output: str, language: str) -> str:
+    if language == SOURCE_LANGUAGE:
+        return output
+    words = _checked(translator(language, "site"))
+    for markup, english in MARKUP_WORDS:
+        output = output.replace(markup.format(english), markup.format(words(english)))
+    return output
 
 
 def own_search(output: str, language: str) -> str:
@@ -119,11 +145,12 @@ def on_post_template(output: str, template_name: str, config: Any) -> str:
         return output
     language = site_build_language(config)
     if language == SOURCE_LANGUAGE:
-        _state[NOT_FOUND] = output
-        return output
+        _state[NOT_FOUND] = HEAD_ALTERNATE.sub("", output)
+        return _state[NOT_FOUND]
     own = Path(config.site_dir) / language / NOT_FOUND
     own.parent.mkdir(parents=True, exist_ok=True)
-    own.write_text(own_search(output, language), encoding="utf-8")
+    own.write_text(own_search(markup_words(HEAD_ALTERNATE.sub("", output), language), language),
+                   encoding="utf-8")
     return _state.get(NOT_FOUND, output)  # the root's stays English
 
 

@@ -38,12 +38,19 @@ def test_switching_language_keeps_the_page(with_js: Visit, path: str) -> None:
 
 
 def test_every_page_names_its_other_language_version_for_search_engines(with_js: Visit) -> None:
+    fetched: list[str] = []
+    with_js.page.on("response", lambda response: fetched.append(f"{response.status} {response.url}"))
     page = with_js.open("/hi/policies/returns/")
-    alternates = {
+    page.wait_for_load_state("networkidle")
+    switcher = {
         link.get_attribute("hreflang"): link.evaluate("a => new URL(a.href).pathname")
-        for link in page.locator("head link[rel=alternate][hreflang]").all()
+        for link in page.locator(".md-header a.md-select__link").all()
     }
-    assert alternates == {"en": "/policies/returns/", "hi": "/hi/policies/returns/"}
+    assert switcher == {"en": "/policies/returns/", "hi": "/hi/policies/returns/"}
+    sitemap = page.request.get("/sitemap.xml").text()
+    entry = sitemap[sitemap.index("/policies/returns/</loc>"):].split("</url>")[0]
+    assert 'hreflang="en"' in entry and 'hreflang="hi"' in entry and "/hi/policies/returns/" in entry
+    assert not [f for f in fetched if f.startswith("404")], "no request for a sitemap beside the page"
 
 
 def test_the_language_switcher_works_without_javascript(without_js: Visit) -> None:
