@@ -76,7 +76,7 @@ def N_(text: str) -> str:
     return text
 
 
-# The sentences of the forms' script (site/assets/javascripts/aftercare-forms.js), which
+# The sentences of the forms' scripts (site/assets/javascripts/aftercare-*.js), which
 # reads them from the page: English pages need none, the others carry their translation.
 SCRIPT_WORDS = (
     N_("You have 1 character remaining"), N_("You have {n} characters remaining"),
@@ -97,6 +97,16 @@ SCRIPT_WORDS = (
     N_("Return window"), N_("open until {date}"), N_("ended on {date}"), N_("Warranty"),
     N_("covers it until {date}"),
     N_("We could not reach our server. Check your connection and try again; what you typed is still here."),
+    # aftercare-attachments.js
+    N_("Uploaded"), N_("Not uploaded: storage refused the file. Remove it and try again."),
+    N_("Not uploaded: we could not reach storage. Remove it and try again."),
+    N_("“{name}” is not a JPEG, PNG, HEIC or PDF file, so it was not added."),
+    N_("“{name}” is larger than {size}, the most a file can be."), N_("“{name}” is empty."),
+    N_("You can attach at most {n} files."), N_("Uploading {name}"), N_("Uploading…"), N_("Remove"),
+    N_("Remove {name}"), N_("Not uploaded: {reason} Remove it and try again."), N_("refused"),
+    N_("Not uploaded: we could not reach our server. Remove it and try again."),
+    N_("Wait until your files have finished uploading, then send the form."),
+    N_("Remove the files that were not uploaded, then send the form."),
 )
 
 CONFIG_BASE = re.compile(r'(<script id="__config" type="application/json">\{.*?"base": ")([^"]*)(")')

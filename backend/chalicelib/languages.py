@@ -28,6 +28,7 @@ from typing import Any
 SOURCE_LANGUAGE = "en"
 LOCALE_DIR = Path(__file__).with_name("locale")
 DATA_DIR = Path(__file__).with_name("data")
+# The gettext domains: the form models' words, and the site's (templates, hooks, scripts).
 DOMAINS = ("forms", "site")
 
 

@@ -21,6 +21,7 @@ from babel.messages.pofile import read_po
 from chalicelib.catalog import catalog
 from chalicelib.languages import (
     DATA_WORDS,
+    DOMAINS,
     LOCALE_DIR,
     data_word,
     glossary,
@@ -215,7 +216,7 @@ def test_every_site_string_has_its_translation(language: str) -> None:
 
 
 @pytest.mark.parametrize("language", OTHER_LANGUAGES)
-@pytest.mark.parametrize("domain", ["forms", "site"])
+@pytest.mark.parametrize("domain", DOMAINS)
 def test_a_translation_keeps_the_placeholders_of_its_english(language: str, domain: str) -> None:
     broken = [
         english for english, words in catalog_messages(language, domain).items()
@@ -313,7 +314,7 @@ def pairs(language: str) -> list[tuple[str, str, str]]:
     """(where, English, translation) for every word of the catalogs and the data files."""
     found = [
         (f"{domain}.po", english, words)
-        for domain in ("forms", "site") for english, words in catalog_messages(language, domain).items()
+        for domain in DOMAINS for english, words in catalog_messages(language, domain).items()
     ]
     for name in DATA_WORDS:
         for path, english in source_words(name).items():

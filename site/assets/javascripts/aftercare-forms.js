@@ -34,6 +34,9 @@
     return out;
   }
 
+  // The attachments script shares these words.
+  window.aftercareWords = t;
+
   function pageLocale() {
     return document.documentElement.lang === "en" ? "en-GB" : (document.documentElement.lang || "en-GB");
   }
