@@ -20,6 +20,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+from chalicelib.languages import (
+    SOURCE_LANGUAGE,
+    MissingTranslation,
+    data_word,
+    site_build_language,
+    translator,
+)
 from chalicelib.rules.catalog import AfterSalesPolicy, Catalog, Product, parse_catalog
 from mkdocs.exceptions import PluginError
 
@@ -67,11 +74,16 @@ def _add_guides_to_nav(nav: list[Any], products: list[Product]) -> bool:
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
-    return render_markers(markdown, page.file.src_uri, _state["catalog"])
+    language = site_build_language(config)
+    try:
+        return render_markers(markdown, page.file.src_uri, _state["catalog"], language)
+    except MissingTranslation as error:
+        raise PluginError(str(error)) from None
 
 
-def render_markers(markdown: str, src_uri: str, catalog: Catalog) -> str:
-    """Replace every catalog marker in one page's Markdown."""
+def render_markers(markdown: str, src_uri: str, catalog: Catalog, language: str = SOURCE_LANGUAGE) -> str:
+    """Replace every catalog marker in one page's Markdown, in the page's language."""
+    model = translator(language, "site")("model")
     products = catalog.products
     policy = catalog.policy
     numbers = {window.name: getattr(policy, window.name) for window in dataclasses.fields(policy)}
@@ -86,56 +98,77 @@ def render_markers(markdown: str, src_uri: str, catalog: Catalog) -> str:
         return products[product_id]
 
     def warranty_terms(match: re.Match[str]) -> str:
-        return warranty_terms_markdown(product_of(match), policy, link)
+        return warranty_terms_markdown(product_of(match), policy, link, language)
 
     def policy_number(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in numbers:
             raise PluginError(f"{src_uri}: no '{name}' in the catalog's [policy] table")
-        return str(numbers[name])
+        value = numbers[name]
+        if isinstance(value, str):
+            return str(data_word(language, "catalog", f"policy.{name}", value))
+        return str(value)
 
-    def amc_products(_: re.Match[str]) -> str:
+    def amc_products(_match: re.Match[str]) -> str:
         offered = [p for p in products.values() if p.amc_offered]
         return "\n".join(
-            f"- [{p.name}]({link(p.guide)}) ({p.category.lower()}, model {p.model})" for p in offered
+            f"- [{p.name}]({link(p.guide)}) ({category(p, language).lower()}, {model} {p.model})"
+            for p in offered
         )
 
     markdown = WARRANTY_TERMS.sub(warranty_terms, markdown)
     markdown = AMC_PRODUCTS.sub(amc_products, markdown)
-    markdown = SERIAL_LOCATION.sub(lambda match: product_of(match).serial_location, markdown)
+    markdown = SERIAL_LOCATION.sub(lambda match: str(data_word(
+        language, "catalog", f"products.{match.group(1)}.serial_location", product_of(match).serial_location)),
+        markdown)
     return POLICY_NUMBER.sub(policy_number, markdown)
 
 
-def _months(months: int) -> str:
+def category(product: Product, language: str) -> str:
+    """A product's category in a language (the product's name stays as printed on it)."""
+    return str(data_word(language, "catalog", f"products.{product.id}.category", product.category))
+
+
+def _months(months: int, language: str = SOURCE_LANGUAGE) -> str:
+    _ = translator(language, "site")
     if months % 12 == 0:
         years = months // 12
-        return f"{months} months ({years} year{'s' if years > 1 else ''})"
-    return f"{months} months"
+        words = _("{months} months ({years} years)") if years > 1 else _("{months} months ({years} year)")
+        return words.format(months=months, years=years)
+    return _("{months} months").format(months=months)
 
 
-def warranty_terms_markdown(product: Product, policy: AfterSalesPolicy, link: Any) -> str:
-    name = product.name
+def warranty_terms_markdown(
+    product: Product, policy: AfterSalesPolicy, link: Any, language: str = SOURCE_LANGUAGE
+) -> str:
+    _ = translator(language, "site")
+    facts = {
+        "name": product.name, "model": product.model, "serial": product.serial_example,
+        "months": _months(product.warranty_months, language),
+        "replacement_days": policy.replacement_window_days, "return_days": policy.return_window_days,
+        "registration_days": policy.registration_window_days,
+        "amc_available": data_word(language, "catalog", "policy.amc_available", policy.amc_available),
+        "amc_link": link("policies/maintenance-contracts.md"), "returns_link": link("policies/returns.md"),
+        "register_link": link("warranty/register.md"),
+    }
     if product.amc_offered:
-        amc = (
-            f"offered for the {name}; you can take one out {policy.amc_available}. See "
-            f"[annual maintenance contracts]({link('policies/maintenance-contracts.md')})."
+        amc = _(
+            "offered for the {name}; you can take one out {amc_available}. See "
+            "[annual maintenance contracts]({amc_link})."
         )
     else:
-        amc = f"not offered for the {name}."
-    return "\n".join(
-        [
-            f"**{name}** (model {product.model}) at a glance:",
-            "",
-            f"- **Warranty period:** {_months(product.warranty_months)} from the date of "
-            "purchase. Repairs, parts and labour for faults in materials or manufacturing "
-            "are free during this time.",
-            f"- **Replacement instead of repair:** if a fault appears within "
-            f"{policy.replacement_window_days} days of purchase.",
-            f"- **Change of mind:** return it unused within {policy.return_window_days} "
-            f"days of purchase; see [returns]({link('policies/returns.md')}).",
-            f"- **Registration:** [register online]({link('warranty/register.md')}) within "
-            f"{policy.registration_window_days} days of purchase, with the serial number "
-            f"from the product's label (it looks like `{product.serial_example}`).",
-            f"- **Annual maintenance contract:** {amc}",
-        ]
-    )
+        amc = _("not offered for the {name}.")
+    lines = [
+        _("**{name}** (model {model}) at a glance:"),
+        "",
+        _("- **Warranty period:** {months} from the date of purchase. Repairs, parts and labour for "
+          "faults in materials or manufacturing are free during this time."),
+        _("- **Replacement instead of repair:** if a fault appears within {replacement_days} days "
+          "of purchase."),
+        _("- **Change of mind:** return it unused within {return_days} days of purchase; see "
+          "[returns]({returns_link})."),
+        _("- **Registration:** [register online]({register_link}) within {registration_days} days of "
+          "purchase, with the serial number from the product's label (it looks like `{serial}`)."),
+        _("- **Annual maintenance contract:** {amc}"),
+    ]
+    return "\n".join(line.format(**facts, amc=amc.format(**facts)) for line in lines)

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
-from chalicelib.web.posts import API_BASE, HONEYPOT_FIELD
+from chalicelib.languages import SOURCE_LANGUAGE, MissingTranslation, site_build_language, translator
+from chalicelib.web.posts import API_BASE, HONEYPOT_FIELD, LANGUAGE_FIELD
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.pages import Page
 
@@ -36,6 +37,25 @@ RELATIVE_LINK = re.compile(r'(\s(?:href|src|action)=")(?![#/]|[a-z][a-z0-9+.-]*:
 FORM_MARKER = re.compile(r'<!--\s*form:\s*([a-z_]+)(?:\s+submit="([^"<>]*)")?\s*-->')
 # Choices up to this many are radio buttons (all visible at once); more, a list box.
 MAX_RADIOS = 5
+
+
+@dataclass(frozen=True)
+class Words:
+    """A form's words in one language: the model's own (`forms` catalog) and the site's (`site`)."""
+
+    language: str = SOURCE_LANGUAGE
+
+    def form(self, text: str) -> str:
+        return self._translate("forms", text)
+
+    def site(self, text: str) -> str:
+        return self._translate("site", text)
+
+    def _translate(self, domain: str, text: str) -> str:
+        try:
+            return str(translator(self.language, domain)(text))
+        except MissingTranslation as error:
+            raise PluginError(str(error)) from None
 
 
 @dataclass(frozen=True)
@@ -85,24 +105,28 @@ def on_config(config: Any) -> Any:
 
 def on_page_content(content: str, page: Page, config: Any, files: Any) -> str:
     specs: dict[str, FormSpec] = _state["specs"]
+    words = Words(site_build_language(config))
 
     def replace(match: re.Match[str]) -> str:
         kind, submit = match.group(1), match.group(2)
         if kind not in specs:
             raise PluginError(f"{page.file.src_uri}: no form '{kind}' (known: {sorted(specs)})")
         _state["form_pages"][kind] = page
-        return render_form(specs[kind], _state["names"], submit_label=submit)
+        return render_form(specs[kind], _state["names"], submit_label=submit, words=words)
 
     return FORM_MARKER.sub(replace, content)
 
 
 def on_post_build(config: Any) -> None:
-    """Keep each form's finished page for the API (see SITE_PAGES)."""
-    shutil.rmtree(SITE_PAGES, ignore_errors=True)
-    SITE_PAGES.mkdir(parents=True)
+    """Keep each form's finished page for the API (see SITE_PAGES); other languages' in a folder each."""
+    language = site_build_language(config)
+    if language == SOURCE_LANGUAGE:  # the first build of every run
+        shutil.rmtree(SITE_PAGES, ignore_errors=True)
+    pages = SITE_PAGES if language == SOURCE_LANGUAGE else SITE_PAGES / language
+    pages.mkdir(parents=True, exist_ok=True)
     for kind, page in _state["form_pages"].items():
         built = Path(config.site_dir) / page.file.dest_uri
-        (SITE_PAGES / f"{kind}.html").write_text(
+        (pages / f"{kind}.html").write_text(
             absolute_links(built.read_text(encoding="utf-8"), "/" + page.url), encoding="utf-8"
         )
 
@@ -172,9 +196,16 @@ def _choice_value(value: Any) -> str:
 
 
 def render_form(
-    spec: FormSpec, names: dict[str, str], submit_label: str | None = None, env: Any = None
+    spec: FormSpec, names: dict[str, str], submit_label: str | None = None, env: Any = None,
+    words: Words | None = None,
 ) -> str:
-    """One form through the theme's `partials/af-form.html`, from the model's JSON schema."""
+    """One form through the theme's `partials/af-form.html`, from the model's JSON schema.
+
+    In a language other than English every word comes from its catalogs, and
+    the form carries the language in a hidden field so that the answer can
+    follow it; it posts to the same route.
+    """
+    words = words or Words()
     schema = spec.model.model_json_schema()
     defs = schema.get("$defs", {})
     required = set(schema.get("required", []))
@@ -185,21 +216,38 @@ def render_form(
             "class_": "af-form", "id": prefix, "action": spec.action, "method": "post",
             "novalidate": True, "data_af_form": spec.kind,
             "data_af_mode": "lookup" if spec.lookup else "submit",
-            "data_af_title": spec.title.lower(),
+            "data_af_title": words.form(spec.title).lower(),
         },
         "fields": [
-            field_view(prefix, name, _resolve(prop, defs), name in required, names)
+            field_view(prefix, name, _translated(_resolve(prop, defs), words), name in required, names,
+                       words)
             for name, prop in schema["properties"].items()
         ],
         "honeypot": HONEYPOT_FIELD,
-        "submit": submit_label or ("Check" if spec.lookup else f"Send {spec.title.lower()}"),
+        "language": None if words.language == SOURCE_LANGUAGE else {
+            "type": "hidden", "name": LANGUAGE_FIELD, "value": words.language},
+        "submit": submit_label or (words.site("Check") if spec.lookup else words.site("Send {form}").format(
+            form=words.form(spec.title).lower())),
     }
     template = (env or theme_env()).get_template(FORM_PARTIAL)
-    return str(template.render(form=form)).strip()
+    return str(template.render(form=form, _=words.site)).strip()
+
+
+def _translated(prop: dict[str, Any], words: Words) -> dict[str, Any]:
+    """A field's label, hint and choice labels in the form's language."""
+    prop = dict(prop)
+    for key in ("title", "description"):
+        if prop.get(key):
+            prop[key] = words.form(prop[key])
+    for holder in (prop, prop.get("items") if isinstance(prop.get("items"), dict) else None):
+        if holder and holder.get("x-labels"):
+            holder["x-labels"] = {value: words.form(label) for value, label in holder["x-labels"].items()}
+    return prop
 
 
 def field_view(
-    prefix: str, name: str, prop: dict[str, Any], required: bool, names: dict[str, str]
+    prefix: str, name: str, prop: dict[str, Any], required: bool, names: dict[str, str],
+    words: Words | None = None,
 ) -> dict[str, Any]:
     """What the partial needs to draw one field: which widget, its label, hint and attributes."""
     if prop.get("type") == "object":
@@ -207,11 +255,12 @@ def field_view(
     field_id = f"{prefix}-{name.replace('_', '-')}"
     hint = prop.get("description")
     hint_id = f"{field_id}-hint" if hint else None
+    words = words or Words()
     # A hint that depends on the product chosen (where its serial label is): the script swaps it.
     per_product = prop.get("x-hint-per-product")
     view: dict[str, Any] = {
         "id": field_id, "name": name, "hint": hint, "hint_id": hint_id,
-        "label": prop.get("title") or name.replace("_", " ").capitalize(),
+        "label": prop.get("title") or words.form(name.replace("_", " ").capitalize()),
         "hint_per_product": json.dumps(per_product) if per_product else None,
     }
     if prop.get("x-widget") == "files":
@@ -228,9 +277,9 @@ def field_view(
         }}
     choices = _choices(prop)
     if choices is None:
-        return {**view, **_text_control(field_id, name, prop, required, hint_id)}
+        return {**view, **_text_control(field_id, name, prop, required, hint_id, words)}
     if _as_choice_group(prop, choices):
-        return {**view, **_choice_group(field_id, name, prop, choices, names, required, hint_id)}
+        return {**view, **_choice_group(field_id, name, prop, choices, names, required, hint_id, words)}
     return {**view, **_select(field_id, name, prop, choices, names, required, hint_id)}
 
 
@@ -273,14 +322,14 @@ def _option_label(value: Any, prop: dict[str, Any], names: dict[str, str]) -> st
 
 
 def _text_control(
-    field_id: str, name: str, prop: dict[str, Any], required: bool, hint_id: str | None
+    field_id: str, name: str, prop: dict[str, Any], required: bool, hint_id: str | None, words: Words
 ) -> dict[str, Any]:
     common = {
         "id": field_id, "name": name, "required": required, "aria_describedby": hint_id,
         "autocomplete": prop.get("x-autocomplete"), "maxlength": prop.get("maxLength"),
     }
     if prop.get("x-widget") == "textarea":
-        return _textarea(field_id, common, prop.get("maxLength"), hint_id)
+        return _textarea(field_id, common, prop.get("maxLength"), hint_id, words)
     value_type = prop.get("type")
     numeric = value_type in ("integer", "number")
     input_type = prop.get("x-input-type") or {"date": "date", "email": "email"}.get(
@@ -297,7 +346,7 @@ def _text_control(
 
 
 def _textarea(
-    field_id: str, common: dict[str, Any], limit: int | None, hint_id: str | None
+    field_id: str, common: dict[str, Any], limit: int | None, hint_id: str | None, words: Words
 ) -> dict[str, Any]:
     """A message box that says its limit before it is reached and lets people see when they pass it.
 
@@ -311,7 +360,8 @@ def _textarea(
     described_by = " ".join(filter(None, [hint_id, count_id]))
     return {
         "widget": "textarea",
-        "count": {"id": count_id, "text": f"You can enter up to {limit:,} characters."},
+        "count": {"id": count_id,
+                  "text": words.site("You can enter up to {limit} characters.").format(limit=f"{limit:,}")},
         "control": {**common, "rows": 6, "maxlength": None, "data_af_maxlength": limit,
                     "aria_describedby": described_by},
     }
@@ -319,7 +369,7 @@ def _textarea(
 
 def _choice_group(
     field_id: str, name: str, prop: dict[str, Any], choices: list[Any], names: dict[str, str],
-    required: bool, hint_id: str | None,
+    required: bool, hint_id: str | None, words: Words,
 ) -> dict[str, Any]:
     multiple = prop.get("type") == "array"
     value_type = _item(prop).get("type") if multiple else prop.get("type")
@@ -339,7 +389,7 @@ def _choice_group(
     if not multiple and not required and default is None:
         # A chosen radio button cannot be unchosen: an optional question offers
         # an explicit way back to no answer, which is sent as nothing at all.
-        options.append({"label": "No answer", "control": {
+        options.append({"label": words.site("No answer"), "control": {
             "type": "radio", "id": f"{field_id}-none", "name": name, "value": "", "checked": True,
         }})
     return {"widget": "choices", "options": options,

@@ -18,6 +18,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+from chalicelib.languages import (
+    SOURCE_LANGUAGE,
+    MissingTranslation,
+    data_word,
+    site_build_language,
+    translator,
+)
 from chalicelib.rules.catalog import catalog
 from chalicelib.rules.retailer import Retailer, retailer
 from mkdocs.exceptions import PluginError
@@ -40,11 +47,28 @@ def on_serve(server: Any, config: Any, builder: Any) -> Any:
     return server
 
 
+def on_env(env: Any, config: Any, files: Any) -> Any:
+    """The footer's opening hours in the language of the build (the other facts are names and numbers)."""
+    try:
+        env.globals["retailer_hours"] = hours(config.extra["retailer"], site_build_language(config))
+    except MissingTranslation as error:
+        raise PluginError(str(error)) from None
+    return env
+
+
+def hours(shop: Retailer, language: str) -> list[str]:
+    return list(data_word(language, "retailer", "contact.hours", list(shop.contact.hours)))
+
+
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
-    return render_markers(markdown, page.file.src_uri, config.extra["retailer"])
+    try:
+        language = site_build_language(config)
+        return render_markers(markdown, page.file.src_uri, config.extra["retailer"], language)
+    except MissingTranslation as error:
+        raise PluginError(str(error)) from None
 
 
-def render_markers(markdown: str, src_uri: str, shop: Retailer) -> str:
+def render_markers(markdown: str, src_uri: str, shop: Retailer, language: str = SOURCE_LANGUAGE) -> str:
     def fact(match: re.Match[str]) -> str:
         name = match.group(1)
         facts = {
@@ -58,36 +82,43 @@ def render_markers(markdown: str, src_uri: str, shop: Retailer) -> str:
             raise PluginError(f"{src_uri}: no retailer fact '{name}' (known: {', '.join(facts)})")
         return facts[name]
 
-    markdown = RETAILER_CONTACT.sub(lambda _: contact_markdown(shop), markdown)
-    markdown = PRODUCT_GUIDES.sub(lambda _: product_guides_markdown(src_uri), markdown)
+    markdown = RETAILER_CONTACT.sub(lambda _: contact_markdown(shop, language), markdown)
+    markdown = PRODUCT_GUIDES.sub(lambda _: product_guides_markdown(src_uri, language), markdown)
     return RETAILER_FACT.sub(fact, markdown)
 
 
-def contact_markdown(shop: Retailer) -> str:
+def contact_markdown(shop: Retailer, language: str = SOURCE_LANGUAGE) -> str:
     """How to reach a person, as a definition list (the contact page and the home page)."""
     contact = shop.contact
+    _ = translator(language, "site")
     lines = [
-        "Phone",
+        _("Phone"),
         f":   [{contact.phone}]({contact.phone_link})",
         "",
-        "Opening hours",
-        *[f":   {line}" for line in contact.hours],
+        _("Opening hours"),
+        *[f":   {line}" for line in hours(shop, language)],
         "",
-        "Email",
+        _("Email"),
         f":   [{contact.email}](mailto:{contact.email})",
         "",
-        "Address",
+        _("Address"),
         f":   {shop.legal_name}<br>" + "<br>".join(contact.address),
     ]
     return "\n".join(lines)
 
 
-def product_guides_markdown(src_uri: str) -> str:
+def product_guides_markdown(src_uri: str, language: str = SOURCE_LANGUAGE) -> str:
     """One Material grid card per product: its name, linking to the guide, and its category."""
     here = posixpath.dirname(src_uri) or "."
+    model = translator(language, "site")("model")
     cards = [
         f"-   **[{product.name}]({posixpath.relpath(product.guide, here)})**\n\n"
-        f"    {product.category} · model {product.model}"
+        f"    {category(product.id, product.category, language)} · {model} {product.model}"
         for product in catalog().products.values()
     ]
     return '<div class="grid cards" markdown>\n\n' + "\n\n".join(cards) + "\n\n</div>"
+
+
+def category(product_id: str, english: str, language: str) -> str:
+    """A product's category in a language, from the catalog's translation (product names stay as printed)."""
+    return str(data_word(language, "catalog", f"products.{product_id}.category", english))

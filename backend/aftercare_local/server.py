@@ -18,6 +18,7 @@ import importlib.util
 import io
 import json
 import os
+import re
 import secrets
 import sys
 import threading
@@ -31,7 +32,7 @@ from urllib.parse import parse_qsl, unquote
 from chalice.config import Config
 from chalice.local import LocalGateway, LocalGatewayException
 from chalicelib.console.door import Console
-from chalicelib.console.door import Request as ConsoleRequest
+from chalicelib.console.exchange import Request as ConsoleRequest
 from chalicelib.console.function import console_from, in_a_thread
 from chalicelib.settings import ConfigurationError
 
@@ -40,6 +41,8 @@ from aftercare_local.paths import BACKEND, INFRA_TEMPLATE, REPO
 
 API_PREFIX = "/api"
 STAFF_PREFIX = "/staff"
+# A language's folder of the site (/hi/), which holds that language's own 404.html.
+LANGUAGE_FOLDER = re.compile(r"[a-z]{2}(?:-[A-Za-z]{2,4})?")
 # What CloudFront compresses for browsers that accept it (the site's text files).
 COMPRESSIBLE = {".html", ".css", ".js", ".json", ".xml", ".svg", ".txt"}
 # API Gateway refuses payloads over 10 MB before the function sees them.
@@ -243,7 +246,7 @@ class OneOriginHandler(SimpleHTTPRequestHandler):
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """The site's 404 page for a missing file; anything else in the API's error shape."""
-        not_found_page = Path(self.directory) / "404.html"
+        not_found_page = self._not_found_page()
         if code == HTTPStatus.NOT_FOUND and not_found_page.exists():
             body = not_found_page.read_bytes()
             content_type = "text/html; charset=utf-8"
@@ -265,6 +268,13 @@ class OneOriginHandler(SimpleHTTPRequestHandler):
         self.end_headers()
         if getattr(self, "command", None) != "HEAD":
             self.wfile.write(body)
+
+    def _not_found_page(self) -> Path:
+        """The 404 page in the language of the path (/hi/... -> hi/404.html), else the site's own."""
+        first = (getattr(self, "path", "") or "").lstrip("/").split("/", 1)[0]
+        if LANGUAGE_FOLDER.fullmatch(first) and (Path(self.directory) / first / "404.html").is_file():
+            return Path(self.directory) / first / "404.html"
+        return Path(self.directory) / "404.html"
 
     def _read_body(self) -> bytes | None:
         """The body as API Gateway would pass it: by Content-Length, or de-chunked."""

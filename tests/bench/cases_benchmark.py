@@ -69,7 +69,8 @@ def case_items(count: int, *, closed: bool) -> list[dict[str, object]]:
 def console_pages(env: dict[str, str], runs: int) -> tuple[float, float, int]:
     """The console's queue page over every open case, and one case page, each the best of `runs`,
     drawn by the console's own door with a signed-in handler's session (no provider is asked)."""
-    from chalicelib.console.door import Console, Request
+    from chalicelib.console.door import Console
+    from chalicelib.console.exchange import Request
     from chalicelib.console.session import SESSION_COOKIE, seal_session, start_session
     from chalicelib.console.signin import HttpAnswer, StaffIdentity, StaffSignIn
     from chalicelib.intake.receiving import Intake

@@ -11,7 +11,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from chalicelib.console.door import ROUTES, Console, Request, display_name
+from chalicelib.console.door import ROUTES, Console, display_name
+from chalicelib.console.exchange import Request
 from chalicelib.console.session import SESSION_COOKIE, seal_session, start_session
 from chalicelib.console.signin import HttpAnswer, StaffIdentity, StaffSignIn
 from chalicelib.staff.desk import StaffDesk

@@ -13,6 +13,7 @@ from html import unescape
 from pathlib import Path
 
 import pytest
+from chalicelib.languages import data_word, languages
 from chalicelib.rules.catalog import catalog
 from chalicelib.rules.retailer import RetailerSettingError, parse_retailer, retailer
 
@@ -105,7 +106,9 @@ def test_contact_page_and_every_footer_show_phone_hours_and_address_from_the_set
         html = (built / path / "index.html").read_text(encoding="utf-8")
         footer = html[html.index('<footer class="md-footer"') :]
         assert retailer().contact.phone_link in footer, path
-        for line in (*retailer().contact.hours, *retailer().contact.address):
+        language = path.split("/")[0] if path.split("/")[0] in languages() else "en"
+        hours = data_word(language, "retailer", "contact.hours", list(retailer().contact.hours))
+        for line in (*hours, *retailer().contact.address):
             assert line in unescape(footer), (path, line)
 
 

@@ -26,6 +26,16 @@ def test_plain_html_form_post_is_decoded() -> None:
     assert post.referer_path == "/contact/"
 
 
+def test_the_page_s_language_is_taken_out_of_the_fields_the_form_models_check() -> None:
+    # Hindi pages send language=hi; the models refuse unknown fields, so it travels beside them.
+    post = decode(
+        {"content-type": "application/x-www-form-urlencoded"}, b"name=Ann&language=hi&website="
+    )
+    assert post.fields == {"name": "Ann"}
+    assert post.language == "hi"
+    assert decode({"content-type": "application/json"}, b'{"name": "Ann"}').language is None
+
+
 @pytest.mark.parametrize(("headers", "body", "status"), [
     ({"content-type": "text/plain"}, b"hi", 415),
     ({"content-type": "multipart/form-data; boundary=x"}, b"", 415),

@@ -12,15 +12,16 @@ import re
 import time
 import traceback
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from chalicelib.cases.book import Change
 from chalicelib.console import pages, queues, rooms
 from chalicelib.console.exceptions import CsrfTokenMismatch, SessionInvalid, SignInError
+from chalicelib.console.exchange import Answer, Request
 from chalicelib.console.session import (
     ATTEMPT_COOKIE,
     SESSION_COOKIE,
@@ -57,34 +58,6 @@ CONTENT_SECURITY_POLICY = (
     "frame-ancestors 'none'; base-uri 'none'"
 )
 STYLESHEET = Path(__file__).with_name("console.css")
-
-
-@dataclass(frozen=True)
-class Request:
-    """One request as the door reads it, whichever way it came (Lambda function URL, local server)."""
-
-    method: str
-    path: str
-    query: Mapping[str, str] = field(default_factory=dict)
-    headers: Mapping[str, str] = field(default_factory=dict)  # names in lower case
-    body: bytes = b""
-
-    @property
-    def host(self) -> str:
-        return self.headers.get("host", "")
-
-    def form(self) -> dict[str, str]:
-        if not (self.headers.get("content-type") or "").startswith("application/x-www-form-urlencoded"):
-            return {}
-        return dict(parse_qsl(self.body.decode("utf-8", "replace"), keep_blank_values=True))
-
-
-@dataclass
-class Answer:
-    status: int
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-    cookies: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

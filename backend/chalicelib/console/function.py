@@ -15,7 +15,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from chalicelib.console.door import Answer, Console, Request
+from chalicelib.console.door import Console
+from chalicelib.console.exchange import Answer, Request
 from chalicelib.console.signin import StaffSignIn, urllib_fetch
 from chalicelib.settings import ConfigurationError, Settings
 from chalicelib.staff.desk import StaffDesk

@@ -12,9 +12,10 @@ import io
 import json
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from chalicelib.console import pages
+from chalicelib.console.exchange import Answer, Request, Services
 from chalicelib.console.session import StaffSession
 from chalicelib.crypto.keys import normalise_email
 from chalicelib.forms.fields import Email
@@ -25,17 +26,12 @@ from chalicelib.staff.sheets import FORMATS
 from chalicelib.staff.subject_copy import as_html
 from chalicelib.store.items import CONSENT_KINDS
 
-if TYPE_CHECKING:
-    from chalicelib.console.door import Answer, Console, Request
-
 AUDIT_PAGE_ROWS = 100
 AUDIT_COLUMNS = ("created_at", "actor", "action", "kinds", "item_count", "outcome", "about_subject", "detail")
 OUTBOX_VIEWS = {"waiting": "Pending and failed", "pending": "Pending", "failed": "Failed", "all": "All"}
 
 
 def _answer(status: int, html: str) -> Answer:
-    from chalicelib.console.door import Answer
-
     return Answer(status, html.encode())
 
 
@@ -62,7 +58,7 @@ def _refused(problem: StaffError, session: StaffSession, title: str = "That did 
 # -- a person's data ----------------------------------------------------------------------
 
 
-def people(console: Console, request: Request, session: StaffSession) -> Answer:
+def people(console: Services, request: Request, session: StaffSession) -> Answer:
     return _answer(
         200,
         pages.render(
@@ -71,7 +67,7 @@ def people(console: Console, request: Request, session: StaffSession) -> Answer:
     )
 
 
-def people_post(console: Console, request: Request, session: StaffSession) -> Answer:
+def people_post(console: Services, request: Request, session: StaffSession) -> Answer:
     """Find, copy, correct, withdraw consents or erase: the form's `action` says which."""
     form = request.form()
     email = _email(form.get("email", ""))
@@ -129,8 +125,6 @@ def people_post(console: Console, request: Request, session: StaffSession) -> An
 
 
 def _copy(document: dict[str, Any], wanted: str) -> Answer:
-    from chalicelib.console.door import Answer
-
     if wanted == "json":
         body = json.dumps(document, ensure_ascii=False, indent=2).encode()
         kind, name = "application/json; charset=utf-8", "personal-data-copy.json"
@@ -179,7 +173,7 @@ def _erase(desk: Any, session: StaffSession, email: str, again: str, confirmed: 
 # -- the outbox ---------------------------------------------------------------------------
 
 
-def outbox(console: Console, request: Request, session: StaffSession) -> Answer:
+def outbox(console: Services, request: Request, session: StaffSession) -> Answer:
     which = request.query.get("which", "waiting")
     which = which if which in OUTBOX_VIEWS else "waiting"
     try:
@@ -200,9 +194,7 @@ def outbox(console: Console, request: Request, session: StaffSession) -> Answer:
     )
 
 
-def outbox_post(console: Console, request: Request, session: StaffSession) -> Answer:
-    from chalicelib.console.door import Answer
-
+def outbox_post(console: Services, request: Request, session: StaffSession) -> Answer:
     form = request.form()
     desk = console.desk_for(session.identity.email)
     try:
@@ -225,7 +217,7 @@ def outbox_post(console: Console, request: Request, session: StaffSession) -> An
 
 
 def _audit_rows(
-    console: Console, request: Request, session: StaffSession, email: str | None
+    console: Services, request: Request, session: StaffSession, email: str | None
 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
     query = request.query
     filters = {name: query.get(name, "")[:80] for name in ("action", "actor", "since", "until")}
@@ -245,7 +237,7 @@ def _moment(text: str) -> datetime | None:
         return None
 
 
-def audit(console: Console, request: Request, session: StaffSession, email: str | None = None) -> Answer:
+def audit(console: Services, request: Request, session: StaffSession, email: str | None = None) -> Answer:
     try:
         rows, filters = _audit_rows(console, request, session, email)
     except StaffError as problem:
@@ -272,7 +264,7 @@ def audit(console: Console, request: Request, session: StaffSession, email: str 
     )
 
 
-def audit_post(console: Console, request: Request, session: StaffSession) -> Answer:
+def audit_post(console: Services, request: Request, session: StaffSession) -> Answer:
     """The trail about one person: their address in the form's body, matched by its keyed hash."""
     email = _email(request.form().get("email", ""))
     if email is None:
@@ -280,9 +272,7 @@ def audit_post(console: Console, request: Request, session: StaffSession) -> Ans
     return audit(console, request, session, email)
 
 
-def audit_csv(console: Console, request: Request, session: StaffSession) -> Answer:
-    from chalicelib.console.door import Answer
-
+def audit_csv(console: Services, request: Request, session: StaffSession) -> Answer:
     try:
         rows, _ = _audit_rows(console, request, session, None)
     except StaffError as problem:
@@ -331,7 +321,7 @@ def _export_request(values: Any) -> ExportRequest:
     )
 
 
-def exports(console: Console, request: Request, session: StaffSession) -> Answer:
+def exports(console: Services, request: Request, session: StaffSession) -> Answer:
     from chalicelib.staff.records import exportable_kinds
 
     wanted = _export_request(request.query)
@@ -350,9 +340,7 @@ def exports(console: Console, request: Request, session: StaffSession) -> Answer
     )
 
 
-def exports_post(console: Console, request: Request, session: StaffSession) -> Answer:
-    from chalicelib.console.door import Answer
-
+def exports_post(console: Services, request: Request, session: StaffSession) -> Answer:
     wanted = _export_request(request.form())
     try:
         job = console.export_jobs().create(session.identity.email, wanted)
@@ -362,7 +350,7 @@ def exports_post(console: Console, request: Request, session: StaffSession) -> A
     return Answer(303, b"", {"Location": f"/staff/exports/{job.job_id}"})
 
 
-def export_page(console: Console, request: Request, session: StaffSession, job_id: str) -> Answer:
+def export_page(console: Services, request: Request, session: StaffSession, job_id: str) -> Answer:
     try:
         job = console.export_jobs().load(job_id, session.identity.email)
     except StaffError as problem:
@@ -374,9 +362,7 @@ def export_page(console: Console, request: Request, session: StaffSession, job_i
     return answer
 
 
-def export_file(console: Console, request: Request, session: StaffSession, job_id: str) -> Answer:
-    from chalicelib.console.door import Answer
-
+def export_file(console: Services, request: Request, session: StaffSession, job_id: str) -> Answer:
     try:
         jobs = console.export_jobs()
         url = jobs.link(jobs.load(job_id, session.identity.email))

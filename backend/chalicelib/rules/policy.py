@@ -96,8 +96,9 @@ def _lawful_basis(kind: str, spec: dict[str, Any], bases: dict[str, Any]) -> Law
     return LawfulBasis(bases[key]["name"], bases[key]["article"], why.strip())
 
 
-def parse_policy(text: str) -> DataPolicy:
-    raw = tomllib.loads(text)
+def parse_policy(text: str | dict[str, Any]) -> DataPolicy:
+    """The policy from its TOML text, or from that text already read (in another language's words)."""
+    raw = tomllib.loads(text) if isinstance(text, str) else text
     kinds = raw["kinds"]
     bases = raw.get("lawful_bases", {})
     return DataPolicy(

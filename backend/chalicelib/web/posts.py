@@ -28,6 +28,9 @@ RETRY_AFTER_SECONDS = 5
 
 # Fields a form may carry beside the model's own: never stored.
 HONEYPOT_FIELD = "website"
+# The language of the page a form was sent from (the site's Hindi pages send `hi`), so the
+# answer can be in it: a transport field, like the honeypot, never part of a submission.
+LANGUAGE_FIELD = "language"
 IDEMPOTENCY_FIELD = "idempotency_key"
 MAX_IDEMPOTENCY_KEY = 128
 # Every form is a flat object of a dozen fields: these bounds leave room and
@@ -72,6 +75,7 @@ class FormPost:
     referer_path: str = "/"
     site_origin: str | None = None  # the origin of the page that posted (Origin, else Referer)
     site: str = UNKNOWN_SITE  # SAME_SITE, CROSS_SITE or UNKNOWN_SITE (see `origin_of`)
+    language: str | None = None  # as the page sent it (LANGUAGE_FIELD); unchecked: a hint only
 
 
 def decode(headers: dict[str, str], body: bytes | None, site_origins: tuple[str, ...] = ()) -> FormPost:
@@ -93,6 +97,7 @@ def decode(headers: dict[str, str], body: bytes | None, site_origins: tuple[str,
         raise BadRequest(400, "Send the form as UTF-8 text.") from None
     fields = _form_fields(text) if from_browser_form else _json_fields(text)
     honeypot = fields.pop(HONEYPOT_FIELD, None)
+    language = fields.pop(LANGUAGE_FIELD, None)
     body_key = fields.pop(IDEMPOTENCY_FIELD, None)
     key = headers.get("idempotency-key")
     if key is None:
@@ -109,6 +114,7 @@ def decode(headers: dict[str, str], body: bytes | None, site_origins: tuple[str,
         referer_path=_same_site_path(headers.get("referer")),
         site_origin=_origin(headers.get("origin")) or _origin(headers.get("referer")),
         site=origin_of(headers, site_origins),
+        language=language if isinstance(language, str) and len(language) <= 16 else None,
     )
 
 

@@ -4,9 +4,15 @@
  * a presigned POST from /api/uploads, with a progress bar and a Remove button;
  * the form itself carries only the upload ids, in one hidden field. Without
  * this script the form says that files need JavaScript and is sent without.
+ * Its sentences are English; other languages' pages translate them
+ * (aftercare-forms.js: aftercareWords).
  */
 (function () {
   "use strict";
+
+  function t(text, values) {
+    return window.aftercareWords ? window.aftercareWords(text, values) : text;
+  }
 
   var TYPES = {
     "image/jpeg": "image/jpeg", "image/png": "image/png", "image/heic": "image/heic",
@@ -92,15 +98,15 @@
         if (request.status >= 200 && request.status < 300) {
           entry.uploadId = issued.upload_id;
           entry.progress.value = 1;
-          entry.status.textContent = "Uploaded";
+          entry.status.textContent = t("Uploaded");
           refresh();
         } else {
-          failed(entry, "Not uploaded: storage refused the file. Remove it and try again.");
+          failed(entry, t("Not uploaded: storage refused the file. Remove it and try again."));
         }
       });
       request.addEventListener("error", function () {
         entry.request = null;
-        failed(entry, "Not uploaded: we could not reach storage. Remove it and try again.");
+        failed(entry, t("Not uploaded: we could not reach storage. Remove it and try again."));
       });
       request.open("POST", issued.url);
       request.send(body);
@@ -108,18 +114,20 @@
 
     function add(file) {
       var type = typeOf(file);
-      if (!type) return "“" + file.name + "” is not a JPEG, PNG, HEIC or PDF file, so it was not added.";
-      if (file.size > maxBytes) return "“" + file.name + "” is larger than " + megabytes(maxBytes) + ", the most a file can be.";
-      if (file.size < 1) return "“" + file.name + "” is empty.";
-      if (files.length >= maxFiles) return "You can attach at most " + maxFiles + " files.";
+      if (!type) return t("“{name}” is not a JPEG, PNG, HEIC or PDF file, so it was not added.", { name: file.name });
+      if (file.size > maxBytes) {
+        return t("“{name}” is larger than {size}, the most a file can be.", { name: file.name, size: megabytes(maxBytes) });
+      }
+      if (file.size < 1) return t("“{name}” is empty.", { name: file.name });
+      if (files.length >= maxFiles) return t("You can attach at most {n} files.", { n: maxFiles });
       var item = element("li", { class: "af-file" });
       var entry = {
         file: file, item: item,
-        progress: element("progress", { max: "1", value: "0", "aria-label": "Uploading " + file.name }),
-        status: element("span", { class: "af-file__status" }, "Uploading…")
+        progress: element("progress", { max: "1", value: "0", "aria-label": t("Uploading {name}", { name: file.name }) }),
+        status: element("span", { class: "af-file__status" }, t("Uploading…"))
       };
-      var button = element("button", { type: "button", class: "md-button af-file__remove" }, "Remove");
-      button.setAttribute("aria-label", "Remove " + file.name);
+      var button = element("button", { type: "button", class: "md-button af-file__remove" }, t("Remove"));
+      button.setAttribute("aria-label", t("Remove {name}", { name: file.name }));
       button.addEventListener("click", function () { remove(entry); });
       item.appendChild(element("span", { class: "af-file__name" }, file.name + " (" + megabytes(file.size) + ")"));
       item.appendChild(entry.progress);
@@ -137,9 +145,9 @@
       }).then(function (answer) {
         if (files.indexOf(entry) < 0) return;  // removed meanwhile
         if (answer.ok) send(entry, answer.data);
-        else failed(entry, "Not uploaded: " + ((answer.data && answer.data.message) || "refused") + " Remove it and try again.");
+        else failed(entry, t("Not uploaded: {reason} Remove it and try again.", { reason: (answer.data && answer.data.message) || t("refused") }));
       }).catch(function () {
-        failed(entry, "Not uploaded: we could not reach our server. Remove it and try again.");
+        failed(entry, t("Not uploaded: we could not reach our server. Remove it and try again."));
       });
       return "";
     }
@@ -157,8 +165,8 @@
 
     // Registered before the form's own sender (capture): a form is not sent while files travel.
     fieldset.afFilesPending = function () {
-      return files.some(function (f) { return !f.uploadId && !f.failed; }) ? "Wait until your files have finished uploading, then send the form."
-        : files.some(function (f) { return f.failed; }) ? "Remove the files that were not uploaded, then send the form." : "";
+      return files.some(function (f) { return !f.uploadId && !f.failed; }) ? t("Wait until your files have finished uploading, then send the form.")
+        : files.some(function (f) { return f.failed; }) ? t("Remove the files that were not uploaded, then send the form.") : "";
     };
   }
 

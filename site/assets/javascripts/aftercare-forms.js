@@ -4,8 +4,12 @@
  * Without this script every form posts as plain HTML and the API answers with
  * a page of its own. With it, a form sends JSON, shows errors next to the
  * fields (GOV.UK error-summary pattern) and shows the reference in place.
- * It listens on the document, so Material's instant navigation, which swaps
- * pages without reloading scripts, needs nothing more.
+ * It listens on the document, so it needs nothing more if pages are ever
+ * swapped without reloading scripts (Material's instant navigation).
+ *
+ * Its words are English; a page in another language carries their
+ * translations in <script id="af-words"> (hooks/site_languages.py), and dates
+ * and numbers follow the page's <html lang>.
  */
 (function () {
   "use strict";
@@ -16,6 +20,25 @@
 
   if (!window.fetch || !window.crypto || !window.crypto.randomUUID) {
     return; // an old browser keeps the plain HTML path
+  }
+
+  function words() {
+    var holder = document.getElementById("af-words");
+    try { return holder ? JSON.parse(holder.textContent) : {}; } catch (error) { return {}; }
+  }
+
+  /* One of this script's sentences in the page's language, with {name} filled in. */
+  function t(text, values) {
+    var out = words()[text] || text;
+    Object.keys(values || {}).forEach(function (name) { out = out.split("{" + name + "}").join(values[name]); });
+    return out;
+  }
+
+  // The attachments script shares these words.
+  window.aftercareWords = t;
+
+  function pageLocale() {
+    return document.documentElement.lang === "en" ? "en-GB" : (document.documentElement.lang || "en-GB");
   }
 
   function markShown() {
@@ -62,8 +85,10 @@
     if (!limit || !counter) return;
     var left = limit - Array.from(box.value).length;
     var many = Math.abs(left);
-    var words = many.toLocaleString("en-GB") + " character" + (many === 1 ? "" : "s");
-    var text = left >= 0 ? "You have " + words + " remaining" : "You have " + words + " too many";
+    var count = { n: many.toLocaleString(pageLocale()) };
+    var text = left >= 0
+      ? t(many === 1 ? "You have 1 character remaining" : "You have {n} characters remaining", count)
+      : t(many === 1 ? "You have 1 character too many" : "You have {n} characters too many", count);
     counter.textContent = text;
     counter.classList.toggle("af-count--over", left < 0);
     if (!announce) return;
@@ -177,7 +202,7 @@
       // The page-helpful vote has no fields to point at: say it in its status line.
       var outcome = outcomeFor(form);
       outcome.textContent = message || (errors && errors[0] && errors[0].message) ||
-        "We could not record your answer. Please try again.";
+        t("We could not record your answer. Please try again.");
       outcome.focus();
       return;
     }
@@ -200,7 +225,7 @@
       field.classList.add("af-field--error");
       var messageNode = field.querySelector(".af-error");
       messageNode.textContent = "";
-      messageNode.appendChild(el("span", { class: "af-visually-hidden" }, "Error: "));
+      messageNode.appendChild(el("span", { class: "af-visually-hidden" }, t("Error:") + " "));
       messageNode.appendChild(document.createTextNode(error.message));
       messageNode.hidden = false;
       field.querySelectorAll("input, select, textarea").forEach(function (each) {
@@ -278,34 +303,35 @@
 
   function retryAfter(response) {
     var seconds = parseInt(response.headers.get("Retry-After") || "", 10);
-    return seconds > 0 ? " Please try again in " + seconds + " second" + (seconds === 1 ? "" : "s") + "." : " Please try again in a moment.";
+    if (!(seconds > 0)) return " " + t("Please try again in a moment.");
+    return " " + t(seconds === 1 ? "Please try again in 1 second." : "Please try again in {n} seconds.", { n: seconds });
   }
 
   function problemMessage(response, data) {
     var message = data && typeof data.message === "string" ? data.message : "";
     switch (response.status) {
-      case 413: return message || "That is more than we can take in one form. Please shorten your message.";
-      case 415: return message || "Your browser sent the form in a way we could not read. Please try again.";
+      case 413: return message || t("That is more than we can take in one form. Please shorten your message.");
+      case 415: return message || t("Your browser sent the form in a way we could not read. Please try again.");
       case 429:
-      case 503: return (message || "We are very busy right now; nothing was lost.") + retryAfter(response);
-      default: return message || "Something went wrong on our side (" + response.status + "). What you typed is still here; please try again.";
+      case 503: return (message || t("We are very busy right now; nothing was lost.")) + retryAfter(response);
+      default: return message || t("Something went wrong on our side ({status}). What you typed is still here; please try again.", { status: response.status });
     }
   }
 
   function dateText(iso) {
     var date = new Date(iso + "T00:00:00");
     if (isNaN(date.getTime())) return iso;
-    return date.toLocaleDateString("en-GB", { day: "numeric", month: "long", year: "numeric" });
+    return date.toLocaleDateString(pageLocale(), { day: "numeric", month: "long", year: "numeric" });
   }
 
   function showWarranty(form, data) {
     var outcome = outcomeFor(form);
     outcome.textContent = "";
-    outcome.appendChild(el("h2", {}, data.under_warranty ? "Your product is under warranty" : "Your warranty has ended"));
+    outcome.appendChild(el("h2", {}, t(data.under_warranty ? "Your product is under warranty" : "Your warranty has ended")));
     outcome.appendChild(factList([
-      ["Product", data.product_name || data.product],
-      ["Registered on", dateText(data.registered_on)],
-      [data.under_warranty ? "Warranty ends on" : "Warranty ended on", dateText(data.expires_on)]
+      [t("Product"), data.product_name || data.product],
+      [t("Registered on"), dateText(data.registered_on)],
+      [t(data.under_warranty ? "Warranty ends on" : "Warranty ended on"), dateText(data.expires_on)]
     ]));
     reveal(outcome);
   }
@@ -314,30 +340,30 @@
   function showCase(form, data) {
     var outcome = outcomeFor(form);
     outcome.textContent = "";
-    outcome.appendChild(el("h2", {}, "Your " + String(data.title || "request").toLowerCase()));
+    outcome.appendChild(el("h2", {}, t("Your {request}", { request: String(data.title || t("request")).toLowerCase() })));
     outcome.appendChild(el("p", { class: "af-status" }, data.status_words));
     var facts = el("dl", { class: "af-facts" });
     [
-      ["Reference", data.reference],
-      ["Received on", dateText(data.received_on)],
-      ["Handled by", data.handler],
-      ["Visit window", data.visit_window],
-      ["What happens next", data.next_step],
-      ["We promised this by", data.next_step_due_on && dateText(data.next_step_due_on)]
+      [t("Reference"), data.reference],
+      [t("Received on"), dateText(data.received_on)],
+      [t("Handled by"), data.handler],
+      [t("Visit window"), data.visit_window],
+      [t("What happens next"), data.next_step],
+      [t("We promised this by"), data.next_step_due_on && dateText(data.next_step_due_on)]
     ].forEach(function (pair) {
       if (!pair[1]) return;
       facts.appendChild(el("dt", {}, pair[0]));
       facts.appendChild(el("dd", {}, pair[1]));
     });
     outcome.appendChild(facts);
-    outcome.appendChild(el("h3", {}, "What has happened so far"));
+    outcome.appendChild(el("h3", {}, t("What has happened so far")));
     var steps = el("ol", {});
     (data.steps || []).forEach(function (step) {
       steps.appendChild(el("li", {}, dateText(step.on) + ": " + step.words));
     });
     outcome.appendChild(steps);
     if ((data.messages || []).length) {
-      outcome.appendChild(el("h3", {}, "Messages from us"));
+      outcome.appendChild(el("h3", {}, t("Messages from us")));
       var messages = el("ul", { class: "af-messages" });
       data.messages.forEach(function (message) {
         var item = el("li", {});
@@ -364,10 +390,10 @@
       showVoted(form, data);
       return;
     }
-    outcome.appendChild(el("h2", {}, "Thank you, we have your " + (form.dataset.afTitle || "form")));
-    var line = el("p", {}, "Your reference is ");
+    outcome.appendChild(el("h2", {}, t("Thank you, we have your {form}", { form: form.dataset.afTitle || t("form") })));
+    var line = el("p", {}, t("Your reference is") + " ");
     line.appendChild(el("strong", { class: "af-reference" }, data.reference));
-    line.appendChild(document.createTextNode(". Please quote it if you contact us about this."));
+    line.appendChild(document.createTextNode(t(". Please quote it if you contact us about this.")));
     outcome.appendChild(line);
     var facts = workedOut(data);
     if (facts.length) outcome.appendChild(factList(facts));
@@ -398,12 +424,12 @@
   /* What the API worked out from the form, as the thank-you page shows it without JavaScript. */
   function workedOut(data) {
     if (data.expires_on) {
-      return [["Product", data.product_name || data.product], ["Warranty ends on", dateText(data.expires_on)]];
+      return [[t("Product"), data.product_name || data.product], [t("Warranty ends on"), dateText(data.expires_on)]];
     }
     if (data.return_window_ends_on) {
       return [
-        ["Return window", (data.inside_return_window ? "open until " : "ended on ") + dateText(data.return_window_ends_on)],
-        ["Warranty", (data.under_warranty ? "ends on " : "ended on ") + dateText(data.warranty_expires_on)]
+        [t("Return window"), t(data.inside_return_window ? "open until {date}" : "ended on {date}", { date: dateText(data.return_window_ends_on) })],
+        [t("Warranty"), t(data.under_warranty ? "ends on {date}" : "ended on {date}", { date: dateText(data.warranty_expires_on) })]
       ];
     }
     return [];
@@ -464,7 +490,7 @@
         }
       })
       .catch(function () {
-        showProblem(form, "We could not reach our server. Check your connection and try again; what you typed is still here.", []);
+        showProblem(form, t("We could not reach our server. Check your connection and try again; what you typed is still here."), []);
       })
       .then(function () {
         form.removeAttribute("aria-busy");
