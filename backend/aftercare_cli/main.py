@@ -231,8 +231,11 @@ def export(lazy: _LazyStaff, kinds: list[str], since: datetime | None, until: da
            status: str | None, file_format: str | None, output: str, workers: int | None) -> None:
     """Export submissions, personal fields decrypted, to CSV, JSON Lines or XLSX.
 
-    Columns follow each form's fields in order. Items past their retention
-    time are left out. In CSV, a cell a spreadsheet would run as a formula
+    Columns follow each form's fields in order, headed (in CSV and XLSX) by
+    the labels the customer read; JSON Lines keys each value by the field's
+    name. Items past their retention time are left out. CSV starts with a
+    UTF-8 byte-order mark so that Excel reads any script. The signed link of a
+    follow-up rating is never exported. In CSV, a cell a spreadsheet would run as a formula
     (=..., @..., +A1) starts with a ' so it shows as text; phone numbers such
     as +44 20 7946 0000 are left alone. XLSX has typed cells (text never runs),
     real dates, a frozen header row with filters, and fitting column widths.
@@ -271,8 +274,14 @@ def export(lazy: _LazyStaff, kinds: list[str], since: datetime | None, until: da
 
 
 def _format_of(output: str) -> str | None:
+    """The format a file's ending names; an ending that names none is refused, never guessed."""
+    if output == "-":
+        return None
     suffix = Path(output).suffix.lower().lstrip(".")
-    return suffix if suffix in FORMATS else None
+    if suffix and suffix not in FORMATS:
+        raise click.UsageError(
+            f"cannot write .{suffix}: name the file .csv, .jsonl or .xlsx (XLSX opens in Excel)")
+    return suffix or None
 
 
 def _text(moment: datetime | None) -> str:
