@@ -33,13 +33,39 @@ from pydantic import TypeAdapter, ValidationError
 from aftercare_cli.listing import FORMAT_OPTION, TerminalProgress, show, wants_table
 from aftercare_cli.target import Target, actor_of
 
-DATES = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"])
+
+class _Dates(click.ParamType):
+    """A day as staff write it (2026-12-07, or day first: 07/12/2026, 7.12.2026) or a UTC time."""
+
+    name = "date"
+    FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y",
+               "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M")
+    WORDS = "YYYY-MM-DD, DD/MM/YYYY (day first), DD.MM.YYYY or YYYY-MM-DDTHH:MM:SS (UTC)"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        text = str(value).strip()
+        for pattern in self.FORMATS:
+            try:
+                return datetime.strptime(text, pattern)
+            except ValueError:
+                continue
+        self.fail(f"'{value}' is not a date: write it as {self.WORDS}", param, ctx)
+
+
+DATES = _Dates()
+DATE_HELP = f"Formats: {_Dates.WORDS}."
 KIND_ALIASES = {"consents": CONSENT_KIND}
 EMAIL_RULE: TypeAdapter[str] = TypeAdapter(Email)
 COPY_FORMATS = ("json", "html")
 AUDIT_TABLE = {"created_at": "when (UTC)", "actor": "staff", "action": "action", "kinds": "kinds",
                "item_count": "items", "outcome": "outcome", "about_subject": "person",
                "detail": "detail"}
+FIND_TABLE = {"record": "record", "kind": "kind", "reference": "reference", "created_at": "when (UTC)",
+              "status": "status"}
+CONSENT_TABLE = {"reference": "reference", "kind": "consent", "status": "status", "given_at": "given (UTC)",
+                 "source_form": "on the form", "notice_version": "notice", "withdrawn_at": "withdrawn (UTC)"}
 UNREACHABLE = {"EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError",
                "ConnectionClosedError"}
 NO_CREDENTIALS = {"NoCredentialsError", "UnrecognizedClientException", "ExpiredTokenException",
@@ -214,7 +240,7 @@ def _output(path: str, binary: bool) -> Iterator[IO[Any]]:
               help="A kind to export (repeat for several): enquiry, complaint, ..., `consents` "
                    "for the current opt-in mailing list, or `all` (default: every form).")
 @click.option("--since", type=DATES, metavar="DATE",
-              help="From this date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM:SS, UTC), inclusive.")
+              help=f"From this date or time (UTC), inclusive. {DATE_HELP}")
 @click.option("--until", type=DATES, metavar="DATE",
               help="Up to this date (the whole day) or time (UTC), inclusive.")
 @click.option("--status", type=click.Choice(known_statuses()),
@@ -313,14 +339,15 @@ def subject() -> None:
 
 @subject.command("find")
 @EMAIL_OPTION
+@FORMAT_OPTION
 @click.pass_obj
-def subject_find(lazy: _LazyStaff, email: str) -> None:
-    """List what is stored about the person: record, kind, reference, date, status."""
+def subject_find(lazy: _LazyStaff, email: str, list_format: str) -> None:
+    """List what is stored about the person: record, kind, reference, date, status.
+
+    A table on a terminal, JSON lines when piped."""
     with _plainly(lazy):
         items = lazy.get().find_person(email)
-    for line in items:
-        click.echo("\t".join(str(line[name] or "-") for name in
-                             ("record", "kind", "reference", "created_at", "status")))
+    show(items, FIND_TABLE, list_format)
     click.echo(f"{len(items)} item(s) found", err=True)
 
 
@@ -466,17 +493,16 @@ def consent() -> None:
 
 @consent.command("list")
 @EMAIL_OPTION
+@FORMAT_OPTION
 @click.pass_obj
-def consent_list(lazy: _LazyStaff, email: str) -> None:
-    """Show each consent the person gave: when, on which form, under which notice, and its status."""
+def consent_list(lazy: _LazyStaff, email: str, list_format: str) -> None:
+    """Show each consent the person gave: when, on which form, under which notice, and its status.
+
+    A table on a terminal, JSON lines when piped."""
     with _plainly(lazy):
         records = lazy.get().consents(email)
-    for item in records:
-        fields = item.get("fields") or {}
-        click.echo("\t".join(str(value or "-") for value in (
-            item["reference"], item["kind"], item["status"], fields.get("given_at"),
-            fields.get("source_form"), fields.get("notice_version"), fields.get("withdrawn_at"),
-        )))
+    show([{"reference": item["reference"], "kind": item["kind"], "status": item["status"],
+           **(item.get("fields") or {})} for item in records], CONSENT_TABLE, list_format)
     click.echo(f"{len(records)} consent record(s)", err=True)
 
 
@@ -513,7 +539,7 @@ def _case_kinds(_: click.Context, __: click.Parameter, values: tuple[str, ...]) 
 @click.option("--closed", is_flag=True,
               help="Closed cases instead, newest first, with the rating the customer gave (if any).")
 @click.option("--rated", is_flag=True, help="With --closed: only cases the customer rated.")
-@click.option("--since", "closed_since", type=click.DateTime(["%Y-%m-%d"]), metavar="DATE",
+@click.option("--since", "closed_since", type=DATES, metavar="DATE",
               help=f"With --closed: cases received from this date (default: {cases.CLOSED_DAYS} days ago).")
 @FORMAT_OPTION
 @click.pass_obj
@@ -606,7 +632,7 @@ def _changed(lazy: _LazyStaff, reference: str, change: Change) -> None:
     with _plainly(lazy):
         entry = lazy.get().change_case(reference, change)
     handled = f", handled by {change.handler}" if change.handler else ""
-    click.echo(f"{reference} is {entry['status']}{handled} (change {entry['version']})")
+    click.echo(f"{entry['reference']} is {entry['status']}{handled} (change {entry['version']})")
 
 
 @case.command("assign")
@@ -644,7 +670,7 @@ def case_update(lazy: _LazyStaff, reference: str, status: str, note: str | None,
 
 @cli.command()
 @click.option("--since", type=DATES, metavar="DATE",
-              help="From this date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM:SS, UTC), inclusive.")
+              help=f"From this date or time (UTC), inclusive. {DATE_HELP}")
 @click.option("--until", type=DATES, metavar="DATE",
               help="Up to this date (the whole day) or time (UTC), inclusive.")
 @click.option("--email", callback=_optional_email, metavar="EMAIL",

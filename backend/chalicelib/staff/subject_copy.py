@@ -23,7 +23,15 @@ from chalicelib.rules.lifecycles import case_policy
 from chalicelib.staff.attachments import attachments_of
 from chalicelib.staff.context import StaffContext
 from chalicelib.staff.records import SECRET_FIELDS, field_label
-from chalicelib.store.items import OPTED_IN, RECEIVED, WITHDRAWN, epoch, is_consent, parsed_timestamp, record_type
+from chalicelib.store.items import (
+    OPTED_IN,
+    RECEIVED,
+    WITHDRAWN,
+    epoch,
+    is_consent,
+    parsed_timestamp,
+    record_type,
+)
 
 TITLE = "Your data held by Aftercare"
 ABOUT = ("Everything we store about the person who uses this email address, as on the day "
