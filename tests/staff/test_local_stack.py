@@ -78,21 +78,49 @@ def test_a_stale_state_file_is_ignored(tmp_path: Path) -> None:
     assert stack.running_state(state) == {"pid": os.getpid(), "port": 1}
 
 
-@pytest.mark.parametrize(("options", "variable"), [
-    (["--port", "{busy}"], "PORT="),
-    (["--port", "{free}", "--dynamodb-port", "{busy}"], "DYNAMODB_PORT="),
-    (["--port", "{free}", "--oidc-port", "{busy}"], "OIDC_PORT="),
-])
-def test_a_busy_port_is_one_line_naming_the_variable(options: list[str], variable: str) -> None:
+# Each engine's port: `aftercare_local run`'s option, and the Makefile variable that sets it.
+PORT_OPTIONS = {"--port": "PORT", "--dynamodb-port": "DYNAMODB_PORT", "--s3-port": "S3_PORT",
+                "--smtp-port": "SMTP_PORT", "--mail-port": "MAIL_PORT", "--oidc-port": "OIDC_PORT"}
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(("option", "variable"), PORT_OPTIONS.items())
+def test_a_busy_port_is_one_line_naming_the_variable(option: str, variable: str) -> None:
+    """Every other port moved to a free one, as a second stack beside a first would."""
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         busy = holder.getsockname()[1]
-        filled = [option.format(busy=busy, free=free_port()) for option in options]
+        filled = [part for name in PORT_OPTIONS
+                  for part in (name, str(busy if name == option else free_port()))]
 
         result = CliRunner().invoke(local_main, ["run", *filled])
 
-    assert result.exit_code == 1
+    assert result.exit_code == 1, result.output
     (line,) = result.output.strip().splitlines()
-    assert f"port {busy}" in line and "already in use" in line and variable in line
+    assert f"port {busy}" in line and "already in use" in line and f"{variable}=" in line
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_every_engines_port_is_a_documented_make_variable() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    ports_paragraph = (ROOT / "README.md").read_text().split("**Ports.**", 1)[1].split("\n\n", 1)[0]
+    options = {param.opts[0] for param in local_main.commands["run"].params  # type: ignore[attr-defined]
+               if param.opts[0].endswith("port")}
+
+    assert options == set(PORT_OPTIONS)
+    for option, variable in PORT_OPTIONS.items():
+        assert f"\n{variable} ?= " in makefile
+        assert f"{option} $({variable})" in recipe
+        assert f"`{variable}`" in ports_paragraph
+
+
+def test_the_staff_command_follows_a_moved_s3_engine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    state = tmp_path / "stack.json"
+    state.write_text(json.dumps({"pid": os.getpid(), "port": 8080, "dynamodb_endpoint": "http://127.0.0.1:8081",
+                                 "table_name": "t", "key_dir": "k", "s3_endpoint": "http://127.0.0.1:8083"}))
+
+    environment, _ = stack.staff_environment(state)
+
+    assert environment["AFTERCARE_S3_ENDPOINT"] == "http://127.0.0.1:8083"
