@@ -19,7 +19,7 @@ from typing import Any
 from chalicelib.store.items import UPLOAD_FOLDER
 
 from aftercare_local.paths import NODE_MODULES
-from aftercare_local.processes import first_line, stop
+from aftercare_local.processes import first_line, start, stop
 
 LAUNCHER = Path(__file__).with_name("s3rver.js")
 LOCAL_BUCKET = "aftercare-attachments-local"
@@ -44,7 +44,7 @@ def running(port: int, data_dir: Path | None, bucket: str = LOCAL_BUCKET) -> Ite
     directory.mkdir(parents=True, exist_ok=True)
     cors = Path(scratch.name) / "cors.xml"
     cors.write_text(CORS)
-    process = subprocess.Popen(
+    process = start(
         [node, str(LAUNCHER), str(port), str(directory), bucket, str(cors), LOCAL_ACCESS_KEY],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=NODE_MODULES.parent,
     )

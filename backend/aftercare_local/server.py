@@ -502,7 +502,8 @@ def make_server(
     Without log_requests only errors are logged.
     """
     budget = function_seconds()
-    gateway = LocalGateway(per_thread_requests(app), Config.create(lambda_timeout=int(budget), lambda_memory_size=512))
+    gateway = LocalGateway(per_thread_requests(app),
+                           Config.create(lambda_timeout=int(budget), lambda_memory_size=512))
     console = staff_console(REPO / "backend")
     handler = type("Handler", (OneOriginHandler,), {
         "gateway": gateway,

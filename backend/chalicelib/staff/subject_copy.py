@@ -33,6 +33,8 @@ from chalicelib.store.items import (
     record_type,
 )
 
+__all__ = ["answer_words", "as_html", "field_label", "readable_copy", "status_words"]
+
 TITLE = "Your data held by Aftercare"
 ABOUT = ("Everything we store about the person who uses this email address, as on the day "
          "this copy was made: what you sent us on each form, what we did about it, your "
