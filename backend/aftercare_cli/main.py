@@ -361,9 +361,11 @@ def subject_find(lazy: _LazyStaff, email: str, list_format: str) -> None:
 def subject_export(lazy: _LazyStaff, email: str, copy_format: str | None, output: str) -> None:
     """Write the copy of everything stored about the person, to send them.
 
-    A readable document: one section per submission with the form's own
-    questions and the answers given, what was done about it, a registered
-    warranty's dates, marketing consents, and the date each will be deleted.
+    A readable document written for them: one section per submission with
+    the form's own questions and the answers given (files by their names),
+    its status and what was done about it in the track page's words with
+    what we told them (never an internal note), a registered warranty's
+    dates, marketing consents, and the date each will be deleted.
     JSON, or an HTML page (-o ann.html) to read, print or attach.
     """
     suffix = Path(output).suffix.lower().lstrip(".")
