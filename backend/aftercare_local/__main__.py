@@ -112,6 +112,9 @@ def run(port: int, dynamodb_port: int | None, s3_port: int | None, smtp_port: in
     except DynamoDBLocalError as error:
         hint = " (another `make run`? set DYNAMODB_PORT to move it)" if "in use" in str(error) else ""
         raise click.ClickException(f"DynamoDB Local: {error}{hint}") from None
+    except s3.S3EngineError as error:
+        hint = " (another `make run`? set S3_PORT to move it)" if "in use" in str(error) else ""
+        raise click.ClickException(f"S3 engine (s3rver): {error}{hint}") from None
     except oidc.LocalSignInError as error:
         raise click.ClickException(str(error)) from None
 
@@ -241,6 +244,9 @@ def staff_add(email: str, groups: tuple[str, ...], state_dir: str) -> None:
     """
     try:
         password, existed = oidc.add_account(Path(state_dir), email, groups)
+    except s3.S3EngineError as error:
+        hint = " (another `make run`? set S3_PORT to move it)" if "in use" in str(error) else ""
+        raise click.ClickException(f"S3 engine (s3rver): {error}{hint}") from None
     except oidc.LocalSignInError as error:
         raise click.ClickException(str(error)) from None
     done = "Reset the password and groups of" if existed else "Created"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from aftercare_cli.main import cli
-from aftercare_local import paths, stack
+from aftercare_local import paths, s3, stack
 from aftercare_local.__main__ import main as local_main
 from chalicelib.crypto.keys import ensure_local_keys
 from click.testing import CliRunner
@@ -124,3 +124,15 @@ def test_the_staff_command_follows_a_moved_s3_engine(monkeypatch: pytest.MonkeyP
     environment, _ = stack.staff_environment(state)
 
     assert environment["AFTERCARE_S3_ENDPOINT"] == "http://127.0.0.1:8083"
+
+
+def test_an_s3_port_taken_after_the_check_is_still_one_line(tmp_path: Path) -> None:
+    """A race with the start's own check: s3rver's 40-line Node trace becomes one line."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        busy = holder.getsockname()[1]
+        with pytest.raises(s3.S3EngineError) as refused, s3.running(busy, tmp_path / "s3"):
+            pass
+
+    assert str(refused.value) == f"port {busy} is in use: stop what holds it or choose another port"
