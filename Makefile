@@ -9,10 +9,11 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-# make run's ports: the site and API, DynamoDB Local, MailDev's SMTP and inbox, the staff sign-in
-# provider (README: Ports).
+# make run's ports: the site and API, DynamoDB Local, the S3 engine (s3rver), MailDev's SMTP and inbox,
+# the staff sign-in provider (README: Ports).
 PORT ?= 8000
 DYNAMODB_PORT ?= 8001
+S3_PORT ?= 8003
 SMTP_PORT ?= 8025
 MAIL_PORT ?= 8002
 OIDC_PORT ?= 8004
@@ -49,7 +50,7 @@ site: $(VENV)/.installed
 	$(VENV)/bin/mkdocs build --strict --quiet
 
 run: setup site
-	$(PY) -m aftercare_local run --port $(PORT) --dynamodb-port $(DYNAMODB_PORT) \
+	$(PY) -m aftercare_local run --port $(PORT) --dynamodb-port $(DYNAMODB_PORT) --s3-port $(S3_PORT) \
 	  --smtp-port $(SMTP_PORT) --mail-port $(MAIL_PORT) --oidc-port $(OIDC_PORT) --digest-hour $(DIGEST_HOUR)
 
 # The infra tests package offline (cached Lambda wheels) and run cfn-lint and checkov.

@@ -220,7 +220,7 @@ def serving(endpoint: str, table_name: str, key_dir: Path, bucket: Any = None, *
     environment = {**os.environ, "AFTERCARE_PLAIN_POST_LIMIT": "100000", **(extra_environment or {})}
     if bucket is not None:
         environment.update(AFTERCARE_S3_ENDPOINT=bucket.endpoint, AFTERCARE_ATTACHMENTS_BUCKET=bucket.bucket)
-    process = subprocess.Popen(
+    process = processes.start(
         [sys.executable, "-m", "aftercare_local", "serve", "--port", str(port),
          "--dynamodb-endpoint", endpoint, "--table", table_name, "--key-dir", str(key_dir)],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment,

@@ -63,7 +63,7 @@ class MailStack(LiveStack):
         environment = dict(os.environ)
         if claim_lease_seconds is not None:
             environment["AFTERCARE_CLAIM_LEASE_SECONDS"] = str(claim_lease_seconds)
-        process = subprocess.Popen(
+        process = processes.start(
             [sys.executable, "-m", "aftercare_local", "notify", "--dynamodb-endpoint", self.endpoint,
              "--table", self.table_name, "--key-dir", str(self.key_dir),
              "--smtp-port", str(smtp_port or self.maildev.smtp_port), "--site-url", self.base_url,

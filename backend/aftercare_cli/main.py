@@ -33,13 +33,39 @@ from pydantic import TypeAdapter, ValidationError
 from aftercare_cli.listing import FORMAT_OPTION, TerminalProgress, show, wants_table
 from aftercare_cli.target import Target, actor_of
 
-DATES = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"])
+
+class _Dates(click.ParamType):
+    """A day as staff write it (2026-12-07, or day first: 07/12/2026, 7.12.2026) or a UTC time."""
+
+    name = "date"
+    FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y",
+               "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M")
+    WORDS = "YYYY-MM-DD, DD/MM/YYYY (day first), DD.MM.YYYY or YYYY-MM-DDTHH:MM:SS (UTC)"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        text = str(value).strip()
+        for pattern in self.FORMATS:
+            try:
+                return datetime.strptime(text, pattern)
+            except ValueError:
+                continue
+        self.fail(f"'{value}' is not a date: write it as {self.WORDS}", param, ctx)
+
+
+DATES = _Dates()
+DATE_HELP = f"Formats: {_Dates.WORDS}."
 KIND_ALIASES = {"consents": CONSENT_KIND}
 EMAIL_RULE: TypeAdapter[str] = TypeAdapter(Email)
 COPY_FORMATS = ("json", "html")
 AUDIT_TABLE = {"created_at": "when (UTC)", "actor": "staff", "action": "action", "kinds": "kinds",
                "item_count": "items", "outcome": "outcome", "about_subject": "person",
                "detail": "detail"}
+FIND_TABLE = {"record": "record", "kind": "kind", "reference": "reference", "created_at": "when (UTC)",
+              "status": "status"}
+CONSENT_TABLE = {"reference": "reference", "kind": "consent", "status": "status", "given_at": "given (UTC)",
+                 "source_form": "on the form", "notice_version": "notice", "withdrawn_at": "withdrawn (UTC)"}
 UNREACHABLE = {"EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError",
                "ConnectionClosedError"}
 NO_CREDENTIALS = {"NoCredentialsError", "UnrecognizedClientException", "ExpiredTokenException",
@@ -214,7 +240,7 @@ def _output(path: str, binary: bool) -> Iterator[IO[Any]]:
               help="A kind to export (repeat for several): enquiry, complaint, ..., `consents` "
                    "for the current opt-in mailing list, or `all` (default: every form).")
 @click.option("--since", type=DATES, metavar="DATE",
-              help="From this date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM:SS, UTC), inclusive.")
+              help=f"From this date or time (UTC), inclusive. {DATE_HELP}")
 @click.option("--until", type=DATES, metavar="DATE",
               help="Up to this date (the whole day) or time (UTC), inclusive.")
 @click.option("--status", type=click.Choice(known_statuses()),
@@ -231,8 +257,11 @@ def export(lazy: _LazyStaff, kinds: list[str], since: datetime | None, until: da
            status: str | None, file_format: str | None, output: str, workers: int | None) -> None:
     """Export submissions, personal fields decrypted, to CSV, JSON Lines or XLSX.
 
-    Columns follow each form's fields in order. Items past their retention
-    time are left out. In CSV, a cell a spreadsheet would run as a formula
+    Columns follow each form's fields in order, headed (in CSV and XLSX) by
+    the labels the customer read; JSON Lines keys each value by the field's
+    name. Items past their retention time are left out. CSV starts with a
+    UTF-8 byte-order mark so that Excel reads any script. The signed link of a
+    follow-up rating is never exported. In CSV, a cell a spreadsheet would run as a formula
     (=..., @..., +A1) starts with a ' so it shows as text; phone numbers such
     as +44 20 7946 0000 are left alone. XLSX has typed cells (text never runs),
     real dates, a frozen header row with filters, and fitting column widths.
@@ -271,8 +300,14 @@ def export(lazy: _LazyStaff, kinds: list[str], since: datetime | None, until: da
 
 
 def _format_of(output: str) -> str | None:
+    """The format a file's ending names; an ending that names none is refused, never guessed."""
+    if output == "-":
+        return None
     suffix = Path(output).suffix.lower().lstrip(".")
-    return suffix if suffix in FORMATS else None
+    if suffix and suffix not in FORMATS:
+        raise click.UsageError(
+            f"cannot write .{suffix}: name the file .csv, .jsonl or .xlsx (XLSX opens in Excel)")
+    return suffix or None
 
 
 def _text(moment: datetime | None) -> str:
@@ -296,14 +331,15 @@ def subject() -> None:
 
 @subject.command("find")
 @EMAIL_OPTION
+@FORMAT_OPTION
 @click.pass_obj
-def subject_find(lazy: _LazyStaff, email: str) -> None:
-    """List what is stored about the person: record, kind, reference, date, status."""
+def subject_find(lazy: _LazyStaff, email: str, list_format: str) -> None:
+    """List what is stored about the person: record, kind, reference, date, status.
+
+    A table on a terminal, JSON lines when piped."""
     with _plainly(lazy):
         items = lazy.get().find_person(email)
-    for line in items:
-        click.echo("\t".join(str(line[name] or "-") for name in
-                             ("record", "kind", "reference", "created_at", "status")))
+    show(items, FIND_TABLE, list_format)
     click.echo(f"{len(items)} item(s) found", err=True)
 
 
@@ -317,9 +353,11 @@ def subject_find(lazy: _LazyStaff, email: str) -> None:
 def subject_export(lazy: _LazyStaff, email: str, copy_format: str | None, output: str) -> None:
     """Write the copy of everything stored about the person, to send them.
 
-    A readable document: one section per submission with the form's own
-    questions and the answers given, what was done about it, a registered
-    warranty's dates, marketing consents, and the date each will be deleted.
+    A readable document written for them: one section per submission with
+    the form's own questions and the answers given (files by their names),
+    its status and what was done about it in the track page's words with
+    what we told them (never an internal note), a registered warranty's
+    dates, marketing consents, and the date each will be deleted.
     JSON, or an HTML page (-o ann.html) to read, print or attach.
     """
     suffix = Path(output).suffix.lower().lstrip(".")
@@ -449,17 +487,16 @@ def consent() -> None:
 
 @consent.command("list")
 @EMAIL_OPTION
+@FORMAT_OPTION
 @click.pass_obj
-def consent_list(lazy: _LazyStaff, email: str) -> None:
-    """Show each consent the person gave: when, on which form, under which notice, and its status."""
+def consent_list(lazy: _LazyStaff, email: str, list_format: str) -> None:
+    """Show each consent the person gave: when, on which form, under which notice, and its status.
+
+    A table on a terminal, JSON lines when piped."""
     with _plainly(lazy):
         records = lazy.get().consents(email)
-    for item in records:
-        fields = item.get("fields") or {}
-        click.echo("\t".join(str(value or "-") for value in (
-            item["reference"], item["kind"], item["status"], fields.get("given_at"),
-            fields.get("source_form"), fields.get("notice_version"), fields.get("withdrawn_at"),
-        )))
+    show([{"reference": item["reference"], "kind": item["kind"], "status": item["status"],
+           **(item.get("fields") or {})} for item in records], CONSENT_TABLE, list_format)
     click.echo(f"{len(records)} consent record(s)", err=True)
 
 
@@ -496,7 +533,7 @@ def _case_kinds(_: click.Context, __: click.Parameter, values: tuple[str, ...]) 
 @click.option("--closed", is_flag=True,
               help="Closed cases instead, newest first, with the rating the customer gave (if any).")
 @click.option("--rated", is_flag=True, help="With --closed: only cases the customer rated.")
-@click.option("--since", "closed_since", type=click.DateTime(["%Y-%m-%d"]), metavar="DATE",
+@click.option("--since", "closed_since", type=DATES, metavar="DATE",
               help=f"With --closed: cases received from this date (default: {cases.CLOSED_DAYS} days ago).")
 @FORMAT_OPTION
 @click.pass_obj
@@ -589,7 +626,7 @@ def _changed(lazy: _LazyStaff, reference: str, change: Change) -> None:
     with _plainly(lazy):
         entry = lazy.get().change_case(reference, change)
     handled = f", handled by {change.handler}" if change.handler else ""
-    click.echo(f"{reference} is {entry['status']}{handled} (change {entry['version']})")
+    click.echo(f"{entry['reference']} is {entry['status']}{handled} (change {entry['version']})")
 
 
 @case.command("assign")
@@ -627,7 +664,7 @@ def case_update(lazy: _LazyStaff, reference: str, status: str, note: str | None,
 
 @cli.command()
 @click.option("--since", type=DATES, metavar="DATE",
-              help="From this date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM:SS, UTC), inclusive.")
+              help=f"From this date or time (UTC), inclusive. {DATE_HELP}")
 @click.option("--until", type=DATES, metavar="DATE",
               help="Up to this date (the whole day) or time (UTC), inclusive.")
 @click.option("--email", callback=_optional_email, metavar="EMAIL",

@@ -39,6 +39,9 @@ def main() -> None:
 @click.option("--dynamodb-port", type=int, default=None,
               help="Port for DynamoDB Local (make run: DYNAMODB_PORT) "
                    "[default: the Chalice config's local stage, 8001].")
+@click.option("--s3-port", type=int, default=None,
+              help="Port for the S3 engine, s3rver (make run: S3_PORT) "
+                   "[default: the Chalice config's local stage, 8003].")
 @click.option("--smtp-port", default=8025, show_default=True,
               help="Port for MailDev's SMTP server (make run: SMTP_PORT).")
 @click.option("--mail-port", default=8002, show_default=True,
@@ -47,12 +50,14 @@ def main() -> None:
               help="Port for the local staff sign-in provider (make run: OIDC_PORT).")
 @click.option("--digest-hour", default=7, show_default=True, type=click.IntRange(0, 23),
               help="Hour (UTC) of the daily staff digests, as the AWS schedule (make run: DIGEST_HOUR).")
-def run(port: int, dynamodb_port: int | None, smtp_port: int, mail_port: int, oidc_port: int,
-        digest_hour: int) -> None:
+def run(port: int, dynamodb_port: int | None, s3_port: int | None, smtp_port: int, mail_port: int,
+        oidc_port: int, digest_hour: int) -> None:
     """Serve the built site and the API on http://127.0.0.1:PORT, data kept in .local/."""
+    dynamodb_port = dynamodb_port or stack.default_port("AFTERCARE_DYNAMODB_ENDPOINT")
+    s3_port = s3_port or stack.default_port("AFTERCARE_S3_ENDPOINT")
     _port_is_free(port, "the site and the API", "PORT")
-    if dynamodb_port is not None:
-        _port_is_free(dynamodb_port, "DynamoDB Local", "DYNAMODB_PORT")
+    _port_is_free(dynamodb_port, "DynamoDB Local", "DYNAMODB_PORT")
+    _port_is_free(s3_port, "the S3 engine (s3rver)", "S3_PORT")
     _port_is_free(smtp_port, "MailDev's SMTP server", "SMTP_PORT")
     _port_is_free(mail_port, "MailDev's inbox", "MAIL_PORT")
     _port_is_free(oidc_port, "the local staff sign-in provider", "OIDC_PORT")
@@ -63,7 +68,7 @@ def run(port: int, dynamodb_port: int | None, smtp_port: int, mail_port: int, oi
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         with stack.started(data_dir=LOCAL_STATE / "dynamodb", dynamodb_port=dynamodb_port,
-                           s3_data_dir=LOCAL_STATE / "s3") as local, \
+                           s3_data_dir=LOCAL_STATE / "s3", s3_port=s3_port) as local, \
                 mail.running(smtp_port, mail_port, LOCAL_STATE / "maildev") as maildev, \
                 oidc.running(oidc_port, oidc.DEFAULT_STATE_DIR, port) as sign_in:
             os.environ.update(AFTERCARE_SMTP_PORT=str(maildev.smtp_port),
@@ -107,6 +112,9 @@ def run(port: int, dynamodb_port: int | None, smtp_port: int, mail_port: int, oi
     except DynamoDBLocalError as error:
         hint = " (another `make run`? set DYNAMODB_PORT to move it)" if "in use" in str(error) else ""
         raise click.ClickException(f"DynamoDB Local: {error}{hint}") from None
+    except s3.S3EngineError as error:
+        hint = " (another `make run`? set S3_PORT to move it)" if "in use" in str(error) else ""
+        raise click.ClickException(f"S3 engine (s3rver): {error}{hint}") from None
     except oidc.LocalSignInError as error:
         raise click.ClickException(str(error)) from None
 
@@ -236,6 +244,9 @@ def staff_add(email: str, groups: tuple[str, ...], state_dir: str) -> None:
     """
     try:
         password, existed = oidc.add_account(Path(state_dir), email, groups)
+    except s3.S3EngineError as error:
+        hint = " (another `make run`? set S3_PORT to move it)" if "in use" in str(error) else ""
+        raise click.ClickException(f"S3 engine (s3rver): {error}{hint}") from None
     except oidc.LocalSignInError as error:
         raise click.ClickException(str(error)) from None
     done = "Reset the password and groups of" if existed else "Created"

@@ -50,9 +50,7 @@ def running(port: int, data_dir: Path | None) -> Iterator[str]:
         str(LAUNCHER),
         "-port", str(port), "-sharedDb", "-disableTelemetry", *storage,
     ]
-    process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=engine
-    )
+    process = processes.start(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=engine)
     try:
         _wait_for_port(port, process)
         yield f"http://127.0.0.1:{port}"

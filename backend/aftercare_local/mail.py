@@ -71,7 +71,7 @@ def running(smtp_port: int, web_port: int, mail_dir: Path | None) -> Iterator[Ma
         mail_dir.mkdir(parents=True, exist_ok=True)
         command += ["--mail-directory", str(mail_dir)]
     environment = {name: value for name, value in os.environ.items() if not name.startswith("MAILDEV_")}
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment)
+    process = processes.start(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment)
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
         while not (_listening(smtp_port) and _listening(web_port)):

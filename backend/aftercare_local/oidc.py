@@ -28,7 +28,7 @@ from typing import Any
 from chalicelib.console.signin import STAFF_GROUPS
 
 from aftercare_local.paths import LOCAL_STATE, NODE_MODULES
-from aftercare_local.processes import first_line, stop
+from aftercare_local.processes import first_line, start, stop
 
 LAUNCHER = Path(__file__).with_name("oidc_provider.js")
 DEFAULT_STATE_DIR = LOCAL_STATE / "oidc"
@@ -71,7 +71,7 @@ def running(port: int, state_dir: Path, site_port: int) -> Iterator[LocalProvide
     # Its own output (warnings, failures) goes to a file: nothing reads a pipe once it has started.
     log_path = state_dir / "provider.log"
     with log_path.open("w") as log:
-        process = subprocess.Popen(
+        process = start(
             [node, str(LAUNCHER), str(port), str(state_dir), str(site_port)],
             stdout=subprocess.PIPE, stderr=log, text=True, cwd=NODE_MODULES.parent,
         )

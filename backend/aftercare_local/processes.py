@@ -1,12 +1,51 @@
-"""The helper processes the local stack and the tests start: a free port for each, and stopping them."""
+"""The helper processes the local stack and the tests start: starting them so that they end with
+their starter, a free port for each, and stopping them."""
 
 from __future__ import annotations
 
+import ctypes
+import os
+import signal
 import socket
 import subprocess
+import sys
 import threading
+from collections.abc import Callable, Sequence
+from typing import Any
 
 STOP_SECONDS = 10
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
+def start(command: Sequence[str], **options: Any) -> subprocess.Popen[Any]:
+    """Start an engine (DynamoDB Local's Java, s3rver, MailDev, the sign-in provider, the stream
+    reader, a server) that dies with the process that started it.
+
+    The kernel sends it SIGKILL when its starter ends, however that ends: no
+    finally block runs after a SIGKILL or when a benchmark is stopped by a
+    timeout, and an engine left behind holds its port and polls for hours.
+    The signal follows the starting thread, so start engines from the thread
+    that lives as long as they should (the main thread). Linux only;
+    elsewhere they end only through `stop`."""
+    return subprocess.Popen(command, preexec_fn=_dies_with_parent(), **options)  # noqa: PLW1509, S603
+
+
+def _dies_with_parent() -> Callable[[], None] | None:
+    """What the child runs between fork and exec: arm the parent-death signal. It calls only
+    functions resolved beforehand, since little else is safe there with threads about."""
+    if _LIBC is None:
+        return None
+    parent = os.getpid()
+    prctl = _LIBC.prctl
+    kill = int(signal.SIGKILL)
+
+    def arm() -> None:
+        prctl(PR_SET_PDEATHSIG, kill)
+        if os.getppid() != parent:  # the starter died before the signal was armed
+            os._exit(1)
+
+    return arm
 
 
 def free_port() -> int:

@@ -19,7 +19,7 @@ from typing import Any
 from chalicelib.store.items import UPLOAD_FOLDER
 
 from aftercare_local.paths import NODE_MODULES
-from aftercare_local.processes import first_line, stop
+from aftercare_local.processes import first_line, start, stop
 
 LAUNCHER = Path(__file__).with_name("s3rver.js")
 LOCAL_BUCKET = "aftercare-attachments-local"
@@ -33,34 +33,41 @@ CORS = """<CORSConfiguration><CORSRule><AllowedOrigin>http://127.0.0.1:*</Allowe
 Handler = Callable[[dict[str, Any]], None]
 
 
+class S3EngineError(RuntimeError):
+    """s3rver is missing or did not start; the message is one plain line when its port was taken."""
+
+
 @contextlib.contextmanager
 def running(port: int, data_dir: Path | None, bucket: str = LOCAL_BUCKET) -> Iterator[S3Engine]:
     """s3rver on 127.0.0.1:port with `bucket`; data_dir None keeps it in a folder removed after."""
     node = shutil.which("node")
     if node is None or not (NODE_MODULES / "s3rver").is_dir():
-        raise RuntimeError("s3rver is missing: `make setup` installs it (npm)")
+        raise S3EngineError("s3rver is missing: `make setup` installs it (npm)")
     scratch = tempfile.TemporaryDirectory(prefix="aftercare-s3-")
     directory = data_dir or Path(scratch.name) / "data"
     directory.mkdir(parents=True, exist_ok=True)
     cors = Path(scratch.name) / "cors.xml"
     cors.write_text(CORS)
-    process = subprocess.Popen(
+    process = start(
         [node, str(LAUNCHER), str(port), str(directory), bucket, str(cors), LOCAL_ACCESS_KEY],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=NODE_MODULES.parent,
     )
     try:
-        engine = S3Engine(process, bucket, _wait_ready(process))
+        engine = S3Engine(process, bucket, _wait_ready(process, port))
         yield engine
     finally:
         stop(process)  # type: ignore[arg-type]
         scratch.cleanup()
 
 
-def _wait_ready(process: subprocess.Popen[str]) -> str:
+def _wait_ready(process: subprocess.Popen[str], port: int) -> str:
     line = first_line(process, START_SECONDS)
     if not line:
         detail = process.stderr.read() if process.stderr else ""
-        raise RuntimeError(f"s3rver did not start: {detail[-2000:]}")
+        if "EADDRINUSE" in detail:
+            # Taken between the start's check and s3rver's own bind: Node's trace says no more.
+            raise S3EngineError(f"port {port} is in use: stop what holds it or choose another port")
+        raise S3EngineError(f"s3rver did not start: {detail[-2000:]}")
     return str(json.loads(line)["ready"])
 
 

@@ -37,7 +37,7 @@ from chalicelib.console.function import console_from, in_a_thread
 from chalicelib.settings import ConfigurationError
 
 from aftercare_local import template
-from aftercare_local.paths import BACKEND, INFRA_TEMPLATE, REPO
+from aftercare_local.paths import BACKEND, CHALICE_CONFIG, INFRA_TEMPLATE, REPO
 
 API_PREFIX = "/api"
 STAFF_PREFIX = "/staff"
@@ -54,6 +54,9 @@ LISTEN_BACKLOG = 1024
 # on DynamoDB; more only contend for the interpreter's lock and DynamoDB Local
 # (measured at 32 clients: 1 slot 248/s, 2 slots 298-360/s, 3 slots 243/s).
 API_SLOTS = 2
+# What a refused request is told: how soon trying again is likely to find a slot.
+BUSY_RETRY_SECONDS = 5
+BUSY_MESSAGE = "The service is busy. Please try again in a few seconds."
 JSON_TYPE = "application/json"
 # What the API Gateway proxy integration sends when the function names no type.
 DEFAULT_API_CONTENT_TYPE = JSON_TYPE
@@ -143,6 +146,7 @@ class OneOriginHandler(SimpleHTTPRequestHandler):
     headers_for_every_answer: dict[str, str]
     origin_secret: str | None
     api_slots: threading.BoundedSemaphore
+    queue_seconds: float
     log_requests: bool
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
@@ -353,14 +357,18 @@ class OneOriginHandler(SimpleHTTPRequestHandler):
         if self.origin_secret:
             # Replacing whatever the client sent under that name, as CloudFront does.
             headers[ORIGIN_HEADER] = self.origin_secret
+        if not self.api_slots.acquire(timeout=self.queue_seconds):
+            self._busy(JSON_TYPE, json.dumps({"message": BUSY_MESSAGE}).encode())
+            return
         try:
-            with self.api_slots:
-                response = self.gateway.handle_request(
-                    method=self.command, path=path, headers=headers, body=body
-                )
+            response = self.gateway.handle_request(
+                method=self.command, path=path, headers=headers, body=body
+            )
         except LocalGatewayException as error:
             self._reply(error.CODE, dict(error.headers), error.body or b"")
             return
+        finally:
+            self.api_slots.release()
         answer_headers = dict(response["headers"])
         answer_headers.update(response.get("multiValueHeaders") or {})
         payload = response.get("body") or b""
@@ -388,12 +396,22 @@ class OneOriginHandler(SimpleHTTPRequestHandler):
             self._reply(HTTPStatus.SERVICE_UNAVAILABLE, {"Content-Type": "text/plain; charset=utf-8"},
                         b"The staff console is not set up on this server (no sign-in provider).", own=True)
             return
-        with self.api_slots:
+        if not self.api_slots.acquire(timeout=self.queue_seconds):
+            self._busy("text/plain; charset=utf-8", BUSY_MESSAGE.encode(), own=True)
+            return
+        try:
             answer = console.handle(request)
+        finally:
+            self.api_slots.release()
         headers: dict[str, Any] = dict(answer.headers)
         if answer.cookies:
             headers["Set-Cookie"] = answer.cookies
         self._reply(answer.status, headers, answer.body, own=True)
+
+    def _busy(self, content_type: str, body: bytes, own: bool = False) -> None:
+        """No slot came free within the function's time budget: a quick 503 to retry later."""
+        self._reply(HTTPStatus.SERVICE_UNAVAILABLE,
+                    {"Content-Type": content_type, "Retry-After": str(BUSY_RETRY_SECONDS)}, body, own=own)
 
     def _reply(self, status: int, headers: dict[str, Any], body: bytes, own: bool = False) -> None:
         """`own`: the answer carries its own security headers (the console's), not the site's."""
@@ -464,6 +482,16 @@ def staff_console(backend_dir: Path) -> Callable[[], Console | None]:
     return console
 
 
+def function_seconds() -> float:
+    """The API function's time budget: the Lambda timeout in the Chalice config.
+
+    A request that cannot even start within it is answered 503 at once, as API
+    Gateway answers when the function cannot run, instead of waiting in an
+    unbounded queue while its client gives up (under a load average of 10,
+    posts once waited 218 s for a slot)."""
+    return float(json.loads(CHALICE_CONFIG.read_text())["lambda_timeout"])
+
+
 def new_origin_secret() -> str:
     """A fresh secret per local run, as each deployment has its own."""
     return secrets.token_urlsafe(32)
@@ -471,15 +499,21 @@ def new_origin_secret() -> str:
 
 def make_server(
     port: int, site_dir: Path, app: Any, *, origin_secret: str | None = None,
-    log_requests: bool = True,
+    log_requests: bool = True, queue_seconds: float | None = None,
 ) -> ThreadingHTTPServer:
     """A server on 127.0.0.1 only; port 0 picks a free one.
+
+    An API or console request that waits `queue_seconds` (default: the
+    function's time budget) for one of the API slots without getting one is
+    answered 503 with Retry-After.
 
     With origin_secret, every API request carries it, as CloudFront adds it;
     the app checks it when AFTERCARE_ORIGIN_SECRET holds the same value.
     Without log_requests only errors are logged.
     """
-    gateway = LocalGateway(per_thread_requests(app), Config.create(lambda_timeout=15, lambda_memory_size=512))
+    budget = function_seconds()
+    gateway = LocalGateway(per_thread_requests(app),
+                           Config.create(lambda_timeout=int(budget), lambda_memory_size=512))
     console = staff_console(REPO / "backend")
     handler = type("Handler", (OneOriginHandler,), {
         "gateway": gateway,
@@ -488,6 +522,7 @@ def make_server(
         ),
         "origin_secret": origin_secret,
         "api_slots": threading.BoundedSemaphore(API_SLOTS),
+        "queue_seconds": budget if queue_seconds is None else queue_seconds,
         "log_requests": log_requests,
         "console": staticmethod(console),
     })

@@ -50,6 +50,14 @@ def local_stage_environment() -> dict[str, str]:
     return environment
 
 
+def default_port(variable: str) -> int:
+    """The port of an engine's endpoint in the Chalice config's local stage (DynamoDB, S3)."""
+    port = urlsplit(local_stage_environment()[variable]).port
+    if port is None:
+        raise ValueError(f"the Chalice config's local stage gives {variable} no port")
+    return port
+
+
 def write_running_state(path: Path, stack: LocalStack, port: int, smtp_port: int | None = None,
                         sign_in_issuer: str | None = None) -> None:
     """Tell the staff command line where this stack runs (removed again when it stops)."""
@@ -57,6 +65,7 @@ def write_running_state(path: Path, stack: LocalStack, port: int, smtp_port: int
         "pid": os.getpid(), "port": port, "dynamodb_endpoint": stack.dynamodb_endpoint,
         "table_name": stack.table_name, "key_dir": str(stack.key_dir), "smtp_port": smtp_port,
         "sign_in_issuer": sign_in_issuer,
+        "s3_endpoint": stack.s3.endpoint if stack.s3 else None,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(state, indent=2) + "\n")
@@ -91,6 +100,9 @@ def staff_environment(state_path: Path) -> tuple[dict[str, str], str]:
         AFTERCARE_TABLE_NAME=str(state["table_name"]),
         AFTERCARE_LOCAL_KEY_DIR=str(state["key_dir"]),
     )
+    if state.get("s3_endpoint"):
+        # S3_PORT may have moved it from the config's port.
+        environment["AFTERCARE_S3_ENDPOINT"] = str(state["s3_endpoint"])
     return environment, (f"the local stack `make run` started (site on port {state.get('port')}, "
                          f"DynamoDB Local at {state['dynamodb_endpoint']}, from .local/{state_path.name})")
 
@@ -108,12 +120,11 @@ def started(
     environment = local_stage_environment()
     if key_dir is None:
         key_dir = (BACKEND / environment["AFTERCARE_LOCAL_KEY_DIR"]).resolve()
-    if dynamodb_port is None:
-        dynamodb_port = urlsplit(environment["AFTERCARE_DYNAMODB_ENDPOINT"]).port or 8001
+    dynamodb_port = dynamodb_port or default_port("AFTERCARE_DYNAMODB_ENDPOINT")
     if table_name:
         environment["AFTERCARE_TABLE_NAME"] = table_name
     ensure_local_keys(key_dir)
-    s3_port = s3_port or urlsplit(environment["AFTERCARE_S3_ENDPOINT"]).port or 8003
+    s3_port = s3_port or default_port("AFTERCARE_S3_ENDPOINT")
     with dynamodb.running(dynamodb_port, data_dir) as endpoint, \
             s3.running(s3_port, s3_data_dir, environment["AFTERCARE_ATTACHMENTS_BUCKET"]) as bucket:
         environment.update(

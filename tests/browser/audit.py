@@ -31,6 +31,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from aftercare_local import processes  # noqa: E402
 from aftercare_local.processes import free_port  # noqa: E402
 from site_pages import REPO, audited_pages  # noqa: E402
 
@@ -96,7 +97,7 @@ def lighthouse(
 def main(binary: str) -> int:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(  # noqa: S603
+    server = processes.start(
         [sys.executable, "-m", "aftercare_local", "run", "--port", str(port),
          "--dynamodb-port", str(free_port())],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

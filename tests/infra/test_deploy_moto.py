@@ -47,7 +47,7 @@ def moto_endpoint(tmp_path_factory):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     log = (tmp_path_factory.mktemp("moto") / "server.log").open("w")
-    server = subprocess.Popen(  # noqa: S603
+    server = processes.start(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from chalicelib.intake.receiving import Intake
 from chalicelib.notify import consents
 from chalicelib.rules.policy import data_policy
 from chalicelib.settings import Settings
+from chalicelib.staff.records import column_labels, exportable_kinds, flat_columns, union_columns
 from chalicelib.store.items import AUDIT_PREFIX, submission_key
 from chalicelib.store.table import EXPIRY_ATTRIBUTE, SubmissionTable, from_dynamodb
 from click.testing import CliRunner, Result
@@ -24,6 +27,22 @@ from click.testing import CliRunner, Result
 from tests.samples import payload_for, validated
 
 NOW = datetime.now(UTC)
+BYTE_ORDER_MARK = "\ufeff"
+
+
+def column_names(header: list[Any]) -> list[str]:
+    """A flat export's header (the forms' labels) back as the columns' names."""
+    every = flat_columns(union_columns(exportable_kinds()))
+    names = dict(zip(column_labels(every), every, strict=True))
+    return [names[label] for label in header]
+
+
+def csv_rows(text: str) -> list[dict[str, str]]:
+    """A CSV export's rows keyed by column name (the file starts with the byte-order mark)."""
+    assert text.startswith(BYTE_ORDER_MARK), text[:20]
+    reader = csv.reader(io.StringIO(text.removeprefix(BYTE_ORDER_MARK)))
+    header = column_names(next(reader))
+    return [dict(zip(header, row, strict=True)) for row in reader]
 
 
 @pytest.fixture

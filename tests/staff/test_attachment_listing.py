@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +12,7 @@ from chalicelib.staff.records import flat_columns
 from chalicelib.store import items
 from openpyxl import load_workbook
 
-from tests.staff.conftest import NOW, HelpDesk
+from tests.staff.conftest import NOW, HelpDesk, column_names, csv_rows
 
 RECEIPT = "upload-receipt-0000000001"
 PHOTO = "upload-photo-00000000002"
@@ -39,7 +37,7 @@ def attach_files(desk: HelpDesk) -> str:
         partition, sort = items.upload_key(upload_id)
         desk.table.replace({items.PARTITION_KEY: partition, items.SORT_KEY: sort, "check": check,
                             "size": size, **({"refusal": refusal} if refusal else {})})
-    return desk.submit("complaint", attachments=[RECEIPT, PHOTO, PENDING])
+    return desk.submit("complaint", attachments=[RECEIPT, PHOTO, PENDING], email="ann@example.com")
 
 
 def test_case_show_lists_files_by_name_size_and_check_never_by_upload_id(desk: HelpDesk) -> None:
@@ -69,7 +67,7 @@ def test_json_lines_export_lists_the_files_and_csv_gives_each_its_columns(desk: 
 
     [record] = [json.loads(line) for line in
                 desk.ok("export", "--kind", "complaint", "--format", "jsonl").stdout.splitlines()]
-    [row] = list(csv.DictReader(io.StringIO(desk.ok("export", "--kind", "complaint").stdout)))
+    [row] = csv_rows(desk.ok("export", "--kind", "complaint").stdout)
 
     assert [(f["name"], f["bytes"], f["check"]) for f in record["attachments"]] == [
         ("Ann Lee receipt.pdf", 48_213, "accepted"), ("dent.jpg", 512, "refused"),
@@ -87,7 +85,7 @@ def test_xlsx_sizes_are_numbers_and_names_are_text(desk: HelpDesk, tmp_path: Pat
     desk.ok("export", "--kind", "complaint", "-o", str(target))
 
     sheet = load_workbook(target)["complaint"]
-    header = [cell.value for cell in sheet[1]]
+    header = column_names([cell.value for cell in sheet[1]])
     cells = {name: cell for name, cell in zip(header, sheet[2], strict=True)}
     assert header.count("attachment_1_bytes") == 1 and "attachments" not in header
     assert (cells["attachment_1"].value, cells["attachment_1"].data_type) == ("Ann Lee receipt.pdf", "s")
@@ -118,3 +116,16 @@ def test_saved_names_keep_to_their_folder_and_their_checked_type(
 ) -> None:
     assert safe_file_name(name, content_type, "REF-1." + saved.rpartition(".")[2]) == saved
 
+
+
+def test_the_persons_copy_names_their_files_by_name_never_by_upload_id(desk: HelpDesk) -> None:
+    reference = attach_files(desk)
+
+    document = json.loads(desk.ok("subject", "export", "--email", "ann@example.com").stdout)
+
+    (section,) = [s for s in document["submissions"] if s["reference"] == reference]
+    answers = {pair["question"]: pair["answer"] for pair in section["what_you_told_us"]}
+    (files,) = [answer for answer in answers.values() if "dent.jpg" in str(answer)]
+    assert files == f"Ann Lee receipt.pdf, dent.jpg, {reference}-3.jpg"
+    text = json.dumps(document)
+    assert all(upload_id not in text for upload_id in (RECEIPT, PHOTO, PENDING))

@@ -82,7 +82,7 @@ def test_a_reader_that_goes_away_stops_the_export_quietly(local_desk: HelpDesk) 
     with subprocess.Popen(command, cwd=BACKEND, env=dict(os.environ), stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE) as export:
         assert export.stdout is not None and export.stderr is not None
-        assert export.stdout.readline().startswith(b"reference,")
+        assert export.stdout.readline().startswith(b"\xef\xbb\xbfReference,")  # the UTF-8 mark, then labels
         export.stdout.close()  # as `| head -1` does
         errors = export.stderr.read().decode()
         code = export.wait(timeout=60)

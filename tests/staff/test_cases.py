@@ -188,8 +188,26 @@ def test_the_persons_copy_of_their_data_tells_what_we_did_and_told_them(desk: He
 
     (section,) = [s for s in document["submissions"] if s["reference"] == reference]
     (change,) = section["what_we_did"]
-    assert change["question"].endswith(": answered")
-    assert "Use bracket B2." in change["answer"] and "Checked the manual" in change["answer"]
+    answered = case_policy().lifecycle("enquiry").status("answered").words
+    assert change["question"].endswith(f": {answered}")
+    assert change["answer"] == "Use bracket B2."
+    assert section["status"] == answered
+    assert "Checked the manual" not in json.dumps(document)  # an internal note is never in their copy
+
+
+def test_a_note_only_change_is_left_out_of_the_persons_copy(desk: HelpDesk) -> None:
+    reference = desk.submit("complaint", email="ann@example.com")
+    desk.ok("case", "update", reference, "--status", "acknowledged", "--handler", "Ravi",
+            "--note", "Customer sounded upset")
+    desk.ok("case", "assign", reference, "--handler", "Mia", "--note", "Called the depot")
+
+    document = json.loads(desk.ok("subject", "export", "--email", "ann@example.com").stdout)
+
+    (section,) = [s for s in document["submissions"] if s["reference"] == reference]
+    words = case_policy().lifecycle("complaint").status("acknowledged").words
+    assert [change["question"].split(": ", 1)[1] for change in section["what_we_did"]] == [words]
+    text = json.dumps(document)
+    assert "upset" not in text and "depot" not in text and "acknowledged" not in text
 
 
 # -- Ratings from the follow-up email ------------------------------------------------

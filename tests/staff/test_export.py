@@ -10,15 +10,11 @@ from pathlib import Path
 
 import pytest
 from chalicelib.forms import FORMS
-from chalicelib.staff.records import BASE_COLUMNS, CASE_COLUMNS, columns_for
-from chalicelib.store.items import SUBMISSION_PREFIX
+from chalicelib.staff.records import BASE_COLUMNS, CASE_COLUMNS, column_labels, columns_for, flat_columns
+from chalicelib.store.items import SUBMISSION_PREFIX, submission_key
 from openpyxl import load_workbook
 
-from tests.staff.conftest import HelpDesk
-
-
-def csv_rows(text: str) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(text)))
+from tests.staff.conftest import BYTE_ORDER_MARK, HelpDesk, column_names, csv_rows
 
 
 def test_csv_columns_follow_the_model_and_personal_fields_are_decrypted(desk: HelpDesk) -> None:
@@ -27,9 +23,9 @@ def test_csv_columns_follow_the_model_and_personal_fields_are_decrypted(desk: He
 
     result = desk.ok("export", "--kind", "enquiry")
 
-    header = next(csv.reader(io.StringIO(result.stdout)))
+    header = next(csv.reader(io.StringIO(result.stdout.removeprefix(BYTE_ORDER_MARK))))
     # An enquiry is a case: where it stands follows the form's own fields.
-    assert header == [*BASE_COLUMNS, *FORMS["enquiry"].model.model_fields, *CASE_COLUMNS]
+    assert column_names(header) == [*BASE_COLUMNS, *FORMS["enquiry"].model.model_fields, *CASE_COLUMNS]
     rows = csv_rows(result.stdout)
     assert [row["reference"] for row in rows] == [first, second]
     assert [(row["name"], row["email"]) for row in rows] == [
@@ -129,7 +125,7 @@ def test_xlsx_has_real_dates_a_frozen_filtered_header_and_fitting_widths(
     desk.ok("export", "--kind", "warranty_registration", "-o", str(target))
 
     sheet = load_workbook(target)["warranty_registration"]
-    header = [cell.value for cell in sheet[1]]
+    header = column_names([cell.value for cell in sheet[1]])
     row = {name: cell for name, cell in zip(header, sheet[2], strict=True)}
     assert row["created_at"].value == datetime(2026, 5, 1, 9, 30)
     assert row["created_at"].is_date and row["purchase_date"].is_date
@@ -155,7 +151,7 @@ def test_xlsx_has_a_sheet_per_kind_with_the_right_rows(desk: HelpDesk, complaint
     book = load_workbook(target, read_only=True)
     assert book.sheetnames == ["enquiry", complaint_kind]
     enquiry_rows = list(book["enquiry"].iter_rows(values_only=True))
-    assert list(enquiry_rows[0]) == list(columns_for("enquiry"))
+    assert list(enquiry_rows[0]) == list(column_labels(flat_columns(columns_for("enquiry"))))
     assert [row[0] for row in enquiry_rows[1:]] == enquiries
     assert [row[3] for row in enquiry_rows[1:]] == ["received"] * 3
     email_column = columns_for("enquiry").index("email")
@@ -259,3 +255,68 @@ def test_audit_is_a_table_on_a_terminal(desk: HelpDesk) -> None:
     assert "subject.export" in lines[3] and desk.subject("ann@example.com")[:12] in lines[3]
     assert desk.subject("ann@example.com") not in "\n".join(lines)  # shortened, not the whole hash
     assert "Ann Lee" not in "\n".join(lines) and "ann@example.com" not in "\n".join(lines)
+
+
+def test_csv_starts_with_a_byte_order_mark_so_excel_reads_any_script(desk: HelpDesk, tmp_path: Path) -> None:
+    desk.submit(name="Zoë शर्मा", email="zoe@example.com")
+    target = tmp_path / "enquiries.csv"
+
+    desk.ok("export", "--kind", "enquiry", "-o", str(target))
+
+    data = target.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf") and not data.startswith(b"\xef\xbb\xbf\xef\xbb\xbf")
+    (row,) = csv_rows(data.decode("utf-8"))
+    assert row["name"] == "Zoë शर्मा"
+
+
+def test_flat_headers_are_the_forms_labels_and_json_lines_keep_the_names(
+    desk: HelpDesk, tmp_path: Path
+) -> None:
+    desk.submit("return_request")
+    target = tmp_path / "returns.xlsx"
+
+    text = desk.ok("export", "--kind", "return_request").stdout
+    desk.ok("export", "--kind", "return_request", "-o", str(target))
+    (line,) = desk.ok("export", "--kind", "return_request", "--format", "jsonl").stdout.splitlines()
+
+    wanted = FORMS["return_request"].model.model_fields["wanted_outcome"].title
+    csv_header = next(csv.reader(io.StringIO(text.removeprefix(BYTE_ORDER_MARK))))
+    xlsx_header = [cell.value for cell in load_workbook(target)["return_request"][1]]
+    for header in (csv_header, xlsx_header):
+        assert wanted in header and "Reference" in header and "Sent at (UTC)" in header
+        assert "wanted_outcome" not in header and "created_at" not in header
+        assert len(set(header)) == len(header)
+    assert "wanted_outcome" in json.loads(line)
+
+
+def test_the_follow_up_link_is_a_secret_that_no_export_carries(desk: HelpDesk, tmp_path: Path) -> None:
+    reference = desk.submit("feedback")
+    token = "ENQ-7K3M-Q9XD.0123456789abcdefghijklmnopqrstuvwxyz"
+    stored = desk.table.get(*submission_key(reference), now_epoch=0)
+    assert stored is not None
+    desk.table.replace({**stored, "fields": {**stored["fields"], "follow_up_token": token}})
+    target = tmp_path / "feedback.xlsx"
+
+    outputs = [desk.ok("export", "--kind", "feedback").stdout,
+               desk.ok("export", "--kind", "feedback", "--format", "jsonl").stdout]
+    desk.ok("export", "--kind", "feedback", "-o", str(target))
+    outputs.append(json.dumps([[cell.value for cell in row] for row in load_workbook(target)["feedback"]],
+                              default=str))
+
+    assert reference in outputs[0] and reference in outputs[1]
+    for output in outputs:
+        assert token not in output and "follow_up_token" not in output
+        assert FORMS["feedback"].model.model_fields["follow_up_token"].title not in output
+
+
+@pytest.mark.parametrize("name", ["report.xls", "report.txt", "REPORT.CSVX"])
+def test_an_unknown_ending_is_refused_in_one_plain_line(desk: HelpDesk, tmp_path: Path, name: str) -> None:
+    desk.submit()
+
+    result = desk.run("export", "-o", str(tmp_path / name))
+
+    assert result.exit_code == 2
+    (line,) = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert "cannot write ." in line and ".csv, .jsonl or .xlsx" in line
+    assert not (tmp_path / name).exists()
+    assert desk.audit_records() == []

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,7 +12,7 @@ from chalicelib.staff.pipeline import decoded_chunks, make_pool
 from chalicelib.store.items import epoch
 from click.testing import CliRunner
 
-from tests.staff.conftest import HelpDesk
+from tests.staff.conftest import HelpDesk, csv_rows
 
 COMMANDS = [
     ["export"], ["subject"], ["subject", "find"], ["subject", "export"], ["subject", "correct"],
@@ -71,7 +69,7 @@ def test_process_pool_export_over_many_pages_keeps_order(local_desk: HelpDesk) -
 
     assert [row["reference"] for row in rows] == references
     assert [row["email"] for row in rows] == [f"p{n}@example.com" for n in range(230)]
-    two = csv.DictReader(io.StringIO(local_desk.ok("export", "--workers", "2").stdout))
+    two = csv_rows(local_desk.ok("export", "--workers", "2").stdout)
     assert [row["reference"] for row in two] == references
 
 

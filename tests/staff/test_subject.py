@@ -42,10 +42,10 @@ def test_find_lists_every_record_of_the_person_only(desk: HelpDesk) -> None:
 
     result = desk.ok("subject", "find", "--email", "  ANN@Example.com ")
 
-    lines = [line.split("\t") for line in result.stdout.splitlines()]
-    assert sorted(line[0] for line in lines) == ["consent", "idempotency", "submission", "submission"]
-    assert {line[2] for line in lines if line[0] == "submission"} == set(references[ANN])
-    assert not set(references[BO]) & {line[2] for line in lines}
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert sorted(line["record"] for line in lines) == ["consent", "idempotency", "submission", "submission"]
+    assert {line["reference"] for line in lines if line["record"] == "submission"} == set(references[ANN])
+    assert not set(references[BO]) & {line["reference"] for line in lines}
     (record,) = desk.audit_records()
     assert record["action"] == "subject.find" and record["item_count"] == 4
     assert record["about_subject"] == desk.subject(ANN)
@@ -186,14 +186,14 @@ def test_erase_asks_first_and_stops_on_no(desk: HelpDesk) -> None:
 def test_consent_list_and_withdraw(desk: HelpDesk) -> None:
     people(desk)
 
-    listed = desk.ok("consent", "list", "--email", ANN).stdout.splitlines()
+    listed = [json.loads(line) for line in desk.ok("consent", "list", "--email", ANN).stdout.splitlines()]
     withdrawn = desk.ok("consent", "withdraw", "--email", ANN).stdout
     again = desk.ok("consent", "withdraw", "--email", ANN).stdout
-    after = desk.ok("consent", "list", "--email", ANN).stdout.splitlines()
+    after = [json.loads(line) for line in desk.ok("consent", "list", "--email", ANN).stdout.splitlines()]
 
-    assert len(listed) == 1 and "\topted-in\t" in listed[0]
+    assert [line["status"] for line in listed] == ["opted-in"] and listed[0]["given_at"]
     assert "withdrew 1" in withdrawn and "withdrew 0" in again
-    assert len(after) == 1 and "\twithdrawn\t" in after[0]
+    assert [line["status"] for line in after] == ["withdrawn"] and after[0]["withdrawn_at"]
     bo_consents = [item for item in desk.items(CONSENT_PREFIX) if item["subject_hash"] == desk.subject(BO)]
     assert [item["status"] for item in bo_consents] == ["opted-in"]
     actions = [record["action"] for record in desk.audit_records()]
@@ -214,7 +214,7 @@ def test_a_follow_up_consent_is_listed_exported_corrected_and_withdrawn_as_any_c
     withdrawn = desk.ok("consent", "withdraw", "--email", "ann.lee@example.com").stdout
     on_list = desk.ok("export", "--kind", "consents", "--format", "jsonl").stdout
 
-    assert len(listed) == 1 and "\tfollow_up\topted-in\t" in listed[0]
+    assert [(line["kind"], line["status"]) for line in map(json.loads, listed)] == [("follow_up", "opted-in")]
     assert consent["agreed_to"] == "Asking how we did" and consent["email"] == ANN
     assert [c["email"] for c in moved["marketing_consents"]] == ["ann.lee@example.com"]
     assert "withdrew 1" in withdrawn

@@ -20,8 +20,9 @@ from chalice import Chalice
 
 
 @contextlib.contextmanager
-def running(app: Chalice, site_dir: Path, origin_secret: str | None = None) -> Iterator[int]:
-    httpd = server.make_server(0, site_dir, app, origin_secret=origin_secret)
+def running(app: Chalice, site_dir: Path, origin_secret: str | None = None,
+            queue_seconds: float | None = None) -> Iterator[int]:
+    httpd = server.make_server(0, site_dir, app, origin_secret=origin_secret, queue_seconds=queue_seconds)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
@@ -144,3 +145,46 @@ def test_a_quiet_server_writes_nothing_per_request(tmp_path: Path, capfd: pytest
         connection.getresponse().read()
         connection.close()
     assert "GET /loud-check 404" in capfd.readouterr().err
+
+
+def held_app(release: threading.Event, started: threading.Semaphore) -> Chalice:
+    """Each request holds its API slot until `release` is set."""
+    app = Chalice(app_name="held")
+
+    @app.route("/echo", methods=["POST"])
+    def echo() -> dict[str, Any]:
+        started.release()
+        release.wait(timeout=30)
+        return {"done": True}
+
+    return app
+
+
+def test_a_request_that_cannot_start_within_the_budget_gets_a_quick_503_with_retry_after(
+    tmp_path: Path,
+) -> None:
+    release, started = threading.Event(), threading.Semaphore(0)
+    with running(held_app(release, started), tmp_path, queue_seconds=0.3) as port, \
+            ThreadPoolExecutor(max_workers=server.API_SLOTS) as pool:
+        holders = [pool.submit(post, port, {"n": n}) for n in range(server.API_SLOTS)]
+        for _ in holders:
+            assert started.acquire(timeout=10)  # every slot is taken
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+        began = time.monotonic()
+        connection.request("POST", "/api/echo", "{}", {"Content-Type": "application/json"})
+        answer = connection.getresponse()
+        waited = time.monotonic() - began
+        body = json.loads(answer.read())
+        connection.close()
+        release.set()
+        held = [holder.result(timeout=20) for holder in holders]
+        after = post(port, {"n": 9})
+
+    assert answer.status == 503 and int(answer.headers["Retry-After"]) > 0
+    assert body["message"] and answer.headers["Content-Type"].startswith("application/json")
+    assert 0.25 <= waited < 5
+    assert held == [(200, {"done": True})] * server.API_SLOTS and after == (200, {"done": True})
+
+
+def test_the_budget_is_the_functions_lambda_timeout() -> None:
+    assert server.function_seconds() == json.loads(server.CHALICE_CONFIG.read_text())["lambda_timeout"] == 15

@@ -3,6 +3,8 @@
 Doors (the `aftercare` command, the console) build a desk for the person acting and call
 one operation; they parse and present, and never talk to DynamoDB, KMS or S3 themselves.
 Whatever goes wrong reaches them as a `StaffError` with a message they can show as it is.
+References are taken as typed (any case, spaces around): the desk reads them as stored, so
+no door has to.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from chalicelib.staff.sheets import Sink
 from chalicelib.staff.subject_copy import readable_copy
 from chalicelib.store.bucket import BucketUnavailable
 from chalicelib.store.items import AUDIT_KIND, CONSENT_KIND, epoch
+from chalicelib.store.references import as_stored
 from chalicelib.store.table import ItemGone, StorageUnavailable, WriteConflict
 
 AUDIT_FIELDS = ("created_at", "actor", "action", "kinds", "item_count", "outcome",
@@ -78,7 +81,7 @@ class StaffDesk:
             with audited(self.context, "subject.find", [], subject=hashed) as action:
                 found = subjects.find(self.context, hashed)
                 summaries = [subjects.summary(item) for item in found]
-                action.kinds = sorted({str(line["kind"]) for line in summaries})
+                action.kinds = sorted({str(line["kind"]) for line in summaries if line["kind"]})
                 action.item_count = len(found)
         return summaries
 
@@ -96,6 +99,7 @@ class StaffDesk:
 
     def correct(self, email: str, reference: str, field_name: str, value: str) -> subjects.Correction:
         """Correct one field of one of the person's submissions; derived records follow."""
+        reference = as_stored(reference)
         with plainly():
             hashed = self._subject(email)
             with audited(self.context, "subject.correct", [], subject=hashed,
@@ -153,6 +157,7 @@ class StaffDesk:
 
     def case(self, reference: str) -> dict[str, Any]:
         """One case in full, decrypted: fields, status, promise, history, files and emails."""
+        reference = as_stored(reference)
         with plainly(), audited(self.context, "case.show", [], detail={"reference": reference}) as action:
             shown = self.cases.show(reference)
             shown["emails"] = outbox.emails_about(self.context, reference)
@@ -164,6 +169,7 @@ class StaffDesk:
         """Assign, note, tell the customer or move a case; audited as case.assign or case.update.
 
         With `expected_version`, a case changed since it was read is refused (CaseChanged)."""
+        reference = as_stored(reference)
         name = "case.assign" if change.handler and not (change.status or change.message) else "case.update"
         detail = {"reference": reference, "status": change.status or "", "handler": change.handler or ""}
         with plainly(), audited(self.context, name, [], detail=detail) as action:
@@ -178,6 +184,7 @@ class StaffDesk:
 
     def files(self, reference: str) -> list[attachments.AttachedFile]:
         """A submission's files: every one listed, the accepted ones with their bytes."""
+        reference = as_stored(reference)
         with plainly(), audited(self.context, "attachments.get", ["attachment"],
                                 detail={"reference": reference}) as action:
             found = attachments.files(self.context, reference)
@@ -186,6 +193,7 @@ class StaffDesk:
 
     def file_link(self, reference: str, number: int) -> str:
         """A short-lived link that opens one accepted image or PDF of a submission."""
+        reference = as_stored(reference)
         with plainly(), audited(self.context, "attachments.open", ["attachment"],
                                 detail={"reference": reference, "file": number}) as action:
             url = attachments.link(self.context, reference, number)
@@ -223,6 +231,7 @@ class StaffDesk:
 
     def resend(self, reference: str, message: str) -> str:
         """Ask the notifier to send one message again; answers the status it had."""
+        reference = as_stored(reference)
         if not outbox.is_known_message(message):
             raise SubjectRequestError(f"{message} is not a message we send")
         with plainly(), audited(self.context, "outbox.resend", [],
@@ -261,4 +270,7 @@ class StaffDesk:
                     continue
                 if actor and actor.lower() not in str(item.get("actor", "")).lower():
                     continue
-                yield {field: item.get(field) for field in AUDIT_FIELDS}
+                row = {field: item.get(field) for field in AUDIT_FIELDS}
+                # Records written before kinds were left out for kindless items say "None".
+                row["kinds"] = [kind for kind in row["kinds"] or [] if kind and kind != "None"]
+                yield row

@@ -5,8 +5,10 @@ from __future__ import annotations
 import typing
 from collections.abc import Iterable
 from datetime import date
+from functools import cache
 from typing import Any
 
+from chalicelib.cases.follow_up import TOKEN_FIELD
 from chalicelib.crypto.keys import SubmissionCipher
 from chalicelib.forms import FORMS
 from chalicelib.forms.attachments import MAX_FILES
@@ -36,6 +38,23 @@ CASE_COLUMNS = (HANDLER_ATTRIBUTE, STATUS_SINCE_ATTRIBUTE, "updated_at", WINDOW_
 # columns per file, its name, its size in bytes (a number) and its check state.
 ATTACHMENTS = "attachments"
 ATTACHMENT_CELLS = (("", "name"), ("_bytes", "bytes"), ("_check", "check"))
+# Stored with a submission but never shown to staff: the signed follow-up link is a
+# credential (it rates a case), and the case reference it carries is its own column.
+SECRET_FIELDS = frozenset({TOKEN_FIELD})
+# The headers of the flat formats (CSV, XLSX) for what is not a form field: a form's
+# fields are headed by the title the customer read (JSON Lines keeps every name as its key).
+COLUMN_LABELS = {
+    "reference": "Reference", "kind": "Form", "created_at": "Sent at (UTC)", "status": "Status",
+    HANDLER_ATTRIBUTE: "Handler", STATUS_SINCE_ATTRIBUTE: "In this status since (UTC)",
+    "updated_at": "Last changed (UTC)", WINDOW_ATTRIBUTE: "Visit window",
+    RATING_ATTRIBUTE: "Customer's rating", RATED_AT_ATTRIBUTE: "Rated at (UTC)",
+    "email": "Email address", "name": "Name", "channel": "How we may contact them",
+    "given_at": "Consent given at (UTC)", "source_form": "Given on the form",
+    "source_reference": "Reference of that form", "notice_version": "Privacy notice version",
+    "withdrawn_at": "Withdrawn at (UTC)",
+}
+ATTACHMENT_LABELS = {"": "File {number}", "_bytes": "File {number} size (bytes)",
+                     "_check": "File {number} check"}
 
 
 def known_statuses() -> list[str]:
@@ -56,7 +75,7 @@ def columns_for(kind: str) -> tuple[str, ...]:
     if kind in CONSENT_KINDS:
         return BASE_COLUMNS + CONSENT_COLUMNS
     form = FORMS[kind]
-    columns = BASE_COLUMNS + tuple(form.model.model_fields)
+    columns = BASE_COLUMNS + tuple(name for name in form.model.model_fields if name not in SECRET_FIELDS)
     if kind in case_policy().lifecycles:
         columns += CASE_COLUMNS
     return columns
@@ -93,6 +112,39 @@ def flat_columns(columns: Iterable[str]) -> tuple[str, ...]:
     return tuple(flat)
 
 
+def field_label(model: Any, name: str) -> str:
+    """A form field's title as the form shows it, without the form's "(optional)"."""
+    info = model.model_fields[name]
+    return (info.title or name.replace("_", " ").capitalize()).removesuffix(" (optional)")
+
+
+@cache
+def _labels() -> dict[str, str]:
+    """Every column's header: its own label, else the title of the first form that has it.
+
+    Two names that would read alike keep their name beside the label, so no two
+    headers of one file are the same."""
+    labels: dict[str, str] = {}
+    for form in FORMS.values():
+        for name in form.model.model_fields:
+            labels.setdefault(name, field_label(form.model, name))
+    for name, label in COLUMN_LABELS.items():
+        labels.setdefault(name, label)
+    for number in range(1, MAX_FILES + 1):
+        for suffix, _ in ATTACHMENT_CELLS:
+            labels[f"attachment_{number}{suffix}"] = ATTACHMENT_LABELS[suffix].format(number=number)
+    seen: dict[str, int] = {}
+    for label in labels.values():
+        seen[label] = seen.get(label, 0) + 1
+    return {name: f"{label} ({name})" if seen[label] > 1 else label for name, label in labels.items()}
+
+
+def column_labels(columns: Iterable[str]) -> tuple[str, ...]:
+    """The headers of a flat format's columns, in the words of the forms."""
+    labels = _labels()
+    return tuple(labels.get(name, name) for name in columns)
+
+
 def flat_row(row: dict[str, Any]) -> dict[str, Any]:
     """A row for `flat_columns`: each file's cells beside the rest (a refusal says why)."""
     files = row.get(ATTACHMENTS)
@@ -120,7 +172,8 @@ def staff_view(
         "reference": reference, "kind": kind,
         "created_at": item.get("created_at"), "status": item.get("status"),
     }
-    row.update(item.get("fields") or {})
+    row.update({name: value for name, value in (item.get("fields") or {}).items()
+                if name not in SECRET_FIELDS})
     if item.get("personal"):
         row.update(cipher.open(item["personal"], kind=kind, reference=reference))
     if kind in case_policy().lifecycles:

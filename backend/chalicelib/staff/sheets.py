@@ -4,6 +4,10 @@ CSV has only text, which a spreadsheet reads as it would typed input: a cell
 that would run (=SUM(...), @cmd, +A1, a leading tab) starts with ' there,
 while a phone number such as +44 20 7946 0000 is left as it is. XLSX cells
 are typed (text, numbers, real dates), so text never runs and needs no mark.
+CSV starts with a UTF-8 byte-order mark: without it Excel on Windows reads the
+file in the machine's code page and garbles "Zoë" and Devanagari. CSV and XLSX
+headers are the forms' labels (records.column_labels); JSON Lines, read by
+programs, keys each value by its field's name.
 
 Rows are turned into output text (or cells) by a renderer that runs where the
 rows were decrypted, in the export's worker processes; the sink in the main
@@ -25,10 +29,18 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
 
-from chalicelib.staff.records import columns_for, date_columns, flat_columns, flat_row, union_columns
+from chalicelib.staff.records import (
+    column_labels,
+    columns_for,
+    date_columns,
+    flat_columns,
+    flat_row,
+    union_columns,
+)
 from chalicelib.store.items import TIME_ATTRIBUTES
 
 FORMATS = ("csv", "jsonl", "xlsx")
+BYTE_ORDER_MARK = "\ufeff"
 # OWASP "CSV injection": a cell starting with one of these may run as a formula.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # After a + or -, only digits and a phone number's punctuation: a number, never a
@@ -143,7 +155,8 @@ class CsvSink:
     def __init__(self, stream: IO[str], kinds: Iterable[str]):
         self._stream = stream
         self._render = CsvRender(flat_columns(union_columns(kinds)))
-        csv.writer(stream, lineterminator="\r\n").writerow(self._render.columns)
+        stream.write(BYTE_ORDER_MARK)
+        csv.writer(stream, lineterminator="\r\n").writerow(column_labels(self._render.columns))
 
     def begin(self, kind: str) -> CsvRender:
         return self._render
@@ -213,16 +226,17 @@ class XlsxSink:
     def _start_sheet(self, first: list[list[Any]]) -> None:
         """Widths must precede the rows in the file: set them from the header and the first rows."""
         assert self._render is not None
-        for index, name in enumerate(self._render.columns):
+        labels = column_labels(self._render.columns)
+        for index, (name, label) in enumerate(zip(self._render.columns, labels, strict=True)):
             if name in TIME_ATTRIBUTES:
-                width = XLSX_TIME_WIDTH
+                width = max(XLSX_TIME_WIDTH, len(label) + 2)
             elif name in self._render.dates:
-                width = XLSX_DATE_WIDTH
+                width = max(XLSX_DATE_WIDTH, len(label) + 2)
             else:
                 longest = max((len(cell_text(cells[index])) for cells in first), default=0)
-                width = min(max(len(name), longest) + 2, XLSX_WIDTH_LIMIT)
+                width = min(max(len(label), longest) + 2, XLSX_WIDTH_LIMIT)
             self._sheet.column_dimensions[get_column_letter(index + 1)].width = width
-        self._sheet.append(list(self._render.columns))
+        self._sheet.append(list(labels))
         self._rows = 1
 
     def _finish_sheet(self) -> None:

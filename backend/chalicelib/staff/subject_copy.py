@@ -4,7 +4,9 @@ One section per submission, in the words of the form they filled in, with
 dates as dates; the records derived from a submission (a registered
 warranty, a marketing consent) are told beside it or in their own section.
 Bookkeeping that says nothing about the person (keys, hashes, retry records,
-epoch numbers) stays out.
+epoch numbers) stays out, and so do staff's internal notes: the copy is written
+for the customer, so it says what we did in the words the track page uses and
+what we told them, files by the names they gave them, never an upload id.
 """
 
 from __future__ import annotations
@@ -13,11 +15,25 @@ import html
 from datetime import UTC, date, datetime
 from typing import Any
 
-from chalicelib.cases.book import open_message, open_note
+from chalicelib.cases.book import open_message
 from chalicelib.forms import FORMS
+from chalicelib.notify.attachment_notices import upload_ids_of
 from chalicelib.rules.catalog import catalog
+from chalicelib.rules.lifecycles import case_policy
+from chalicelib.staff.attachments import attachments_of
 from chalicelib.staff.context import StaffContext
-from chalicelib.store.items import is_consent, parsed_timestamp, record_type
+from chalicelib.staff.records import SECRET_FIELDS, field_label
+from chalicelib.store.items import (
+    OPTED_IN,
+    RECEIVED,
+    WITHDRAWN,
+    epoch,
+    is_consent,
+    parsed_timestamp,
+    record_type,
+)
+
+__all__ = ["answer_words", "as_html", "field_label", "readable_copy", "status_words"]
 
 TITLE = "Your data held by Aftercare"
 ABOUT = ("Everything we store about the person who uses this email address, as on the day "
@@ -29,6 +45,9 @@ CONSENT_LABELS = {
     "given_on": "Given on", "source_form": "On the form", "notice_version": "Privacy notice version",
     "withdrawn_on": "Withdrawn on",
 }
+# Statuses outside any case lifecycle (forms that are not cases, and consents), in words.
+STATUS_WORDS = {RECEIVED: "We have received it.", OPTED_IN: "You agreed to these emails.",
+                WITHDRAWN: "You withdrew this agreement."}
 
 
 def readable_copy(staff: StaffContext, items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -65,29 +84,36 @@ def _submission(staff: StaffContext, item: dict[str, Any], warranty: dict[str, A
     values = {**(item.get("fields") or {})}
     if item.get("personal"):
         values.update(staff.cipher.open(item["personal"], kind=kind, reference=reference))
+    if upload_ids_of(item):
+        # The files by the names the customer's device gave them (the upload ids stay internal).
+        values["attachments"] = ", ".join(
+            attachment.name for attachment in
+            attachments_of(staff.table, staff.cipher, item, epoch(staff.now())))
     section: dict[str, Any] = {
         "heading": f"{form.title} {reference}",
         "form": form.title,
         "reference": reference,
         "sent_on": _day(item.get("created_at")),
-        "status": item.get("status"),
+        "status": status_words(kind, item.get("status")),
         "what_you_told_us": [
             {"question": field_label(form.model, name),
              "answer": answer_words(form.model, name, values[name])}
             for name in form.model.model_fields
-            if values.get(name) not in (None, "")
+            if values.get(name) not in (None, "") and name not in SECRET_FIELDS
         ],
     }
     if item.get("corrected_at"):
         section["corrected_on"] = _day(item["corrected_at"])
-    if history:
-        # What we did about it: each change of the case, with our notes and what we told them.
-        section["what_we_did"] = [
-            {"question": f"{_day(entry.get('created_at'))}: {entry.get('status')}",
-             "answer": " / ".join(text for text in (open_note(staff.cipher, entry),
-                                                    open_message(staff.cipher, entry)) if text) or "-"}
-            for entry in history
-        ]
+    # What we did about it: each move of the case in the track page's words, with what we
+    # told them. Staff's internal notes are not written for the customer and never appear.
+    did = [
+        {"question": f"{_day(entry.get('created_at'))}: {status_words(kind, entry.get('status'))}",
+         "answer": open_message(staff.cipher, entry) or "-"}
+        for entry in history
+        if entry.get("moved", True) or entry.get("customer_message")
+    ]
+    if did:
+        section["what_we_did"] = did
     if warranty is not None:
         section["warranty"] = {
             "registered_on": warranty.get("registered_on"),
@@ -105,7 +131,7 @@ def _consent(staff: StaffContext, item: dict[str, Any]) -> dict[str, Any]:
     notice = staff.policy.notices.get(str(item.get("kind")))
     return {
         "reference": item["reference"],
-        "status": item.get("status"),
+        "status": status_words(str(item.get("kind")), item.get("status")),
         "agreed_to": notice.title if notice else item.get("kind"),
         "email": contact.get("email"),
         "name": contact.get("name"),
@@ -118,9 +144,14 @@ def _consent(staff: StaffContext, item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def field_label(model: Any, name: str) -> str:
-    info = model.model_fields[name]
-    return (info.title or name.replace("_", " ").capitalize()).removesuffix(" (optional)")
+def status_words(kind: str, status: Any) -> str | None:
+    """A status as the customer reads it on the track page (the lifecycle's words)."""
+    if status is None:
+        return None
+    lifecycle = case_policy().lifecycles.get(kind)
+    if lifecycle is not None and status in lifecycle.statuses:
+        return lifecycle.statuses[status].words
+    return STATUS_WORDS.get(str(status), str(status).replace("_", " ").capitalize())
 
 
 def answer_words(model: Any, name: str, value: Any) -> Any:

@@ -13,6 +13,7 @@ from chalicelib.crypto.keys import RecipientSeal, subject_hash
 from chalicelib.forms import FORMS, InvalidSubmission, validate
 from chalicelib.intake.receiving import IDEMPOTENCY_GUARD, SUBMISSION_GUARD
 from chalicelib.notify.unsubscribe import withdraw_consents
+from chalicelib.rules.catalog import catalog
 from chalicelib.staff import attachments
 from chalicelib.staff.context import StaffContext
 from chalicelib.staff.exceptions import SubjectRequestError
@@ -137,8 +138,19 @@ def _validate(model: Any, payload: dict[str, Any], today: date) -> Any:
     try:
         return validate(model, payload, today=today)
     except InvalidSubmission as invalid:
-        messages = "; ".join(f"{error.field}: {error.message}" for error in invalid.errors)
+        messages = "; ".join(f"{error.field}: {_staff_words(error.field, error.message, payload)}"
+                             for error in invalid.errors)
         raise SubjectRequestError(f"the form would refuse that value ({messages})") from None
+
+
+def _staff_words(field: str, message: str, payload: dict[str, Any]) -> str:
+    """The form's message, and for a serial number the product's own rule from the catalog:
+    the customer's wording ("letters and digits") does not tell staff what would pass."""
+    product = catalog().products.get(str(payload.get("product")))
+    if field != "serial_number" or product is None:
+        return message
+    return (f"a {product.name} serial number matches {product.serial_pattern.pattern} once spaces "
+            f"and dashes are dropped, like {product.serial_example}")
 
 
 def _created(item: dict[str, Any], now: datetime) -> datetime:

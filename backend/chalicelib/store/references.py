@@ -26,3 +26,9 @@ def new_reference(prefix: str, choose: Chooser = secrets.choice) -> str:
 
 def is_reference(text: str) -> bool:
     return bool(REFERENCE_PATTERN.fullmatch(text))
+
+
+def as_stored(typed: str) -> str:
+    """A reference however staff or a customer typed it (ann's "enq-7k3m-q9xd "), as stored:
+    references are upper case, so they are the same in any case."""
+    return typed.strip().upper()
