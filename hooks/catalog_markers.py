@@ -118,9 +118,11 @@ def render_markers(markdown: str, src_uri: str, catalog: Catalog, language: str 
 
     markdown = WARRANTY_TERMS.sub(warranty_terms, markdown)
     markdown = AMC_PRODUCTS.sub(amc_products, markdown)
-    markdown = SERIAL_LOCATION.sub(lambda match: str(data_word(
-        language, "catalog", f"products.{match.group(1)}.serial_location", product_of(match).serial_location)),
-        markdown)
+    def serial_location(match: re.Match[str]) -> str:
+        english = product_of(match).serial_location
+        return str(data_word(language, "catalog", f"products.{match.group(1)}.serial_location", english))
+
+    markdown = SERIAL_LOCATION.sub(serial_location, markdown)
     return POLICY_NUMBER.sub(policy_number, markdown)
 
 

@@ -342,9 +342,9 @@ def test_a_handler_downloads_the_filtered_submissions_as_a_spreadsheet(
     sheet = openpyxl.load_workbook(io.BytesIO(body)).worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))
     header = rows[0]
-    references = {row[header.index("reference")] for row in rows[1:]}
+    references = {row[header.index("Reference")] for row in rows[1:]}  # the export's own labels
     assert references == complaints
-    assert isinstance(rows[1][header.index("created_at")], datetime)  # typed cells, not text
+    assert isinstance(rows[1][header.index("Sent at (UTC)")], datetime)  # typed cells, not text
     (audit,) = [record for record in help_desk.audit_records() if record["action"] == "export"]
     assert audit["actor"] == "sam.lee@shop.example" and audit["item_count"] == 3
     assert audit["kinds"] == ["complaint"] and audit["detail"]["format"] == "xlsx"
