@@ -27,9 +27,9 @@ def port_left_in_time_wait() -> int:
 
 def test_a_port_in_time_wait_is_free_for_the_next_start() -> None:
     port = port_left_in_time_wait()
-    with socket.socket() as plain:  # what the check did before: refused for a minute
-        with pytest.raises(OSError):
-            plain.bind(("127.0.0.1", port))
+    # What the check did before: a plain bind, refused for a minute.
+    with socket.socket() as plain, pytest.raises(OSError):
+        plain.bind(("127.0.0.1", port))
     _port_is_free(port, "the site and the API", "PORT")
 
 
