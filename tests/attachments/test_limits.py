@@ -5,7 +5,9 @@ from __future__ import annotations
 import typing
 
 from chalicelib.forms import FORMS
-from chalicelib.forms.attachments import FILE_TYPES, FORMS_WITH_ATTACHMENTS, MAX_FILES, UploadRequest
+from chalicelib.forms.attachments import FILE_TYPES, MAX_FILES, UploadRequest
+
+FORMS_WITH_ATTACHMENTS = ("warranty_registration", "return_request", "complaint")
 
 
 def test_exactly_the_forms_with_attachments_have_the_field() -> None:

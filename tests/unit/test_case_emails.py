@@ -8,13 +8,12 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from chalicelib.cases.notices import templates_needed
 from chalicelib.notify import emails
 from chalicelib.notify.case_emails import planned_update, update_message
 from chalicelib.notify.emails import CaseUpdate, Letterhead, notification_policy
 from chalicelib.rules.lifecycles import case_policy
 
-from tests.unit.test_case_notices import entry
+from tests.unit.test_case_notices import entry, templates_needed
 
 TEMPLATES = Path(emails.__file__).parent / "templates" / "cases"
 LETTERHEAD = Letterhead("help@aftercare.example", "Aftercare", "https://help.example.com",

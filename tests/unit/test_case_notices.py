@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from chalicelib.cases.notices import notice_for, overdue_digest, templates_needed
-from chalicelib.rules.lifecycles import case_policy
+from chalicelib.cases.notices import notice_for, overdue_digest
+from chalicelib.rules.lifecycles import CasePolicy, case_policy
 from chalicelib.store import items
 
 POLICY = case_policy()
@@ -50,3 +50,9 @@ def test_the_overdue_digest_names_references_only_most_late_first() -> None:
     lines = overdue_digest(cases, POLICY, date(2026, 11, 23))
     assert [line.split()[0] for line in lines] == ["RET-C", "ENQ-A"]  # CMP-B is inside its 10 days
     assert lines[1] == "ENQ-A (enquiry, received): due 2026-11-04, 19 day(s) late"
+
+
+def templates_needed(policy: CasePolicy) -> list[str]:
+    """Every template the notifier must have: one per status the customer is told of."""
+    return [f"case_{kind}_{name}" for kind, lifecycle in policy.lifecycles.items()
+            for name, status in lifecycle.statuses.items() if status.tell]

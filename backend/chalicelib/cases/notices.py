@@ -43,11 +43,6 @@ def notice_for(entry: Mapping[str, Any], policy: CasePolicy) -> CaseNotice | Non
     )
 
 
-def templates_needed(policy: CasePolicy) -> list[str]:
-    """Every template the notifier must have: one per status the customer is told of."""
-    return [f"case_{kind}_{name}" for kind, lifecycle in policy.lifecycles.items()
-            for name, status in lifecycle.statuses.items() if status.tell]
-
 
 def overdue_digest(cases: Iterable[Mapping[str, Any]], policy: CasePolicy, today: date) -> list[str]:
     """The daily staff digest's lines: overdue cases by reference, kind and days late; no personal data."""

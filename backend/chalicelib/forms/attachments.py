@@ -11,7 +11,6 @@ from chalicelib.forms.answers import Answer
 from chalicelib.forms.core import Submission, personal, sent_as_form
 
 # Which forms take files, how many, which types and how large: the one home of these limits.
-FORMS_WITH_ATTACHMENTS = ("warranty_registration", "return_request", "complaint")
 MAX_FILES = 3
 MIN_BYTES = 1
 MAX_BYTES = 10 * 1024 * 1024

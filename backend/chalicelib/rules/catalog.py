@@ -58,9 +58,6 @@ class AfterSalesPolicy:
     def return_window_ends_on(self, purchased: date) -> date:
         return purchased + timedelta(days=self.return_window_days)
 
-    def replacement_window_ends_on(self, purchased: date) -> date:
-        return purchased + timedelta(days=self.replacement_window_days)
-
     def registration_window_ends_on(self, purchased: date) -> date:
         return purchased + timedelta(days=self.registration_window_days)
 

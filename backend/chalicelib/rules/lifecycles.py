@@ -108,14 +108,6 @@ class WorkingCalendar:
                 remaining -= 1
         return day
 
-    def working_days_between(self, start: date, end: date) -> int:
-        """Working days after `start` up to and including `end` (0 when end <= start)."""
-        count, day = 0, start
-        while day < end:
-            day += timedelta(days=1)
-            count += self.is_working_day(day)
-        return count
-
 
 @dataclass(frozen=True)
 class CasePolicy:
