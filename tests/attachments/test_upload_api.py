@@ -50,6 +50,9 @@ def test_an_upload_is_issued_as_a_presigned_post_for_a_random_key(
     ({"content_type": "application/x-msdownload"}, "content_type"),
     ({"size": 10 * 1024 * 1024 + 1}, "size"),
     ({"size": 0}, "size"),
+    ({"size": True}, "size"),
+    ({"size": "2000"}, "size"),
+    ({"size": 2000.5}, "size"),
     ({"form": "enquiry"}, "form"),
 ])
 def test_an_upload_outside_the_limits_is_refused_naming_the_field(

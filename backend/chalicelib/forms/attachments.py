@@ -79,9 +79,11 @@ class UploadRequest(Submission):
     content_type: Literal["image/jpeg", "image/png", "image/heic", "image/heif", "application/pdf"] = Field(
         title="File type", json_schema_extra={"x-labels": dict[str, Any](FILE_TYPES)},
     )
+    # Strict: JSON true is not a size of 1 byte, nor "2400000" a number.
     size: int = Field(
-        ge=MIN_BYTES, le=MAX_BYTES, title="File size in bytes",
-        description=f"At most {MAX_BYTES // (1024 * 1024)} MB.",
+        strict=True, ge=MIN_BYTES, le=MAX_BYTES, title="File size in bytes",
+        description=f"The file's exact size, a whole number of bytes; at most {MAX_BYTES // (1024 * 1024)} "
+        "MB. The upload is refused unless the file sent is exactly this size.",
     )
     # A name may hold a person's name ("Jane Smith receipt.pdf"): sealed like other personal fields.
     name: str | None = Field(
