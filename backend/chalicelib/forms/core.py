@@ -89,6 +89,14 @@ class FormKind:
     title: str
     initial_status: str = RECEIVED
     page: str = "/"  # the site page that shows the form: where "back to the form" leads
+    # What the customer sent, as emails name it after "your" ("We have your ..."),
+    # when the form's title does not read as a thing one sends (a service visit).
+    sent_as: str = ""
+
+    @property
+    def in_words(self) -> str:
+        """The submission as a customer reads of it: "your request for a service visit"."""
+        return self.sent_as or self.title.lower()
 
 
 @dataclass(frozen=True)
