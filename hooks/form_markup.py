@@ -97,7 +97,10 @@ def on_page_content(content: str, page: Page, config: Any, files: Any) -> str:
 
 
 def on_post_build(config: Any) -> None:
-    """Keep each form's finished page for the API (see SITE_PAGES)."""
+    """Keep each form's finished page for the API (see SITE_PAGES), and the page every other
+    page the API draws is drawn in (the site's "not found" page, its content left open)."""
+    from chalicelib.web.pages import SHELL, page_shell
+
     shutil.rmtree(SITE_PAGES, ignore_errors=True)
     SITE_PAGES.mkdir(parents=True)
     for kind, page in _state["form_pages"].items():
@@ -105,6 +108,10 @@ def on_post_build(config: Any) -> None:
         (SITE_PAGES / f"{kind}.html").write_text(
             absolute_links(built.read_text(encoding="utf-8"), "/" + page.url), encoding="utf-8"
         )
+    not_found = Path(config.site_dir) / "404.html"
+    (SITE_PAGES / f"{SHELL}.html").write_text(
+        page_shell(absolute_links(not_found.read_text(encoding="utf-8"), "/404.html")), encoding="utf-8"
+    )
 
 
 def absolute_links(html_text: str, page_path: str) -> str:
