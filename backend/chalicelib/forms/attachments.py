@@ -59,10 +59,14 @@ Attachments = Annotated[
     Field(
         default=None,
         title="Photos or documents (optional)",
-        description=f"Proof of purchase, or a photo of the fault or damage. {LIMITS_SENTENCE}",
+        description=f"Proof of purchase, or a photo of the fault or damage. {LIMITS_SENTENCE} "
+        "Each is the `upload_id` that POST /uploads issued for this form, unused and within its time.",
         json_schema_extra={
             "x-widget": "files",
             "maxItems": MAX_FILES,
+            # Each an upload id that POST /uploads issued, each once.
+            "items": {"type": "string", "pattern": UPLOAD_ID_PATTERN.pattern},
+            "uniqueItems": True,
             "x-accept": sorted(FILE_TYPES),
             "x-max-bytes": MAX_BYTES,
         },

@@ -12,6 +12,7 @@ from chalicelib.forms import FORMS, TRACK, WARRANTY_STATUS, FormKind, Submission
 from chalicelib.forms.answers import ConflictProblem, Problem, ValidationProblem, WarrantyStatus
 from chalicelib.forms.attachments import IssuedUpload, UploadRequest
 from chalicelib.forms.tracking import CaseProgress
+from chalicelib.store.references import SIGNED_LINK_PATTERN
 from chalicelib.web.posts import (
     API_BASE,
     FETCH_SITES,
@@ -328,8 +329,11 @@ def document(today: date) -> dict[str, Any]:
         "responses": {"200": {"description": "Up.", "content": {JSON: {"schema": {
             "type": "object", "properties": {"status": {"const": "ok"}}, "required": ["status"]}}}}},
     }}
-    token = {"name": "token", "in": "query", "required": True, "schema": {"type": "string"},
-             "description": "The signed, expiring token from the link in an email (names no person)."}
+    token = {"name": "token", "in": "query", "required": True,
+             "schema": {"type": "string", "pattern": SIGNED_LINK_PATTERN, "maxLength": 120},
+             "description": "The signed, expiring token from the link in an email (names no person): "
+                            "a reference, a day number and our signature. One not signed by us, or too old, "
+                            "gets the 400 page."}
     paths["/unsubscribe"] = {
         "get": {
             "operationId": "get_unsubscribe",
