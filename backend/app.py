@@ -271,7 +271,7 @@ def post_track() -> Response:
 
 
 @app.route(TRACK.path, methods=["GET"])
-@guarded
+@guarded("show the track page", html=True)
 def get_track() -> Response:
     """The track page with the reference an email's link carries filled in (no script needed)."""
     query = app.current_request.query_params or {}

@@ -142,3 +142,9 @@ def test_the_thank_you_page_of_a_case_links_to_tracking_with_the_reference_only(
     # (The site's navigation around both pages links the Track a request page, as on every page.)
     assert "/api/track?" not in other_page and "Follow your request" not in other_page
     assert "example.com" not in case_page
+
+
+def test_the_emailed_track_link_answers_the_track_page_with_the_reference_filled_in(api: Any) -> None:
+    response = api.http.get("/track?reference=CMP-7K3M-Q9XD")
+    assert response.status_code == 200
+    assert 'value="CMP-7K3M-Q9XD"' in response.body.decode()
