@@ -617,7 +617,8 @@ def case_assign(lazy: _LazyStaff, reference: str, handler: str, note: str | None
 @click.option("--status", required=True, help="The new status; `case show` lists the legal ones.")
 @click.option("--note", help="An internal note: what was done, or why (stored encrypted).")
 @click.option("--tell-customer", "message",
-              help="A message for the customer: on the track page, and in the email this move sends.")
+              help="A message for the customer: on the track page, and emailed to them with this move "
+              "(closing a case too).")
 @click.option("--handler", help="Name a handler with the move (acknowledging a complaint needs one).")
 @click.option("--window", help="A service visit's window: a date and a part of the day (morning, "
               "afternoon, all day) or a time range, e.g. '2026-12-03 morning' or '2026-12-03 09:00-12:00'.")
@@ -627,8 +628,9 @@ def case_update(lazy: _LazyStaff, reference: str, status: str, note: str | None,
     """Move case REFERENCE to a new status; the lifecycle refuses illegal moves.
 
     Each change is kept in the case's history with your identity and the time.
-    A move into a status the customer hears of (lifecycles.toml: tell) emails
-    them once, with the message for them; never the internal note.
+    A move into a status the customer hears of (lifecycles.toml: tell), or any
+    move with a message for them, emails them once, with that message; never
+    the internal note.
     """
     _changed(lazy, reference,
              Change(status=status, handler=handler, note=note, message=message, window=window))
