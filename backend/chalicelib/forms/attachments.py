@@ -6,6 +6,7 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo
+from pydantic_core import PydanticCustomError
 
 from chalicelib.forms.answers import Answer
 from chalicelib.forms.core import Submission, personal, sent_as_form
@@ -74,6 +75,14 @@ Attachments = Annotated[
 ]
 
 
+def _a_number_not_a_flag(value: Any) -> Any:
+    """JSON true is not a size of 1 byte, nor "2400000" a number; 2400000.0 is one (JSON schema's
+    integer is a number with no fraction)."""
+    if isinstance(value, bool | str):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
+
+
 class UploadRequest(Submission):
     """What a browser asks for before it sends a file: which form, and the file's type and size."""
 
@@ -83,9 +92,8 @@ class UploadRequest(Submission):
     content_type: Literal["image/jpeg", "image/png", "image/heic", "image/heif", "application/pdf"] = Field(
         title="File type", json_schema_extra={"x-labels": dict[str, Any](FILE_TYPES)},
     )
-    # Strict: JSON true is not a size of 1 byte, nor "2400000" a number.
-    size: int = Field(
-        strict=True, ge=MIN_BYTES, le=MAX_BYTES, title="File size in bytes",
+    size: Annotated[int, BeforeValidator(_a_number_not_a_flag)] = Field(
+        ge=MIN_BYTES, le=MAX_BYTES, title="File size in bytes",
         description=f"The file's exact size, a whole number of bytes; at most {MAX_BYTES // (1024 * 1024)} "
         "MB. The upload is refused unless the file sent is exactly this size.",
     )
