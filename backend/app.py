@@ -35,7 +35,7 @@ from chalicelib.web import origin, pages
 from chalicelib.web import posts as web
 from chalicelib.web.receipts import NoReceipt
 from chalicelib.web.reception import CrossSite, RateLimited, Reception, TooFast
-from chalicelib.web.screening import PlainPostLimit
+from chalicelib.web.screening import PLAIN_FORMS_PER_WINDOW, PlainPostLimits
 
 if TYPE_CHECKING:
     from chalicelib.notify.notifier import Notifier
@@ -90,7 +90,7 @@ def connect_tracker(clock: Callable[[], datetime]) -> CaseTracker:
 
 @cache
 def get_reception() -> Reception:
-    limit = PlainPostLimit(int(os.environ.get("AFTERCARE_PLAIN_POST_LIMIT") or PlainPostLimit.limit))
+    limit = PlainPostLimits.of(int(os.environ.get("AFTERCARE_PLAIN_POST_LIMIT") or PLAIN_FORMS_PER_WINDOW))
     return Reception(connect, connect_tracker=connect_tracker, limit=limit)
 
 

@@ -118,7 +118,11 @@ def on_page_content(content: str, page: Page, config: Any, files: Any) -> str:
 
 
 def on_post_build(config: Any) -> None:
-    """Keep each form's finished page for the API (see SITE_PAGES); other languages' in a folder each."""
+    """Keep each form's finished page for the API (see SITE_PAGES), and the page every other
+    page the API draws is drawn in (the site's "not found" page, its content left open); other
+    languages' in a folder each."""
+    from chalicelib.web.pages import SHELL, page_shell
+
     language = site_build_language(config)
     if language == SOURCE_LANGUAGE:  # the first build of every run
         shutil.rmtree(SITE_PAGES, ignore_errors=True)
@@ -129,6 +133,10 @@ def on_post_build(config: Any) -> None:
         (pages / f"{kind}.html").write_text(
             absolute_links(built.read_text(encoding="utf-8"), "/" + page.url), encoding="utf-8"
         )
+    not_found = Path(config.site_dir) / "404.html"
+    (pages / f"{SHELL}.html").write_text(
+        page_shell(absolute_links(not_found.read_text(encoding="utf-8"), "/404.html")), encoding="utf-8"
+    )
 
 
 def absolute_links(html_text: str, page_path: str) -> str:

@@ -17,6 +17,7 @@ from chalicelib.forms.fields import Email
 from chalicelib.notify import attachment_notices
 from chalicelib.notify.notifier import MESSAGES
 from chalicelib.rules.lifecycles import case_policy
+from chalicelib.rules.visit_windows import window_words
 from chalicelib.settings import ConfigurationError
 from chalicelib.staff import cases
 from chalicelib.staff.desk import StaffDesk
@@ -594,7 +595,8 @@ def _print_case(shown: dict[str, Any]) -> None:
     """One case as readable lines: its state, then fields, files and history."""
     for name in ("reference", "kind", "created_at", "status", "status_words", "status_since",
                  "handler", "visit_window", "promise", "due_on"):
-        click.echo(f"{name.replace('_', ' ') + ':':14} {shown.get(name) or '-'}")
+        value = window_words(shown.get(name)) if name == "visit_window" else shown.get(name)
+        click.echo(f"{name.replace('_', ' ') + ':':14} {value or '-'}")
     if shown["rating"] is not None:
         click.echo(f"{'rating:':14} {shown['rating']} of 5, on {shown['rated_at']} "
                    f"(feedback {shown['rating_feedback']})")
@@ -615,7 +617,7 @@ def _print_case(shown: dict[str, Any]) -> None:
     for entry in shown["history"]:
         click.echo(f"  {entry['at']}  {entry['status']}  by {entry['by']}"
                    + (f"  handler {entry['handler']}" if entry["handler"] else "")
-                   + (f"  window {entry['window']}" if entry["window"] else ""))
+                   + (f"  window {window_words(entry['window'])}" if entry["window"] else ""))
         if entry["note"]:
             click.echo(f"    note: {entry['note']}")
         if entry["told_customer"]:
@@ -644,17 +646,20 @@ def case_assign(lazy: _LazyStaff, reference: str, handler: str, note: str | None
 @click.option("--status", required=True, help="The new status; `case show` lists the legal ones.")
 @click.option("--note", help="An internal note: what was done, or why (stored encrypted).")
 @click.option("--tell-customer", "message",
-              help="A message for the customer: on the track page, and in the email this move sends.")
+              help="A message for the customer: on the track page, and emailed to them with this move "
+              "(closing a case too).")
 @click.option("--handler", help="Name a handler with the move (acknowledging a complaint needs one).")
-@click.option("--window", help="A service visit's date window, e.g. '2026-12-03 09:00-12:00'.")
+@click.option("--window", help="A service visit's window: a date and a part of the day (morning, "
+              "afternoon, all day) or a time range, e.g. '2026-12-03 morning' or '2026-12-03 09:00-12:00'.")
 @click.pass_obj
 def case_update(lazy: _LazyStaff, reference: str, status: str, note: str | None, message: str | None,
                 handler: str | None, window: str | None) -> None:
     """Move case REFERENCE to a new status; the lifecycle refuses illegal moves.
 
     Each change is kept in the case's history with your identity and the time.
-    A move into a status the customer hears of (lifecycles.toml: tell) emails
-    them once, with the message for them; never the internal note.
+    A move into a status the customer hears of (lifecycles.toml: tell), or any
+    move with a message for them, emails them once, with that message; never
+    the internal note.
     """
     _changed(lazy, reference,
              Change(status=status, handler=handler, note=note, message=message, window=window))

@@ -65,6 +65,24 @@ def test_a_move_the_customer_hears_of_is_one_email_however_often_the_stream_repe
     assert sent(moto_account)[(reference, update_message(1))]["status"] == items.SENT
 
 
+def test_closing_with_a_message_for_the_customer_emails_that_message(
+    api: Any, notifier_app: Any, moto_account: MotoAccount, mailbox: Any, book: CaseBook
+) -> None:
+    reference = post_one(api, "complaint", email=CUSTOMER)
+    book.change(reference, Change(status="acknowledged", handler="Sam Patel"), actor="staff")
+    book.change(reference, Change(status="resolved", note=INTERNAL_NOTE), actor="staff")
+    run(notifier_app, stream_records(moto_account))
+    before = len(mailbox())
+    book.change(reference, Change(status="closed", message="We refunded the delivery charge."),
+                actor="staff")
+    records = case_records(moto_account)
+    run(notifier_app, records + records)
+    closing = [mail for mail in mailbox()[before:] if "closed" in mail["Subject"]]
+    assert [mail["Subject"] for mail in closing] == [f"Your complaint is closed ({reference})"]
+    text = bodies(closing[0])
+    assert "We refunded the delivery charge." in text and INTERNAL_NOTE not in text
+
+
 def test_a_handler_change_an_internal_step_and_a_note_send_nothing(
     api: Any, notifier_app: Any, moto_account: MotoAccount, mailbox: Any, book: CaseBook
 ) -> None:

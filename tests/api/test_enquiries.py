@@ -213,7 +213,9 @@ def test_thanks_page_shows_a_reference_only_from_its_signed_receipt(api: Any, mo
         assert response.status_code == 404, guessed
         page = response.body.decode()
         assert "no longer available" in page
-        assert stored["reference"] not in page and "ENQ-" not in page and "<script>" not in page
+        assert stored["reference"] not in page and "ENQ-" not in page
+        content = page[page.index("<h1"):page.index("</article>")] if "</article>" in page else page
+        assert "<script>" not in content
     # A receipt altered in any byte is refused.
     payload, mac = location.removeprefix("/api/thanks?receipt=").split(".")
     forged = payload[:-2] + ("A" if payload[-2] != "A" else "B") + payload[-1]

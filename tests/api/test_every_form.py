@@ -10,7 +10,7 @@ import pytest
 from chalicelib.forms import FORMS, FormKind
 from chalicelib.rules.policy import data_policy
 from chalicelib.store.references import is_reference
-from chalicelib.web.screening import PlainPostLimit
+from chalicelib.web.screening import PlainPostLimits
 
 from tests.api.posting import post_form, post_json
 
@@ -143,7 +143,7 @@ def test_no_value_a_client_can_send_gets_a_500(
     api: Any, chalice_app: Any, moto_account: Any, form: FormKind
 ) -> None:
     # A vote is screened as a post without a fill time: lift the per-address limit for this many.
-    chalice_app.get_reception().limit = PlainPostLimit(limit=10_000)
+    chalice_app.get_reception().limit = PlainPostLimits.of(10_000)
     base = example(form)
     for field in form.model.model_fields:
         for value in NASTY_VALUES:

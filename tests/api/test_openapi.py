@@ -66,3 +66,43 @@ def test_error_answers_are_documented(document: dict[str, Any]) -> None:
     assert {"200", "400", "404", "503"} <= set(document["paths"]["/warranty-status"]["post"]["responses"])
     parameters = document["paths"]["/complaints"]["post"]["parameters"]
     assert {"$ref": "#/components/parameters/IdempotencyKey"} in parameters
+
+
+def _property(document: dict[str, Any], model: str, name: str) -> dict[str, Any]:
+    return document["components"]["schemas"][model]["properties"][name]  # type: ignore[no-any-return]
+
+
+def _accepts(schema: dict[str, Any], value: Any) -> bool:
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    return Draft202012Validator(schema, format_checker=FormatChecker()).is_valid(value)
+
+
+def test_the_schema_states_the_rules_the_api_enforces_on_one_field(document: dict[str, Any]) -> None:
+    """Issue 24, point 20: schemathesis found bodies valid by the schema that the API refused."""
+    from chalicelib.rules.catalog import catalog
+
+    serial = _property(document, "WarrantyRegistration", "serial_number")
+    for product in catalog().products.values():
+        example = product.serial_example
+        spaced = f"{example[:3].lower()} {example[3:7]}-{example[7:]}"
+        assert _accepts(serial, example) and _accepts(serial, spaced), spaced
+    for outside_every_product in ("ABCD", "ZZ0000000000", "PW82407K0012"):
+        assert not _accepts(serial, outside_every_product)
+    assert "must be a serial of the product chosen" in serial["description"]
+
+    purchase = _property(document, "WarrantyRegistration", "purchase_date")
+    assert purchase["format"] == "date" and "Not in the future" in purchase["description"]
+
+    attachments = _property(document, "ReturnRequest", "attachments")
+    assert not _accepts(attachments, ["", ""]) and not _accepts(attachments, ["A" * 24, "A" * 24])
+    assert _accepts(attachments, ["FDpUKLRs0oo751irJiTD3CYL"]) and _accepts(attachments, None)
+
+    [token] = document["paths"]["/unsubscribe"]["get"]["parameters"]
+    assert not _accepts(token["schema"], "not-a-token")
+    assert _accepts(token["schema"], "CMP-2222-3333.1." + "0" * 64)
+
+
+def test_an_upload_s_size_is_a_whole_number_in_the_schema(document: dict[str, Any]) -> None:
+    size = _property(document, "UploadRequest", "size")
+    assert size["type"] == "integer" and "exact size" in size["description"]

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 import pytest
 from chalicelib.forms.feedback import NOT_OUR_ADDRESS
-from chalicelib.web.screening import PlainPostLimit
+from chalicelib.web.screening import PlainPostLimit, PlainPostLimits
 
 from tests.api.posting import BuiltPage, freeze_clock, post_form, post_json
 
@@ -118,7 +118,7 @@ def test_a_vote_s_fill_time_buys_a_script_nothing(api: Any, chalice_app: Any, mo
     from_nowhere = {"Content-Type": "application/json", "X-Form-Fill-Ms": "4000"}
     response = api.http.post("/page-feedback", headers=from_nowhere, body=json.dumps(vote))
     assert response.status_code == 403
-    chalice_app.get_reception().limit = PlainPostLimit(limit=1)
+    chalice_app.get_reception().limit = PlainPostLimits(votes=PlainPostLimit(limit=1))
     assert post_json(api, "/page-feedback", vote).status_code == 201
     limited = post_json(api, "/page-feedback", vote, {"X-Form-Fill-Ms": "90000"})
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0

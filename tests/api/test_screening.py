@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 import pytest
 from chalicelib.forms import FORMS
-from chalicelib.web.screening import PlainPostLimit
+from chalicelib.web.screening import PlainPostLimits
 
 from tests.api.posting import as_form_fields, post_form, post_json
 from tests.api.test_warranty import REGISTER, REGISTRATION, register
@@ -89,7 +89,7 @@ def test_the_same_plain_form_sent_twice_is_stored_once(api: Any, moto_account: A
 
 
 def test_plain_posts_are_limited_per_address_with_retry_after(api: Any, chalice_app: Any) -> None:
-    chalice_app.get_reception().limit = PlainPostLimit(limit=2)
+    chalice_app.get_reception().limit = PlainPostLimits.of(2)
     answers = [post_form(api, FEEDBACK.path, {**feedback(), "comment": f"Visit {n}."}).status_code
                for n in range(3)]
     assert answers == [303, 303, 429]
@@ -97,6 +97,32 @@ def test_plain_posts_are_limited_per_address_with_retry_after(api: Any, chalice_
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
     # The site's script, which measures the fill time, is not held to the plain-post limit.
     assert post_json(api, FEEDBACK.path, feedback()).status_code == 201
+
+
+def test_one_honest_person_without_javascript_is_never_limited(api: Any, chalice_app: Any) -> None:
+    """Issue 24: about 20 plain posts in ten minutes (retries after a 400, page votes) gave a 429."""
+    chalice_app.get_reception().limit = PlainPostLimits()  # the limits as deployed
+    answers = []
+    for page in range(30):
+        vote = {"page": f"/guides/page-{page}/", "helpful": "true"}
+        answers.append(post_form(api, "/page-feedback", vote).status_code)
+    for _ in range(25):  # a form sent back and corrected, again and again
+        answers.append(post_form(api, FEEDBACK.path, {**feedback(), "overall": "9"}).status_code)
+    taken = {**feedback(), "comment": "Sent at last."}
+    answers += [post_form(api, FEEDBACK.path, taken).status_code for _ in range(3)]  # and again
+    assert 429 not in answers
+    assert answers.count(400) == 25 and answers[-3:] == [303, 303, 303]
+
+
+def test_votes_and_refused_forms_leave_a_form_s_room_alone(api: Any, chalice_app: Any) -> None:
+    chalice_app.get_reception().limit = PlainPostLimits.of(2)
+    votes = [post_form(api, "/page-feedback", {"page": f"/p{n}/", "helpful": "false"}).status_code
+             for n in range(3)]
+    refused = [post_form(api, FEEDBACK.path, {**feedback(), "overall": "0"}).status_code for _ in range(5)]
+    taken = [post_form(api, FEEDBACK.path, {**feedback(), "comment": f"Visit {n}."}).status_code
+             for n in range(3)]
+    assert votes == [303] * 3 and refused == [400] * 5
+    assert taken == [303, 303, 429]  # two forms a window, as set: the third is one too many
 
 
 def test_a_taken_serial_can_be_contested_with_proof_of_purchase(
@@ -117,7 +143,8 @@ def test_the_html_409_offers_a_claim_form_that_works_without_javascript(
     api: Any, moto_account: Any, today: Any
 ) -> None:
     assert register(api).status_code == 201
-    page = post_form(api, REGISTER, REGISTRATION, referer="/warranty/register/").body.decode()
+    someone_else = {**REGISTRATION, "email": "ivo@example.com"}
+    page = post_form(api, REGISTER, someone_else, referer="/warranty/register/").body.decode()
     [form] = re.findall(r'<form method="post" action="([^"]+)"[^>]*>(.*?)</form>', page, re.S)
     action, inner = form
     assert action == "/api/enquiries"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -102,18 +102,29 @@ def test_the_openapi_document_describes_track(api: Any) -> None:
 def test_a_booked_visit_shows_its_window_and_engineer(api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AFTERCARE_CASE_MESSAGE_ROLE_ARN", MESSAGE_ROLE)
     body = ServiceVisit.example(datetime.now(UTC).date())
+    booked = datetime.now(UTC).date() + timedelta(days=8)
     reference = post_json(api, "/service-visits", body).json_body["reference"]
     settings = Settings.from_environ(os.environ)
     book = CaseBook(settings.table(), settings.cipher(), case_policy(), lambda: datetime.now(UTC))
     with pytest.raises(IllegalMove, match="visit window"):
         book.change(reference, Change(status="scheduled", handler="Priya Shah"), actor="staff")
+    for free_text in ("Monday morning", "3 December, 9:00 to 13:00", f"{booked.isoformat()} 13:00-09:00",
+                      f"{booked.isoformat()} 03:00-05:00", "2020-01-06 morning"):
+        with pytest.raises(IllegalMove, match="visit window"):
+            book.change(reference, Change(status="scheduled", handler="Priya Shah", window=free_text),
+                        actor="staff")
     book.change(reference, Change(status="scheduled", handler="Priya Shah",
-                                  window="3 December, 9:00 to 13:00"), actor="staff")
+                                  window=f"{booked.isoformat()} morning"), actor="staff")
 
     shown = post_json(api, "/track", {"reference": reference, "email": body["email"]}).json_body
 
     assert reference.startswith("VIS-") and shown["status_words"] == "Your visit is booked."
-    assert shown["visit_window"] == "3 December, 9:00 to 13:00" and shown["handler"] == "Priya"
+    in_words = f"{booked:%A} {booked.day} {booked:%B}, 9:00 to 13:00"
+    assert shown["visit_window"] == in_words and shown["handler"] == "Priya"
+    # Once booked, the promise is the booking: its day, not "within fifteen working days".
+    assert shown["next_step_due_on"] == booked.isoformat()
+    page = post_form(api, "/track", {"reference": reference, "email": body["email"]}).body.decode()
+    assert in_words in page
 
 
 def test_the_thank_you_page_of_a_case_links_to_tracking_with_the_reference_only(
@@ -128,4 +139,12 @@ def test_the_thank_you_page_of_a_case_links_to_tracking_with_the_reference_only(
 
     assert reference.startswith("CMP-")
     assert f'href="/api/track?reference={reference}"' in case_page
-    assert "/track/" not in other_page and "example.com" not in case_page
+    # (The site's navigation around both pages links the Track a request page, as on every page.)
+    assert "/api/track?" not in other_page and "Follow your request" not in other_page
+    assert "example.com" not in case_page
+
+
+def test_the_emailed_track_link_answers_the_track_page_with_the_reference_filled_in(api: Any) -> None:
+    response = api.http.get("/track?reference=CMP-7K3M-Q9XD")
+    assert response.status_code == 200
+    assert 'value="CMP-7K3M-Q9XD"' in response.body.decode()

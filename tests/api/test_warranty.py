@@ -120,7 +120,24 @@ def test_a_retry_with_the_same_key_is_not_a_conflict(api: Any, moto_account: Any
 
 def test_the_same_serial_with_another_key_is_a_conflict(api: Any, today: date) -> None:
     assert register(api, {"Idempotency-Key": "wr-2"}).status_code == 201
-    assert register(api, {"Idempotency-Key": "wr-3"}).status_code == 409
+    assert register(api, {"Idempotency-Key": "wr-3"}, name="Ivo Jones").status_code == 409
+
+
+def test_a_retry_without_a_key_after_a_lost_answer_gets_its_own_reference_not_a_409(
+    api: Any, moto_account: Any, today: date
+) -> None:
+    # The first write was applied but its answer lost (a 503 at the client): the same
+    # person sends the same registration again, without an Idempotency-Key.
+    first = register(api)
+    again = register(api)
+    other_key = register(api, {"Idempotency-Key": "wr-4"})
+    assert first.status_code == again.status_code == other_key.status_code == 201
+    assert again.json_body["reference"] == other_key.json_body["reference"] == first.json_body["reference"]
+    assert again.json_body == first.json_body
+    assert len(moto_account.submissions("warranty_registration")) == 1
+    assert len(warranty_items(moto_account)) == 1
+    # Someone else with the same serial is still refused.
+    assert register(api, email="ivo@example.com").status_code == 409
 
 
 def test_a_taken_serial_is_named_at_the_serial_number_field(api: Any, today: date) -> None:
@@ -136,7 +153,8 @@ def test_a_plain_form_registration_of_a_taken_serial_comes_back_with_the_message
     api: Any, today: date
 ) -> None:
     register(api)
-    response = post_form(api, REGISTER, REGISTRATION, referer="/warranty/register/")
+    someone_else = {**REGISTRATION, "name": "Ivo Jones", "email": "ivo@example.com"}
+    response = post_form(api, REGISTER, someone_else, referer="/warranty/register/")
     assert response.status_code == 409
     assert response.headers["Content-Type"].startswith("text/html")
     page = BuiltPage(response.body.decode())
@@ -223,7 +241,7 @@ def test_status_from_a_plain_form_is_an_html_page(api: Any, today: date) -> None
     response = post_form(api, "/warranty-status", STATUS_QUERY, referer="/warranty/check/")
     assert response.status_code == 200
     page = response.body.decode()
-    assert "PureWash 8 is under warranty" in page and "2028-11-01" in page
+    assert "PureWash 8 is under warranty" in page and "1 November 2028" in page
     missing = post_form(api, "/warranty-status", {**STATUS_QUERY, "email": "x@example.com"})
     assert missing.status_code == 404
     assert missing.headers["Content-Type"].startswith("text/html")

@@ -50,6 +50,9 @@ def test_an_upload_is_issued_as_a_presigned_post_for_a_random_key(
     ({"content_type": "application/x-msdownload"}, "content_type"),
     ({"size": 10 * 1024 * 1024 + 1}, "size"),
     ({"size": 0}, "size"),
+    ({"size": True}, "size"),
+    ({"size": "2000"}, "size"),
+    ({"size": 2000.5}, "size"),
     ({"form": "enquiry"}, "form"),
 ])
 def test_an_upload_outside_the_limits_is_refused_naming_the_field(
@@ -207,3 +210,10 @@ def test_a_files_name_is_stored_sealed_and_a_name_too_long_is_refused(
     response = post_json(uploads_api, "/uploads", {**JPEG_REQUEST, "name": "x" * 256})
     assert response.status_code == 400
     assert [e["field"] for e in response.json_body["errors"]] == ["name"]
+
+
+def test_a_size_written_as_a_number_with_no_fraction_is_the_whole_number(
+    uploads_api: Any, moto_account: Any
+) -> None:
+    # JSON schema's integer is any number with no fraction: 2000.0 is the size 2000.
+    assert issue(uploads_api, size=2000.0)["max_bytes"] == 2000

@@ -19,6 +19,8 @@ import pytest
 from tests.conftest import LiveStack
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
+# The seed of the run that found bodies valid by the schema and refused (issue 24, point 20).
+SEED = os.environ.get("SCHEMATHESIS_SEED", "4242")
 pytestmark = [pytest.mark.slow, pytest.mark.dynamodb_local]
 
 
@@ -27,7 +29,7 @@ def test_every_operation_conforms_to_the_contract(live_stack: LiveStack, tmp_pat
     command = [
         str(Path(sys.executable).with_name("schemathesis")), "--config-file", str(CONFIG),
         "run", f"{live_stack.base_url}/api/openapi.json",
-        "--checks", "all", "--max-examples", examples, "--seed", "11",
+        "--checks", "all", "--max-examples", examples, "--seed", SEED,
         "--header", f"Origin: {live_stack.base_url}", "--request-timeout", "20",
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=7200,  # noqa: S603

@@ -48,7 +48,7 @@ def test_each_form_brings_exactly_one_confirmation_and_the_right_staff_alert(mai
     with mail_stack.reader():
         messages = mail_stack.wait_for_mail(9)
     subjects = Counter((recipient(m), m["subject"]) for m in messages)
-    expected = {(CUSTOMER, f"We have your {FORMS[k].title.lower()} ({references[k]})")
+    expected = {(CUSTOMER, f"We have your {FORMS[k].in_words} ({references[k]})")
                 for k in ("enquiry", "warranty_registration", "complaint", "return_request", "service_visit")}
     expected |= {("complaints@aftercare.example", f"New complaint: {references['complaint']}"),
                  ("returns@aftercare.example", f"New return request: {references['return_request']}"),

@@ -245,3 +245,20 @@ def test_closed_cases_list_with_the_rating_their_customer_gave(desk: HelpDesk) -
     assert "rating:" in desk.ok("case", "show", rated, "--format", "table").stdout
     refused = desk.run("cases", "--rated")
     assert refused.exit_code == 2 and "--closed" in refused.output
+
+
+def test_a_visit_window_is_checked_by_the_command_and_shown_in_words(desk: HelpDesk) -> None:
+    visit = desk.submit("service_visit")
+    day = NOW.date() + timedelta(days=7)
+    refused = desk.run("case", "update", visit, "--status", "scheduled", "--handler", "Priya Shah",
+                       "--window", "Monday morning")
+    assert refused.exit_code != 0 and "a date and a part of the day" in refused.output
+    assert json.loads(desk.ok("case", "show", visit).stdout)["status"] == "requested"
+
+    desk.ok("case", "update", visit, "--status", "scheduled", "--handler", "Priya Shah",
+            "--window", f"{day.isoformat()} morning")
+
+    shown = json.loads(desk.ok("case", "show", visit).stdout)
+    assert shown["visit_window"] == f"{day.isoformat()} 09:00-13:00" and shown["due_on"] == day.isoformat()
+    in_words = f"{day:%A} {day.day} {day:%B}, 9:00 to 13:00"
+    assert in_words in desk.ok("case", "show", visit, "--format", "table").stdout

@@ -1,6 +1,6 @@
 import pytest
 from chalicelib.web.posts import CROSS_SITE, SAME_SITE, UNKNOWN_SITE, FormPost, origin_of
-from chalicelib.web.screening import PlainPostLimit, Verdict, screen
+from chalicelib.web.screening import PlainPostLimit, PlainPostLimits, Verdict, screen
 
 
 def post(**transport: object) -> FormPost:
@@ -48,7 +48,7 @@ def test_behind_the_cdn_the_site_origin_is_configured() -> None:
 
 def test_plain_posts_are_limited_per_address_in_a_sliding_window() -> None:
     now = [0.0]
-    limit = PlainPostLimit(limit=3, window_seconds=60, clock=lambda: now[0])
+    limit = PlainPostLimits(every_post=PlainPostLimit(limit=3, window_seconds=60, clock=lambda: now[0]))
     same_site = post(site=SAME_SITE)
     assert [screen(same_site, limit, "192.0.2.1") for _ in range(4)] == [Verdict.GENUINE] * 3 + [
         Verdict.RATE_LIMITED]

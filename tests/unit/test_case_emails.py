@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from chalicelib.cases.notices import MESSAGE_TEMPLATE
 from chalicelib.notify import emails
 from chalicelib.notify.case_emails import planned_update, update_message
 from chalicelib.notify.emails import CaseUpdate, Letterhead, notification_policy
@@ -23,10 +24,13 @@ MESSAGE = "Your engineer will bring the <new> bracket & screws."
 
 
 def update(template: str, **changes: object) -> CaseUpdate:
-    kind, status = next((kind, name) for kind, lifecycle in case_policy().lifecycles.items()
-                        for name in lifecycle.statuses if f"case_{kind}_{name}" == template)
+    if template == MESSAGE_TEMPLATE:
+        kind, status = "complaint", "closed"  # a move with no email of its own, carrying a message
+    else:
+        kind, status = next((kind, name) for kind, lifecycle in case_policy().lifecycles.items()
+                            for name in lifecycle.statuses if f"case_{kind}_{name}" == template)
     fields = {"reference": "CMP-2222-3333", "kind": kind, "status": status, "template": template,
-              "moved_on": date(2026, 11, 20), "handler": "Sam", "window": "Tuesday 1 December, 8:00-12:00",
+              "moved_on": date(2026, 11, 20), "handler": "Sam", "window": "2026-12-01 08:00-12:00",
               "customer_message": MESSAGE, **changes}
     return CaseUpdate(**fields)  # type: ignore[arg-type]
 
@@ -50,7 +54,8 @@ def test_each_status_email_says_where_the_case_stands_what_comes_next_and_links_
         assert status.words in body and status.next_step in body
         assert "https://help.example.com/api/track?reference=CMP-2222-3333" in body
         assert message in body
-        assert (promise is not None) == ("working days, so by" in body), template
+        booked = case_policy().booking(sent.kind, sent.status, sent.window)
+        assert (promise is not None and booked is None) == ("working days, so by" in body), template
         assert CUSTOMER not in body  # the address is only where the email goes
     # Every URL in the email carries the reference at most, never the address.
     for url in re.findall(r"https?://\S+", mail.text + mail.html):
@@ -60,11 +65,29 @@ def test_each_status_email_says_where_the_case_stands_what_comes_next_and_links_
 def test_the_lead_names_the_handler_by_first_name_and_the_visit_window() -> None:
     visit = emails.case_update(update("case_service_visit_scheduled"), CUSTOMER, LETTERHEAD,
                                notification_policy())
-    assert "Your visit is booked for Tuesday 1 December, 8:00-12:00. Sam is your engineer." in visit.text
+    assert "Your visit is booked for Tuesday 1 December, 8:00 to 12:00. Sam is your engineer." in visit.text
     assert visit.subject == "Your visit is booked (CMP-2222-3333)"
     nobody = emails.case_update(update("case_complaint_acknowledged", handler=None), CUSTOMER, LETTERHEAD,
                                 notification_policy())
     assert "A member of our complaints team has taken on your complaint" in nobody.text
+
+
+def test_a_closing_message_is_emailed_under_the_closed_status_in_plain_words() -> None:
+    mail = emails.case_update(update(MESSAGE_TEMPLATE, handler=None), CUSTOMER, LETTERHEAD,
+                              notification_policy())
+    assert mail.subject == "Your complaint is closed (CMP-2222-3333)"
+    assert "We have a message for you about your complaint" in mail.text
+    assert "Our message to you" in mail.text and MESSAGE in mail.text
+
+
+def test_a_booked_visit_promises_its_booking_and_no_other_date() -> None:
+    visit = emails.case_update(update("case_service_visit_scheduled", window="2026-12-14 09:00-13:00"),
+                               CUSTOMER, LETTERHEAD, notification_policy())
+    for body in (visit.text, visit.html or ""):
+        assert "Monday 14 December, 9:00 to 13:00" in body
+        assert "2026-12-14" not in body and "09:00-13:00" not in body
+        assert "Our engineer visits on Monday 14 December, 9:00 to 13:00." in body
+        assert "working days, so by" not in body  # not "by 30 December" against the booked date
 
 
 def test_without_a_message_for_the_customer_there_is_no_message_section() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from chalicelib.cases.notices import notice_for, overdue_digest
+from chalicelib.cases.notices import MESSAGE_TEMPLATE, notice_for, overdue_digest
 from chalicelib.rules.lifecycles import CasePolicy, case_policy
 from chalicelib.store import items
 
@@ -53,6 +53,7 @@ def test_the_overdue_digest_names_references_only_most_late_first() -> None:
 
 
 def templates_needed(policy: CasePolicy) -> list[str]:
-    """Every template the notifier must have: one per status the customer is told of."""
+    """Every template the notifier must have: one per status the customer is told of, and the
+    one for a message sent with any other move."""
     return [f"case_{kind}_{name}" for kind, lifecycle in policy.lifecycles.items()
-            for name, status in lifecycle.statuses.items() if status.tell]
+            for name, status in lifecycle.statuses.items() if status.tell] + [MESSAGE_TEMPLATE]

@@ -101,10 +101,10 @@ def test_confirmation_states_reference_request_and_next_step_without_echoing_fre
 def test_each_kind_summarises_what_was_asked_for_in_the_form_s_words(keys: Any) -> None:
     enquiry = emails.confirmation(stored("enquiry", keys, topic="warranty"), "a@example.com",
                                   LETTERHEAD, notification_policy())
-    assert "What is it about?: Warranty" in enquiry.text
+    assert "- What is it about? Warranty" in enquiry.text
     complaint = emails.confirmation(stored("complaint", keys, category="delivery"), "a@example.com",
                                     LETTERHEAD, notification_policy())
-    assert "What went wrong?: Delivery" in complaint.text
+    assert "- What went wrong? Delivery" in complaint.text
     returned = stored("return_request", keys, wanted_outcome="refund")
     text = emails.confirmation(returned, "a@example.com", LETTERHEAD, notification_policy()).text
     assert "Refund me" in text and returned["fields"]["serial_number"] in text
@@ -118,6 +118,30 @@ def test_each_kind_summarises_what_was_asked_for_in_the_form_s_words(keys: Any) 
     assert product.name in text and fields["serial_number"] in text
     assert f"Your warranty ends on: {emails.long_date(ends)}" in text
     assert "We aim to reply" not in text  # a registration promises no reply
+
+
+@pytest.mark.parametrize("kind", KINDS_WITH_EMAIL)
+def test_a_confirmation_reads_as_plain_words_with_no_raw_values(kind: str, keys: Any) -> None:
+    item = stored(kind, keys, follow_up_consent=True, marketing_consent=False)
+    mail = emails.confirmation(item, "a@example.com", LETTERHEAD, notification_policy())
+    for body in (mail.text, mail.html or ""):
+        for raw in ("True", "False", "None", "?:"):
+            assert raw not in body, (kind, raw)
+        # Choice values are shown by their labels, never by the value the form posts.
+        for name, value in item["fields"].items():
+            if name in ("product", "need", "time_of_day", "topic", "category", "wanted_outcome", "reason"):
+                assert f": {value}\n" not in body and f"<td style=\"padding:4px 0\">{value}<" not in body
+    if "follow_up_consent" in FORMS[kind].model.model_fields:
+        assert "Ask me how we did when my request is closed: Yes" in mail.text
+    assert re.fullmatch(r"We have your [a-z ]+ \([A-Z]+-[A-Z0-9-]+\)", mail.subject)
+
+
+def test_a_service_visit_is_named_as_a_request_for_one(keys: Any) -> None:
+    mail = emails.confirmation(stored("service_visit", keys), "a@example.com", LETTERHEAD,
+                               notification_policy())
+    assert mail.subject.startswith("We have your request for a service visit (VIS-")
+    assert "We have your request for a service visit." in mail.text
+    assert "We have your service visit" not in mail.text + (mail.html or "")
 
 
 def test_the_reply_date_is_the_case_s_first_promise_in_working_days(keys: Any) -> None:

@@ -13,7 +13,8 @@ from datetime import date, datetime
 from typing import Any
 
 from chalicelib.crypto.keys import SubmissionCipher
-from chalicelib.rules.lifecycles import CasePolicy, IllegalMove
+from chalicelib.rules.lifecycles import CasePolicy, IllegalMove, Lifecycle
+from chalicelib.rules.visit_windows import BadWindow, VisitWindow
 from chalicelib.store import items
 from chalicelib.store.table import StorageUnavailable, SubmissionTable, WriteConflict, from_dynamodb
 
@@ -80,11 +81,13 @@ class CaseBook:
         race is judged again on the case as it now stands."""
         if not (change.status or change.handler or change.note or change.message or change.window):
             raise IllegalMove("say what changes: a status, a handler, a note or a message")
+        window = self._window(change.window)
         sealed: dict[str, bytes] = {}
         for _ in range(CHANGE_ATTEMPTS):
             item = self.read(reference)
             kind, current = item["kind"], item["status"]
             lifecycle = self.policy.lifecycle(kind)
+            _check_window_fits(lifecycle, window)
             if change.status:
                 # A handler already on the case counts: a move that needs one need not name them again.
                 held = {"handler"} if item.get(items.HANDLER_ATTRIBUTE) else set()
@@ -101,7 +104,7 @@ class CaseBook:
                 raise WriteConflict(items.VERSION_ATTRIBUTE)
             entry = items.history_item(
                 reference=reference, kind=kind, version=version + 1, moment=now, actor=actor,
-                status=target.name, moved=bool(change.status), handler=change.handler, window=change.window,
+                status=target.name, moved=bool(change.status), handler=change.handler, window=window,
                 sealed_note=sealed.get("note"), sealed_message=sealed.get("message"),
                 subject=item.get("subject_hash"), expires_at=item.get(items.EXPIRY_ATTRIBUTE),
             )
@@ -109,7 +112,7 @@ class CaseBook:
                 "status": target.name,
                 "updated_at": items.timestamp(now),
                 items.HANDLER_ATTRIBUTE: change.handler,
-                items.WINDOW_ATTRIBUTE: change.window,
+                items.WINDOW_ATTRIBUTE: window,
             }
             if change.status:
                 sets[items.STATUS_SINCE_ATTRIBUTE] = items.timestamp(now)
@@ -126,6 +129,15 @@ class CaseBook:
                 continue  # another change came first: read it, judge the move again
             return entry
         raise StorageUnavailable("the case is changing too fast; try again")
+
+    def _window(self, typed: str | None) -> str | None:
+        """The window staff typed, checked and in the one spelling cases keep (see VisitWindow)."""
+        if not typed:
+            return None
+        try:
+            return VisitWindow.parse(typed, today=self.clock().date()).spelled()
+        except BadWindow as problem:
+            raise IllegalMove(str(problem)) from None
 
     def _seal(self, kind: str, reference: str, change: Change) -> dict[str, bytes]:
         sealed = {}
@@ -153,7 +165,14 @@ class CaseBook:
 
     def due_on(self, item: dict[str, Any]) -> date | None:
         """When the promise running in the case's current status falls due (None: no promise runs)."""
-        return self.policy.due_on(item["kind"], item["status"], self.since(item))
+        return self.policy.due_on(item["kind"], item["status"], self.since(item),
+                                  item.get(items.WINDOW_ATTRIBUTE))
+
+
+def _check_window_fits(lifecycle: Lifecycle, window: str | None) -> None:
+    """A window goes only on a kind that books one (a service visit)."""
+    if window and not any("window" in status.needs for status in lifecycle.statuses.values()):
+        raise IllegalMove(f"a {lifecycle.kind} has no visit window")
 
 
 def open_note(cipher: SubmissionCipher, entry: dict[str, Any]) -> str | None:

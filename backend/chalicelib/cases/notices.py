@@ -28,20 +28,34 @@ class CaseNotice:
     has_message: bool  # the entry carries a sealed message for the customer
 
 
+# The email of a move into a status that has none of its own (closing a case, say)
+# when staff wrote the customer a message with it: a message staff meant for the
+# customer is never left on the track page alone.
+MESSAGE_TEMPLATE = "case_message"
+
+
 def notice_for(entry: Mapping[str, Any], policy: CasePolicy) -> CaseNotice | None:
-    """The email a new history entry calls for, or None (not a move, or not one the customer hears of)."""
+    """The email a new history entry calls for, or None (not a move, or not one the customer hears of).
+
+    A move into a status marked `tell` has its own email; any other move that carries a
+    message for the customer is emailed too (MESSAGE_TEMPLATE), so the message arrives."""
     if not str(entry.get(items.PARTITION_KEY, "")).startswith(items.CASE_PREFIX) or not entry.get("moved"):
         return None
     kind, status = str(entry["case_kind"]), str(entry["status"])
     lifecycle = policy.lifecycles.get(kind)
-    if lifecycle is None or status not in lifecycle.statuses or not lifecycle.statuses[status].tell:
+    if lifecycle is None or status not in lifecycle.statuses:
+        return None
+    has_message = bool(entry.get("customer_message"))
+    if lifecycle.statuses[status].tell:
+        template = f"case_{kind}_{status}"
+    elif has_message:
+        template = MESSAGE_TEMPLATE
+    else:
         return None
     return CaseNotice(
         reference=str(entry["reference"]), kind=kind, status=status,
-        template=f"case_{kind}_{status}", version=int(entry["version"]),
-        has_message=bool(entry.get("customer_message")),
+        template=template, version=int(entry["version"]), has_message=has_message,
     )
-
 
 
 def overdue_digest(cases: Iterable[Mapping[str, Any]], policy: CasePolicy, today: date) -> list[str]:
@@ -49,7 +63,7 @@ def overdue_digest(cases: Iterable[Mapping[str, Any]], policy: CasePolicy, today
     lines = []
     for case in cases:
         since = date.fromisoformat(str(case.get(items.STATUS_SINCE_ATTRIBUTE) or case["created_at"])[:10])
-        due = policy.due_on(str(case["kind"]), str(case["status"]), since)
+        due = policy.due_on(str(case["kind"]), str(case["status"]), since, case.get(items.WINDOW_ATTRIBUTE))
         if due is not None and due < today:
             lines.append((due, f"{case['reference']} ({case['kind']}, {case['status']}): "
                                f"due {due.isoformat()}, {(today - due).days} day(s) late"))

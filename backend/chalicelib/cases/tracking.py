@@ -19,6 +19,7 @@ from chalicelib.crypto.keys import SubjectHasher, SubmissionCipher, subject_hash
 from chalicelib.forms import FORMS
 from chalicelib.forms.tracking import CaseProgress, CustomerMessage, Step
 from chalicelib.rules.lifecycles import CasePolicy
+from chalicelib.rules.visit_windows import window_words
 from chalicelib.store import items
 from chalicelib.store.table import SubmissionTable
 
@@ -89,9 +90,9 @@ class CaseTracker:
             status=current, status_words=status.words, received_on=received,
             updated_on=_day(history[-1]["created_at"]) if history else received,
             handler=first_name(case.get(items.HANDLER_ATTRIBUTE)),
-            visit_window=case.get(items.WINDOW_ATTRIBUTE),
+            visit_window=window_words(case.get(items.WINDOW_ATTRIBUTE)),
             next_step=status.next_step,
-            next_step_due_on=self.policy.due_on(kind, current, since),
+            next_step_due_on=self.policy.due_on(kind, current, since, case.get(items.WINDOW_ATTRIBUTE)),
             closed=status.closed, steps=steps, messages=messages,
         )
 

@@ -19,6 +19,7 @@ from chalicelib.console.session import StaffSession
 from chalicelib.forms import FORMS
 from chalicelib.notify.attachment_notices import size_words
 from chalicelib.rules.lifecycles import case_policy
+from chalicelib.rules.visit_windows import window_words
 from chalicelib.staff.attachments import OPENS_IN_BROWSER
 from chalicelib.staff.subject_copy import answer_words, field_label
 
@@ -42,6 +43,7 @@ def _environment() -> jinja2.Environment:
         long_time=long_time,
         label=label,
         answer=answer,
+        window_words=window_words,
         size_words=lambda size: size_words(size) or "size unknown",
         opens=OPENS_IN_BROWSER,
         queues=queues.QUEUES,

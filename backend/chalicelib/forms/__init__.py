@@ -41,7 +41,7 @@ FORMS: dict[str, FormKind] = {
         ),
         FormKind(
             "service_visit", "/service-visits", ServiceVisit, "VIS", "Service visit",
-            initial_status="requested", page="/visits/book/",
+            initial_status="requested", page="/visits/book/", sent_as="request for a service visit",
         ),
     )
 }

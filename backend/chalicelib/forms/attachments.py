@@ -6,9 +6,10 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo
+from pydantic_core import PydanticCustomError
 
 from chalicelib.forms.answers import Answer
-from chalicelib.forms.core import Submission, personal, sent_as_form
+from chalicelib.forms.core import CONTRACT_NOTE, Submission, personal, sent_as_form
 
 # Which forms take files, how many, which types and how large: the one home of these limits.
 MAX_FILES = 3
@@ -60,13 +61,26 @@ Attachments = Annotated[
         title="Photos or documents (optional)",
         description=f"Proof of purchase, or a photo of the fault or damage. {LIMITS_SENTENCE}",
         json_schema_extra={
+            CONTRACT_NOTE: "Each is the `upload_id` that POST /uploads issued for this form, unused and "
+            "within its time.",
             "x-widget": "files",
             "maxItems": MAX_FILES,
+            # Each an upload id that POST /uploads issued, each once.
+            "items": {"type": "string", "pattern": UPLOAD_ID_PATTERN.pattern},
+            "uniqueItems": True,
             "x-accept": sorted(FILE_TYPES),
             "x-max-bytes": MAX_BYTES,
         },
     ),
 ]
+
+
+def _a_number_not_a_flag(value: Any) -> Any:
+    """JSON true is not a size of 1 byte, nor "2400000" a number; 2400000.0 is one (JSON schema's
+    integer is a number with no fraction)."""
+    if isinstance(value, bool | str):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
 
 
 class UploadRequest(Submission):
@@ -78,9 +92,10 @@ class UploadRequest(Submission):
     content_type: Literal["image/jpeg", "image/png", "image/heic", "image/heif", "application/pdf"] = Field(
         title="File type", json_schema_extra={"x-labels": dict[str, Any](FILE_TYPES)},
     )
-    size: int = Field(
+    size: Annotated[int, BeforeValidator(_a_number_not_a_flag)] = Field(
         ge=MIN_BYTES, le=MAX_BYTES, title="File size in bytes",
-        description=f"At most {MAX_BYTES // (1024 * 1024)} MB.",
+        description=f"The file's exact size, a whole number of bytes; at most {MAX_BYTES // (1024 * 1024)} "
+        "MB. The upload is refused unless the file sent is exactly this size.",
     )
     # A name may hold a person's name ("Jane Smith receipt.pdf"): sealed like other personal fields.
     name: str | None = Field(

@@ -89,6 +89,14 @@ class FormKind:
     title: str
     initial_status: str = RECEIVED
     page: str = "/"  # the site page that shows the form: where "back to the form" leads
+    # What the customer sent, as emails name it after "your" ("We have your ..."),
+    # when the form's title does not read as a thing one sends (a service visit).
+    sent_as: str = ""
+
+    @property
+    def in_words(self) -> str:
+        """The submission as a customer reads of it: "your request for a service visit"."""
+        return self.sent_as or self.title.lower()
 
 
 @dataclass(frozen=True)
@@ -205,6 +213,9 @@ def _number_message(subject: str, schema: dict[str, Any], context: dict[str, Any
     return f"{subject} must be a whole number."
 
 
+# A field's rule the API enforces that the customer's form has no need to say (an upload id's
+# origin, a rule across fields): the OpenAPI document adds it to the field's description.
+CONTRACT_NOTE = "x-contract"
 _CHOICE_ERRORS = ("literal_error", "enum")
 _Message = Callable[[str, dict[str, Any], dict[str, Any]], str]
 # Each pydantic error type and the sentence a person reads; none repeats what was sent.

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo
 from pydantic_core import PydanticCustomError
 
-from chalicelib.forms.core import personal, sent_as_form
+from chalicelib.forms.core import CONTRACT_NOTE, personal, sent_as_form
 from chalicelib.rules.catalog import catalog, normalise_serial
 
 # Whitespace and control characters are spelled out, so that Python and the JSON
@@ -23,6 +23,33 @@ SERIAL_SHAPE = re.compile(r"^[A-Z0-9]{4,32}$")
 # What may be typed for one: 4 to 32 letters and digits, with spaces, dashes and dots between.
 SERIAL_INPUT = re.compile(r"^[ \-–.]*(?:[A-Za-z0-9][ \-–.]*){4,32}$")
 SITE_PATH_PATTERN = r"^/[A-Za-z0-9/_.~-]*$"
+_SEPARATORS = r"[ \-–.]*"
+_SERIAL_ATOM = re.compile(r"(\[[A-Z0-9-]+\]|\\d|[A-Z0-9])(\{\d+(?:,\d*)?\}|[?+*])?")
+
+
+def typed_serial_pattern(product_patterns: list[str]) -> str:
+    """What may be typed for a serial of some product, as one JSON schema pattern.
+
+    Each product's pattern (on the normalised serial: upper case, no separators)
+    is widened the way normalisation narrows: either case, and spaces, dashes or
+    dots after any character. A pattern this cannot read widens to SERIAL_INPUT.
+    """
+    typed = []
+    for pattern in product_patterns:
+        atoms, at = [], 0
+        while at < len(pattern):
+            atom = _SERIAL_ATOM.match(pattern, at)
+            if atom is None:
+                return SERIAL_INPUT.pattern
+            character, times = atom.group(1), atom.group(2) or ""
+            if character.startswith("["):
+                character = "[" + character[1:-1] + character[1:-1].lower().replace("0-9", "") + "]"
+            elif character.isalpha():
+                character = f"[{character}{character.lower()}]"
+            atoms.append(f"(?:{character}{_SEPARATORS}){times}")
+            at = atom.end()
+        typed.append("".join(atoms))
+    return f"^{_SEPARATORS}(?:{'|'.join(typed)})$"
 
 
 def blank_is_missing(value: Any, info: ValidationInfo) -> Any:
@@ -222,7 +249,13 @@ SerialNumber = Annotated[
         max_length=40,
         title="Serial number",
         description=serial_hint(),
-        json_schema_extra={"x-autocomplete": "off", "pattern": SERIAL_INPUT.pattern,
+        # The shape of some product's serial; that it is the chosen product's is checked
+        # against the catalog (the contract says so: JSON schema has no rule across fields).
+        json_schema_extra={"x-autocomplete": "off",
+                           CONTRACT_NOTE: "It must be a serial of the product chosen (each product's serials "
+                           "have their own pattern, as in the catalog); spaces, dashes and dots are ignored.",
+                           "pattern": typed_serial_pattern(
+                               [p.serial_pattern.pattern for p in catalog().products.values()]),
                            "x-hint-per-product": serial_hint_per_product()},
     ),
     AfterValidator(_serial_shape),
@@ -233,7 +266,10 @@ PurchaseDate = Annotated[
     Field(
         title="Date of purchase",
         description="As on your receipt.",
-        json_schema_extra={"x-input-type": "date"},
+        json_schema_extra={"x-input-type": "date", "format": "date",
+                           CONTRACT_NOTE: "Not in the future, and not before the product went on sale; to "
+                           "register a warranty, within the registration window after purchase (see the "
+                           "warranty policy)."},
     ),
 ]
 SitePath = Annotated[str, Field(max_length=200, pattern=SITE_PATH_PATTERN)]

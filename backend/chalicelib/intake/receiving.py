@@ -151,19 +151,33 @@ class Intake:
         if conflict.guard == IDEMPOTENCY_GUARD and idempotency_key:
             return self._replay(form, submission, idempotency_key, fingerprint, now, uploads)
         if conflict.guard == SUBMISSION_GUARD:
-            stored = self.table.get(
-                *items.submission_key(reference), now_epoch=items.epoch(now), attributes=("fingerprint",)
-            )
-            if stored is not None and stored.get("fingerprint") == fingerprint:
-                answer = submission.answer(reference, now.date()).model_dump(mode="json")
-                return Receipt(reference, answer)
-            return None
+            return self._ours(submission, reference, fingerprint, now)
         if conflict.guard == ATTACHMENT_GUARD:
             raise used_by_another() from None
         for claim in submission.unique_claims(now.date()):
             if conflict.guard == claim.guard:
+                # A retry without a key after an answer that was lost (a 503 for a write
+                # that was applied) finds its own claim: the same content under the claim's
+                # reference is that submission, answered again; anyone else is refused.
+                holder = self.table.get(*items.claim_key(claim.guard, claim.value),
+                                        now_epoch=items.epoch(now), attributes=("reference",))
+                if holder is not None and holder.get("reference"):
+                    ours = self._ours(submission, str(holder["reference"]), fingerprint, now)
+                    if ours is not None:
+                        return ours
                 raise AlreadyClaimed(claim.conflict_message, claim) from None
         raise conflict
+
+    def _ours(
+        self, submission: Submission, reference: str, fingerprint: str, now: datetime
+    ) -> Receipt | None:
+        """The receipt of the stored submission `reference` if it is this very content, else None."""
+        stored = self.table.get(
+            *items.submission_key(reference), now_epoch=items.epoch(now), attributes=("fingerprint",)
+        )
+        if stored is None or stored.get("fingerprint") != fingerprint:
+            return None
+        return Receipt(reference, submission.answer(reference, now.date()).model_dump(mode="json"))
 
     def _form_key(
         self, form: FormKind, fingerprint: str, now: datetime

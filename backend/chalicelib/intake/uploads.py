@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.crypto.keys import SubmissionCipher
-from chalicelib.forms.attachments import MAX_BYTES, MIN_BYTES, UploadRequest
+from chalicelib.forms.attachments import UploadRequest
 from chalicelib.forms.core import FieldError, InvalidSubmission
 from chalicelib.store import items
 from chalicelib.store.bucket import AttachmentBucket
@@ -56,20 +56,22 @@ class UploadDesk:
         upload_id = self.new_id()
         record = items.upload_item(
             upload_id=upload_id, form_kind=request.form, content_type=request.content_type,
-            max_bytes=MAX_BYTES, created=now, usable_until=now + USABLE_FOR,
+            max_bytes=request.size, created=now, usable_until=now + USABLE_FOR,
             expires=now + USABLE_FOR + UNUSED_KEPT, sealed_name=self._sealed_name(request, upload_id),
         )
         # The record first: a POST for an upload we have no record of would be wasted.
         self.table.create_all([NewItem(record, "upload")])
         post = self.bucket.presigned_post(
             items.upload_object_key(upload_id), content_type=request.content_type,
-            min_bytes=MIN_BYTES, max_bytes=MAX_BYTES, expires_in=int(POST_WINDOW.total_seconds()),
+            # Exactly the size declared: the policy is the promise the browser made, so a
+            # bigger (or another) file cannot ride on it.
+            min_bytes=request.size, max_bytes=request.size, expires_in=int(POST_WINDOW.total_seconds()),
         )
         return {
             "upload_id": upload_id,
             "url": post.url,
             "fields": post.fields,
-            "max_bytes": MAX_BYTES,
+            "max_bytes": request.size,
             "expires_at": items.timestamp(now + POST_WINDOW),
         }
 

@@ -56,7 +56,7 @@ log = logging.getLogger(__name__)
 def mail(case: Mapping[str, Any], recipient: str, letterhead: Letterhead, feedback_url: str) -> Mail:
     """The one email: which request closed, and the link to rate it; nothing the customer wrote."""
     reference = str(case["reference"])
-    kind_name = FORMS[str(case["kind"])].title.lower()
+    kind_name = FORMS[str(case["kind"])].in_words
     subject = f"How did we do with your {kind_name}? ({reference})"
     context = {
         "subject": subject, "kind_name": kind_name, "reference": reference,

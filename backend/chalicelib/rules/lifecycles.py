@@ -13,6 +13,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from chalicelib.rules.visit_windows import VisitWindow
+
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 # What a move into a status may have to carry (the `needs` of a status).
 NEEDS = ("handler", "note", "message", "window")
@@ -20,7 +22,7 @@ NEED_WORDS = {
     "handler": "a handler (--handler NAME)",
     "note": "an internal note (--note ...)",
     "message": "a message for the customer (--tell-customer ...)",
-    "window": "a visit window (--window ...)",
+    "window": "a visit window (--window '2026-12-14 morning' or '2026-12-14 09:00-13:00')",
 }
 
 
@@ -121,12 +123,21 @@ class CasePolicy:
         except KeyError:
             raise IllegalMove(f"a {kind} is not a case; cases are: {', '.join(self.lifecycles)}") from None
 
-    def due_on(self, kind: str, status: str, since: date) -> date | None:
-        """When the promise that runs in `status` falls due, for a case that entered it on `since`."""
-        promise = self.lifecycle(kind).status(status).promise
-        if promise is None:
+    def due_on(self, kind: str, status: str, since: date, window: str | None = None) -> date | None:
+        """When the promise that runs in `status` falls due, for a case that entered it on `since`.
+
+        In a status that is a booking (it needs a window), the booked day is the promise."""
+        here = self.lifecycle(kind).status(status)
+        booked = VisitWindow.stored(window) if "window" in here.needs else None
+        if booked is not None:
+            return booked.day
+        if here.promise is None:
             return None
-        return self.calendar.add_working_days(since, self.promises[promise].working_days)
+        return self.calendar.add_working_days(since, self.promises[here.promise].working_days)
+
+    def booking(self, kind: str, status: str, window: str | None) -> VisitWindow | None:
+        """The window a case in `status` is booked for, when that status is a booking."""
+        return VisitWindow.stored(window) if "window" in self.lifecycle(kind).status(status).needs else None
 
     def promise_of(self, kind: str, status: str) -> Promise | None:
         name = self.lifecycle(kind).status(status).promise

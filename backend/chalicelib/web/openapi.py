@@ -11,7 +11,9 @@ from pydantic.json_schema import models_json_schema
 from chalicelib.forms import FORMS, TRACK, WARRANTY_STATUS, FormKind, Submission
 from chalicelib.forms.answers import ConflictProblem, Problem, ValidationProblem, WarrantyStatus
 from chalicelib.forms.attachments import IssuedUpload, UploadRequest
+from chalicelib.forms.core import CONTRACT_NOTE
 from chalicelib.forms.tracking import CaseProgress
+from chalicelib.store.references import SIGNED_LINK_PATTERN
 from chalicelib.web.posts import (
     API_BASE,
     FETCH_SITES,
@@ -288,6 +290,7 @@ def document(today: date) -> dict[str, Any]:
         + [(model, "serialization") for model in dict.fromkeys(answer_models)],
         ref_template=REF,
     )
+    _with_contract_notes(schemas)
     for model in request_models:
         schemas["$defs"][model.__name__ + FORM_SUFFIX] = _form_schema(schemas["$defs"][model.__name__])
     paths: dict[str, Any] = {form.path: {"post": _form_operation(form, today)} for form in FORMS.values()}
@@ -328,8 +331,11 @@ def document(today: date) -> dict[str, Any]:
         "responses": {"200": {"description": "Up.", "content": {JSON: {"schema": {
             "type": "object", "properties": {"status": {"const": "ok"}}, "required": ["status"]}}}}},
     }}
-    token = {"name": "token", "in": "query", "required": True, "schema": {"type": "string"},
-             "description": "The signed, expiring token from the link in an email (names no person)."}
+    token = {"name": "token", "in": "query", "required": True,
+             "schema": {"type": "string", "pattern": SIGNED_LINK_PATTERN, "maxLength": 120},
+             "description": "The signed, expiring token from the link in an email (names no person): "
+                            "a reference, a day number and our signature. One not signed by us, or too old, "
+                            "gets the 400 page."}
     paths["/unsubscribe"] = {
         "get": {
             "operationId": "get_unsubscribe",
@@ -371,3 +377,17 @@ def document(today: date) -> dict[str, Any]:
             "parameters": SHARED_PARAMETERS,
         },
     }
+
+
+def _with_contract_notes(schema: Any) -> None:
+    """Each field's contract note (forms.core.CONTRACT_NOTE) joins its description here, the
+    document's readers' only; the site's forms show customers the description alone."""
+    if isinstance(schema, dict):
+        note = schema.pop(CONTRACT_NOTE, None)
+        if note:
+            schema["description"] = f"{schema.get('description', '')} {note}".strip()
+        for value in schema.values():
+            _with_contract_notes(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            _with_contract_notes(value)

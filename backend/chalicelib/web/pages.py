@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 from importlib import resources
 from string import Template
 
-from chalicelib.forms import FORMS, FieldError
+from chalicelib.forms import FORMS, TRACK, WARRANTY_STATUS, FieldError
 from chalicelib.forms.answers import WarrantyStatus
 from chalicelib.links import track_path
 from chalicelib.rules.lifecycles import case_policy
@@ -19,6 +19,32 @@ from chalicelib.web.receipts import Thanks
 
 PROBLEM_TITLE = "We could not take your form"
 ERRORS_TITLE = "There is a problem with your form"
+# A look-up takes no form: its failure is titled for what the person was doing.
+LOOKUP_PROBLEM_TITLES = {
+    WARRANTY_STATUS.kind: "We could not check your warranty",
+    TRACK.kind: "We could not look up your request",
+}
+
+# Every page the API draws is drawn in the site's own page: the build keeps its
+# "not found" page with the title and the content left as these marks
+# (`page_shell`, called by hooks/form_markup.py), so the header, navigation,
+# footer and phone number are the site's, as they are now. Without a built site
+# (a unit test), the plain page of templates/page.html.
+SHELL = "shell"
+TITLE_MARK = "<!--af:title-->"
+BODY_MARK = "<!--af:body-->"
+_TITLE = re.compile(r"<title>[^<]*</title>")
+_CONTENT = re.compile(r'(<article class="md-content__inner md-typeset">).*(</article>)', re.DOTALL)
+
+
+def page_shell(built_page: str) -> str:
+    """A built site page with its title and content replaced by the marks `page` fills in."""
+    shell, titles = _TITLE.subn(f"<title>{TITLE_MARK} - Aftercare</title>", built_page, count=1)
+    shell, contents = _CONTENT.subn(lambda m: m.group(1) + BODY_MARK + m.group(2), shell, count=1)
+    if titles != 1 or contents != 1:
+        raise ValueError("the built page has no <title> or no content <article> to draw API pages in")
+    # The API's pages answer one person's post: nothing for a search engine to keep.
+    return shell.replace("<head>", '<head>\n<meta name="robots" content="noindex">', 1)
 
 
 @cache
@@ -27,8 +53,11 @@ def _template() -> Template:
 
 
 def page(title: str, body: str) -> str:
-    """A whole page in the site's plain style; `body` is HTML already escaped."""
-    return _template().substitute(title=escape(title), body=body)
+    """A whole page in the site's look; `body` is HTML already escaped."""
+    shell = site_page(SHELL)
+    if shell is None:
+        return _template().substitute(title=escape(title), body=body)
+    return shell.replace(TITLE_MARK, escape(title), 1).replace(BODY_MARK, body, 1)
 
 
 def errors_page(errors: list[FieldError], back_to: str, more: str | None = None) -> str:
@@ -47,13 +76,16 @@ def errors_page(errors: list[FieldError], back_to: str, more: str | None = None)
     return page(ERRORS_TITLE, body)
 
 
-def problem_page(message: str, back_to: str, more: str | None = None) -> str:
-    """`more`: HTML already escaped, shown after the message (a way forward, such as a claim)."""
-    body = f"""<h1>{PROBLEM_TITLE}</h1>
+def problem_page(message: str, back_to: str, more: str | None = None, kind: str | None = None) -> str:
+    """`more`: HTML already escaped, shown after the message (a way forward, such as a claim);
+    `kind`: the form or look-up that was sent, which names the page."""
+    title = LOOKUP_PROBLEM_TITLES.get(kind or "", PROBLEM_TITLE)
+    back = "Try again" if kind in LOOKUP_PROBLEM_TITLES else "Back to the form"
+    body = f"""<h1>{title}</h1>
 <p role="alert">{escape(message)}</p>
 {more or ""}
-<p><a href="{escape(back_to)}">Back to the form</a></p>"""
-    return page(PROBLEM_TITLE, body)
+<p><a href="{escape(back_to)}">{back}</a></p>"""
+    return page(title, body)
 
 
 def claim_form(
@@ -159,8 +191,8 @@ def warranty_status_page(status: WarrantyStatus, back_to: str) -> str:
     body = f"""<h1>Your warranty</h1>
 <p>Your {escape(status.product_name)} {verdict}.</p>
 <dl>
-<dt>Registered on</dt><dd>{status.registered_on.isoformat()}</dd>
-<dt>{ends}</dt><dd>{status.expires_on.isoformat()}</dd>
+<dt>Registered on</dt><dd>{day(status.registered_on)}</dd>
+<dt>{ends}</dt><dd>{day(status.expires_on)}</dd>
 </dl>
 <p><a href="{escape(back_to)}">Check another product</a></p>"""
     return page("Your warranty", body)
@@ -377,7 +409,7 @@ def unsubscribe_confirm_page(token: str) -> str:
 Emails about your own requests, such as replies to an enquiry, still reach you.</p>
 <form method="post" action="/api/unsubscribe">
 <input type="hidden" name="token" value="{escape(token)}">
-<button type="submit">Unsubscribe</button>
+<button type="submit" class="md-button md-button--primary">Unsubscribe</button>
 </form>
 <p><a href="/">Back to Aftercare</a></p>"""
     return page(UNSUBSCRIBE_TITLE, body)
@@ -394,8 +426,9 @@ by email. If you change your mind, tick the box on any of our forms.</p>
 def unsubscribe_problem_page(expired: bool) -> str:
     reason = ("This unsubscribe link is too old to use." if expired
               else "This unsubscribe link is not one of ours, or it was cut short when it was copied.")
-    body = f"""<h1>We could not unsubscribe you with this link</h1>
+    title = "We could not unsubscribe you with this link"
+    body = f"""<h1>{title}</h1>
 <p role="alert">{reason} Nothing has changed.</p>
 <p>To stop product news and offers, use the link in a more recent email from us, or
 <a href="/contact/">send us an enquiry</a> and we will do it for you.</p>"""
-    return page("We could not unsubscribe you", body)
+    return page(title, body)

@@ -331,7 +331,7 @@ class Reply:
         `extra`: more members of the JSON answer; `more`: their HTML for the page.
         """
         if self.html:
-            page = pages.problem_page(message, self.back_to, more)
+            page = pages.problem_page(message, self.back_to, more, kind=self.form_kind)
             return html_answer(status, page, headers)
         body: dict[str, Any] = {"message": message, **(extra or {})}
         if status == 400:

@@ -36,8 +36,9 @@ from chalicelib.web.screening import (
     PLAIN_POST_WINDOW_SECONDS,
     RATE_LIMITED_MESSAGE,
     TOO_FAST_MESSAGE,
-    PlainPostLimit,
+    PlainPostLimits,
     Verdict,
+    held_to_plain_rules,
     screen,
 )
 
@@ -93,7 +94,7 @@ class Reception:
     choose: Chooser = secrets.choice
     # Builds the case tracker (its own key access: customer messages only) on first need.
     connect_tracker: Callable[[Callable[[], datetime]], CaseTracker] | None = None
-    limit: PlainPostLimit = field(default_factory=PlainPostLimit)
+    limit: PlainPostLimits = field(default_factory=PlainPostLimits)
     _intake: Intake | None = field(default=None, init=False, repr=False)
     _receipt_key: bytes | None = field(default=None, init=False, repr=False)
     _tracker: CaseTracker | None = field(default=None, init=False, repr=False)
@@ -114,7 +115,8 @@ class Reception:
 
     def submit(self, form: FormKind, post: FormPost, address: str = "") -> Receipt:
         """Store one form post exactly once, or pretend to (spam); raises on bad input first."""
-        verdict = self.screen(post, address, timed=not form.model.one_click)
+        timed = not form.model.one_click
+        verdict = self.screen(post, address, timed=timed)
         today = self.clock().date()
         fields = own_addresses_as_paths(post.fields, site_address_fields(form.model), post.site_origin)
         submission = validate(form.model, fields, today=today, form=post.from_browser_form)
@@ -122,6 +124,9 @@ class Reception:
             receipt = pretend(form, submission, today, self.choose)
         else:
             receipt = self._store(form, submission, post)
+            if timed and held_to_plain_rules(post) and not receipt.replayed:
+                # Counted once taken: the tries before it (each a 400) and a repeat of it are not.
+                self.limit.count_taken(address)
         return replace(receipt, returns_to=submission.returns_to())
 
     def _store(self, form: FormKind, submission: Submission, post: FormPost) -> Receipt:
@@ -174,7 +179,11 @@ class Reception:
         except TooFast:
             verdict = Verdict.GENUINE
         query: Q = validate(model, post.fields, form=post.from_browser_form)
-        return None if verdict is Verdict.DECOY else query
+        if verdict is Verdict.DECOY:
+            return None
+        if held_to_plain_rules(post):
+            self.limit.count_taken(address)  # an answer given, found or not: a probe counts
+        return query
 
     def warranty_status(self, post: FormPost, address: str = "") -> WarrantyStatus:
         query = self._look_up(post, address, WarrantyStatusQuery)

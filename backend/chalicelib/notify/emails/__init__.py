@@ -22,6 +22,7 @@ from chalicelib.links import track_path
 from chalicelib.notify.attachment_notices import SentFile
 from chalicelib.rules.catalog import catalog
 from chalicelib.rules.lifecycles import CasePolicy, case_policy
+from chalicelib.rules.visit_windows import window_words
 
 NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven",
                 8: "eight", 9: "nine", 10: "ten"}
@@ -151,6 +152,9 @@ def summary(kind: str, fields: dict[str, Any]) -> list[tuple[str, str]]:
         labels = schema.get(name, {}).get("x-labels") or _inner_labels(schema.get(name, {}))
         if name == "product" and value in catalog().products:
             shown = catalog().product(value).name
+        elif isinstance(value, bool):
+            # A tick box: the label is what was asked, the answer a plain yes or no.
+            shown = "Yes" if value else "No"
         elif labels and str(value) in labels:
             shown = labels[str(value)]
         elif isinstance(value, str) and ISO_DATE.fullmatch(value):
@@ -208,10 +212,10 @@ def confirmation(
     promise = None
     if next_step.promise and next_step.working_days and next_step.due_on:
         promise = promise_sentence(next_step.promise, next_step.working_days, next_step.due_on)
-    subject = f"We have your {form.title.lower()} ({reference})"
+    subject = f"We have your {form.in_words} ({reference})"
     context = {
         "subject": subject,
-        "kind_name": form.title.lower(),
+        "kind_name": form.in_words,
         "reference": reference,
         "summary": summary(kind, item.get("fields") or {}),
         "next_step": next_step.words,
@@ -252,7 +256,7 @@ class CaseUpdate:
     template: str  # cases/<template>.txt: the status's subject and first paragraph
     moved_on: date
     handler: str | None = None
-    window: str | None = None
+    window: str | None = None  # as the case keeps it (see VisitWindow): the email puts it in words
     customer_message: str | None = None
 
 
@@ -266,16 +270,20 @@ def case_update(
     status = cases.lifecycle(update.kind).status(update.status)
     promise = cases.promise_of(update.kind, update.status)
     due_on = cases.due_on(update.kind, update.status, update.moved_on)
+    promised = promise_sentence(promise.words, promise.working_days, due_on) if promise and due_on else None
+    booked = cases.booking(update.kind, update.status, update.window)
+    if booked is not None:
+        # Once booked, the booking is the promise: no "within N working days" beside its date.
+        promised = f"Our engineer visits on {booked.words()}."
     context: dict[str, Any] = {
         "template": update.template,
-        "kind_name": FORMS[update.kind].title.lower(),
+        "kind_name": FORMS[update.kind].in_words,
         "reference": update.reference,
         "status_words": status.words,
         "next_step": status.next_step,
-        "promise": promise_sentence(promise.words, promise.working_days, due_on)
-        if promise and due_on else None,
+        "promise": promised,
         "handler": update.handler,
-        "window": update.window,
+        "window": window_words(update.window),
         "customer_message": update.customer_message,
         "track_url": track_url(letterhead.site_url, update.reference),
         **frame(letterhead, unsubscribe_url),
@@ -305,7 +313,7 @@ def file_refused(item: dict[str, Any], recipient: str, file: SentFile, letterhea
     subject = f"We could not accept a file you sent ({reference})"
     return Mail(
         sender=letterhead.sender, to=recipient, subject=subject,
-        text=render("file_refused.txt", kind_name=FORMS[kind].title.lower(), reference=reference,
+        text=render("file_refused.txt", kind_name=FORMS[kind].in_words, reference=reference,
                     file=file, site_url=letterhead.site_url, sender_name=letterhead.sender_name,
                     phone=letterhead.phone, help_email=letterhead.help_email),
     )
