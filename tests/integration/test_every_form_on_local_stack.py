@@ -64,8 +64,15 @@ def test_every_openapi_example_succeeds_on_a_fresh_stack(live: LiveStack) -> Non
     status, _, answer = post(live, "/warranty-status", status_query)
     assert status == 200, answer
     assert answer["under_warranty"] is True
+    # The same person's same registration again is recognised (issue 24, point 18) ...
     status, _, answer = post(live, "/warranty-registrations", bodies["/warranty-registrations"],
                              **{"Idempotency-Key": "another-key"})
+    assert status == 201 and answer["reference"] == references["/warranty-registrations"], answer
+    # ... and someone else's registration of that serial is told it is taken.
+    someone_else = {**bodies["/warranty-registrations"], "email": "someone.else@example.com",
+                    "name": "Someone Else"}
+    status, _, answer = post(live, "/warranty-registrations", someone_else,
+                             **{"Idempotency-Key": "a-third-key"})
     assert status == 409
     # Nothing about the first owner; the message beside the serial field, and a way to contest.
     assert set(answer) == {"message", "errors", "claim"}
@@ -93,8 +100,11 @@ def test_the_same_serial_registered_at_once_from_many_places_is_stored_once(live
             range(6),
         ))
     statuses = [status for status, _, _ in answers]
-    # A clash inside DynamoDB's transaction can also answer 503 (retry later): never two 201s.
-    assert statuses.count(201) == 1
+    # The same person's same registration is recognised, whichever device sent it (issue 24,
+    # point 18): every 201 carries the one stored reference. A clash inside DynamoDB's
+    # transaction can also answer 503 (retry later).
+    assert {answer["reference"] for status, _, answer in answers if status == 201} != set()
+    assert len({answer["reference"] for status, _, answer in answers if status == 201}) == 1
     assert set(statuses) <= {201, 409, 503}
     assert len(live.submissions("warranty_registration")) == 1
     warranties = [i for i in live.raw_items() if i["pk"].startswith(WARRANTY_PREFIX)]
@@ -126,10 +136,15 @@ def test_a_claim_conflict_on_the_real_engine_is_reported_as_already_claimed(inta
                             today=datetime.now(UTC).date())
     first = intake.receive(form, registration, "key-a")
     assert intake.receive(form, registration, "key-a").reference == first.reference
+    # The same registration again is recognised (issue 24, point 18); someone else's is refused.
+    assert intake.receive(form, registration, "key-b").reference == first.reference
+    someone_else = validate(form.model, {**form.model.example(datetime.now(UTC).date()),
+                                         "email": "someone.else@example.com", "name": "Someone Else"},
+                            today=datetime.now(UTC).date())
     with pytest.raises(AlreadyClaimed):
-        intake.receive(form, registration, "key-b")
+        intake.receive(form, someone_else, "key-c")
     with pytest.raises(AlreadyClaimed):
-        intake.receive(form, registration)
+        intake.receive(form, someone_else)
 
 
 def test_spam_screening_holds_over_http(live: LiveStack) -> None:

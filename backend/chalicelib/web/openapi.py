@@ -290,7 +290,7 @@ def document(today: date) -> dict[str, Any]:
         + [(model, "serialization") for model in dict.fromkeys(answer_models)],
         ref_template=REF,
     )
-    _with_contract_notes(schemas)
+    with_contract_notes(schemas)
     for model in request_models:
         schemas["$defs"][model.__name__ + FORM_SUFFIX] = _form_schema(schemas["$defs"][model.__name__])
     paths: dict[str, Any] = {form.path: {"post": _form_operation(form, today)} for form in FORMS.values()}
@@ -379,7 +379,7 @@ def document(today: date) -> dict[str, Any]:
     }
 
 
-def _with_contract_notes(schema: Any) -> None:
+def with_contract_notes(schema: Any) -> None:
     """Each field's contract note (forms.core.CONTRACT_NOTE) joins its description here, the
     document's readers' only; the site's forms show customers the description alone."""
     if isinstance(schema, dict):
@@ -387,7 +387,7 @@ def _with_contract_notes(schema: Any) -> None:
         if note:
             schema["description"] = f"{schema.get('description', '')} {note}".strip()
         for value in schema.values():
-            _with_contract_notes(value)
+            with_contract_notes(value)
     elif isinstance(schema, list):
         for value in schema:
-            _with_contract_notes(value)
+            with_contract_notes(value)
