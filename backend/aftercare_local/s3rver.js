@@ -18,6 +18,14 @@ const server = new S3rver({
   vhostBuckets: false,
   configureBuckets: [{ name: bucket, configs: [require("fs").readFileSync(corsFile)] }],
 });
+// s3rver removes a folder when its last object goes, and that races a put into the same
+// folder (the put made the folder, then finds it gone, and the request fails): a marker
+// file in each of our top folders, which s3rver lists as no object, keeps them in place.
+for (const folder of ["uploads", "attachments", "exports", "export-jobs"]) {
+  const kept = path.join(path.resolve(directory), bucket, folder);
+  require("fs").mkdirSync(kept, { recursive: true });
+  require("fs").writeFileSync(path.join(kept, ".keep"), "");
+}
 server.on("event", (event) => process.stdout.write(JSON.stringify(event) + "\n"));
 server.run().then((address) => {
   process.stdout.write(JSON.stringify({ ready: `http://127.0.0.1:${address.port}` }) + "\n");
