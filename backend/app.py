@@ -38,6 +38,7 @@ from chalicelib.web.reception import CrossSite, RateLimited, Reception, TooFast
 from chalicelib.web.screening import PLAIN_FORMS_PER_WINDOW, PlainPostLimits
 
 if TYPE_CHECKING:
+    from chalicelib.inbound.handler import InboundDesk
     from chalicelib.notify.notifier import Notifier
 
 app = Chalice(app_name="aftercare")
@@ -301,6 +302,41 @@ def check_upload(event: dict[str, Any], context: Any) -> None:
                          f" ({verdict.reason})" if verdict.reason else "")
 
 
+# Replies to case emails (chalicelib.inbound): SES stores each in the inbound bucket, whose
+# notification (infra/inbound.yaml) calls this function with its own role. Loaded on first call.
+@cache
+def get_inbound() -> InboundDesk:
+    from chalicelib.cases.book import CaseBook
+    from chalicelib.inbound.handler import InboundDesk
+    from chalicelib.notify.emails import notification_policy
+    from chalicelib.notify.mailer import MailSettings
+
+    wiring, mail = settings(), MailSettings.from_environ(os.environ)
+    if not mail.reply_domain:
+        raise ConfigurationError("AFTERCARE_REPLY_DOMAIN is not set")
+    def clock() -> datetime:
+        return get_reception().clock()
+
+    return InboundDesk(
+        book=CaseBook(wiring.table(), wiring.cipher(), case_policy(), clock),
+        hasher=wiring.subject_hasher(), bucket=wiring.attachment_bucket(), domain=mail.reply_domain,
+        clock=clock, tell=mail.transport().send, alert_sender=mail.letterhead.sender,
+        alert_addresses={kind: alert.to for kind, alert in notification_policy().staff_alerts.items()},
+        console_url=mail.letterhead.site_url,
+    )
+
+
+@app.lambda_function(name="inbound")
+def inbound(event: dict[str, Any], context: Any) -> None:
+    from chalicelib.inbound.handler import MAX_MESSAGE_BYTES
+
+    mailbox = settings().inbound_mail_bucket()
+    for object_key in landed_keys(event):
+        raw, _ = mailbox.read(object_key, limit=MAX_MESSAGE_BYTES)
+        get_inbound().receive(raw)
+        mailbox.delete([object_key])  # what is kept is on the case; the raw message goes now
+
+
 # The staff console: a function of its own with the staff role (infra/console.yaml), behind a
 # function URL that only CloudFront's /staff/* behaviour reaches. Loaded on its first call:
 # the public API's cold start never imports the staff desk.
@@ -395,6 +431,7 @@ def get_notifier() -> Notifier:
         dead_letters=mail.dead_letter_sink(),
         claim_lease=timedelta(seconds=mail.claim_lease_seconds) if mail.claim_lease_seconds
         else notify.CLAIM_LEASE,
+        reply_domain=mail.reply_domain,
     )
 
 

@@ -45,6 +45,9 @@ class Settings:
     # Where the console writes exports for download (private, expired within a day); locally the
     # attachments bucket under exports/.
     exports_bucket: str | None = None
+    # Where SES stores the raw replies it receives (private, expired within a day); locally none:
+    # the SMTP listener hands each message straight to the inbound handler.
+    inbound_bucket: str | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], base_dir: Path | None = None) -> Settings:
@@ -68,6 +71,7 @@ class Settings:
             s3_endpoint=environ.get("AFTERCARE_S3_ENDPOINT") or None,
             exports_bucket=(environ.get("AFTERCARE_EXPORTS_BUCKET")
                             or environ.get("AFTERCARE_ATTACHMENTS_BUCKET") or None),
+            inbound_bucket=environ.get("AFTERCARE_INBOUND_BUCKET") or None,
         )
         if not settings.local_key_dir and not (settings.kms_key_id and settings.subject_key_id):
             raise ConfigurationError(
@@ -138,6 +142,11 @@ class Settings:
         if not self.exports_bucket:
             raise ConfigurationError("AFTERCARE_EXPORTS_BUCKET is not set")
         return self._bucket(self.exports_bucket)
+
+    def inbound_mail_bucket(self) -> AttachmentBucket:
+        if not self.inbound_bucket:
+            raise ConfigurationError("AFTERCARE_INBOUND_BUCKET is not set")
+        return self._bucket(self.inbound_bucket)
 
     def attachment_bucket(self) -> AttachmentBucket:
         if not self.attachments_bucket:

@@ -28,12 +28,12 @@ EXPECTED_MOVES: dict[str, set[tuple[str, str]]] = {
         ("in_progress", "resolved"), ("resolved", "in_progress"), ("resolved", "closed"),
     },
     "return_request": {
-        ("received", "approved"), ("received", "declined"), ("declined", "closed"),
+        ("received", "approved"), ("received", "declined"), ("declined", "closed"), ("declined", "received"),
         *{("approved", steps[0]) for steps in RETURN_OUTCOMES.values()},
         *{(steps[0], steps[1]) for steps in RETURN_OUTCOMES.values()},
         *{(steps[1], "closed") for steps in RETURN_OUTCOMES.values()},
     },
-    "enquiry": {("received", "answered"), ("answered", "closed")},
+    "enquiry": {("received", "answered"), ("answered", "closed"), ("answered", "received")},
     "service_visit": {
         ("requested", "scheduled"), ("scheduled", "scheduled"), ("scheduled", "done"),
         ("done", "scheduled"), ("done", "closed"),
@@ -173,3 +173,28 @@ def test_every_case_form_stores_its_submissions_in_the_lifecycles_first_status()
 
     for kind, lifecycle in POLICY.lifecycles.items():
         assert FORMS[kind].initial_status == lifecycle.start, kind
+
+
+def test_a_reply_moves_only_cases_that_wait_for_the_customer_along_their_own_moves() -> None:
+    waiting = {(kind, name): status.on_reply for kind, lifecycle in POLICY.lifecycles.items()
+               for name, status in lifecycle.statuses.items() if status.on_reply}
+    assert waiting == {("complaint", "resolved"): "in_progress", ("return_request", "declined"): "received",
+                       ("enquiry", "answered"): "received"}
+    lifecycle = """
+[kinds.enquiry.statuses.received]
+words = "r"
+moves = ["answered"]
+needs = {needs}
+[kinds.enquiry.statuses.answered]
+words = "a"
+moves = ["received", "closed"]
+on_reply = "{target}"
+[kinds.enquiry.statuses.closed]
+words = "c"
+closed = true
+"""
+    assert parse_case_policy(lifecycle.format(needs="[]", target="received"))
+    with pytest.raises(ValueError, match="not a move of it"):
+        parse_case_policy(lifecycle.format(needs="[]", target="answered"))
+    with pytest.raises(ValueError, match="cannot carry"):
+        parse_case_policy(lifecycle.format(needs='["note"]', target="received"))

@@ -30,6 +30,16 @@ def note_context(kind: str) -> str:
     return f"{kind}#case_note"
 
 
+def reply_context(kind: str) -> str:
+    """The context of what a customer wrote back (chalicelib.inbound): staff open it, the track
+    page and the notifier never do."""
+    return f"{kind}#customer_reply"
+
+
+# Who a customer's reply is entered under in a case's history.
+CUSTOMER_ACTOR = "customer (email reply)"
+
+
 class CaseNotFound(Exception):
     """No case with that reference (or it is not a kind that has a lifecycle)."""
 
@@ -43,6 +53,11 @@ class Change:
     note: str | None = None
     message: str | None = None
     window: str | None = None
+    # A customer's emailed reply (its new text), the upload ids of its checked files, and
+    # why it is held for staff rather than taken as theirs (None: it is theirs).
+    reply: str | None = None
+    files: tuple[str, ...] = ()
+    held: str | None = None
 
     def carries(self) -> set[str]:
         given = {"handler": self.handler, "note": self.note, "message": self.message, "window": self.window}
@@ -79,7 +94,8 @@ class CaseBook:
         With `expected_version` (the version the staff member saw), a case changed since then is
         a WriteConflict: they decide again on what it is now. Without it, a change that loses a
         race is judged again on the case as it now stands."""
-        if not (change.status or change.handler or change.note or change.message or change.window):
+        if not (change.status or change.handler or change.note or change.message or change.window
+                or change.reply):
             raise IllegalMove("say what changes: a status, a handler, a note or a message")
         window = self._window(change.window)
         sealed: dict[str, bytes] = {}
@@ -107,6 +123,7 @@ class CaseBook:
                 status=target.name, moved=bool(change.status), handler=change.handler, window=window,
                 sealed_note=sealed.get("note"), sealed_message=sealed.get("message"),
                 subject=item.get("subject_hash"), expires_at=item.get(items.EXPIRY_ATTRIBUTE),
+                sealed_reply=sealed.get("reply"), reply_files=change.files, held=change.held,
             )
             sets: dict[str, Any] = {
                 "status": target.name,
@@ -149,6 +166,10 @@ class CaseBook:
             sealed["message"] = self.cipher.seal(
                 {"message": change.message}, kind=CASE_MESSAGE_CONTEXT, reference=reference
             )
+        if change.reply:
+            sealed["reply"] = self.cipher.seal(
+                {"reply": change.reply}, kind=reply_context(kind), reference=reference
+            )
         return sealed
 
     def open_cases(self, kinds: list[str]) -> Iterator[dict[str, Any]]:
@@ -187,3 +208,11 @@ def open_message(cipher: SubmissionCipher, entry: dict[str, Any]) -> str | None:
         return None
     return str(cipher.open(entry["customer_message"], kind=CASE_MESSAGE_CONTEXT,
                            reference=entry["reference"])["message"])
+
+
+def open_reply(cipher: SubmissionCipher, entry: dict[str, Any]) -> str | None:
+    """What the customer wrote back, on an entry that carries a reply."""
+    if not entry.get(items.REPLY_ATTRIBUTE):
+        return None
+    return str(cipher.open(bytes(entry[items.REPLY_ATTRIBUTE]), kind=reply_context(entry["case_kind"]),
+                           reference=entry["reference"])["reply"])

@@ -56,7 +56,8 @@ def mime(mail: Mail) -> EmailMessage:
     message["To"] = mail.to
     message["Subject"] = mail.subject
     message["Date"] = formatdate(usegmt=True)
-    message["Message-ID"] = make_msgid(domain=mail.sender.rsplit("@", 1)[-1].rstrip(">"))
+    if "Message-ID" not in mail.headers:  # an email about a case names its own (chalicelib.inbound)
+        message["Message-ID"] = make_msgid(domain=mail.sender.rsplit("@", 1)[-1].rstrip(">"))
     for name, value in mail.headers.items():
         message[name] = value
     message.set_content(mail.text)
@@ -125,6 +126,8 @@ class MailSettings:
     region: str | None = None
     # How long a claim on an email holds (notify.CLAIM_LEASE when unset); shorter in tests.
     claim_lease_seconds: float | None = None
+    # The domain of the cases' reply addresses (chalicelib.inbound); None: emails carry none.
+    reply_domain: str | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> MailSettings:
@@ -145,6 +148,7 @@ class MailSettings:
             region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None,
             claim_lease_seconds=float(lease) if (lease := environ.get("AFTERCARE_CLAIM_LEASE_SECONDS"))
             else None,
+            reply_domain=environ.get("AFTERCARE_REPLY_DOMAIN") or None,
         )
 
     def dead_letter_sink(self) -> Callable[[dict[str, str]], None]:

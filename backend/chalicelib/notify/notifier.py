@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -181,6 +181,9 @@ class Notifier:
     claim_lease: timedelta = CLAIM_LEASE
     # Opens the messages staff wrote for the customer (case updates), nothing else.
     case_messages: SubmissionCipher | None = None
+    # The domain of the cases' reply addresses: emails to customers about a case carry one
+    # and thread (chalicelib.inbound.address); None: they carry neither.
+    reply_domain: str | None = None
     # The claim count of each message this notifier holds, for the backoff when it fails.
     _attempts: dict[tuple[str, str], int] = field(default_factory=dict, init=False, repr=False)
 
@@ -218,6 +221,7 @@ class Notifier:
         except KeyServiceUnavailable as outage:
             self._mark(reference, message, FAILED, f"KeyServiceUnavailable: {outage}")
             raise
+        mail = self.threaded(item, message, mail)
         for attempt in range(SEND_ATTEMPTS):
             try:
                 self.transport.send(mail)
@@ -232,6 +236,17 @@ class Notifier:
         self._mark(reference, message, SENT)
         log.info("sent %s for %s", message, reference)
         return SENT
+
+    def threaded(self, item: dict[str, Any], message: str, mail: Mail) -> Mail:
+        """An email to the customer about a case, with the case's reply address and its thread."""
+        to_customer = message == CONFIRMATION or message.startswith(case_emails.CASE_UPDATE) \
+            or attachment_notices.refused_upload_of(message) is not None
+        if not (self.reply_domain and to_customer and item.get("kind") in self.policy.cases.lifecycles):
+            return mail
+        from chalicelib.inbound.address import thread_headers
+
+        headers = thread_headers(self.hasher, str(item["reference"]), message, self.reply_domain)
+        return replace(mail, headers={**mail.headers, **headers})
 
     def send_digests(self, day: date) -> dict[str, str]:
         """The daily digest for each kind whose staff asked for one, of the submissions of `day`."""

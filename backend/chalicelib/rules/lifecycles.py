@@ -47,6 +47,8 @@ class Status:
     promise: str | None = None
     tell: bool = False
     closed: bool = False
+    # The status a customer's emailed reply moves the case to (it waits for them here).
+    on_reply: str | None = None
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,7 @@ def parse_case_policy(text: str) -> CasePolicy:
                 name=name, words=entry["words"], next_step=entry.get("next_step", ""),
                 moves=tuple(entry.get("moves", ())), needs=tuple(entry.get("needs", ())),
                 promise=entry.get("promise"), tell=bool(entry.get("tell", False)),
-                closed=bool(entry.get("closed", False)),
+                closed=bool(entry.get("closed", False)), on_reply=entry.get("on_reply"),
             )
             for name, entry in spec["statuses"].items()
         }
@@ -185,10 +187,19 @@ def _check(kind: str, statuses: dict[str, Status], promises: dict[str, Promise])
                 raise ValueError(f"{kind}: {status.name} needs unknown {need}")
         if status.promise and status.promise not in promises:
             raise ValueError(f"{kind}: {status.name} names unknown promise {status.promise}")
+        _check_on_reply(kind, status, statuses)
         if status.closed and status.moves:
             raise ValueError(f"{kind}: {status.name} is closed but has moves")
         if not status.closed and not status.moves:
             raise ValueError(f"{kind}: {status.name} is a dead end but not closed")
+
+
+def _check_on_reply(kind: str, status: Status, statuses: dict[str, Status]) -> None:
+    """A reply moves a case along one of its own moves, into a status that needs nothing."""
+    if status.on_reply and status.on_reply not in status.moves:
+        raise ValueError(f"{kind}: {status.name} moves on a reply to {status.on_reply}, not a move of it")
+    if status.on_reply and statuses[status.on_reply].needs:
+        raise ValueError(f"{kind}: a reply cannot carry what {status.on_reply} needs")
 
 
 @cache

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,7 @@ CASE_PREFIX = "CASE#"
 UPLOAD_PREFIX = "UPLOAD#"
 SENT_PREFIX = "SENT#"
 UNSUBSCRIBE_PREFIX = "UNSUB#"
+INBOUND_PREFIX = "INBOUND#"  # one per reply received: its Message-ID, hashed (chalicelib.inbound)
 RECORD_NAMES = {
     SUBMISSION_PREFIX: "submission",
     CONSENT_PREFIX: "consent",
@@ -43,6 +44,7 @@ RECORD_NAMES = {
     UPLOAD_PREFIX: "upload",
     SENT_PREFIX: "email",
     UNSUBSCRIBE_PREFIX: "unsubscribe request",
+    INBOUND_PREFIX: "reply received",
 }
 
 SUBMISSION_SORT_KEY = "SUBMISSION"
@@ -88,6 +90,11 @@ TIME_ATTRIBUTES = ("created_at", "resolved_at", "given_at", "withdrawn_at", "rat
 # while the case is open) puts it on the sparse open-cases index.
 VERSION_ATTRIBUTE = "version"
 QUEUE_ATTRIBUTE = "case_queue"
+# A customer's emailed reply on a case's history entry (chalicelib.inbound): its text sealed,
+# the upload ids of its checked files, and why it is held for staff when it is.
+REPLY_ATTRIBUTE = "customer_reply"
+REPLY_FILES_ATTRIBUTE = "reply_files"
+HELD_ATTRIBUTE = "held"
 STATUS_SINCE_ATTRIBUTE = "status_since"
 HANDLER_ATTRIBUTE = "handler"
 WINDOW_ATTRIBUTE = "visit_window"
@@ -161,7 +168,15 @@ def is_submission(item: Mapping[str, Any]) -> bool:
         and item.get(SORT_KEY) == SUBMISSION_SORT_KEY
 
 
-CLAIM_KEYS: dict[str, Callable[[str], Key]] = {WARRANTY_GUARD: warranty_key}
+# A reply's Message-ID, hashed: the same message handed over twice is entered once.
+INBOUND_GUARD = "inbound-message"
+
+
+def inbound_key(hashed_message_id: str) -> Key:
+    return f"{INBOUND_PREFIX}{hashed_message_id}", "MESSAGE"
+
+
+CLAIM_KEYS: dict[str, Callable[[str], Key]] = {WARRANTY_GUARD: warranty_key, INBOUND_GUARD: inbound_key}
 
 
 def claim_key(guard: str, value: str) -> Key:
@@ -280,6 +295,7 @@ def history_item(
     *, reference: str, kind: str, version: int, moment: datetime, actor: str, status: str,
     moved: bool, handler: str | None, window: str | None, sealed_note: bytes | None,
     sealed_message: bytes | None, subject: str | None, expires_at: int | None,
+    sealed_reply: bytes | None = None, reply_files: Sequence[str] = (), held: str | None = None,
 ) -> dict[str, Any]:
     """One change to a case, written once and never changed: who, when, the status after it
     (`moved`: the change was a move to that status, not only a handler or a note).
@@ -302,6 +318,9 @@ def history_item(
         WINDOW_ATTRIBUTE: window,
         "note": sealed_note,
         "customer_message": sealed_message,
+        REPLY_ATTRIBUTE: sealed_reply,
+        REPLY_FILES_ATTRIBUTE: list(reply_files) or None,
+        HELD_ATTRIBUTE: held,
         "subject_hash": subject,
         EXPIRY_ATTRIBUTE: expires_at,
     }
