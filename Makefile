@@ -10,13 +10,15 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 # make run's ports: the site and API, DynamoDB Local, the S3 engine (s3rver), MailDev's SMTP and inbox,
-# the staff sign-in provider (README: Ports).
+# the staff sign-in provider, the listener for replies (README: Ports).
 PORT ?= 8000
 DYNAMODB_PORT ?= 8001
 S3_PORT ?= 8003
 SMTP_PORT ?= 8025
 MAIL_PORT ?= 8002
 OIDC_PORT ?= 8004
+# The SMTP listener that takes customers' replies to case emails onto their cases.
+INBOUND_SMTP_PORT ?= 8005
 # The hour (UTC) make run sends the daily staff digests, as the AWS schedule does.
 DIGEST_HOUR ?= 7
 export NO_MKDOCS_2_WARNING := 1
@@ -51,7 +53,8 @@ site: $(VENV)/.installed
 
 run: setup site
 	$(PY) -m aftercare_local run --port $(PORT) --dynamodb-port $(DYNAMODB_PORT) --s3-port $(S3_PORT) \
-	  --smtp-port $(SMTP_PORT) --mail-port $(MAIL_PORT) --oidc-port $(OIDC_PORT) --digest-hour $(DIGEST_HOUR)
+	  --smtp-port $(SMTP_PORT) --mail-port $(MAIL_PORT) --oidc-port $(OIDC_PORT) \
+	  --inbound-smtp-port $(INBOUND_SMTP_PORT) --digest-hour $(DIGEST_HOUR)
 
 # The infra tests package offline (cached Lambda wheels) and run cfn-lint and checkov.
 test: setup site lint typecheck $(LAMBDA_WHEELS)/.downloaded $(CHECKOV_VENV)/.installed

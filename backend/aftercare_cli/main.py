@@ -615,13 +615,22 @@ def _print_case(shown: dict[str, Any]) -> None:
                    + (f" ({attached['refusal']})" if attached["refusal"] else ""))
     click.echo("history:")
     for entry in shown["history"]:
-        click.echo(f"  {entry['at']}  {entry['status']}  by {entry['by']}"
-                   + (f"  handler {entry['handler']}" if entry["handler"] else "")
-                   + (f"  window {window_words(entry['window'])}" if entry["window"] else ""))
-        if entry["note"]:
-            click.echo(f"    note: {entry['note']}")
-        if entry["told_customer"]:
-            click.echo(f"    told customer: {entry['told_customer']}")
+        _print_entry(entry)
+
+
+def _print_entry(entry: dict[str, Any]) -> None:
+    """One change of a case's history, with what was written on it."""
+    click.echo(f"  {entry['at']}  {entry['status']}  by {entry['by']}"
+               + (f"  handler {entry['handler']}" if entry["handler"] else "")
+               + (f"  window {window_words(entry['window'])}" if entry["window"] else ""))
+    if entry["note"]:
+        click.echo(f"    note: {entry['note']}")
+    if entry["told_customer"]:
+        click.echo(f"    told customer: {entry['told_customer']}")
+    if entry.get("customer_wrote"):
+        held = f" (held: {entry['held']})" if entry.get("held") else ""
+        files = f" ({entry['files']} file(s), under attachments)" if entry.get("files") else ""
+        click.echo(f"    customer wrote{held}{files}: {entry['customer_wrote']}")
 
 
 def _changed(lazy: _LazyStaff, reference: str, change: Change) -> None:

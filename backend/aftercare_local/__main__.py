@@ -16,7 +16,7 @@ import click
 from chalicelib.console.signin import STAFF_GROUPS
 from chalicelib.web.origin import SECRET_VARIABLE
 
-from aftercare_local import mail, oidc, s3, schedule, server, stack, streams
+from aftercare_local import inbound, mail, oidc, s3, schedule, server, stack, streams
 from aftercare_local.dynamodb import DynamoDBLocalError
 from aftercare_local.paths import BUILT_SITE, LOCAL_STATE, RUNNING_STACK
 
@@ -48,10 +48,12 @@ def main() -> None:
               help="Port for MailDev's web inbox (make run: MAIL_PORT).")
 @click.option("--oidc-port", default=8004, show_default=True,
               help="Port for the local staff sign-in provider (make run: OIDC_PORT).")
+@click.option("--inbound-smtp-port", default=8005, show_default=True,
+              help="Port for the SMTP listener that takes customers' replies (make run: INBOUND_SMTP_PORT).")
 @click.option("--digest-hour", default=7, show_default=True, type=click.IntRange(0, 23),
               help="Hour (UTC) of the daily staff digests, as the AWS schedule (make run: DIGEST_HOUR).")
 def run(port: int, dynamodb_port: int | None, s3_port: int | None, smtp_port: int, mail_port: int,
-        oidc_port: int, digest_hour: int) -> None:
+        oidc_port: int, inbound_smtp_port: int, digest_hour: int) -> None:
     """Serve the built site and the API on http://127.0.0.1:PORT, data kept in .local/."""
     dynamodb_port = dynamodb_port or stack.default_port("AFTERCARE_DYNAMODB_ENDPOINT")
     s3_port = s3_port or stack.default_port("AFTERCARE_S3_ENDPOINT")
@@ -61,6 +63,7 @@ def run(port: int, dynamodb_port: int | None, s3_port: int | None, smtp_port: in
     _port_is_free(smtp_port, "MailDev's SMTP server", "SMTP_PORT")
     _port_is_free(mail_port, "MailDev's inbox", "MAIL_PORT")
     _port_is_free(oidc_port, "the local staff sign-in provider", "OIDC_PORT")
+    _port_is_free(inbound_smtp_port, "the SMTP listener for replies", "INBOUND_SMTP_PORT")
     if not (BUILT_SITE / "index.html").exists():
         raise click.ClickException("the site is not built: run `make run`, which builds it")
     # A terminal's Ctrl-C raises KeyboardInterrupt; a plain kill should stop
@@ -73,13 +76,18 @@ def run(port: int, dynamodb_port: int | None, s3_port: int | None, smtp_port: in
                 oidc.running(oidc_port, oidc.DEFAULT_STATE_DIR, port) as sign_in:
             os.environ.update(AFTERCARE_SMTP_PORT=str(maildev.smtp_port),
                               AFTERCARE_SITE_URL=f"http://127.0.0.1:{port}",
+                              AFTERCARE_REPLY_DOMAIN=os.environ.get("AFTERCARE_REPLY_DOMAIN")
+                              or inbound.LOCAL_REPLY_DOMAIN,
                               **oidc.console_environment(sign_in))
             try:
                 httpd = server.make_server(port, BUILT_SITE, server.load_app(), origin_secret=origin_secret())
             except OSError as error:
                 raise click.ClickException(_busy(port, "the site and the API", "PORT", error)) from None
+            replies = contextlib.ExitStack()
+            replies.enter_context(inbound.listening(inbound_smtp_port, inbound.app_receiver()))
             stack.write_running_state(RUNNING_STACK, local, port, smtp_port=maildev.smtp_port,
-                                      sign_in_issuer=sign_in.issuer)
+                                      sign_in_issuer=sign_in.issuer, mail_port=mail_port,
+                                      inbound_smtp_port=inbound_smtp_port)
             assert local.s3 is not None
             local.s3.on_new_upload(s3.checker_handler(sys.modules["app"]))
             stop = threading.Event()
@@ -97,6 +105,8 @@ def run(port: int, dynamodb_port: int | None, s3_port: int | None, smtp_port: in
             click.echo(f"Staff sign-in:  {sign_in.issuer} (OpenID provider, accounts in .local/oidc); "
                        "add a staff account:\n                .venv/bin/python -m aftercare_local staff add "
                        "EMAIL --group handlers|privacy|admins")
+            click.echo(f"Replies:        SMTP on 127.0.0.1:{inbound_smtp_port} takes mail to "
+                       f"reply+...@{os.environ['AFTERCARE_REPLY_DOMAIN']} onto its case")
             click.echo(f"Daily digests:  at {digest_hour:02d}:00 UTC "
                        "(`python -m aftercare_local digest` sends them now)")
             click.echo(f"Aftercare:      http://127.0.0.1:{port}/  (Ctrl-C stops everything)")
@@ -106,6 +116,7 @@ def run(port: int, dynamodb_port: int | None, s3_port: int | None, smtp_port: in
                 click.echo("\nStopping.")
             finally:
                 stop.set()
+                replies.close()
                 notifier.join(timeout=10)
                 RUNNING_STACK.unlink(missing_ok=True)
                 httpd.server_close()

@@ -59,12 +59,14 @@ def default_port(variable: str) -> int:
 
 
 def write_running_state(path: Path, stack: LocalStack, port: int, smtp_port: int | None = None,
-                        sign_in_issuer: str | None = None) -> None:
-    """Tell the staff command line where this stack runs (removed again when it stops)."""
+                        sign_in_issuer: str | None = None, mail_port: int | None = None,
+                        inbound_smtp_port: int | None = None) -> None:
+    """Tell the staff command line (and scripts) where this stack runs (removed again when it stops):
+    `mail_port` is MailDev's inbox, `inbound_smtp_port` the listener that takes replies."""
     state = {
         "pid": os.getpid(), "port": port, "dynamodb_endpoint": stack.dynamodb_endpoint,
         "table_name": stack.table_name, "key_dir": str(stack.key_dir), "smtp_port": smtp_port,
-        "sign_in_issuer": sign_in_issuer,
+        "sign_in_issuer": sign_in_issuer, "mail_port": mail_port, "inbound_smtp_port": inbound_smtp_port,
         "s3_endpoint": stack.s3.endpoint if stack.s3 else None,
     }
     path.parent.mkdir(parents=True, exist_ok=True)

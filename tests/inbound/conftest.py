@@ -1,4 +1,4 @@
-"""Replies on moto: the table, keys and attachments bucket of the attachments tests."""
+"""Replies on moto and on the local stack: the attachments tests' bucket fixtures, shared."""
 
-from tests.attachments.conftest import moto_bucket  # noqa: F401 - a fixture, shared
+from tests.attachments.conftest import attachment_stack, moto_bucket  # noqa: F401 - fixtures, shared
 

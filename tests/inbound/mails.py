@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.policy
 from email.message import EmailMessage
 
 QUOTED = ("On Mon, 7 Dec 2026 at 10:00, Aftercare <help@aftercare.example> wrote:\n"
@@ -23,4 +24,4 @@ def reply(to: str, sender: str, text: str, *, photo: bytes | None = None,
     message.set_content(f"{text}\n\n{SIGNATURE}\n{QUOTED}")
     if photo is not None:
         message.add_attachment(photo, maintype="image", subtype="jpeg", filename="door.jpg")
-    return message.as_bytes()
+    return message.as_bytes(policy=email.policy.SMTP)  # CRLF lines, as on the wire

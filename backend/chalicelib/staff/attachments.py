@@ -52,13 +52,20 @@ def bucket_of(staff: StaffContext) -> AttachmentBucket:
     return staff.bucket
 
 
+def reply_files(history: Iterable[dict[str, Any]]) -> list[str]:
+    """The upload ids of the files customers sent by replying to a case's emails, in order."""
+    return [str(upload_id) for entry in history for upload_id in entry.get(items.REPLY_FILES_ATTRIBUTE) or ()]
+
+
 def attachments_of(
     table: SubmissionTable, cipher: SubmissionCipher, submission: dict[str, Any], now_epoch: int,
+    replied: Iterable[str] = (),
 ) -> list[Attachment]:
-    """The files a submission names, in the order sent: name (opened), type, size, check state."""
+    """The files a submission names, in the order sent: name (opened), type, size, check state;
+    then those its customer sent by reply (`replied`, from the case's history)."""
     reference = submission["reference"]
     found = []
-    for number, upload_id in enumerate(upload_ids_of(submission), 1):
+    for number, upload_id in enumerate([*upload_ids_of(submission), *replied], 1):
         record = table.get(*items.upload_key(upload_id), now_epoch=now_epoch) or {}
         content_type = str(record.get("content_type", ""))
         size = record.get("size")
@@ -102,7 +109,8 @@ def listed(staff: StaffContext, reference: str) -> list[Attachment]:
     submission = staff.table.get(*items.submission_key(reference), now_epoch=now)
     if submission is None:
         raise NoSuchSubmission(f"no submission {reference}")
-    return attachments_of(staff.table, staff.cipher, submission, now)
+    history = staff.table.query_partition(items.history_partition(reference), now_epoch=now)
+    return attachments_of(staff.table, staff.cipher, submission, now, reply_files(history))
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ from datetime import date
 from functools import cached_property
 from typing import Any
 
-from chalicelib.cases.book import CaseBook, Change, open_message, open_note
+from chalicelib.cases.book import CaseBook, Change, open_message, open_note, open_reply
 from chalicelib.intake.warranty_link import warranty_of
 from chalicelib.rules.lifecycles import CasePolicy, case_policy
-from chalicelib.staff.attachments import attachments_of
+from chalicelib.staff.attachments import attachments_of, reply_files
 from chalicelib.staff.context import StaffContext
 from chalicelib.store import items
 from chalicelib.store.table import from_dynamodb
@@ -104,14 +104,19 @@ class StaffCases:
         status = self.policy.lifecycle(kind).status(item["status"])
         promise = self.policy.promise_of(kind, item["status"])
         due = self.book.due_on(item)
+        entries = self.book.history(reference)
         history = [
             {
                 "at": entry["created_at"], "by": entry["actor"], "status": entry["status"],
                 "handler": entry.get("handler"), "window": entry.get(items.WINDOW_ATTRIBUTE),
                 "note": open_note(self.staff.cipher, entry),
                 "told_customer": open_message(self.staff.cipher, entry),
+                # A customer's emailed reply (its new text), its files' count, and why it is held.
+                "customer_wrote": open_reply(self.staff.cipher, entry),
+                "files": len(entry.get(items.REPLY_FILES_ATTRIBUTE) or ()),
+                "held": entry.get(items.HELD_ATTRIBUTE),
             }
-            for entry in self.book.history(reference)
+            for entry in entries
         ]
         shown: dict[str, Any] = {
             "reference": reference, "kind": kind, "created_at": item["created_at"],
@@ -130,7 +135,8 @@ class StaffCases:
             "fields": {name: value for name, value in {**(item.get("fields") or {}), **personal}.items()
                        if name != "attachments"},
             "attachments": [attachment.shown() for attachment in attachments_of(
-                self.staff.table, self.staff.cipher, item, items.epoch(self.staff.now()))],
+                self.staff.table, self.staff.cipher, item, items.epoch(self.staff.now()),
+                reply_files(entries))],
             "history": history,
         }
         warranty = warranty_of(self.staff.table, item, self.staff.now())
