@@ -25,6 +25,11 @@ def test_a_move_into_a_status_the_customer_is_told_of_is_one_notice() -> None:
     assert (notice.template, notice.version, notice.has_message) == ("case_complaint_acknowledged", 2, True)
 
 
+def test_a_message_to_the_customer_without_a_move_is_emailed_as_a_reply() -> None:
+    notice = notice_for(entry("resolved", moved=False, message=b"sealed"), POLICY)
+    assert notice is not None and (notice.template, notice.has_message) == (MESSAGE_TEMPLATE, True)
+
+
 def test_internal_steps_assignments_and_other_items_send_nothing() -> None:
     assert POLICY.lifecycle("complaint").status("in_progress").tell is False
     assert notice_for(entry("in_progress"), POLICY) is None

@@ -37,16 +37,19 @@ MESSAGE_TEMPLATE = "case_message"
 def notice_for(entry: Mapping[str, Any], policy: CasePolicy) -> CaseNotice | None:
     """The email a new history entry calls for, or None (not a move, or not one the customer hears of).
 
-    A move into a status marked `tell` has its own email; any other move that carries a
-    message for the customer is emailed too (MESSAGE_TEMPLATE), so the message arrives."""
-    if not str(entry.get(items.PARTITION_KEY, "")).startswith(items.CASE_PREFIX) or not entry.get("moved"):
+    A move into a status marked `tell` has its own email; any other change that carries a
+    message for the customer, a move or not (staff replying to them), is emailed too
+    (MESSAGE_TEMPLATE), so the message arrives."""
+    if not str(entry.get(items.PARTITION_KEY, "")).startswith(items.CASE_PREFIX):
         return None
+    has_message = bool(entry.get("customer_message"))
+    if not entry.get("moved") and not has_message:
+        return None  # a handler or a note only, or the customer's own reply
     kind, status = str(entry["case_kind"]), str(entry["status"])
     lifecycle = policy.lifecycles.get(kind)
     if lifecycle is None or status not in lifecycle.statuses:
         return None
-    has_message = bool(entry.get("customer_message"))
-    if lifecycle.statuses[status].tell:
+    if entry.get("moved") and lifecycle.statuses[status].tell:
         template = f"case_{kind}_{status}"
     elif has_message:
         template = MESSAGE_TEMPLATE

@@ -346,7 +346,7 @@ class Console:
                 session,
                 shown,
                 problem=problem,
-                typed=typed or {},
+                typed=typed or pages.started_reply(shown, request.query.get("saved", "")),
                 me=display_name(session.identity.email),
                 done=request.query.get("done") == "1" and not problem,
             ),

@@ -19,6 +19,7 @@ from chalicelib.console.session import StaffSession
 from chalicelib.forms import FORMS
 from chalicelib.notify.attachment_notices import size_words
 from chalicelib.rules.lifecycles import case_policy
+from chalicelib.rules.saved_replies import for_status
 from chalicelib.rules.visit_windows import window_words
 from chalicelib.staff.attachments import OPENS_IN_BROWSER
 from chalicelib.staff.subject_copy import answer_words, field_label
@@ -165,6 +166,16 @@ def search_page(session: StaffSession, search: str, cases: list[dict[str, Any]] 
     return render("search.html", session, title="Find a case", search=search, cases=cases)
 
 
+def started_reply(case: dict[str, Any], saved: str) -> dict[str, str]:
+    """The reply box started from saved reply number `saved` (from 1) of the case's status, or empty.
+
+    A link per saved reply (a GET: it changes nothing) fills the box, so it works without JavaScript."""
+    replies = for_status(case["kind"], case["status"])
+    if not saved.isdigit() or not 1 <= int(saved) <= len(replies):
+        return {}
+    return {"message": replies[int(saved) - 1].text}
+
+
 def case_page(
     session: StaffSession,
     case: dict[str, Any],
@@ -186,6 +197,9 @@ def case_page(
         title=f"{case['reference']}",
         case=case,
         moves=moves,
+        saved=for_status(case["kind"], case["status"]),
+        thread=[entry for entry in case["history"]
+                if entry.get("told_customer") or entry.get("customer_wrote")],
         problem=problem,
         typed=typed,
         me=me,
