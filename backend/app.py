@@ -337,6 +337,17 @@ def inbound(event: dict[str, Any], context: Any) -> None:
         mailbox.delete([object_key])  # what is kept is on the case; the raw message goes now
 
 
+# The receipt rule asks this first (a synchronous Lambda action): mail that failed SPF, DKIM or
+# DMARC, or carries a virus, is not stored (infra/inbound.yaml). It reads nothing and writes nothing.
+@app.lambda_function(name="inbound_gate")
+def inbound_gate(event: dict[str, Any], context: Any) -> dict[str, str]:
+    from chalicelib.inbound.gate import disposition
+
+    answer = disposition(event)
+    app.log.info("inbound gate: %s", answer["disposition"])
+    return answer
+
+
 # The staff console: a function of its own with the staff role (infra/console.yaml), behind a
 # function URL that only CloudFront's /staff/* behaviour reaches. Loaded on its first call:
 # the public API's cold start never imports the staff desk.

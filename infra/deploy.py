@@ -42,7 +42,7 @@ LAMBDA_WHEELS = ROOT / ".cache" / "lambda-wheels"
 
 MAIN_TEMPLATE = "template.yaml"
 # Merged into resources.yaml before packaging (Chalice takes one --merge-template).
-MERGED_TEMPLATES = ("attachments.yaml", "console.yaml")
+MERGED_TEMPLATES = ("attachments.yaml", "console.yaml", "inbound.yaml")
 LAMBDA_ZIP = "deployment.zip"
 # CloudFront's WAF can only be created in us-east-1.
 EDGE_REGION = "us-east-1"

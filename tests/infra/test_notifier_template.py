@@ -144,10 +144,12 @@ def test_the_stream_drives_the_notifier_with_retries_bisection_and_a_dead_letter
     assert refers_to(source["DestinationConfig"]["OnFailure"]["Destination"], "NotifierDeadLetters")
     patterns = [json.loads(f["Pattern"]) for f in source["FilterCriteria"]["Filters"]]
     assert {p["eventName"][0] for p in patterns} == {"INSERT", "MODIFY"}
-    # Case history reaches the notifier only for moves (a handler or a note alone emails no one).
-    (case_entries,) = [p for p in patterns if {"prefix": "CASE#"} in p["dynamodb"]["Keys"]["pk"]["S"]]
-    assert case_entries["eventName"] == ["INSERT"]
-    assert case_entries["dynamodb"]["NewImage"] == {"moved": {"BOOL": [True]}}
+    # Case history reaches the notifier only for moves and messages to the customer (a handler or
+    # a note alone, or the customer's own reply, emails no one).
+    case_entries = [p for p in patterns if {"prefix": "CASE#"} in p["dynamodb"]["Keys"]["pk"]["S"]]
+    assert all(p["eventName"] == ["INSERT"] for p in case_entries)
+    assert [p["dynamodb"]["NewImage"] for p in case_entries] == [
+        {"moved": {"BOOL": [True]}}, {"customer_message": {"B": [{"exists": True}]}}]
     assert resources["NotifierRole"]["Properties"]["RoleName"] == {"Fn::Sub": "${AWS::StackName}-notifier"}
     variables = function["Environment"]["Variables"]
     assert refers_to(variables["AFTERCARE_MAIL_FROM"], "SenderAddress")
