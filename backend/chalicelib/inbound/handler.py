@@ -45,6 +45,9 @@ ATTACHED = "attached"
 HELD = "held"
 DROPPED = "dropped"
 OTHER_ADDRESS = "a reply from another address"
+# How the privacy notice names what this keeps and the team's alert (data_policy.toml [emails.messages]).
+REPLIES = "replies"
+REPLY_ALERT = "reply-alert"
 # Precedence values of mail no person wrote (RFC 3834 and common practice).
 AUTOMATIC_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
 # Raw messages larger than this are not read (SES receives at most 40 MB).

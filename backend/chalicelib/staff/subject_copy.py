@@ -15,17 +15,20 @@ import html
 from datetime import UTC, date, datetime
 from typing import Any
 
-from chalicelib.cases.book import open_message
+from chalicelib.cases.book import open_message, open_reply
 from chalicelib.forms import FORMS
 from chalicelib.notify.attachment_notices import upload_ids_of
 from chalicelib.rules.catalog import catalog
 from chalicelib.rules.lifecycles import case_policy
-from chalicelib.staff.attachments import attachments_of
+from chalicelib.staff.attachments import attachments_of, reply_files
 from chalicelib.staff.context import StaffContext
 from chalicelib.staff.records import SECRET_FIELDS, field_label
 from chalicelib.store.items import (
+    HELD_ATTRIBUTE,
     OPTED_IN,
     RECEIVED,
+    REPLY_ATTRIBUTE,
+    REPLY_FILES_ATTRIBUTE,
     WITHDRAWN,
     epoch,
     is_consent,
@@ -114,6 +117,11 @@ def _submission(staff: StaffContext, item: dict[str, Any], warranty: dict[str, A
     ]
     if did:
         section["what_we_did"] = did
+    # What they wrote back by email (chalicelib.inbound), with the files they sent; a reply held
+    # because it came from another address is not theirs to be told of.
+    wrote = _replies(staff, item, history)
+    if wrote:
+        section["what_you_wrote_to_us"] = wrote
     if warranty is not None:
         section["warranty"] = {
             "registered_on": warranty.get("registered_on"),
@@ -121,6 +129,23 @@ def _submission(staff: StaffContext, item: dict[str, Any], warranty: dict[str, A
         }
     section["kept_until"] = _epoch_day(item.get("expires_at"))
     return section
+
+
+def _replies(staff: StaffContext, item: dict[str, Any],
+             history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    theirs = [entry for entry in history if entry.get(REPLY_ATTRIBUTE) and not entry.get(HELD_ATTRIBUTE)]
+    if not theirs:
+        return []
+    named = attachments_of(staff.table, staff.cipher, {**item, "fields": {}}, epoch(staff.now()),
+                           reply_files(theirs))
+    names = iter(attachment.name for attachment in named)
+    wrote = []
+    for entry in theirs:
+        files = [next(names) for _ in entry.get(REPLY_FILES_ATTRIBUTE) or ()]
+        answer = open_reply(staff.cipher, entry) or "-"
+        wrote.append({"question": _day(entry.get("created_at")),
+                      "answer": answer + (f" (files: {', '.join(files)})" if files else "")})
+    return wrote
 
 
 def _consent(staff: StaffContext, item: dict[str, Any]) -> dict[str, Any]:
@@ -211,6 +236,10 @@ def as_html(document: dict[str, Any]) -> str:
         if section.get("what_we_did"):
             parts.append("<h3>What we did</h3>")
             parts.append(_list([(pair["question"], pair["answer"]) for pair in section["what_we_did"]]))
+        if section.get("what_you_wrote_to_us"):
+            parts.append("<h3>What you wrote to us</h3>")
+            parts.append(_list([(pair["question"], pair["answer"])
+                                for pair in section["what_you_wrote_to_us"]]))
         if section.get("warranty"):
             parts.append("<h3>Your warranty</h3>")
             parts.append(_list([("Registered on", _long(section["warranty"]["registered_on"])),
