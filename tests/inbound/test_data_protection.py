@@ -34,7 +34,8 @@ def test_a_reply_its_file_and_its_claim_are_erased_with_the_person(
     desk.desk.receive(reply(desk.address(reference), CUSTOMER, "Still broken.",
                             photo=files.jpeg_with_gps(), message_id="<erase@mail.example>"))
     desk.desk.receive(reply(desk.address(reference), "other@example.org", "Someone else"))
-    [upload_id] = [i for entry in desk.entries(reference) for i in entry.get(items.REPLY_FILES_ATTRIBUTE) or ()]
+    [upload_id] = [upload for entry in desk.entries(reference)
+                   for upload in entry.get(items.REPLY_FILES_ATTRIBUTE) or ()]
     context = staff()
     subject = subject_hash(context.hasher, CUSTOMER)
     kinds = {items.record_type(item) for item in subjects.find(context, subject)}
