@@ -2,8 +2,9 @@
 #   make run    build everything and serve site + API on http://127.0.0.1:8000
 #   make test   set up and run every test
 #   make bench  intake, cold start, local server and export beside their floors, then
-#               attachments' upload-to-checked latency, intake with emails on and off
-#               and submission-to-inbox latency (long; `make test` runs its smoke mode)
+#               attachments' upload-to-checked latency, intake with emails on and off,
+#               submission-to-inbox latency and reply-received-to-on-its-case latency
+#               (long; `make test` runs its smoke mode)
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -126,10 +127,12 @@ audit: setup site $(LIGHTHOUSE)
 # Every figure beside its floor, one line each (tests/bench): intake latency and
 # KMS calls on moto, cold start, the local server at 32 clients, and the staff
 # export on 100,000 rows in DynamoDB Local (in memory, own port); then
-# `aftercare cases` over 10,000 open cases beside a raw Query of its index.
+# `aftercare cases` over 10,000 open cases beside a raw Query of its index; then
+# a customer's reply over SMTP until it is on its case (p50, p99).
 .PHONY: bench
 bench: setup
 	$(PY) -m tests.bench
 	$(PY) -m tests.bench.cases_benchmark
 	$(PY) -m tests.bench.attachments_benchmark
 	$(PY) -m tests.bench.email_benchmark
+	$(PY) -m tests.bench.reply_benchmark

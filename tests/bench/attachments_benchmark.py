@@ -9,6 +9,7 @@ cleaned copy and marked the upload checked. Prints p50, p90 and max in ms.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import statistics
@@ -16,6 +17,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,18 +42,31 @@ def photo(megapixels: float) -> bytes:
 UPLOAD_HEADERS = {"Content-Type": "application/json", "Sec-Fetch-Site": "same-origin"}
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=30)
-    parser.add_argument("--megapixels", type=float, default=2.0)
+def rounds_and_photo(description: str, argv: list[str] | None, *, rounds: int,
+                     megapixels: float) -> tuple[argparse.Namespace, bytes]:
+    """A photo benchmark's options (--rounds, --megapixels) and its photo with GPS data."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--rounds", type=int, default=rounds)
+    parser.add_argument("--megapixels", type=float, default=megapixels)
     options = parser.parse_args(argv)
-    data = photo(options.megapixels)
+    return options, photo(options.megapixels)
+
+
+@contextlib.contextmanager
+def local_stack(table_name: str) -> Iterator[stack.LocalStack]:
+    """DynamoDB Local (in memory) and s3rver on free ports, fresh keys, the app importable."""
     with tempfile.TemporaryDirectory() as scratch, stack.started(
         data_dir=None, key_dir=Path(scratch) / "keys", dynamodb_port=free_port(),
-        table_name="aftercare-bench", s3_port=free_port(),
+        table_name=table_name, s3_port=free_port(),
     ) as local:
         if str(BACKEND) not in sys.path:
             sys.path.insert(0, str(BACKEND))
+        yield local
+
+
+def main(argv: list[str] | None = None) -> None:
+    options, data = rounds_and_photo(__doc__ or "", argv, rounds=30, megapixels=2.0)
+    with local_stack("aftercare-bench") as local:
         import app as app_module
         from chalice.test import Client
 
