@@ -80,7 +80,8 @@ def test_a_stale_state_file_is_ignored(tmp_path: Path) -> None:
 
 # Each engine's port: `aftercare_local run`'s option, and the Makefile variable that sets it.
 PORT_OPTIONS = {"--port": "PORT", "--dynamodb-port": "DYNAMODB_PORT", "--s3-port": "S3_PORT",
-                "--smtp-port": "SMTP_PORT", "--mail-port": "MAIL_PORT", "--oidc-port": "OIDC_PORT"}
+                "--smtp-port": "SMTP_PORT", "--mail-port": "MAIL_PORT", "--oidc-port": "OIDC_PORT",
+                "--inbound-smtp-port": "INBOUND_SMTP_PORT"}
 ROOT = Path(__file__).resolve().parents[2]
 
 
