@@ -157,3 +157,17 @@ def test_a_reply_to_a_case_not_waiting_keeps_its_status_and_a_refused_file_is_no
     assert desk.book.read(reference)["status"] == "received"
     assert [key for key, _ in moto_bucket.listing("")] == []
 
+
+
+def test_a_reply_to_a_closed_case_keeps_nothing_and_tells_the_team(
+    api: Any, desk: Desk, moto_bucket: AttachmentBucket
+) -> None:
+    reference = resolved_complaint(api, desk)
+    desk.book.change(reference, Change(status="closed"), actor="staff")
+    outcome = desk.desk.receive(reply(desk.address(reference), CUSTOMER, "One more thing",
+                                      photo=files.jpeg_with_gps()))
+    assert (outcome.action, outcome.reason) == (handler.DROPPED, handler.CLOSED)
+    assert not any(entry.get(items.REPLY_ATTRIBUTE) for entry in desk.entries(reference))
+    assert [key for key, _ in moto_bucket.listing("")] == []  # its photo was not kept either
+    [alert] = desk.alerts
+    assert alert.subject == f"Reply to a closed case: {reference}" and "One more thing" not in alert.text

@@ -45,6 +45,7 @@ ATTACHED = "attached"
 HELD = "held"
 DROPPED = "dropped"
 OTHER_ADDRESS = "a reply from another address"
+CLOSED = "the case is closed"
 # How the privacy notice names what this keeps and the team's alert (data_policy.toml [emails.messages]).
 REPLIES = "replies"
 REPLY_ALERT = "reply-alert"
@@ -162,8 +163,13 @@ class InboundDesk:
         if not sender or subject_hash(self.hasher, sender) != case.get("subject_hash"):
             return self._enter(case, Change(reply=text or "(no text)", held=OTHER_ADDRESS), HELD,
                                OTHER_ADDRESS)
-        checked, refused = self._files(case, files_of(message))
         status = self.book.policy.lifecycle(case["kind"]).status(case["status"])
+        if status.closed:
+            # A closed case takes no entry (its history is final): nothing of the reply is kept,
+            # and the team hears of it, so that nobody waits for an answer that never comes.
+            self._alert(case, CLOSED, None)
+            return Outcome(DROPPED, CLOSED, case["reference"])
+        checked, refused = self._files(case, files_of(message))
         change = Change(reply=text or "(no text)", files=tuple(checked), status=status.on_reply)
         return self._enter(case, change, ATTACHED, "a reply from the case's address",
                            files=len(checked), refused=refused)
@@ -223,8 +229,9 @@ class InboundDesk:
         try:
             entry = self.book.change(reference, change, actor=CUSTOMER_ACTOR)
         except IllegalMove:
-            # A closed case takes no entry (its history is final); the customer writes anew.
-            return Outcome(DROPPED, "the case is closed", reference)
+            # Closed between the read and the write: as for a closed case, nothing is entered.
+            self._alert(case, CLOSED, None)
+            return Outcome(DROPPED, CLOSED, reference)
         moved_to = entry["status"] if entry.get("moved") else None
         self._alert(case, action, moved_to)
         return Outcome(action, reason, reference, moved_to, files, refused)
@@ -235,20 +242,20 @@ class InboundDesk:
         if not to:
             return
         reference = case["reference"]
-        held = action == HELD
-        lines = [
-            f"{'A reply from another address is held on' if held else 'The customer replied on'} "
-            f"case {reference}.",
-            "Read it on the case page; nothing was attached from it." if held
-            else "Read it on the case page.",
-        ]
+        lines = {
+            HELD: [f"A reply from another address is held on case {reference}.",
+                   "Read it on the case page; nothing was attached from it."],
+            CLOSED: [f"A reply came for case {reference}, which is closed: nothing of it was kept.",
+                     "If the customer needs more from us, ask them to send a new request."],
+        }.get(action, [f"The customer replied on case {reference}.", "Read it on the case page."])
         if moved_to:
             lines.append(f"The case moved back to {moved_to.replace('_', ' ')}.")
         if case.get(items.HANDLER_ATTRIBUTE):
             lines.append(f"Handler: {case[items.HANDLER_ATTRIBUTE]}")
         if self.console_url:
             lines.append(f"{self.console_url}/staff/cases/{reference}")
-        subject = f"{'Held reply' if held else 'Customer reply'}: {reference}"
+        subject = {HELD: "Held reply", CLOSED: "Reply to a closed case"}.get(action, "Customer reply") \
+            + f": {reference}"
         # Automatic itself: an auto-responder at the team's address must not answer it.
         self.tell(Mail(sender=self.alert_sender, to=to, subject=subject, text="\n".join(lines) + "\n",
                        headers={"Auto-Submitted": "auto-generated"}))
