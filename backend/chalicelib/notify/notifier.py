@@ -35,9 +35,11 @@ from urllib.parse import quote
 from chalicelib.cases import follow_up
 from chalicelib.crypto.exceptions import CiphertextMismatch, KeyServiceUnavailable
 from chalicelib.crypto.keys import RecipientSeal, SubjectHasher, SubmissionCipher
+from chalicelib.insight import tally
 from chalicelib.notify import attachment_notices, case_emails, consents, emails, follow_up_mail, unsubscribe
 from chalicelib.notify.emails import Letterhead, Mail, NotificationPolicy
 from chalicelib.notify.mailer import MailRejected, MailUnavailable, Transport
+from chalicelib.rules.lifecycles import case_policy
 from chalicelib.rules.policy import DataPolicy
 from chalicelib.store import items
 from chalicelib.store.items import (
@@ -205,6 +207,7 @@ class Notifier:
             elif record.event == "MODIFY" and attachment_notices.is_attached_refusal(item):
                 self.tell_refusal(item)
             follow_up_mail.act(self, record.event, item)
+            tally.count(self.table, case_policy(), record.event, item, self.clock())  # the insight page
 
     def deliver(self, item: dict[str, Any], message: str) -> str:
         """Send one message about a submission unless it was sent (or is being sent) already."""

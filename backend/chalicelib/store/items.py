@@ -33,6 +33,10 @@ CASE_PREFIX = "CASE#"
 UPLOAD_PREFIX = "UPLOAD#"
 SENT_PREFIX = "SENT#"
 UNSUBSCRIBE_PREFIX = "UNSUB#"
+# The daily counters of the insight page (chalicelib.insight), in one partition so that a
+# period is one Query, and the marks that each stream record was counted once.
+AGGREGATE_PARTITION = "AGG#DAILY"
+COUNTED_PREFIX = "AGGMARK#"
 RECORD_NAMES = {
     SUBMISSION_PREFIX: "submission",
     CONSENT_PREFIX: "consent",
@@ -43,6 +47,8 @@ RECORD_NAMES = {
     UPLOAD_PREFIX: "upload",
     SENT_PREFIX: "email",
     UNSUBSCRIBE_PREFIX: "unsubscribe request",
+    "AGG#": "daily counters",
+    COUNTED_PREFIX: "counted mark",
 }
 
 SUBMISSION_SORT_KEY = "SUBMISSION"
@@ -154,6 +160,16 @@ def sent_key(reference: str, message: str) -> Key:
 def unsubscribe_request_key(reference: str, moment: datetime) -> Key:
     """Each click on an unsubscribe link is its own record (a person may opt in again later)."""
     return f"{UNSUBSCRIBE_PREFIX}{reference}", timestamp(moment)
+
+
+def aggregate_key(day: str, section: str) -> Key:
+    """One day's counters of one section (chalicelib.insight.counters): sorted by day."""
+    return AGGREGATE_PARTITION, f"{day}#{section}"
+
+
+def counted_key(source: Key, change: str) -> Key:
+    """The mark that one change of one item was added to the counters (the stream may deliver it again)."""
+    return f"{COUNTED_PREFIX}{source[0]}", f"{source[1]}#{change}"
 
 
 def is_submission(item: Mapping[str, Any]) -> bool:
