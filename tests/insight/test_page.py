@@ -114,3 +114,10 @@ def test_the_csv_holds_the_figures_and_no_comment(console: Console, counted: Hel
     rows = list(csv.reader(io.StringIO(body.removeprefix("\ufeff"))))
     start = rows.index(["Satisfaction by aspect (feedback forms)"])
     assert rows[start + 2][:4] == ["Overall", "3.67", "66.67", "3"]
+
+
+def test_cases_open_and_overdue_now_link_to_their_queues(console: Console, counted: HelpDesk):
+    html = handler(console).get("/staff/insight").body.decode()
+    assert tables(html)["open_now"][1:] == [["Complaint", "1", "0"], ["Return request", "0", "0"],
+                                            ["Enquiry", "0", "0"], ["Service visit", "0", "0"]]
+    assert '<a href="/staff/cases?queue=open&amp;kind=complaint" aria-label="Complaint: 1 (Open)">' in html

@@ -242,8 +242,10 @@ def read(table: SubmissionTable, period: Period, now: datetime) -> Adds:
     return tally.stored(table, now, period.previous().start.isoformat(), period.end.isoformat())
 
 
-def build(adds: Adds, period: Period, filters: Filters, policy: CasePolicy) -> Report:
-    """Every figure of the page from the counters (read by `read`)."""
+def build(adds: Adds, period: Period, filters: Filters, policy: CasePolicy,
+          open_cases: Iterable[Mapping[str, object]] = ()) -> Report:
+    """Every figure of the page from the counters (read by `read`), and the cases open now
+    (rows of the open-cases listing: kind, product, overdue), which no counter keeps."""
     total = totals(adds, period, filters)
     before = totals(adds, period.previous(), filters)
     weekly = [(week, totals(adds, week, filters)) for week in period.weeks()]
@@ -251,6 +253,7 @@ def build(adds: Adds, period: Period, filters: Filters, policy: CasePolicy) -> R
         *_satisfaction(total, before, weekly, period),
         *_pages(total, weekly, period),
         *_promises(total, weekly, period, policy, filters),
+        open_now(open_cases, policy, filters),
         *_returns_and_complaints(total, weekly, period),
     ]
     overall_now, overall_before = _ratings(total, "rate|overall|"), _ratings(before, "rate|overall|")
@@ -383,6 +386,29 @@ def _promises(total: Counter[str], weekly: list[tuple[Period, Counter[str]]], pe
                            Cell(bucket_words(percentile_bucket(close, 0.5))),
                            Cell(bucket_words(percentile_bucket(close, 0.9)))])
     return [flow, times]
+
+
+def open_now(rows: Iterable[Mapping[str, object]], policy: CasePolicy, filters: Filters) -> Table:
+    """Cases open now and overdue now, per kind: each number a link to that queue of the case list."""
+    table = Table("open_now", "Cases open now, and overdue now", ["Kind", "Open", "Overdue"])
+    opened: Counter[str] = Counter()
+    overdue: Counter[str] = Counter()
+    for row in rows:
+        kind, product = str(row.get("kind")), str(row.get("product") or counters.NONE)
+        if filters.passes(kind, product):
+            opened[kind] += 1
+            overdue[kind] += bool(row.get("overdue"))
+    for kind in policy.lifecycles:
+        if filters.passes(kind, filters.product or None):
+            table.rows.append([Cell(FORMS[kind].title),
+                               _number(opened[kind], _queue_link(kind, "open", filters.product)),
+                               _number(overdue[kind], _queue_link(kind, "overdue", filters.product))])
+    return table
+
+
+def _queue_link(kind: str, queue: str, product: str) -> str:
+    query = {"queue": queue, "kind": kind, "product": product}
+    return CASES_LIST + "?" + urlencode({name: value for name, value in query.items() if value})
 
 
 def _returns_and_complaints(total: Counter[str], weekly: list[tuple[Period, Counter[str]]],

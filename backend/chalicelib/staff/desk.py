@@ -267,12 +267,15 @@ class StaffDesk:
         return found
 
     def insight(self, period: report.Period, filters: report.Filters) -> report.Report:
-        """The insight page's figures: the period's daily counters (one Query), nothing decrypted."""
+        """The insight page's figures: the period's daily counters (one Query), and the cases open
+        now (the open-cases index, as the queue lists them); nothing decrypted."""
         detail = {"from": period.start.isoformat(), "to": period.end.isoformat(), **vars(filters)}
-        with plainly(), audited(self.context, "insight.show", [], detail=detail) as action:
+        kinds = list(case_policy().lifecycles)
+        with plainly(), audited(self.context, "insight.show", kinds, detail=detail) as action:
             counted = report.read(self.context.table, period, self.context.now())
-            built = report.build(counted, period, filters, case_policy())
-            action.item_count = len(counted)
+            open_cases = self.cases.listing(kinds=kinds)
+            built = report.build(counted, period, filters, case_policy(), open_cases)
+            action.item_count = len(counted) + len(open_cases)
         return built
 
     def missing_comments(self, period: report.Period, most: int = 10) -> list[dict[str, str]]:
