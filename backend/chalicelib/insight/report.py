@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from urllib.parse import urlencode
 
 from chalicelib.forms import FORMS
@@ -99,6 +100,7 @@ class Filters:
         return not self.product or product == self.product
 
 
+@lru_cache(maxsize=65_536)
 def dimensions(counter: str) -> tuple[str | None, str | None]:
     """The kind and product a counter is about, where it has them."""
     measure, *rest = parts(counter)
@@ -117,13 +119,22 @@ def dimensions(counter: str) -> tuple[str | None, str | None]:
 
 def totals(adds: Adds, period: Period, filters: Filters) -> Counter[str]:
     """Each counter summed over the days of the period that pass the filters."""
-    total: Counter[str] = Counter()
+    return sums(adds, [period], filters)[0]
+
+
+def sums(adds: Adds, periods: list[Period], filters: Filters) -> list[Counter[str]]:
+    """`totals` for several periods in one pass over the counters: each day's counters are
+    added to every period that holds the day (the page's period, the one before, each week)."""
+    found: list[Counter[str]] = [Counter() for _ in periods]
     for (day, _), counts in adds.items():
-        if period.holds(day):
-            for counter, number in counts.items():
-                if number and filters.passes(*dimensions(counter)):
+        holding = [found[index] for index, period in enumerate(periods) if period.holds(day)]
+        if not holding:
+            continue
+        for counter, number in counts.items():
+            if number and filters.passes(*dimensions(counter)):
+                for total in holding:
                     total[counter] += number
-    return total
+    return found
 
 
 @dataclass(frozen=True)
@@ -246,9 +257,9 @@ def build(adds: Adds, period: Period, filters: Filters, policy: CasePolicy,
           open_cases: Iterable[Mapping[str, object]] = ()) -> Report:
     """Every figure of the page from the counters (read by `read`), and the cases open now
     (rows of the open-cases listing: kind, product, overdue), which no counter keeps."""
-    total = totals(adds, period, filters)
-    before = totals(adds, period.previous(), filters)
-    weekly = [(week, totals(adds, week, filters)) for week in period.weeks()]
+    weeks = period.weeks()
+    total, before, *each_week = sums(adds, [period, period.previous(), *weeks], filters)
+    weekly = list(zip(weeks, each_week, strict=True))
     tables = [
         *_satisfaction(total, before, weekly, period),
         *_pages(total, weekly, period),
