@@ -36,6 +36,8 @@ CLIENT_CONFIG = Config(
 EXPORT_PAGE_SIZE = 1000
 # Counters one ADD update carries: its expression stays well under DynamoDB's 4 KB.
 COUNTERS_PER_UPDATE = 150
+# Aggregate items per page of a range's Query (a day's item may carry hundreds of counters).
+COUNTER_PAGE_SIZE = 60
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -369,15 +371,17 @@ class SubmissionTable:
         return [item for page in self._pages(request) for item in map(from_dynamodb, page)
                 if not is_expired(item, now_epoch)]
 
-    def query_between(self, partition: str, low: str, high: str, *, now_epoch: int
-                      ) -> list[dict[str, Any]]:
+    def query_between(self, partition: str, low: str, high: str, *, now_epoch: int,
+                      page_size: int = COUNTER_PAGE_SIZE) -> list[dict[str, Any]]:
         """The live items of one partition whose sort keys lie between `low` and `high` (inclusive):
-        one Query (paged only past 1 MB), in sort-key order."""
+        one Query, in sort-key order, in pages of `page_size` items (each answer small enough to
+        come well inside the client's read timeout, however many attributes the items carry)."""
         request: dict[str, Any] = {
             "TableName": self.table_name,
             "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :low AND :high",
             "ExpressionAttributeNames": {"#pk": PARTITION_KEY, "#sk": SORT_KEY},
             "ExpressionAttributeValues": to_dynamodb({":pk": partition, ":low": low, ":high": high}),
+            "Limit": page_size,
         }
         return [item for page in self._pages(request) for item in map(from_dynamodb, page)
                 if not is_expired(item, now_epoch)]
