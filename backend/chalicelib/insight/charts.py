@@ -52,7 +52,7 @@ def chart(table: Table) -> str:
 def _frame(table: Table, height: int, body: str) -> str:
     label = f"{table.title}: chart of {table.headings[_measure(table) or 1]}; the numbers are in the table"
     return (f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
-            f'width="100%" role="img" aria-label="{escape(label)}" focusable="false">'
+            f'width="100%" role="group" aria-label="{escape(label)}" focusable="false">'
             f"<title>{escape(label)}</title>{body}</svg>")
 
 
