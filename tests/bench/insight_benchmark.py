@@ -30,6 +30,7 @@ from chalicelib.settings import Settings
 from chalicelib.store import items
 from chalicelib.store.table import to_dynamodb
 
+from tests.bench.__main__ import local_client
 from tests.bench.cases_benchmark import best_page, signed_in_console
 from tests.bench.export_benchmark import local_environment
 from tests.bench.figures import Figure
@@ -112,7 +113,9 @@ def main() -> None:
         for submissions in arguments.submissions:
             env = local_environment(endpoint, f"aftercare-insight-{submissions}", key_dir)
             settings = Settings.from_environ(env)
-            dynamodb_local.ensure_table(settings.table().client, settings.table_name)
+            # Made with boto3's own timeouts: the app's client gives up within seconds, and a busy
+            # machine's DynamoDB Local may take longer to make a table.
+            dynamodb_local.ensure_table(local_client(endpoint), settings.table_name)
             started = time.perf_counter()
             adds = counted(submissions)
             loaded = load(settings, adds)
