@@ -131,7 +131,7 @@ def main() -> None:
                     floor.append(floor_seconds(settings, Period.last_weeks(weeks, TODAY), 1))
                 figure = Figure(f"insight page, {weeks} weeks, {submissions:,} submissions' worth", "ms",
                                 [seconds * 1000 for seconds in page], [seconds * 1000 for seconds in floor],
-                                n=f"{2 * 7 * weeks * len(counters.SECTIONS)} items read",
+                                n=f"up to {2 * 7 * weeks * len(counters.SECTIONS):,} aggregate items",
                                 note="page drawn in-process and warm, a new desk per request as the console "
                                      "makes it; floor: one boto3 Query of the same items")
                 lines.append(figure.line())
