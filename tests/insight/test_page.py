@@ -121,3 +121,13 @@ def test_cases_open_and_overdue_now_link_to_their_queues(console: Console, count
     assert tables(html)["open_now"][1:] == [["Complaint", "1", "0"], ["Return request", "0", "0"],
                                             ["Enquiry", "0", "0"], ["Service visit", "0", "0"]]
     assert '<a href="/staff/cases?queue=open&amp;kind=complaint" aria-label="Complaint: 1 (Open)">' in html
+
+
+def test_the_page_runs_no_script_and_may_not_be_framed(console: Console, counted: HelpDesk):
+    for path in ("/staff/insight", "/staff/insight.csv"):
+        answer = handler(console).get(path)
+        policy = answer.headers["Content-Security-Policy"]
+        assert "default-src 'none'" in policy and "script-src" not in policy
+        assert "frame-ancestors 'none'" in policy and answer.headers["Cache-Control"] == "no-store"
+    html = handler(console).get("/staff/insight").body.decode()
+    assert not re.search(r"<script|\son[a-z]+=|javascript:", html)
