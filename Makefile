@@ -127,12 +127,15 @@ audit: setup site $(LIGHTHOUSE)
 # Every figure beside its floor, one line each (tests/bench): intake latency and
 # KMS calls on moto, cold start, the local server at 32 clients, and the staff
 # export on 100,000 rows in DynamoDB Local (in memory, own port); then
-# `aftercare cases` over 10,000 open cases beside a raw Query of its index; then
-# a customer's reply over SMTP until it is on its case (p50, p99).
+# `aftercare cases` over 10,000 open cases beside a raw Query of its index; the
+# insight page over 1,000 and 1,000,000 submissions' worth of counters beside one
+# Query of the aggregate items; then a customer's reply over SMTP until it is on
+# its case (p50, p99).
 .PHONY: bench
 bench: setup
 	$(PY) -m tests.bench
 	$(PY) -m tests.bench.cases_benchmark
+	$(PY) -m tests.bench.insight_benchmark
 	$(PY) -m tests.bench.attachments_benchmark
 	$(PY) -m tests.bench.email_benchmark
 	$(PY) -m tests.bench.reply_benchmark

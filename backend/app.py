@@ -455,13 +455,15 @@ def notifier(event: Any) -> None:
 @app.schedule("cron(0 7 * * ? *)", name="digest")
 def digest(event: Any) -> dict[str, str]:
     """Each morning, yesterday's submissions for the staff who asked for one mail a day, and the
-    cases overdue today; each at most once a day, however often this runs."""
+    cases overdue today, each at most once a day; and the managers' weekly summary, at most once
+    a week; however often this runs."""
     from chalicelib.notify.notifier import ask_again_what_is_due
 
     notifier = get_notifier()
     today = notifier.clock().date()
     outcomes = notifier.send_digests(today - timedelta(days=1))
     outcomes["overdue"] = notifier.send_overdue_digest(today)
+    outcomes["weekly summary"] = notifier.send_weekly_summary(today)  # at most once a week
     # Emails whose sender stopped or whose backoff has passed: asked again, for the notifier to send.
     asked = ask_again_what_is_due(notifier.table, notifier.clock(), notifier.claim_lease)
     outcomes["asked again"] = str(len(asked))

@@ -236,6 +236,41 @@ def digest(smtp_port: int | None, day: datetime | None, dynamodb_endpoint: str |
         click.echo(f"{name}: {outcome}")
 
 
+@main.command("seed")
+@click.option("--forms", default=300, show_default=True, type=click.IntRange(1, 100_000),
+              help="How many forms and votes to send.")
+@click.option("--seed", "seed_number", default=7, show_default=True,
+              help="The random seed (same seed, same mix).")
+@click.option("--base-url", default=None, help="The server [default: the running `make run`'s].")
+@click.option("--dynamodb-endpoint", default=None, help="Another DynamoDB Local [default: `make run`'s].")
+@click.option("--table", "table_name", default=None, help="Its submissions table (with --dynamodb-endpoint).")
+@click.option("--key-dir", default=None, type=click.Path(file_okay=False), help="Its local keys.")
+def seed_command(forms: int, seed_number: int, base_url: str | None, dynamodb_endpoint: str | None,
+                 table_name: str | None, key_dir: str | None) -> None:
+    """Send a few hundred mixed forms, votes and ratings through the API and move the cases they
+    open through their lifecycles, for the console's insight page (/staff/insight) to show."""
+    from chalicelib.settings import Settings
+
+    from aftercare_local.seed import seed
+
+    os.environ.update(stack.LOCAL_CREDENTIALS)
+    environment, _ = stack.staff_environment(RUNNING_STACK)
+    os.environ.update(environment)
+    for name, value in (("AFTERCARE_DYNAMODB_ENDPOINT", dynamodb_endpoint),
+                        ("AFTERCARE_TABLE_NAME", table_name),
+                        ("AFTERCARE_LOCAL_KEY_DIR", str(Path(key_dir).resolve()) if key_dir else None)):
+        if value:
+            os.environ[name] = value
+    state = stack.running_state(RUNNING_STACK) or {}
+    url = base_url or f"http://127.0.0.1:{state.get('port', 8000)}"
+    done = seed(url, Settings.from_environ(os.environ), forms=forms, seed_number=seed_number)
+    click.echo(f"sent {sum(done.posted.values())} form(s): "
+               + ", ".join(f"{count} {kind}" for kind, count in sorted(done.posted.items())))
+    if done.refused:
+        click.echo("refused: " + ", ".join(f"{count} {what}" for what, count in sorted(done.refused.items())))
+    click.echo(f"moved cases {done.moves} time(s); {done.rated} case(s) rated through the follow-up link")
+
+
 @main.group()
 def staff() -> None:
     """Staff accounts of the local sign-in provider (in AWS, the Cognito user pool holds them)."""

@@ -144,5 +144,5 @@ def test_the_overdue_digest_names_late_cases_by_reference_once_a_day(
 
 def test_the_daily_schedule_sends_both_digests(notifier_app: Any, moto_account: MotoAccount) -> None:
     outcomes = notifier_app.digest(scheduled_event(datetime(2026, 11, 23, 7, tzinfo=UTC)), None)
-    # no kind asked for a daily digest, and no email is waiting to be asked again
-    assert outcomes == {"overdue": "nothing overdue", "asked again": "0"}
+    # no kind asked for a daily digest, no email is waiting to be asked again, nothing was counted
+    assert outcomes == {"overdue": "nothing overdue", "asked again": "0", "weekly summary": "nothing counted"}

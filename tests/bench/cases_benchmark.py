@@ -18,6 +18,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from aftercare_local import dynamodb as dynamodb_local
 from chalicelib.crypto.keys import ensure_local_keys
@@ -66,16 +67,42 @@ def case_items(count: int, *, closed: bool) -> list[dict[str, object]]:
     return made
 
 
-def console_pages(env: dict[str, str], runs: int) -> tuple[float, float, int]:
-    """The console's queue page over every open case, and one case page, each the best of `runs`,
-    drawn by the console's own door with a signed-in handler's session (no provider is asked)."""
+def signed_in_console(settings: Settings) -> tuple[Any, dict[str, str]]:
+    """The console's own door on the benchmark's table, and a signed-in handler's request headers
+    (no provider is asked)."""
     from chalicelib.console.door import Console
-    from chalicelib.console.exchange import Request
     from chalicelib.console.session import SESSION_COOKIE, seal_session, start_session
     from chalicelib.console.signin import HttpAnswer, StaffIdentity, StaffSignIn
+    from chalicelib.staff.desk import StaffDesk
+
+    secret = b"bench" * 8
+    issuer = "http://127.0.0.1:9"
+    discovery = json.dumps({"issuer": issuer, "authorization_endpoint": issuer + "/auth",
+                            "token_endpoint": issuer + "/token", "jwks_uri": issuer + "/jwks"}).encode()
+    signin = StaffSignIn(issuer, "bench", issuer + "/staff/callback", lambda *_: HttpAnswer(200, discovery))
+    console = Console(lambda actor: StaffDesk.for_actor(settings, actor), signin, secret, "http://127.0.0.1:9")
+    session = start_session(StaffIdentity("bench", "bench@shop.example", ("handlers",)), time.time())
+    return console, {"host": "127.0.0.1:9", "cookie": f"{SESSION_COOKIE}={seal_session(session, secret)}"}
+
+
+def best_page(console: Any, request: Any, runs: int) -> float:
+    """The best time of `runs` answers to one console request (each must be a page)."""
+    seconds = []
+    for _ in range(max(runs, 1)):
+        started = time.perf_counter()
+        answer = console.handle(request)
+        seconds.append(time.perf_counter() - started)
+        if answer.status != 200:
+            raise SystemExit(f"the console answered {answer.status} for {request.path}")
+    return min(seconds)
+
+
+def console_pages(env: dict[str, str], runs: int) -> tuple[float, float, int]:
+    """The console's queue page over every open case, and one case page, each the best of `runs`,
+    drawn by the console's own door with a signed-in handler's session."""
+    from chalicelib.console.exchange import Request
     from chalicelib.intake.receiving import Intake
     from chalicelib.rules.policy import data_policy
-    from chalicelib.staff.desk import StaffDesk
 
     from tests.samples import payload_for, validated
 
@@ -85,29 +112,11 @@ def console_pages(env: dict[str, str], runs: int) -> tuple[float, float, int]:
                     policy=data_policy(), clock=lambda: NOW)
     submission = validated(form, payload_for(form, NOW.date()), NOW.date())
     reference = intake.receive(form, submission, None).reference
-    secret = b"bench" * 8
-    issuer = "http://127.0.0.1:9"
-    discovery = json.dumps({"issuer": issuer, "authorization_endpoint": issuer + "/auth",
-                            "token_endpoint": issuer + "/token", "jwks_uri": issuer + "/jwks"}).encode()
-    signin = StaffSignIn(issuer, "bench", issuer + "/staff/callback", lambda *_: HttpAnswer(200, discovery))
-    console = Console(lambda actor: StaffDesk.for_actor(settings, actor), signin, secret, "http://127.0.0.1:9")
-    session = start_session(StaffIdentity("bench", "bench@shop.example", ("handlers",)), time.time())
-    headers = {"host": "127.0.0.1:9", "cookie": f"{SESSION_COOKIE}={seal_session(session, secret)}"}
-
-    def best(request: Request) -> float:
-        seconds = []
-        for _ in range(max(runs, 1)):
-            started = time.perf_counter()
-            answer = console.handle(request)
-            seconds.append(time.perf_counter() - started)
-            if answer.status != 200:
-                raise SystemExit(f"the console answered {answer.status} for {request.path}")
-        return min(seconds)
-
-    queue = best(Request("GET", "/staff/cases", {"queue": "open"}, headers))
+    console, headers = signed_in_console(settings)
+    queue = best_page(console, Request("GET", "/staff/cases", {"queue": "open"}, headers), runs)
     page = console.handle(Request("GET", "/staff/cases", {"queue": "open"}, headers)).body.decode()
     shown = page.count('<a href="/staff/cases/')
-    return queue, best(Request("GET", f"/staff/cases/{reference}", {}, headers)), shown
+    return queue, best_page(console, Request("GET", f"/staff/cases/{reference}", {}, headers), runs), shown
 
 
 def main() -> None:

@@ -40,9 +40,11 @@ def test_the_benchmark_runs_end_to_end_and_prints_every_measure() -> None:
     ("tests.bench.cases_benchmark", ["--cases", "50", "--closed", "50", "--runs", "1"], '"open_cases": 50'),
     ("tests.bench.attachments_benchmark", ["--rounds", "2", "--megapixels", "0.3"],
      "upload-to-checked, 2 rounds"),
+    ("tests.bench.insight_benchmark", ["--submissions", "100", "300", "--runs", "1"],
+     "insight page, 52 weeks, 300 submissions' worth:"),
     ("tests.bench.email_benchmark", ["--posts", "5", "--rounds", "1", "--inbox-samples", "2"],
      "submission to inbox:"),
-], ids=["cases", "attachments", "emails"])
+], ids=["cases", "attachments", "insight", "emails"])
 def test_every_other_benchmark_of_make_bench_runs(module: str, options: list[str], printed: str) -> None:
     # The rest of `make bench`, each on a few items: it fails if a benchmark errors, never on a timing.
     done = subprocess.run([sys.executable, "-m", module, *options], cwd=REPO, capture_output=True,

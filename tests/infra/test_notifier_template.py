@@ -112,7 +112,8 @@ def test_the_notifier_role_touches_only_its_own_records_and_reads_no_table_scan(
     assert leading == {"ReadTheSubmissionItsCaseHistoryFilesAndSentRecords":
                        ["SUB#*", "CASE#*", "UPLOAD#*", "SENT#*"],
                        "ClaimAndMarkEachMessage": ["SENT#*"], "RecordAndWithdrawConsents": ["CONSENT#*"],
-                       "RecordTheWithdrawal": ["AUDIT#*"], "RecordEachCaseRatingOnce": ["SUB#*"]}
+                       "RecordTheWithdrawal": ["AUDIT#*"], "RecordEachCaseRatingOnce": ["SUB#*"],
+                       "MarkEachChangeCountedOnce": ["AGGMARK#*"], "AddToTheDailyCounters": ["AGG#DAILY"]}
 
 
 def test_the_notifier_may_set_a_cases_rating_and_no_other_attribute_of_a_submission(notifier_policy):
@@ -194,10 +195,15 @@ def test_the_daily_digest_runs_on_a_schedule_as_its_own_role_that_decrypts_nothi
     assert function["Environment"]["Variables"] == notifier["Environment"]["Variables"]
     digest_policy = json.loads((ROOT / "backend" / ".chalice" / "policy-digest.json").read_text())
     assert not any(a.startswith("kms:") for a in actions(digest_policy))
-    # It lists the day's submissions and the open cases, from their indexes only: no table read.
+    # It lists the day's submissions and the open cases from their indexes: no other table read.
     queried = [s["Resource"] for s in statements(digest_policy) if "dynamodb:Query" in as_list(s["Action"])]
     assert queried == [{"Fn::Sub": "${SubmissionsTable.Arn}/index/by-kind"},
-                       {"Fn::Sub": "${SubmissionsTable.Arn}/index/open-cases"}]
+                       {"Fn::Sub": "${SubmissionsTable.Arn}/index/open-cases"},
+                       {"Fn::GetAtt": ["SubmissionsTable", "Arn"]}]
+    # The table itself only for the daily counters (the weekly summary).
+    (counters,) = [s for s in statements(digest_policy)
+                   if s["Resource"] == queried[-1] and "dynamodb:Query" in as_list(s["Action"])]
+    assert counters["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] == ["AGG#DAILY"]
     assert "dynamodb:Scan" not in actions(digest_policy)
     assert resources["DigestRole"]["Properties"]["RoleName"] == {"Fn::Sub": "${AWS::StackName}-digest"}
 

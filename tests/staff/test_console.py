@@ -103,6 +103,8 @@ EXPECTED = {
     ("GET", "/staff/audit"): {"handlers": 403, "privacy": 403, "admins": 200},
     ("POST", "/staff/audit"): {"handlers": 403, "privacy": 403, "admins": 400},  # no address given
     ("GET", "/staff/audit.csv"): {"handlers": 403, "privacy": 403, "admins": 200},
+    ("GET", "/staff/insight"): {"handlers": 200, "privacy": 403, "admins": 200},
+    ("GET", "/staff/insight.csv"): {"handlers": 200, "privacy": 403, "admins": 200},
 }
 
 

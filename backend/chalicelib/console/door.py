@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from chalicelib.cases.book import Change
-from chalicelib.console import pages, queues, rooms
+from chalicelib.console import insight_room, pages, queues, rooms
 from chalicelib.console.exceptions import CsrfTokenMismatch, SessionInvalid, SignInError
 from chalicelib.console.exchange import Answer, Request
 from chalicelib.console.session import (
@@ -92,6 +92,8 @@ ROUTES = (
     _route("POST", r"/staff/people", PRIVACY, "people_post"),
     _route("GET", r"/staff/outbox", HANDLERS, "outbox"),
     _route("POST", r"/staff/outbox", HANDLERS, "outbox_post"),
+    _route("GET", r"/staff/insight", HANDLERS, "insight"),
+    _route("GET", r"/staff/insight\.csv", HANDLERS, "insight_csv"),
     _route("GET", r"/staff/audit", ADMINS, "audit"),
     _route("POST", r"/staff/audit", ADMINS, "audit_post"),
     _route("GET", r"/staff/audit\.csv", ADMINS, "audit_csv"),
@@ -228,7 +230,7 @@ class Console:
         refreshed = needs_refresh(session, now)
         if refreshed:
             session = touch(session, now)
-        room = rooms.VIEWS.get(route.view)
+        room = rooms.VIEWS.get(route.view) or insight_room.VIEWS.get(route.view)
         if room is not None:
             answer: Answer = room(self, request, session, **arguments)
         else:

@@ -35,9 +35,11 @@ from urllib.parse import quote
 from chalicelib.cases import follow_up
 from chalicelib.crypto.exceptions import CiphertextMismatch, KeyServiceUnavailable
 from chalicelib.crypto.keys import RecipientSeal, SubjectHasher, SubmissionCipher
+from chalicelib.insight import report, summary, tally
 from chalicelib.notify import attachment_notices, case_emails, consents, emails, follow_up_mail, unsubscribe
 from chalicelib.notify.emails import Letterhead, Mail, NotificationPolicy
 from chalicelib.notify.mailer import MailRejected, MailUnavailable, Transport
+from chalicelib.rules.lifecycles import case_policy
 from chalicelib.rules.policy import DataPolicy
 from chalicelib.store import items
 from chalicelib.store.items import (
@@ -208,6 +210,7 @@ class Notifier:
             elif record.event == "MODIFY" and attachment_notices.is_attached_refusal(item):
                 self.tell_refusal(item)
             follow_up_mail.act(self, record.event, item)
+            tally.count(self.table, case_policy(), record.event, item, self.clock())  # the insight page
 
     def deliver(self, item: dict[str, Any], message: str) -> str:
         """Send one message about a submission unless it was sent (or is being sent) already."""
@@ -269,6 +272,19 @@ class Notifier:
         digest = self.case_mail().overdue_digest(day)
         return self.deliver(digest, case_emails.OVERDUE_DIGEST) if digest else "nothing overdue"
 
+    def send_weekly_summary(self, today: date) -> str:
+        """Once a week, the managers' summary of the week before (chalicelib.insight.summary)."""
+        if self.policy.weekly_summary is None:
+            return "no address for the weekly summary"
+        week = summary.last_week(today)
+        counted = report.read(self.table, week, self.clock())
+        if not counted:
+            return "nothing counted"
+        about = {"reference": summary.reference(week), "kind": summary.KIND, "week": week,
+                 "figures": report.build(counted, week, summary.NO_FILTERS, case_policy()),
+                 "expires_at": epoch(self.clock() + timedelta(days=summary.CLAIM_DAYS))}
+        return self.deliver(about, summary.MESSAGE)
+
     def case_mail(self) -> case_emails.CaseMail:
         return case_emails.CaseMail(self.table, self.recipients, self.case_messages, self.policy,
                                     self.letterhead, self.clock)
@@ -281,6 +297,8 @@ class Notifier:
                                        item["digest_items"], item["day"], self.letterhead)
         if message == follow_up.MESSAGE:
             return follow_up_mail.compose(self, item)
+        if message == summary.MESSAGE and self.policy.weekly_summary is not None:
+            return summary.compose(item, self.policy.weekly_summary, self.letterhead)
         refused_upload = attachment_notices.refused_upload_of(message)
         if message == CONFIRMATION or refused_upload:
             recipient = self.recipients.open(
@@ -410,6 +428,8 @@ class Notifier:
             return self.send_digest(kind, date.fromisoformat(day))
         if message == case_emails.OVERDUE_DIGEST:
             return self.send_overdue_digest(date.fromisoformat(reference[-10:]))
+        if message == summary.MESSAGE:
+            return self.send_weekly_summary(summary.week_of(reference).end + timedelta(days=1))
         item = self.table.get(*submission_key(reference), now_epoch=epoch(now))
         if item is None:
             return "gone"

@@ -18,6 +18,7 @@ from typing import Any
 
 from chalicelib.cases.book import CaseNotFound, Change
 from chalicelib.crypto.exceptions import CryptoError
+from chalicelib.insight import report, tally
 from chalicelib.rules.lifecycles import IllegalMove, case_policy
 from chalicelib.settings import Settings
 from chalicelib.staff import attachments, outbox, subjects
@@ -31,8 +32,9 @@ from chalicelib.staff.subject_copy import readable_copy
 from chalicelib.store.bucket import BucketUnavailable
 from chalicelib.store.items import AUDIT_KIND, CONSENT_KIND, epoch
 from chalicelib.store.references import as_stored
-from chalicelib.store.table import ItemGone, StorageUnavailable, WriteConflict
+from chalicelib.store.table import KIND_INDEX, ItemGone, StorageUnavailable, WriteConflict
 
+PAGE_FEEDBACK = "page_feedback"
 AUDIT_FIELDS = ("created_at", "actor", "action", "kinds", "item_count", "outcome",
                 "about_subject", "detail")
 
@@ -252,6 +254,56 @@ class StaffDesk:
                 marked = outbox.ask_again(self.context, due)
                 action.item_count = len(marked)
         return marked, len(due)
+
+    # -- the insight page's counters ------------------------------------------------------
+
+    def rebuild_insight(self, *, check_only: bool = False) -> list[tally.Difference]:
+        """Recount the insight page's daily counters from the table and correct the live ones
+        (none with `check_only`); answers where they differed. Nothing is decrypted."""
+        with plainly(), audited(self.context, "insight.rebuild", [],
+                                detail={"check_only": str(check_only)}) as action:
+            found = tally.rebuild(self.context.table, case_policy(), self.context.now(), write=not check_only)
+            action.item_count = len(found)
+        return found
+
+    def insight(self, period: report.Period, filters: report.Filters) -> report.Report:
+        """The insight page's figures: the period's daily counters (one Query), and the cases open
+        now (the open-cases index, as the queue lists them); nothing decrypted."""
+        detail = {"from": period.start.isoformat(), "to": period.end.isoformat(), **vars(filters)}
+        kinds = list(case_policy().lifecycles)
+        with plainly(), audited(self.context, "insight.show", kinds, detail=detail) as action:
+            counted = report.read(self.context.table, period, self.context.now())
+            open_cases = self.cases.listing(kinds=kinds)
+            built = report.build(counted, period, filters, case_policy(), open_cases)
+            action.item_count = len(counted) + len(open_cases)
+        return built
+
+    def missing_comments(self, period: report.Period, most: int = 10) -> list[dict[str, str]]:
+        """The latest "what was missing" comments on help pages in the period, newest first:
+        the page, the day and the reader's words (decrypted, audited)."""
+        candidates = most * 3  # a No without words costs a decryption too; look no further than this
+        with plainly(), audited(self.context, "insight.comments", [PAGE_FEEDBACK]) as action:
+            found: list[dict[str, str]] = []
+            votes = self.context.table.query(
+                index=KIND_INDEX, key_condition="#kind = :kind AND #created BETWEEN :since AND :until",
+                names={"#kind": "kind", "#created": "created_at"},
+                values={":kind": PAGE_FEEDBACK, ":since": period.start.isoformat(),
+                        ":until": period.end.isoformat() + "~"},
+                now_epoch=epoch(self.context.now()), forward=False, page_size=100)
+            for item in votes:
+                fields = item.get("fields") or {}
+                if fields.get("helpful") and not fields.get("follows_vote") or not item.get("personal"):
+                    continue
+                candidates -= 1
+                words = self.context.cipher.open(item["personal"], kind=PAGE_FEEDBACK,
+                                                 reference=str(item["reference"])).get("comment")
+                if words:
+                    found.append({"page": str(fields.get("page", "")), "day": str(item["created_at"])[:10],
+                                  "comment": str(words)})
+                if len(found) >= most or candidates <= 0:
+                    break
+            action.item_count = len(found)
+        return found
 
     # -- the audit trail -----------------------------------------------------------------
 

@@ -34,6 +34,10 @@ UPLOAD_PREFIX = "UPLOAD#"
 SENT_PREFIX = "SENT#"
 UNSUBSCRIBE_PREFIX = "UNSUB#"
 INBOUND_PREFIX = "INBOUND#"  # one per reply received: its Message-ID, hashed (chalicelib.inbound)
+# The daily counters of the insight page (chalicelib.insight), in one partition so that a
+# period is one Query, and the marks that each stream record was counted once.
+AGGREGATE_PARTITION = "AGG#DAILY"
+COUNTED_PREFIX = "AGGMARK#"
 RECORD_NAMES = {
     SUBMISSION_PREFIX: "submission",
     CONSENT_PREFIX: "consent",
@@ -45,6 +49,8 @@ RECORD_NAMES = {
     SENT_PREFIX: "email",
     UNSUBSCRIBE_PREFIX: "unsubscribe request",
     INBOUND_PREFIX: "reply received",
+    "AGG#": "daily counters",
+    COUNTED_PREFIX: "counted mark",
 }
 
 SUBMISSION_SORT_KEY = "SUBMISSION"
@@ -161,6 +167,16 @@ def sent_key(reference: str, message: str) -> Key:
 def unsubscribe_request_key(reference: str, moment: datetime) -> Key:
     """Each click on an unsubscribe link is its own record (a person may opt in again later)."""
     return f"{UNSUBSCRIBE_PREFIX}{reference}", timestamp(moment)
+
+
+def aggregate_key(day: str, section: str) -> Key:
+    """One day's counters of one section (chalicelib.insight.counters): sorted by day."""
+    return AGGREGATE_PARTITION, f"{day}#{section}"
+
+
+def counted_key(source: Key, change: str) -> Key:
+    """The mark that one change of one item was added to the counters (the stream may deliver it again)."""
+    return f"{COUNTED_PREFIX}{source[0]}", f"{source[1]}#{change}"
 
 
 def is_submission(item: Mapping[str, Any]) -> bool:

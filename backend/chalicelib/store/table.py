@@ -34,6 +34,10 @@ CLIENT_CONFIG = Config(
 # Items per Query page for exports: DynamoDB Local answers 1,000-item pages much
 # faster than its default 1 MB ones, and AWS is indifferent.
 EXPORT_PAGE_SIZE = 1000
+# Counters one ADD update carries: its expression stays well under DynamoDB's 4 KB.
+COUNTERS_PER_UPDATE = 150
+# Aggregate items per page of a range's Query (a day's item may carry hundreds of counters).
+COUNTER_PAGE_SIZE = 60
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -367,6 +371,51 @@ class SubmissionTable:
         return [item for page in self._pages(request) for item in map(from_dynamodb, page)
                 if not is_expired(item, now_epoch)]
 
+    def query_between(self, partition: str, low: str, high: str, *, now_epoch: int,
+                      page_size: int = COUNTER_PAGE_SIZE) -> list[dict[str, Any]]:
+        """The live items of one partition whose sort keys lie between `low` and `high` (inclusive):
+        one Query, in sort-key order, in pages of `page_size` items (each answer small enough to
+        come well inside the client's read timeout, however many attributes the items carry)."""
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :low AND :high",
+            "ExpressionAttributeNames": {"#pk": PARTITION_KEY, "#sk": SORT_KEY},
+            "ExpressionAttributeValues": to_dynamodb({":pk": partition, ":low": low, ":high": high}),
+            "Limit": page_size,
+        }
+        return [item for page in self._pages(request) for item in map(from_dynamodb, page)
+                if not is_expired(item, now_epoch)]
+
+    def add_counts(self, counts: dict[tuple[str, str], dict[str, int]], *,
+                   once: NewItem | None = None) -> None:
+        """Add to number attributes of items (created when missing) with DynamoDB's atomic ADD.
+
+        With `once`, that item is created in the same transaction, only if its key is free:
+        a second call with the same `once` adds nothing and raises WriteConflict(once.guard).
+        Without it, each item is updated on its own (a rebuild's corrections)."""
+        updates = [self._add_request(key, dict(chunk)) for key, numbers in counts.items()
+                   for chunk in _chunks(list(numbers.items()), COUNTERS_PER_UPDATE)]
+        try:
+            if once is not None:
+                self.client.transact_write_items(TransactItems=[
+                    {"Put": self._conditional_put(once)}, *({"Update": update} for update in updates)])
+            else:
+                for update in updates:
+                    self.client.update_item(**update)
+        except (ClientError, BotoCoreError) as error:
+            raise write_failure(error, [once.guard] if once else ["counts"]) from None
+
+    def _add_request(self, key: tuple[str, str], numbers: dict[str, int]) -> dict[str, Any]:
+        names = {f"#c{i}": counter for i, counter in enumerate(numbers)}
+        values = {f":c{i}": by for i, by in enumerate(numbers.values())}
+        return {
+            "TableName": self.table_name,
+            "Key": to_dynamodb({PARTITION_KEY: key[0], SORT_KEY: key[1]}),
+            "UpdateExpression": "ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(numbers))),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": to_dynamodb(values),
+        }
+
     def query_open_cases(self, kind: str, *, now_epoch: int) -> Iterator[list[dict[str, Any]]]:
         """Pages (wire format) of one kind's open cases, oldest first, from the sparse open-cases index."""
         request: dict[str, Any] = {
@@ -433,6 +482,11 @@ class SubmissionTable:
             "ConditionExpression": "attribute_not_exists(#pk)",
             "ExpressionAttributeNames": {"#pk": PARTITION_KEY},
         }
+
+
+def _chunks(pairs: list[tuple[str, int]], size: int) -> Iterator[list[tuple[str, int]]]:
+    for start in range(0, len(pairs), size):
+        yield pairs[start:start + size]
 
 
 def _project(request: dict[str, Any], attributes: tuple[str, ...]) -> None:

@@ -85,6 +85,7 @@ class NotificationPolicy:
     staff_alerts: dict[str, StaffAlert]
     unsubscribe_link_days: int
     overdue_digest: StaffAlert | None = None
+    weekly_summary: StaffAlert | None = None  # the managers (chalicelib.insight.summary)
 
     def next_step(self, kind: str, received: date) -> NextStep:
         """A case's first status says what happens next and its promise by when; another kind
@@ -114,6 +115,7 @@ def parse_notification_policy(notifications_text: str, cases: CasePolicy) -> Not
                       for kind, spec in notifications.get("staff_alerts", {}).items()},
         unsubscribe_link_days=int(notifications["unsubscribe_link_days"]),
         overdue_digest=StaffAlert(overdue["to"], daily_digest=True) if overdue else None,
+        weekly_summary=StaffAlert(weekly["to"]) if (weekly := notifications.get("weekly_summary")) else None,
     )
 
 
