@@ -33,7 +33,19 @@ def test_the_page_s_language_is_taken_out_of_the_fields_the_form_models_check() 
     )
     assert post.fields == {"name": "Ann"}
     assert post.language == "hi"
-    assert decode({"content-type": "application/json"}, b'{"name": "Ann"}').language is None
+    assert decode({"content-type": "application/json"}, b'{"name": "Ann"}').language == "en"
+
+
+def test_the_answer_s_language_is_the_page_s_else_the_client_s_else_english() -> None:
+    json_type = {"content-type": "application/json"}
+    assert decode({**json_type, "accept-language": "hi-IN,hi;q=0.9,en;q=0.8"}, b"{}").language == "hi"
+    assert decode({**json_type, "accept-language": "fr, en;q=0.5, hi;q=0.7"}, b"{}").language == "hi"
+    assert decode({**json_type, "accept-language": "hi;q=0"}, b"{}").language == "en"  # q=0: not wanted
+    assert decode({**json_type, "accept-language": "fr-FR, de"}, b"{}").language == "en"
+    # The page's field wins over the header; a language without its folder is English, never an error.
+    assert decode({**json_type, "accept-language": "en"}, b'{"language": "hi"}').language == "hi"
+    assert decode(json_type, b'{"language": "ta"}').language == "en"
+    assert decode(json_type, b'{"language": ["hi"]}').language == "en"
 
 
 @pytest.mark.parametrize(("headers", "body", "status"), [
