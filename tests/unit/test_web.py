@@ -48,6 +48,15 @@ def test_the_answer_s_language_is_the_page_s_else_the_client_s_else_english() ->
     assert decode(json_type, b'{"language": ["hi"]}').language == "en"
 
 
+
+def test_a_page_of_the_site_is_answered_in_its_own_language_whatever_its_browser_prefers() -> None:
+    # An English page's form says no language: its reader's Hindi browser does not turn the answer Hindi.
+    from_a_page = {"content-type": "application/json", "sec-fetch-site": "same-origin",
+                   "accept-language": "hi"}
+    assert decode(from_a_page, b"{}").language == "en"
+    assert decode(from_a_page, b'{"language": "hi"}').language == "hi"
+
+
 @pytest.mark.parametrize(("headers", "body", "status"), [
     ({"content-type": "text/plain"}, b"hi", 415),
     ({"content-type": "multipart/form-data; boundary=x"}, b"", 415),

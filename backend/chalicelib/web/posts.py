@@ -118,7 +118,10 @@ def decode(headers: dict[str, str], body: bytes | None, site_origins: tuple[str,
         referer_path=_same_site_path(headers.get("referer")),
         site_origin=_origin(headers.get("origin")) or _origin(headers.get("referer")),
         site=origin_of(headers, site_origins),
-        language=answer_language(language, headers.get("accept-language")),
+        # A page of the site says its language in the form; its browser's Accept-Language is the
+        # reader's, not the page's, so it counts for other clients only (no Sec-Fetch-Site).
+        language=answer_language(
+            language, None if "sec-fetch-site" in headers else headers.get("accept-language")),
     )
 
 
