@@ -55,8 +55,9 @@ def test_a_json_client_may_ask_for_hindi_with_accept_language(api: Any, today: d
         # A script, not a page of the site: no Sec-Fetch-Site, the fill time it measured.
         headers = {"Content-Type": "application/json", "X-Form-Fill-Ms": "4000",
                    "Accept-Language": language}
-        return api.http.post(REGISTER, headers={**headers, **more_headers},
-                             body=json.dumps({**REGISTRATION, "email": "x"})).json_body["errors"][0]["message"]
+        answer = api.http.post(REGISTER, headers={**headers, **more_headers},
+                               body=json.dumps({**REGISTRATION, "email": "x"}))
+        return str(answer.json_body["errors"][0]["message"])
 
     assert DEVANAGARI.search(asking("hi-IN,hi;q=0.9,en;q=0.5"))
     assert asking("ta-IN").startswith("Enter an email address")  # a language we do not have: English
