@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -155,3 +155,17 @@ def test_the_unsubscribe_pages_follow_the_link_s_language(api: Any) -> None:
     assert page.status_code == english.status_code == 400
     assert "इस लिंक से हम ख़बरें और ऑफ़र बंद नहीं कर सके" in page.body.decode()
     assert "We could not unsubscribe you with this link" in english.body.decode()
+
+
+def test_an_email_s_link_opens_its_form_in_the_email_s_language(api: Any) -> None:
+    from chalicelib.cases.follow_up import link
+    from chalicelib.crypto.keys import LocalSubjectHasher
+
+    address = link("https://help.example.com", LocalSubjectHasher(b"k" * 32), "CMP-2222-3333",
+                   datetime(2026, 12, 7, tzinfo=UTC), "hi")
+    assert parse_qs(urlsplit(address).query)["language"] == ["hi"]
+    form = api.http.get(address.removeprefix("https://help.example.com/api"))
+    track = api.http.get("/track?reference=CMP-2222-3333&language=hi")
+    for page in (form, track):
+        assert page.status_code == 200 and '<html lang="hi"' in page.body.decode()
+    assert 'value="CMP-2222-3333"' in form.body.decode() + track.body.decode()

@@ -100,7 +100,8 @@ def compose(notifier: Notifier, case: dict[str, Any]) -> Mail:
     recipient = notifier.recipients.open(
         case[items.RECIPIENT_ATTRIBUTE], kind=case["kind"], reference=case["reference"]
     )
-    url = link(notifier.letterhead.site_url, notifier.hasher, case["reference"], notifier.clock())
+    url = link(notifier.letterhead.site_url, notifier.hasher, case["reference"], notifier.clock(),
+               items.language_of(case))
     return mail(case, recipient, notifier.letterhead, url)
 
 
