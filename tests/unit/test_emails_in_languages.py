@@ -5,6 +5,7 @@ and name it. Every template is said in every language, with nothing left in Engl
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 import pytest
@@ -108,3 +109,11 @@ def test_a_staff_alert_stays_english_and_names_the_customer_s_language(keys: Any
     english = emails.staff_alert(stored("complaint", keys), alert, LETTERHEAD)
     assert "Language:   Hindi (hi)" in hindi.text and not DEVANAGARI.search(hindi.text + hindi.subject)
     assert "Language:   English" in english.text
+
+
+def test_a_staff_digest_names_the_language_of_a_customer_who_wrote_in_another(keys: Any) -> None:  # noqa: F811
+    alert = StaffAlert("complaints@aftercare.example", daily_digest=True)
+    hindi, english = in_language(stored("complaint", keys), "hi"), stored("complaint", keys)
+    digest = emails.staff_digest("complaint", alert, [hindi, english], date(2026, 11, 20), LETTERHEAD).text
+    assert f"{hindi['reference']}  (in Hindi (hi))" in digest
+    assert f"{english['reference']}\n" in digest and not DEVANAGARI.search(digest)

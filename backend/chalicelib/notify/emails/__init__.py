@@ -408,6 +408,8 @@ def staff_digest(kind: str, alert: StaffAlert, items: list[dict[str, Any]], day:
             "reference": item["reference"],
             "product": catalog().product(product_id).name if product_id in catalog().products else None,
             "received": f"{received:%H:%M} UTC",
+            # The customer's language when not English (the alert names it either way).
+            "language": language_name(language_of(item)) if language_of(item) != SOURCE_LANGUAGE else None,
         })
     title = FORMS[kind].title
     return Mail(
