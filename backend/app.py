@@ -25,6 +25,7 @@ from chalicelib.intake.checker import UploadChecker, landed_keys
 from chalicelib.intake.receiving import AlreadyClaimed, IdempotencyKeyReused, Intake
 from chalicelib.intake.uploads import UploadDesk
 from chalicelib.intake.warranty import NoSuchWarranty
+from chalicelib.languages import N_, answer_language, say
 from chalicelib.notify import unsubscribe
 from chalicelib.rules.lifecycles import case_policy
 from chalicelib.rules.policy import data_policy
@@ -56,12 +57,12 @@ PROBLEMS: dict[type[Exception], tuple[int, str | None]] = {
     TooFast: (400, None),
     CrossSite: (403, None),
     RateLimited: (429, None),
-    NoSuchWarranty: (404, "We found no warranty for that serial number and email address. "
-                          "Check both against your registration, or send us an enquiry."),
+    NoSuchWarranty: (404, N_("We found no warranty for that serial number and email address. "
+                             "Check both against your registration, or send us an enquiry.")),
     NoSuchCase: (404, None),
     AlreadyClaimed: (409, None),
-    IdempotencyKeyReused: (422, "This Idempotency-Key was already used for a different form. "
-                                "Use a new key."),
+    IdempotencyKeyReused: (422, N_("This Idempotency-Key was already used for a different form. "
+                                   "Use a new key.")),
 }
 
 
@@ -140,10 +141,10 @@ def refused(reply: web.Reply, error: Exception, doing: str) -> Response:
     if isinstance(error, web.BadRequest):
         return respond(reply.problem(error.status, error.message, field=error.field))
     if isinstance(error, NoReceipt):
-        return respond(web.html_answer(404, pages.no_thanks_page()))
+        return respond(web.html_answer(404, pages.no_thanks_page(reply.language)))
     if isinstance(error, (unsubscribe.InvalidToken, unsubscribe.ExpiredToken)):
         expired = isinstance(error, unsubscribe.ExpiredToken)
-        return respond(web.html_answer(400, pages.unsubscribe_problem_page(expired)))
+        return respond(web.html_answer(400, pages.unsubscribe_problem_page(expired, reply.language)))
     if isinstance(error, InvalidSubmission):
         return respond(reply.invalid(error.errors))
     if isinstance(error, AlreadyClaimed):
@@ -164,9 +165,11 @@ def contest(reply: web.Reply, error: AlreadyClaimed) -> web.Answer:
         return reply.invalid(taken, status=409, message=error.message)
     enquiry = FORMS["enquiry"]
     fields = {"topic": CLAIM_TOPIC, "order_reference": error.claim.value}
-    claim = {"path": enquiry.path, "fields": {**fields, "message": claim_message(error.claim.value)}}
-    more = pages.claim_form(web.API_BASE + enquiry.path, fields, claim_message(error.claim.value),
-                            web.HONEYPOT_FIELD, typed=reply.typed)
+    message = say(reply.language, claim_message(error.claim.value))
+    claim = {"path": enquiry.path, "fields": {**fields, "message": message}}
+    more = pages.claim_form(web.API_BASE + enquiry.path, fields, message, web.HONEYPOT_FIELD,
+                            typed=reply.typed,
+                            language=reply.language)
     return reply.invalid(taken, status=409, message=error.message, extra={"claim": claim}, more=more)
 
 
@@ -206,6 +209,14 @@ def guarded(doing: str, *, html: bool = False) -> Callable[[Route], Route]:
         return answer
 
     return wrap
+
+
+def page_reply() -> web.Reply:
+    """The reply a page someone opened gets, in the language its link names (`?language=hi`)."""
+    query = app.current_request.query_params or {}
+    reply = web.Reply(True, language=answer_language(query.get(web.LANGUAGE_FIELD)))
+    _reply.set(reply)
+    return reply
 
 
 def _from_form() -> bool:
@@ -369,9 +380,10 @@ def get_openapi() -> Response:
 @app.route("/thanks", methods=["GET"])
 @guarded("read a thank-you receipt", html=True)
 def thanks() -> Response:
+    language = page_reply().language
     receipt = (app.current_request.query_params or {}).get("receipt", "")
     sent = get_reception().thanks(receipt)
-    return respond(web.html_answer(200, pages.thanks_page(sent)))
+    return respond(web.html_answer(200, pages.thanks_page(sent, language)))
 
 
 @app.route("/health", methods=["GET"])
@@ -381,39 +393,44 @@ def health() -> Response:
 
 # -- Unsubscribe links (emails carry them; chalicelib.notify.unsubscribe) ---------------
 
-def unsubscribe_token() -> str:
+def unsubscribe_token() -> tuple[str, str]:
+    """The link's token, and the language its pages are in (the link's, or the page's button's)."""
     request = app.current_request
     token = (request.query_params or {}).get("token", "")
+    reply = page_reply()
     if request.method == "POST" and not token:
         # A token the body cannot give is an empty one: the page then says the link is not ours.
         readable = (request.headers.get("content-type") or "").startswith(web.FORM)
         if readable:
-            token = web.decode(dict(request.headers), request.raw_body).fields.get("token", "")
-    return str(token)
+            post = web.decode(dict(request.headers), request.raw_body)
+            token = post.fields.get("token", "")
+            reply = web.Reply(True, language=post.language)
+            _reply.set(reply)
+    return str(token), reply.language
 
 
 @app.route("/unsubscribe", methods=["GET"], content_types=ANY_CONTENT_TYPE)
 @guarded("check an unsubscribe link", html=True)
 def unsubscribe_page() -> Response:
     """The link in an email: a page with one button, so a mail scanner opening links unsubscribes no one."""
-    token = unsubscribe_token()
+    token, language = unsubscribe_token()
     reception = get_reception()
     unsubscribe.verify(reception.intake.hasher, token, reception.clock())
-    return respond(web.html_answer(200, pages.unsubscribe_confirm_page(token)))
+    return respond(web.html_answer(200, pages.unsubscribe_confirm_page(token, language)))
 
 
 @app.route("/unsubscribe", methods=["POST"], content_types=ANY_CONTENT_TYPE)
 @guarded("record an unsubscribe", html=True)
 def unsubscribe_now() -> Response:
     """The page's button, and mail programs' one-click unsubscribe (RFC 8058): withdraw consent."""
-    token = unsubscribe_token()
+    token, language = unsubscribe_token()
     reception = get_reception()
     now = reception.clock()
     intake = reception.intake
     reference = unsubscribe.verify(intake.hasher, token, now)
     unsubscribe.record_request(intake.table, reference, now, intake.policy)
     app.log.info("unsubscribe requested for %s", reference)
-    return respond(web.html_answer(200, pages.unsubscribed_page()))
+    return respond(web.html_answer(200, pages.unsubscribed_page(language)))
 
 
 # -- Emails, off the request path: the table's change stream drives them ----------

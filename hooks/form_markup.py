@@ -133,9 +133,11 @@ def on_post_build(config: Any) -> None:
         (pages / f"{kind}.html").write_text(
             absolute_links(built.read_text(encoding="utf-8"), "/" + page.url), encoding="utf-8"
         )
-    not_found = Path(config.site_dir) / "404.html"
+    # Each language's own "not found" page (hooks/site_languages.py keeps it at /<code>/404.html).
+    not_found_path = "/404.html" if language == SOURCE_LANGUAGE else f"/{language}/404.html"
+    not_found = Path(config.site_dir) / not_found_path.lstrip("/")
     (pages / f"{SHELL}.html").write_text(
-        page_shell(absolute_links(not_found.read_text(encoding="utf-8"), "/404.html")), encoding="utf-8"
+        page_shell(absolute_links(not_found.read_text(encoding="utf-8"), not_found_path)), encoding="utf-8"
     )
 
 

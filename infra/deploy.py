@@ -124,6 +124,28 @@ def add_bytecode(package_zip: Path, runtime: str) -> None:
                     package.writestr(entry, compiled.read_bytes(), zipfile.ZIP_DEFLATED)
 
 
+BABEL_LOCALES = "babel/locale-data/"
+
+
+def site_languages(project_dir: Path = BACKEND) -> tuple[str, ...]:
+    """English and every language with a folder of translations (chalicelib.languages' rule)."""
+    locale = project_dir / "chalicelib" / "locale"
+    return ("en", *sorted(p.name for p in locale.iterdir() if p.is_dir() and not p.name.startswith("_")))
+
+
+def keep_babel_locales(package_zip: Path, languages: tuple[str, ...]) -> None:
+    """Babel carries every CLDR locale (32 MB unpacked); the functions write dates and numbers in
+    the site's languages only, and name a language in English for staff: the package keeps
+    those locales and the root they inherit from."""
+    keep = {f"{BABEL_LOCALES}{name}.dat" for name in ("root", *languages)}
+    with zipfile.ZipFile(package_zip) as original:
+        entries = [(info, original.read(info)) for info in original.infolist()
+                   if not info.filename.startswith(BABEL_LOCALES) or info.filename in keep]
+    with zipfile.ZipFile(package_zip, "w", zipfile.ZIP_DEFLATED) as package:
+        for info, data in entries:
+            package.writestr(info, data, zipfile.ZIP_DEFLATED)
+
+
 def set_code_uri(template: dict, uri: str) -> None:
     """Every function of the app (the API and the notifier) runs from the one package."""
     for resource in template["Resources"].values():
@@ -174,6 +196,7 @@ def package(
     set_code_uri(template, f"./{LAMBDA_ZIP}")
     out_dir.mkdir(parents=True, exist_ok=True)
     shutil.move(str(chalice_out / "deployment.zip"), out_dir / LAMBDA_ZIP)
+    keep_babel_locales(out_dir / LAMBDA_ZIP, site_languages(project_dir))
     add_bytecode(out_dir / LAMBDA_ZIP, function_runtime(template))
     shutil.rmtree(chalice_out)
     main = out_dir / MAIN_TEMPLATE

@@ -47,9 +47,11 @@ class MailStack(LiveStack):
         client = self.dynamodb()
         return SubmissionTable(self.table_name, lambda: client)
 
-    def post(self, kind: str, **changes: Any) -> str:
+    def post(self, kind: str, language: str | None = None, **changes: Any) -> str:
+        """A form sent as the site's script sends it; `language`: from that language's page."""
         form = FORMS[kind]
-        body = json.dumps(payload_for(form, date.today(), **changes)).encode()
+        payload = payload_for(form, date.today(), **changes)
+        body = json.dumps({**payload, "language": language} if language else payload).encode()
         request = urllib.request.Request(f"{self.base_url}/api{form.path}", data=body, method="POST",
                                          headers=BROWSER_JSON)
         with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310

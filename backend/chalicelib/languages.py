@@ -4,8 +4,9 @@ Each language other than English is one folder, `locale/<code>/`:
 
 - `LC_MESSAGES/<domain>.po`: gettext catalogs (Babel), compiled when first
   read. `forms` holds the words of the form models (labels, hints, choices),
-  `site` the words of the site's templates and build hooks. The message id is
-  the English text itself, so English needs no catalog.
+  `site` the words of the site's templates and build hooks, `answers` what the
+  API and the emails say to a customer (errors, pages, email templates). The
+  message id is the English text itself, so English needs no catalog.
 - `data/<name>.toml`: the words of `data/<name>.toml` in that language, in the
   same tables and keys as the source, words only. Numbers, dates, addresses
   and product names stay in the source alone, so a translation cannot state
@@ -13,13 +14,19 @@ Each language other than English is one folder, `locale/<code>/`:
 
 Nothing falls back to English in silence: a word without its translation
 raises `MissingTranslation`, which fails the site build.
+
+The API answers in the language of the page a form came from (`answer_language`),
+and emails in the language stored with the submission. English costs nothing:
+Babel (catalogs, dates and numbers in a locale's words) is imported on the first
+answer in another language, never by the API's cold start.
 """
 
 from __future__ import annotations
 
 import gettext
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import date
 from functools import cache
 from io import BytesIO
 from pathlib import Path
@@ -28,8 +35,10 @@ from typing import Any
 SOURCE_LANGUAGE = "en"
 LOCALE_DIR = Path(__file__).with_name("locale")
 DATA_DIR = Path(__file__).with_name("data")
-# The gettext domains: the form models' words, and the site's (templates, hooks, scripts).
-DOMAINS = ("forms", "site")
+# The gettext domains: the form models' words, the site's (templates, hooks, scripts), and
+# what the API and the emails answer a customer.
+FORMS_DOMAIN, SITE_DOMAIN, ANSWERS = "forms", "site", "answers"
+DOMAINS = (FORMS_DOMAIN, SITE_DOMAIN, ANSWERS)
 
 
 # Which values of each data file are words a customer reads (dotted paths, `*` for any key or
@@ -38,6 +47,8 @@ DOMAINS = ("forms", "site")
 DATA_WORDS: dict[str, tuple[str, ...]] = {
     "catalog": ("products.*.category", "products.*.serial_location", "policy.amc_available"),
     "retailer": ("contact.hours",),
+    "lifecycles": ("promises.*.words", "kinds.*.statuses.*.words", "kinds.*.statuses.*.next_step"),
+    "notifications": ("next_steps.*",),
     "data_policy": (
         "storage", "backups", "field_labels.*", "consent_record_labels.*", "lawful_bases.*.name",
         "kinds.*.title", "kinds.*.purpose", "kinds.*.who_can_see", "kinds.*.lawful_basis_why",
@@ -50,6 +61,7 @@ class MissingTranslation(LookupError):
     """A word the customer would see has no translation in their language."""
 
 
+@cache
 def languages() -> tuple[str, ...]:
     """English, then every language that has a folder of translations."""
     folders = sorted(p.name for p in LOCALE_DIR.iterdir() if p.is_dir() and not p.name.startswith("_"))
@@ -215,3 +227,111 @@ def source_words(name: str) -> dict[str, Any]:
 def _matches(pattern: str, path: list[str]) -> bool:
     parts = pattern.split(".")
     return len(parts) == len(path) and all(p in ("*", key) for p, key in zip(parts, path, strict=True))
+
+
+# -- Answering a customer in their language ----------------------------------------------
+
+
+def answer_language(sent: object = None, accept_language: str | None = None) -> str:
+    """The language to answer in: the one the page sent (its hidden `language` field), else the
+    first of a client's `Accept-Language` we have, else English. Anything else is English."""
+    known = languages()
+    if isinstance(sent, str) and sent in known:
+        return sent
+    ranked = []
+    for position, part in enumerate((accept_language or "")[:200].split(",")):
+        tag, _, weight = part.strip().partition(";q=")
+        try:
+            quality = float(weight) if weight else 1.0
+        except ValueError:
+            continue
+        ranked.append((-quality, position, tag.split("-")[0].strip().lower()))
+    return next((tag for quality, _, tag in sorted(ranked) if tag in known and quality < 0), SOURCE_LANGUAGE)
+
+
+def N_(message: str) -> str:
+    """Marks English words for the `answers` catalog where they are written; says them as they are."""
+    return message
+
+
+class Said(str):
+    """English words that remember how they were made: a message id of a gettext domain and the
+    values put in it, so the edge can say them again in the customer's language (`say`).
+
+    As a `str` they are the English sentence, so English code paths need nothing more. A value
+    may itself be `Said` (a form's label, from the `forms` domain), a date or a whole number
+    (written as the language writes them), a tuple (a list, joined) or plain text (a fact such as
+    a product's name, kept as printed).
+    """
+
+    template: str
+    domain: str
+    values: Mapping[str, object]
+
+    def __new__(cls, template: str, domain: str = ANSWERS, **values: object) -> Said:
+        english = template.format(**{k: _said_in(SOURCE_LANGUAGE, v) for k, v in values.items()}) if (
+            values) else template
+        said = super().__new__(cls, english)
+        said.template, said.domain, said.values = template, domain, values
+        return said
+
+
+def say(language: str, words: str) -> str:
+    """Words in a language: `Said` through its own domain, plain English through `answers`."""
+    if language == SOURCE_LANGUAGE:
+        return str(words)
+    if not isinstance(words, Said):
+        return translator(language, ANSWERS)(str(words))
+    said = translator(language, words.domain)(words.template)
+    if not words.values:
+        return said
+    return said.format(**{key: _said_in(language, value) for key, value in words.values.items()})
+
+
+def _said_in(language: str, value: object) -> str:
+    if isinstance(value, Said):
+        return say(language, value)
+    if isinstance(value, tuple):
+        return ", ".join(_said_in(language, item) for item in value)
+    if isinstance(value, date):
+        return day_in_words(value, language)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return number_in_words(value, language)
+    return str(value)
+
+
+def day_in_words(
+    day: date, language: str = SOURCE_LANGUAGE, *, weekday: bool = False, year: bool = True,
+) -> str:
+    """A date as people write it: 7 December 2026, 7 दिसंबर 2026 (the weekday first, the year
+    left out, if asked)."""
+    if language == SOURCE_LANGUAGE:
+        return f"{f'{day:%A} ' if weekday else ''}{day.day} {day:%B}{f' {day:%Y}' if year else ''}"
+    from babel.dates import format_date
+
+    pattern = f"{'EEEE ' if weekday else ''}d MMMM{' y' if year else ''}"
+    return str(format_date(day, pattern, locale=language))
+
+
+def number_in_words(number: int, language: str = SOURCE_LANGUAGE) -> str:
+    """A number as the language writes it (Hindi groups lakhs: 1,00,000)."""
+    if language == SOURCE_LANGUAGE:
+        return str(number)
+    from babel.numbers import format_decimal
+
+    return str(format_decimal(number, locale=language))
+
+
+def language_name(language: str) -> str:
+    """A language as staff read it, in English: English, Hindi (hi)."""
+    if language == SOURCE_LANGUAGE:
+        return "English"
+    from babel import Locale
+
+    return f"{Locale.parse(language).get_display_name('en')} ({language})"
+
+
+def speaker(language: str) -> Callable[[str], str]:
+    """`say` in one language, named `_` where a page or an email is written (the catalogs'
+    keyword: the words inside `_(...)` are what the `answers` catalog translates)."""
+    return lambda words: say(language, words)

@@ -419,3 +419,31 @@ def test_the_lambda_package_carries_bytecode_its_runtime_reads_without_compiling
                           capture_output=True, text=True, timeout=60, check=True)
     compiled = importlib.util.cache_from_source(str(tmp_path / "chalicelib" / "intake" / "receiving.py"))
     assert f"code object from '{compiled}'" in done.stderr
+
+
+def test_the_lambda_package_answers_in_every_language_of_the_site(package_dir, deploy_module, tmp_path):
+    """Another language than English needs its catalogs, the site's pages in it (the no-JS form
+    again, the page the API draws in) and Babel, all in the package: a Hindi answer from it works."""
+    from chalicelib.languages import languages
+
+    with zipfile.ZipFile(package_dir / deploy_module.LAMBDA_ZIP) as package:
+        names = set(package.namelist())
+        package.extractall(tmp_path)
+    for language in languages()[1:]:
+        assert {f"chalicelib/locale/{language}/LC_MESSAGES/{domain}.po"
+                for domain in ("forms", "site", "answers")} <= names
+        assert {f"chalicelib/templates/site/{language}/shell.html",
+                f"chalicelib/templates/site/{language}/warranty_registration.html"} <= names
+    assert "babel/__init__.py" in names
+    # Babel's locales: the site's languages and their root only, not all of CLDR's.
+    assert {n for n in names if n.startswith("babel/locale-data/")} == {
+        f"babel/locale-data/{name}.dat" for name in ("root", *languages())}
+    said = subprocess.run(
+        [sys.executable, "-c", "from datetime import date\nfrom chalicelib.web import pages\n"
+         "from chalicelib.languages import language_name, number_in_words\n"
+         "print(pages.day(date(2026, 12, 7).isoformat(), 'hi'), number_in_words(100000, 'hi'))\n"
+         "print(language_name('hi'))\n"
+         "print(pages.errors_page([], '/', language='hi'))"],
+        cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path)},
+        capture_output=True, text=True, timeout=60, check=True).stdout
+    assert "7 दिसंबर 2026 1,00,000" in said and "Hindi (hi)" in said and "आपके फ़ॉर्म में कुछ ठीक करना है" in said

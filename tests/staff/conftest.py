@@ -59,14 +59,14 @@ class HelpDesk:
     table: SubmissionTable
 
     def submit(self, kind: str = "enquiry", *, at: datetime = NOW, idempotency_key: str | None = None,
-               **changes: Any) -> str:
+               language: str = "en", **changes: Any) -> str:
         form = FORMS[kind]
         intake = Intake(
             table=self.table, cipher=self.settings.cipher(), hasher=self.settings.subject_hasher(),
             policy=data_policy(), clock=lambda: at,
         )
         body = payload_for(form, NOW.date(), **changes)
-        receipt = intake.receive(form, validated(form, body, NOW.date()), idempotency_key)
+        receipt = intake.receive(form, validated(form, body, NOW.date()), idempotency_key, language=language)
         self.record_consents(receipt.reference)
         return receipt.reference
 

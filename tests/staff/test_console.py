@@ -181,6 +181,16 @@ def test_what_a_customer_typed_is_shown_as_text(console: Console, help_desk: Hel
     assert "script-src" not in csp and "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
 
 
+def test_the_case_page_names_the_customer_s_language_in_english(
+    console: Console, help_desk: HelpDesk,
+) -> None:
+    staff = Browser(console, "sam.lee@shop.example", ("handlers",))
+    hindi = staff.get(f"/staff/cases/{help_desk.submit('complaint', language='hi')}").body.decode()
+    english = staff.get(f"/staff/cases/{help_desk.submit('complaint')}").body.decode()
+    assert "<dt>Language</dt><dd>Hindi (hi)</dd>" in hindi
+    assert "<dt>Language</dt><dd>English</dd>" in english
+
+
 def test_two_staff_changing_one_case_the_second_is_told_and_keeps_what_they_typed(
         console: Console, help_desk: HelpDesk) -> None:
     reference = help_desk.submit("complaint")

@@ -12,6 +12,8 @@ LOADED_ON_FIRST_USE = (
     "chalicelib.notify.notifier", "chalicelib.notify.case_emails", "chalicelib.notify.emails",
     "chalicelib.notify.mailer",
     "chalicelib.web.openapi", "jinja2",
+    # Babel (catalogs, dates and numbers in a locale): on the first answer in another language than English.
+    "babel",
     # The staff desk is the console's and the command's, never the public API's.
     "chalicelib.staff", "chalicelib.staff.desk", "openpyxl",
 )

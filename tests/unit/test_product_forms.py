@@ -59,7 +59,7 @@ def test_the_release_day_is_the_earliest_purchase_date() -> None:
     assert register(today=date(2024, 10, 5), purchase_date="2024-10-01").purchase_date == TV.released
     errors = errors_of(WarrantyRegistration, {**REGISTRATION, "purchase_date": "2024-09-30"},
                        today=date(2024, 10, 5))
-    assert "went on sale on 2024-10-01" in errors["purchase_date"]
+    assert "went on sale on 1 October 2024" in errors["purchase_date"]
 
 
 def test_registration_is_open_for_ninety_days_from_purchase() -> None:

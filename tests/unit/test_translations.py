@@ -9,6 +9,7 @@ language, and they hold every language to its glossary.
 
 from __future__ import annotations
 
+import ast
 import re
 import tomllib
 from pathlib import Path
@@ -18,7 +19,9 @@ import pytest
 import yaml
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
+from chalicelib.forms import FORMS, TRACK, WARRANTY_STATUS
 from chalicelib.languages import (
+    ANSWERS,
     DATA_WORDS,
     DOMAINS,
     LOCALE_DIR,
@@ -226,6 +229,69 @@ def test_a_translation_keeps_the_placeholders_of_its_english(language: str, doma
     assert broken == []
 
 
+# What the API and the emails say to a customer: the `answers` catalog. Python's own words are
+# marked `_(...)` (a page's), `N_(...)` (a message kept for later) or `Said(...)` (a message with
+# values); read from the source with a pattern, as they sit inside f-strings too. The email
+# templates' `_(...)` are read by Babel's Jinja extractor.
+BACKEND = REPO / "backend"
+CHALICELIB = BACKEND / "chalicelib"
+STAFF_SIDE = ("console", "staff")  # the staff side stays in English
+_LITERAL = r"""(?:"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')"""
+ANSWER_CALL = re.compile(rf"(?<![\w.])(?:_|N_|Said)\(\s*((?:{_LITERAL}\s*)+)[,)]")
+EMAIL_TEMPLATES = CHALICELIB / "notify" / "emails" / "templates"
+
+
+def answer_words() -> dict[str, str]:
+    """Every word the API and the emails say to a customer, and where it is written."""
+    words: dict[str, str] = {}
+    sources = [BACKEND / "app.py", *(p for p in CHALICELIB.rglob("*.py")
+                                     if p.relative_to(CHALICELIB).parts[0] not in STAFF_SIDE)]
+    for path in sources:
+        for found in ANSWER_CALL.finditer(path.read_text(encoding="utf-8")):
+            words.setdefault(ast.literal_eval(f"({found.group(1)})"), path.relative_to(BACKEND).as_posix())
+    found_in_templates = extract_from_dir(
+        EMAIL_TEMPLATES, method_map=[("**.txt", "jinja2"), ("**.html", "jinja2")], keywords={"_": None},
+        options_map={"**": {"trim_blocks": "true", "lstrip_blocks": "true"}},
+    )
+    for file, _line, message, _comments, _context in found_in_templates:
+        words.setdefault(message, f"templates/{file}")
+    # A label in a message leaves out its "(optional)": that shorter label is an answer's word.
+    for form in [*FORMS.values(), TRACK, WARRANTY_STATUS]:
+        for info in form.model.model_fields.values():
+            if info.title and info.title.endswith(" (optional)"):
+                words.setdefault(info.title.removesuffix(" (optional)"), f"forms: {form.kind}")
+    return words
+
+
+def test_the_answer_words_include_errors_pages_and_email_templates() -> None:
+    words = answer_words()
+    expected = {
+        "Enter an email address like name@example.com.",  # a validator's message
+        "{label} is required.",  # a message with values
+        "There is a problem with your form",  # a page of the no-JS path
+        "Hello,", "What you sent us",  # email templates
+        "We found no warranty for that serial number and email address. "
+        "Check both against your registration, or send us an enquiry.",  # the app's refusals
+        "Your visit is booked",  # a case update's subject
+        "Phone number",  # an optional field as a message names it
+    }
+    assert expected <= set(words)
+
+
+@pytest.mark.parametrize("language", OTHER_LANGUAGES)
+def test_every_answer_and_email_string_has_its_translation(language: str) -> None:
+    translated = catalog_messages(language, ANSWERS)
+    missing = sorted(f"{where}: {words}" for words, where in answer_words().items()
+                     if not translated.get(words))
+    assert missing == [], f"locale/{language}/LC_MESSAGES/{ANSWERS}.po lacks: {missing}"
+
+
+@pytest.mark.parametrize("language", OTHER_LANGUAGES)
+def test_no_catalog_keeps_a_word_nothing_says_any_more(language: str) -> None:
+    """A sentence changed in the code leaves its old translation behind: it is found here."""
+    assert sorted(set(catalog_messages(language, ANSWERS)) - set(answer_words())) == []
+
+
 # -- Words of data: beside each data file ---------------------------------------------
 
 
@@ -334,6 +400,7 @@ def test_every_catalog_and_data_file_says_each_term_as_the_glossary_does(languag
         accepted = [term[language], *term.get("accepted", [])]
         for where, source, words in pairs(language):
             prose = re.sub(r"/\S*", " ", source)  # a path such as /guides/... is not the word
+            prose = re.sub(r"\{\w*\}", " ", prose)  # nor a value put in, such as {reference}
             if english.search(prose) and not any(a in words for a in accepted):
                 stray.append((where, source, term[language]))
     assert stray == []

@@ -33,7 +33,28 @@ def test_the_page_s_language_is_taken_out_of_the_fields_the_form_models_check() 
     )
     assert post.fields == {"name": "Ann"}
     assert post.language == "hi"
-    assert decode({"content-type": "application/json"}, b'{"name": "Ann"}').language is None
+    assert decode({"content-type": "application/json"}, b'{"name": "Ann"}').language == "en"
+
+
+def test_the_answer_s_language_is_the_page_s_else_the_client_s_else_english() -> None:
+    json_type = {"content-type": "application/json"}
+    assert decode({**json_type, "accept-language": "hi-IN,hi;q=0.9,en;q=0.8"}, b"{}").language == "hi"
+    assert decode({**json_type, "accept-language": "fr, en;q=0.5, hi;q=0.7"}, b"{}").language == "hi"
+    assert decode({**json_type, "accept-language": "hi;q=0"}, b"{}").language == "en"  # q=0: not wanted
+    assert decode({**json_type, "accept-language": "fr-FR, de"}, b"{}").language == "en"
+    # The page's field wins over the header; a language without its folder is English, never an error.
+    assert decode({**json_type, "accept-language": "en"}, b'{"language": "hi"}').language == "hi"
+    assert decode(json_type, b'{"language": "ta"}').language == "en"
+    assert decode(json_type, b'{"language": ["hi"]}').language == "en"
+
+
+
+def test_a_page_of_the_site_is_answered_in_its_own_language_whatever_its_browser_prefers() -> None:
+    # An English page's form says no language: its reader's Hindi browser does not turn the answer Hindi.
+    from_a_page = {"content-type": "application/json", "sec-fetch-site": "same-origin",
+                   "accept-language": "hi"}
+    assert decode(from_a_page, b"{}").language == "en"
+    assert decode(from_a_page, b'{"language": "hi"}').language == "hi"
 
 
 @pytest.mark.parametrize(("headers", "body", "status"), [

@@ -61,11 +61,12 @@ def verify(hasher: SubjectHasher, token: str, now: datetime) -> str:
     return links.verify(hasher, token, now, purpose=LINK_PURPOSE)
 
 
-def link(site_url: str, hasher: SubjectHasher, reference: str, now: datetime) -> str:
+def link(site_url: str, hasher: SubjectHasher, reference: str, now: datetime, language: str = "en") -> str:
     """The feedback form, filled in by the API (works without JavaScript): the reference and the
-    token only, never an address."""
+    token only, never an address; in the customer's language when not English."""
     token = sign(hasher, reference, now + timedelta(days=LINK_DAYS))
-    query = urlencode({"case_reference": reference, TOKEN_FIELD: token})
+    in_language = {"language": language} if language != "en" else {}
+    query = urlencode({"case_reference": reference, TOKEN_FIELD: token, **in_language})
     return f"{site_url}/api{FORMS[FEEDBACK_KIND].path}?{query}"
 
 

@@ -18,7 +18,8 @@ from chalicelib.cases.book import open_message
 from chalicelib.crypto.keys import SubjectHasher, SubmissionCipher, subject_hash
 from chalicelib.forms import FORMS
 from chalicelib.forms.tracking import CaseProgress, CustomerMessage, Step
-from chalicelib.rules.lifecycles import CasePolicy
+from chalicelib.languages import FORMS_DOMAIN, N_, SOURCE_LANGUAGE, Said, say
+from chalicelib.rules.lifecycles import CasePolicy, case_policy
 from chalicelib.rules.visit_windows import window_words
 from chalicelib.store import items
 from chalicelib.store.table import SubmissionTable
@@ -30,7 +31,7 @@ CASE_ATTRIBUTES = (
     items.HANDLER_ATTRIBUTE, items.WINDOW_ATTRIBUTE,
 )
 HISTORY_ATTRIBUTES = ("case_kind", "version", "created_at", "status", "moved", "customer_message")
-NOT_FOUND = ("We found no request with that reference and email address. Check both against "
+NOT_FOUND = N_("We found no request with that reference and email address. Check both against "
              "your confirmation email, or send us an enquiry.")
 
 
@@ -54,7 +55,8 @@ class CaseTracker:
     policy: CasePolicy
     clock: Callable[[], datetime]
 
-    def progress(self, reference: str, email: str) -> CaseProgress:
+    def progress(self, reference: str, email: str, language: str = SOURCE_LANGUAGE) -> CaseProgress:
+        """Where the case stands, its words in `language` (the lifecycles' words in it)."""
         now = self.clock()
         # Hash before reading, so an unknown reference and a wrong email cost the same.
         owner = subject_hash(self.hasher, email)
@@ -68,11 +70,14 @@ class CaseTracker:
         history = self.table.query_partition(
             items.history_partition(reference), now_epoch=items.epoch(now), attributes=HISTORY_ATTRIBUTES
         )
-        return self._progress(case, history)
+        return self._progress(case, history, language)
 
-    def _progress(self, case: dict[str, Any], history: list[dict[str, Any]]) -> CaseProgress:
+    def _progress(
+        self, case: dict[str, Any], history: list[dict[str, Any]], language: str = SOURCE_LANGUAGE,
+    ) -> CaseProgress:
         kind, current = case["kind"], case["status"]
-        lifecycle = self.policy.lifecycle(kind)
+        # The rules are this tracker's; the words, the lifecycles' in the customer's language.
+        lifecycle = (self.policy if language == SOURCE_LANGUAGE else case_policy(language)).lifecycle(kind)
         status = lifecycle.status(current)
         received = _day(case["created_at"])
         steps = [Step(on=received, words=lifecycle.status(lifecycle.start).words)]
@@ -86,11 +91,12 @@ class CaseTracker:
                 messages.append(CustomerMessage(on=on, message=message))
         since = _day(case.get(items.STATUS_SINCE_ATTRIBUTE) or case["created_at"])
         return CaseProgress(
-            reference=case["reference"], kind=kind, title=FORMS[kind].title if kind in FORMS else kind,
+            reference=case["reference"], kind=kind,
+            title=say(language, Said(FORMS[kind].title, FORMS_DOMAIN)) if kind in FORMS else kind,
             status=current, status_words=status.words, received_on=received,
             updated_on=_day(history[-1]["created_at"]) if history else received,
             handler=first_name(case.get(items.HANDLER_ATTRIBUTE)),
-            visit_window=window_words(case.get(items.WINDOW_ATTRIBUTE)),
+            visit_window=window_words(case.get(items.WINDOW_ATTRIBUTE), language),
             next_step=status.next_step,
             next_step_due_on=self.policy.due_on(kind, current, since, case.get(items.WINDOW_ATTRIBUTE)),
             closed=status.closed, steps=steps, messages=messages,

@@ -10,6 +10,7 @@ from pydantic_core import PydanticCustomError
 
 from chalicelib.forms.answers import Answer
 from chalicelib.forms.core import CONTRACT_NOTE, Submission, personal, sent_as_form
+from chalicelib.languages import N_, Said
 
 # Which forms take files, how many, which types and how large: the one home of these limits.
 MAX_FILES = 3
@@ -44,11 +45,11 @@ def _check_ids(ids: list[str] | None) -> list[str] | None:
     if ids is None:
         return None
     if len(ids) > MAX_FILES:
-        raise ValueError(f"Attach at most {MAX_FILES} files.")
+        raise ValueError(Said("Attach at most {count} files.", count=MAX_FILES))
     if len(set(ids)) != len(ids):
-        raise ValueError("The same file is attached twice; remove one.")
+        raise ValueError(N_("The same file is attached twice; remove one."))
     if not all(UPLOAD_ID_PATTERN.fullmatch(each) for each in ids):
-        raise ValueError("An attached file is not one of our uploads; attach it again.")
+        raise ValueError(N_("An attached file is not one of our uploads; attach it again."))
     return ids
 
 

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo
 
 from chalicelib.forms.answers import Accepted
+from chalicelib.languages import ANSWERS, FORMS_DOMAIN, N_, Said
 from chalicelib.store.items import RECEIVED
 
 
@@ -133,7 +134,7 @@ def validate(model: type[BaseModel], payload: Any, *, today: date | None = None,
     `form`: the payload is a plain HTML form's text fields (see `sent_as_form`).
     """
     if not isinstance(payload, dict):
-        raise InvalidSubmission([FieldError("", "Send the form's fields as a JSON object.")])
+        raise InvalidSubmission([FieldError("", N_("Send the form's fields as a JSON object."))])
     try:
         return model.model_validate(payload, context={"today": today, "form": form})
     except ValidationError as exc:
@@ -180,54 +181,69 @@ def _property_schemas(model: type[BaseModel]) -> dict[str, dict[str, Any]]:
 
 
 def _message_for(model: type[BaseModel], field_name: str, error: Any) -> str:
+    """The sentence a person reads, as `Said` words the edge can say in their language."""
     info = model.model_fields.get(field_name)
-    label = (info.title if info and info.title else field_name.replace("_", " ")).removesuffix(
-        " (optional)"
-    )
+    title = info.title if info and info.title else field_name.replace("_", " ")
+    # A label reads in a message without its "(optional)": that shorter label is an answer's word.
+    optional, shown = title.endswith(" (optional)"), title.removesuffix(" (optional)")
+    label = Said(shown, ANSWERS if optional else FORMS_DOMAIN)
     kind = error["type"]
     if kind == "extra_forbidden":
-        return f"'{field_name}' is not a field of this form."
+        return Said("'{field}' is not a field of this form.", field=field_name)
+    question = shown.endswith("?")
     if kind in ("missing", "string_too_short"):
-        return f"Answer “{label}”." if label.endswith("?") else f"{label} is required."
+        return Said("Answer “{label}”.", label=label) if question else Said("{label} is required.",
+                                                                          label=label)
     # A question reads better quoted: “What is it about?” must be ...
-    subject = f"“{label}”" if label.endswith("?") else label
+    subject = Said("“{label}”", label=label) if question else label
     schema = _property_schemas(model).get(field_name, {})
     context = error.get("ctx") or {}
     for kinds, message in _MESSAGES:
         if kind in kinds:
             return message(subject, schema, context)
-    return f"{subject} is not valid."
+    return Said("{subject} is not valid.", subject=subject)
 
 
-def _choice_message(subject: str, schema: dict[str, Any], context: dict[str, Any]) -> str:
+def _choice_message(subject: Said, schema: dict[str, Any], context: dict[str, Any]) -> str:
     labels = schema.get("x-labels") or {}
     # In the order the form lists them (the schema's enum), by the words it shows.
     values = schema.get("enum") or list(labels)
-    choices = ", ".join(str(labels.get(str(value), value)) for value in values) or context.get("expected")
-    return f"{subject} — choose one of {choices}."
+    choices = tuple(Said(labels[str(v)], FORMS_DOMAIN) if str(v) in labels else str(v) for v in values)
+    return Said("{subject} — choose one of {choices}.", subject=subject,
+                choices=choices or str(context.get("expected")))
 
 
-def _number_message(subject: str, schema: dict[str, Any], context: dict[str, Any]) -> str:
+def _number_message(subject: Said, schema: dict[str, Any], context: dict[str, Any]) -> str:
     if "minimum" in schema and "maximum" in schema:
-        return f"{subject} must be a whole number from {schema['minimum']} to {schema['maximum']}."
-    return f"{subject} must be a whole number."
+        return Said("{subject} must be a whole number from {minimum} to {maximum}.", subject=subject,
+                    minimum=int(schema["minimum"]), maximum=int(schema["maximum"]))
+    return Said("{subject} must be a whole number.", subject=subject)
+
+
+def _validator_message(subject: Said, context: dict[str, Any]) -> str:
+    """A validator's own sentence (`Said`, or plain English words of the `answers` catalog)."""
+    raised = context.get("error")
+    words = raised.args[0] if isinstance(raised, Exception) and raised.args else raised
+    return words if isinstance(words, str) and words else Said("{subject} is not valid.", subject=subject)
 
 
 # A field's rule the API enforces that the customer's form has no need to say (an upload id's
 # origin, a rule across fields): the OpenAPI document adds it to the field's description.
 CONTRACT_NOTE = "x-contract"
 _CHOICE_ERRORS = ("literal_error", "enum")
-_Message = Callable[[str, dict[str, Any], dict[str, Any]], str]
+_Message = Callable[[Said, dict[str, Any], dict[str, Any]], str]
 # Each pydantic error type and the sentence a person reads; none repeats what was sent.
 _MESSAGES: tuple[tuple[tuple[str, ...], _Message], ...] = (
-    (("string_too_long",), lambda s, _, c: f"{s} must be at most {c.get('max_length')} characters."),
+    (("string_too_long",), lambda s, _, c: Said("{subject} must be at most {count} characters.", subject=s,
+                                                count=int(c.get("max_length") or 0))),
     (_CHOICE_ERRORS, _choice_message),
-    (("string_pattern_mismatch",), lambda s, _, __: f"{s} has characters we cannot accept."),
-    (("bool_type", "bool_parsing"), lambda s, _, __: f"{s} must be yes or no."),
+    (("string_pattern_mismatch",), lambda s, _, __: Said("{subject} has characters we cannot accept.",
+                                                         subject=s)),
+    (("bool_type", "bool_parsing"), lambda s, _, __: Said("{subject} must be yes or no.", subject=s)),
     (("int_type", "int_parsing", "int_from_float", "greater_than_equal", "less_than_equal",
       "greater_than", "less_than"), _number_message),
     (("date_type", "date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact"),
-     lambda s, _, __: f"{s} must be a date like 2026-01-31."),
-    (("string_type",), lambda s, _, __: f"{s} must be text."),
-    (("value_error",), lambda s, _, c: str(c.get("error", "")) or f"{s} is not valid."),
+     lambda s, _, __: Said("{subject} must be a date like 2026-01-31.", subject=s)),
+    (("string_type",), lambda s, _, __: Said("{subject} must be text.", subject=s)),
+    (("value_error",), lambda s, _, c: _validator_message(s, c)),
 )

@@ -21,12 +21,13 @@ from chalicelib.forms.fields import (
     optional_free_text,
     yes_or_no,
 )
+from chalicelib.languages import N_
 from chalicelib.store.references import SIGNED_LINK_PATTERN
 
 # A field that takes an address on this site: the front desk turns one pasted
 # with the site's own origin (https://...) into its path before validation.
 SITE_ADDRESS = "x-site-address"
-NOT_OUR_ADDRESS = (
+NOT_OUR_ADDRESS = N_(
     "That address is not on this site. Paste the address of one of our pages, "
     "or type the page's title."
 )
@@ -46,7 +47,7 @@ def page_or_title(value: Any, info: ValidationInfo) -> Any:
     if value.startswith("/") and not re.fullmatch(SITE_PATH_PATTERN, value.split("?")[0].split("#")[0]):
         raise ValueError(NOT_OUR_ADDRESS)
     if any(ord(character) < 32 for character in value):
-        raise ValueError("The page's title must be on one line.")
+        raise ValueError(N_("The page's title must be on one line."))
     return value
 
 
@@ -140,7 +141,7 @@ class PageFeedback(Submission):
     @model_validator(mode="after")
     def _a_follow_up_says_something(self) -> PageFeedback:
         if self.follows_vote and not self.comment:
-            raise ValueError("Write what was missing, or leave it: your vote is already counted.")
+            raise ValueError(N_("Write what was missing, or leave it: your vote is already counted."))
         return self
 
     def thanks_at(self) -> str:

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo
 from pydantic_core import PydanticCustomError
 
 from chalicelib.forms.core import CONTRACT_NOTE, personal, sent_as_form
+from chalicelib.languages import N_, Said
 from chalicelib.rules.catalog import catalog, normalise_serial
 
 # Whitespace and control characters are spelled out, so that Python and the JSON
@@ -70,13 +71,13 @@ def yes_or_no(value: Any, info: ValidationInfo) -> Any:
 
 def _check_email(value: str) -> str:
     if len(value) > 254 or not EMAIL_PATTERN.fullmatch(value):
-        raise ValueError("Enter an email address like name@example.com.")
+        raise ValueError(N_("Enter an email address like name@example.com."))
     return value
 
 
 def _check_phone(value: str) -> str:
     if not PHONE_PATTERN.fullmatch(value):
-        raise ValueError("Enter a phone number using digits, spaces and an optional leading +.")
+        raise ValueError(N_("Enter a phone number using digits, spaces and an optional leading +."))
     return value
 
 
@@ -88,14 +89,14 @@ def _iso_date_text(value: Any) -> Any:
         # An empty date box: said as missing ("... is required"), not as a format to follow.
         raise PydanticCustomError("missing", "Field required")
     if not isinstance(value, str) or not ISO_DATE_PATTERN.fullmatch(value.strip()):
-        raise ValueError("Enter the date as year-month-day, like 2026-01-31.")
+        raise ValueError(N_("Enter the date as year-month-day, like 2026-01-31."))
     return value.strip()
 
 
 def _serial_shape(value: str) -> str:
     serial = normalise_serial(value)
     if not SERIAL_INPUT.fullmatch(value) or not SERIAL_SHAPE.fullmatch(serial):
-        raise ValueError("Enter the serial number as printed on the label: letters and digits.")
+        raise ValueError(N_("Enter the serial number as printed on the label: letters and digits."))
     return serial
 
 
@@ -104,16 +105,14 @@ def fits_product(serial: str, product_id: str | None) -> str:
     if product_id is not None:
         product = catalog().product(product_id)
         if not product.accepts_serial(serial):
-            raise ValueError(
-                f"That is not a serial number of the {product.name}: "
-                f"theirs look like {product.serial_example}."
-            )
+            raise ValueError(Said("That is not a serial number of the {product}: theirs look like {example}.",
+                                  product=product.name, example=product.serial_example))
     return serial
 
 
 def _whole_number(value: Any, info: ValidationInfo) -> Any:
     if isinstance(value, bool):  # JSON true would otherwise count as a 1
-        raise ValueError("Choose a rating from 1 to 5.")
+        raise ValueError(N_("Choose a rating from 1 to 5."))
     if isinstance(value, str) and not sent_as_form(info):
         raise PydanticCustomError("int_type", "Input should be a valid integer")
     return value

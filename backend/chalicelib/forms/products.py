@@ -24,10 +24,11 @@ from chalicelib.forms.fields import (
     fits_product,
     free_text,
 )
+from chalicelib.languages import N_, Said
 from chalicelib.rules.catalog import catalog
 from chalicelib.store.items import WARRANTY_GUARD
 
-ALREADY_REGISTERED = (
+ALREADY_REGISTERED = N_(
     "This serial number already has a registered warranty. If the product is yours, "
     "claim it with your proof of purchase and we will look into it."
 )
@@ -36,8 +37,8 @@ CLAIM_TOPIC = "proof-of-purchase"  # the enquiry topic that contests a registrat
 
 def claim_message(serial: str) -> str:
     """The draft a claim starts from; the serial is on the product's label, not about a person."""
-    return (f"I bought the product with serial number {serial} and would like its warranty "
-            "registered to me. I can send my receipt as proof of purchase.")
+    return Said("I bought the product with serial number {serial} and would like its warranty registered "
+                "to me. I can send my receipt as proof of purchase.", serial=serial)
 
 
 class PurchasedProduct(Submission):
@@ -56,15 +57,13 @@ class PurchasedProduct(Submission):
     @classmethod
     def _purchase_date_is_possible(cls, purchased: date, info: ValidationInfo) -> date:
         if purchased > today_of(info):
-            raise ValueError("The date of purchase cannot be in the future.")
+            raise ValueError(N_("The date of purchase cannot be in the future."))
         product_id = info.data.get("product")
         if product_id is not None:
             product = catalog().product(product_id)
             if purchased < product.released:
-                raise ValueError(
-                    f"The {product.name} went on sale on {product.released.isoformat()}; "
-                    "check the date of purchase."
-                )
+                raise ValueError(Said("The {product} went on sale on {day}; check the date of purchase.",
+                                      product=product.name, day=product.released))
         return purchased
 
     def warranty_expires_on(self) -> date:
@@ -101,10 +100,10 @@ class WarrantyRegistration(PurchasedProduct):
     def _inside_the_registration_window(cls, purchased: date, info: ValidationInfo) -> date:
         window = catalog().policy
         if today_of(info) > window.registration_window_ends_on(purchased):
-            raise ValueError(
-                f"Warranties can be registered here within {window.registration_window_days} days "
-                "of purchase. Send us an enquiry and we will register it for you."
-            )
+            raise ValueError(Said(
+                "Warranties can be registered here within {days} days of purchase. "
+                "Send us an enquiry and we will register it for you.", days=window.registration_window_days,
+            ))
         return purchased
 
     @classmethod

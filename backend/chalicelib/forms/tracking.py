@@ -10,6 +10,7 @@ from pydantic import AfterValidator, Field
 from chalicelib.forms.answers import Answer
 from chalicelib.forms.core import Submission
 from chalicelib.forms.fields import Email
+from chalicelib.languages import N_
 from chalicelib.store.references import REFERENCE_PATTERN
 
 # What may be typed for one: a reference in either case, with spaces around it.
@@ -21,7 +22,7 @@ def _tidy_reference(value: str) -> str:
     """People copy references with spaces around them or type them in lower case."""
     reference = value.strip().upper()
     if not REFERENCE_PATTERN.fullmatch(reference):
-        raise ValueError("Enter the reference as it is in your email, like CMP-7K3M-Q9XD.")
+        raise ValueError(N_("Enter the reference as it is in your email, like CMP-7K3M-Q9XD."))
     return reference
 
 

@@ -23,6 +23,7 @@ from chalicelib.forms.fields import (
     optional_free_text,
     serial_hint,
 )
+from chalicelib.languages import N_
 from chalicelib.rules.catalog import catalog
 
 # How far ahead a visit can be asked for: further out, plans change.
@@ -109,9 +110,9 @@ class ServiceVisit(Submission):
             return None
         today = today_of(info)
         if day <= today:
-            raise ValueError("Choose a date after today.")
+            raise ValueError(N_("Choose a date after today."))
         if day > today + timedelta(days=BOOKING_HORIZON_DAYS):
-            raise ValueError("Choose a date within the next three months.")
+            raise ValueError(N_("Choose a date within the next three months."))
         return day
 
     @field_validator("second_choice", "third_choice")
@@ -120,7 +121,7 @@ class ServiceVisit(Submission):
         others = ("first_choice", "second_choice")
         earlier = [info.data.get(name) for name in others if name != info.field_name]
         if day is not None and day in earlier:
-            raise ValueError("Choose a date different from your other choices.")
+            raise ValueError(N_("Choose a date different from your other choices."))
         return day
 
     @classmethod

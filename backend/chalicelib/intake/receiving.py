@@ -13,6 +13,7 @@ from chalicelib.cases import follow_up
 from chalicelib.crypto.keys import RecipientSeal, SubjectHasher, SubmissionCipher, subject_hash
 from chalicelib.forms import FormKind, Submission, UniqueClaim
 from chalicelib.intake.uploads import ATTACHMENT_GUARD, attach, used_by_another
+from chalicelib.languages import SOURCE_LANGUAGE
 from chalicelib.rules.lifecycles import case_policy
 from chalicelib.rules.policy import DataPolicy
 from chalicelib.store import items
@@ -77,13 +78,15 @@ class Intake:
     def receive(
         self, form: FormKind, submission: Submission, idempotency_key: str | None = None,
         uploads: Sequence[dict[str, Any]] = (), *, from_browser_form: bool = False,
+        language: str = SOURCE_LANGUAGE,
     ) -> Receipt:
         """Store one submission exactly once and answer with its reference.
 
         With an idempotency key, a retry of the same submission answers the
         first reference and stores nothing; the same key with a different
         submission is refused. A plain HTML form post without one gets a key
-        derived from its content (see `_form_key`).
+        derived from its content (see `_form_key`). `language`: the customer's, which
+        their emails are written in (stored beside the open fields; not personal).
 
         The reference is chosen before the first attempt and kept: botocore
         retries a write that timed out or got a 5xx, and such a write may have
@@ -102,7 +105,7 @@ class Intake:
         for _ in range(REFERENCE_ATTEMPTS):
             reference = new_reference(form.reference_prefix, self.choose)
             writes, answer = self._writes(
-                form, submission, reference, fingerprint, idempotency_key, now, uploads
+                form, submission, reference, fingerprint, idempotency_key, now, uploads, language
             )
             try:
                 self.table.create_all(writes)
@@ -120,9 +123,10 @@ class Intake:
     def _writes(
         self, form: FormKind, submission: Submission, reference: str, fingerprint: str,
         idempotency_key: str | None, now: datetime, uploads: Sequence[dict[str, Any]],
+        language: str = SOURCE_LANGUAGE,
     ) -> tuple[list[NewItem | ItemChange], dict[str, Any]]:
         answer = submission.answer(reference, now.date()).model_dump(mode="json")
-        stored = self._items(form, submission, reference, fingerprint, now)
+        stored = self._items(form, submission, reference, fingerprint, now, language)
         subject = stored[0].item.get("subject_hash")
         claims = submission.unique_claims(now.date())
         writes: list[NewItem | ItemChange] = [*stored]
@@ -202,7 +206,8 @@ class Intake:
         return f"form:{window}:{fingerprint}", earlier
 
     def _items(
-        self, form: FormKind, submission: Submission, reference: str, fingerprint: str, now: datetime
+        self, form: FormKind, submission: Submission, reference: str, fingerprint: str, now: datetime,
+        language: str = SOURCE_LANGUAGE,
     ) -> list[NewItem]:
         personal = items.personal_part(submission)
         email = personal.get("email")
@@ -212,7 +217,7 @@ class Intake:
             expires=self.policy.expires_at(form.kind, now), subject=subject,
             sealed=self.cipher.seal(personal, kind=form.kind, reference=reference),
             fields=items.open_part(submission), fingerprint=fingerprint,
-            queue=form.kind if form.kind in case_policy().lifecycles else None,
+            queue=form.kind if form.kind in case_policy().lifecycles else None, language=language,
         )
         if email and self.recipients is not None:
             item[items.RECIPIENT_ATTRIBUTE] = self.recipients.seal(email, kind=form.kind, reference=reference)

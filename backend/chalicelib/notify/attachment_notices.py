@@ -10,18 +10,20 @@ recipient's address), and emails never echo free text.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib.forms.attachments import FILE_TYPES, MAX_BYTES
+from chalicelib.languages import N_, Said, say
 from chalicelib.store import items
 
 # The outbox message for one refused file: `file-refused:<upload id>`, once per file.
 REFUSAL_MESSAGE = "file-refused:"
-TYPE_WORDS = {"image/jpeg": "a JPEG photo", "image/png": "a PNG picture", "image/heic": "a HEIC photo",
-              "image/heif": "a HEIF photo", "application/pdf": "a PDF document"}
+TYPE_WORDS = {"image/jpeg": N_("a JPEG photo"), "image/png": N_("a PNG picture"),
+              "image/heic": N_("a HEIC photo"), "image/heif": N_("a HEIF photo"),
+              "application/pdf": N_("a PDF document")}
 ACCEPTED_TYPES = ", ".join(sorted(set(FILE_TYPES.values())))
-RECEIVED, REFUSED, CHECKING = "received", "refused", "being checked"
+RECEIVED, REFUSED, CHECKING = N_("received"), N_("refused"), N_("being checked")
 STATES = {items.UPLOAD_CHECKED: RECEIVED, items.UPLOAD_REFUSED: REFUSED, items.UPLOAD_ISSUED: CHECKING}
 
 
@@ -39,13 +41,13 @@ class SentFile:
 def refusal_words(reason: str) -> str:
     """The checker's reason (chalicelib.intake.filecheck) as a customer would say it."""
     if reason.startswith(("not a ", "declared ")):
-        return (f"its contents are not what its name says; we take {ACCEPTED_TYPES} files "
-                "(a file renamed to look like one is refused)")
+        return Said("its contents are not what its name says; we take {types} files "
+                    "(a file renamed to look like one is refused)", types=ACCEPTED_TYPES)
     if reason.startswith(("truncated", "damaged")):
-        return "it seems to be damaged, or did not arrive complete"
+        return N_("it seems to be damaged, or did not arrive complete")
     if reason.startswith("larger"):
-        return f"it is larger than {MAX_BYTES // (1024 * 1024)} MB"
-    return "we could not check it"
+        return Said("it is larger than {megabytes} MB", megabytes=MAX_BYTES // (1024 * 1024))
+    return N_("we could not check it")
 
 
 def size_words(size: Any) -> str | None:
@@ -62,8 +64,14 @@ def sent_file(number: int, record: Mapping[str, Any] | None) -> SentFile:
     record = record or {}
     state = STATES.get(str(record.get("check")), REFUSED)
     why = refusal_words(str(record.get("refusal") or "")) if state == REFUSED else None
-    return SentFile(number, TYPE_WORDS.get(str(record.get("content_type")), "a file"),
+    return SentFile(number, TYPE_WORDS.get(str(record.get("content_type")), N_("a file")),
                     size_words(record.get("size")), state, why)
+
+
+def said_in(file: SentFile, language: str) -> SentFile:
+    """A file's words in the customer's language."""
+    why = say(language, file.why) if file.why else None
+    return replace(file, type_words=say(language, file.type_words), state=say(language, file.state), why=why)
 
 
 def sent_files(upload_ids: Sequence[str], records: Mapping[str, Mapping[str, Any]]) -> list[SentFile]:

@@ -73,7 +73,9 @@ class CaseMail:
     letterhead: Letterhead
     clock: Callable[[], datetime]
 
-    def compose(self, about: Mapping[str, Any], message: str, unsubscribe_url: Callable[[str], str]) -> Mail:
+    def compose(
+        self, about: Mapping[str, Any], message: str, unsubscribe_url: Callable[[str, str], str],
+    ) -> Mail:
         if message == OVERDUE_DIGEST:
             if self.policy.overdue_digest is None:
                 raise MailRejected("no staff address for the overdue digest")
@@ -97,10 +99,11 @@ class CaseMail:
             handler=first_name(entry.get("handler") or case.get(items.HANDLER_ATTRIBUTE)),
             window=entry.get(items.WINDOW_ATTRIBUTE),
             customer_message=self._customer_message(entry) if notice.has_message else None,
+            language=items.language_of(case),
         )
         consented = bool((case.get("fields") or {}).get("marketing_consent"))
         return emails.case_update(update, recipient, self.letterhead, self.policy,
-                                  unsubscribe_url(reference) if consented else None)
+                                  unsubscribe_url(reference, update.language) if consented else None)
 
     def _customer_message(self, entry: Mapping[str, Any]) -> str | None:
         if self.messages is None:

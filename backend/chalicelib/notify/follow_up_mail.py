@@ -17,7 +17,7 @@ from chalicelib.cases.follow_up import (
     link,
     rating_for,
 )
-from chalicelib.forms import FORMS
+from chalicelib.languages import Said, say
 from chalicelib.notify import emails
 from chalicelib.rules.lifecycles import case_policy
 from chalicelib.store import items
@@ -56,15 +56,17 @@ log = logging.getLogger(__name__)
 def mail(case: Mapping[str, Any], recipient: str, letterhead: Letterhead, feedback_url: str) -> Mail:
     """The one email: which request closed, and the link to rate it; nothing the customer wrote."""
     reference = str(case["reference"])
-    kind_name = FORMS[str(case["kind"])].in_words
-    subject = f"How did we do with your {kind_name}? ({reference})"
+    language = items.language_of(case)
+    kind_name = emails.kind_words(str(case["kind"]), language)
+    subject = say(language, Said("How did we do with your {kind}? ({reference})", kind=kind_name,
+                                 reference=reference))
     context = {
         "subject": subject, "kind_name": kind_name, "reference": reference,
         "feedback_url": feedback_url, "link_days": LINK_DAYS, **emails.frame(letterhead),
     }
     return emails.Mail(sender=letterhead.sender, to=recipient, subject=subject,
-                       text=emails.render("follow_up.txt", **context),
-                       html=emails.render("follow_up.html", **context))
+                       text=emails.render("follow_up.txt", language, **context),
+                       html=emails.render("follow_up.html", language, **context))
 
 
 # -- What the notifier does -----------------------------------------------------------
@@ -98,7 +100,8 @@ def compose(notifier: Notifier, case: dict[str, Any]) -> Mail:
     recipient = notifier.recipients.open(
         case[items.RECIPIENT_ATTRIBUTE], kind=case["kind"], reference=case["reference"]
     )
-    url = link(notifier.letterhead.site_url, notifier.hasher, case["reference"], notifier.clock())
+    url = link(notifier.letterhead.site_url, notifier.hasher, case["reference"], notifier.clock(),
+               items.language_of(case))
     return mail(case, recipient, notifier.letterhead, url)
 
 

@@ -312,7 +312,7 @@ class Notifier:
                 return emails.file_refused(item, recipient, numbered[refused_upload], self.letterhead)
             unsubscribe_url = None
             if (item.get("fields") or {}).get("marketing_consent"):
-                unsubscribe_url = self.unsubscribe_url(item["reference"])
+                unsubscribe_url = self.unsubscribe_url(item["reference"], items.language_of(item))
             return emails.confirmation(item, recipient, self.letterhead, self.policy, unsubscribe_url,
                                        files)
         alert = self.policy.staff_alerts.get(item["kind"])
@@ -340,10 +340,12 @@ class Notifier:
             return "told in the confirmation"
         return self.deliver(item, attachment_notices.refusal_message(upload["upload_id"]))
 
-    def unsubscribe_url(self, reference: str) -> str:
+    def unsubscribe_url(self, reference: str, language: str = items.DEFAULT_LANGUAGE) -> str:
+        """The link, its page in the customer's language (`&language=`, in another than English)."""
         expires = unsubscribe.link_expires(self.clock(), self.policy.unsubscribe_link_days)
         token = unsubscribe.sign(self.hasher, reference, expires)
-        return f"{self.letterhead.site_url}/api/unsubscribe?token={quote(token)}"
+        in_language = f"&language={quote(language)}" if language != items.DEFAULT_LANGUAGE else ""
+        return f"{self.letterhead.site_url}/api/unsubscribe?token={quote(token)}{in_language}"
 
     def resend(self, sent: dict[str, Any]) -> str:
         """Staff asked for one message again (`aftercare outbox resend`)."""

@@ -13,6 +13,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from chalicelib.languages import SOURCE_LANGUAGE, with_words
 from chalicelib.rules.visit_windows import VisitWindow
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -146,9 +147,10 @@ class CasePolicy:
         return self.promises[name] if name else None
 
 
-def parse_case_policy(text: str) -> CasePolicy:
-    """Read lifecycles.toml, refusing a file whose statuses point nowhere."""
-    raw: dict[str, Any] = tomllib.loads(text)
+def parse_case_policy(text: str, language: str = SOURCE_LANGUAGE) -> CasePolicy:
+    """Read lifecycles.toml, refusing a file whose statuses point nowhere; its words in `language`
+    (locale/<code>/data/lifecycles.toml), its rules the same in every language."""
+    raw: dict[str, Any] = with_words(language, "lifecycles", tomllib.loads(text))
     promises = {
         name: Promise(name, int(spec["working_days"]), spec["words"])
         for name, spec in raw.get("promises", {}).items()
@@ -203,5 +205,7 @@ def _check_on_reply(kind: str, status: Status, statuses: dict[str, Status]) -> N
 
 
 @cache
-def case_policy() -> CasePolicy:
-    return parse_case_policy(resources.files("chalicelib").joinpath("data/lifecycles.toml").read_text())
+def case_policy(language: str = SOURCE_LANGUAGE) -> CasePolicy:
+    """The lifecycles, with the words a customer reads in `language`."""
+    source = resources.files("chalicelib").joinpath("data/lifecycles.toml").read_text()
+    return parse_case_policy(source, language)

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
+from chalicelib.languages import SOURCE_LANGUAGE, Said, day_in_words, say
+
 # The parts of the day a visit may be booked for, as the visit form offers them.
 PARTS_OF_DAY = {
     "morning": (time(9), time(13)),
@@ -79,15 +81,16 @@ class VisitWindow:
         """The one spelling a case keeps: 2026-12-14 09:00-13:00."""
         return f"{self.day.isoformat()} {self.start:%H:%M}-{self.end:%H:%M}"
 
-    def words(self) -> str:
-        """As a customer reads it: Monday 14 December, 9:00 to 13:00."""
-        return f"{self.day:%A} {self.day.day} {self.day:%B}, {_clock(self.start)} to {_clock(self.end)}"
+    def words(self, language: str = SOURCE_LANGUAGE) -> str:
+        """As a customer reads it: Monday 14 December, 9:00 to 13:00 (or in their language)."""
+        return say(language, Said("{day}, {start} to {end}", day=day_in_words(
+            self.day, language, weekday=True, year=False), start=_clock(self.start), end=_clock(self.end)))
 
 
-def window_words(text: str | None) -> str | None:
+def window_words(text: str | None, language: str = SOURCE_LANGUAGE) -> str | None:
     """A stored window in words; an old free-text one as it was written."""
     window = VisitWindow.stored(text)
-    return window.words() if window else text
+    return window.words(language) if window else text
 
 
 def _day(text: str) -> date:

@@ -9,6 +9,7 @@ from typing import Any
 
 from chalicelib.cases.book import CaseBook, Change, open_message, open_note, open_reply
 from chalicelib.intake.warranty_link import warranty_of
+from chalicelib.languages import language_name
 from chalicelib.rules.lifecycles import CasePolicy, case_policy
 from chalicelib.staff.attachments import attachments_of, reply_files
 from chalicelib.staff.context import StaffContext
@@ -130,6 +131,8 @@ class StaffCases:
             "due_on": due.isoformat() if due else None,
             "rating": item.get(items.RATING_ATTRIBUTE),
             "rated_at": item.get(items.RATED_AT_ATTRIBUTE),
+            # The customer's language (their emails are in it); the staff side stays in English.
+            "language": language_name(items.language_of(item)),
             "rating_feedback": item.get(items.RATING_REFERENCE_ATTRIBUTE),
             # Files by name, size and check state; the upload ids they go by stay internal.
             "fields": {name: value for name, value in {**(item.get("fields") or {}), **personal}.items()

@@ -104,6 +104,10 @@ HELD_ATTRIBUTE = "held"
 STATUS_SINCE_ATTRIBUTE = "status_since"
 HANDLER_ATTRIBUTE = "handler"
 WINDOW_ATTRIBUTE = "visit_window"
+# The customer's language, when not English (locale/<code>): their emails are written in it.
+# Not personal: it says which page a form was sent from, as the form's kind does.
+LANGUAGE_ATTRIBUTE = "language"
+DEFAULT_LANGUAGE = "en"
 # The customer's rating of a closed case, from the feedback form its follow-up
 # email linked to: the overall score, when, and the feedback that gave it.
 RATING_ATTRIBUTE = "rating"
@@ -258,9 +262,10 @@ def open_part(submission: BaseModel) -> dict[str, Any]:
 def submission_item(
     *, kind: str, reference: str, created: datetime, status: str, expires: datetime,
     subject: str | None, sealed: bytes, fields: dict[str, Any], queue: str | None = None,
-    fingerprint: str | None = None,
+    fingerprint: str | None = None, language: str = DEFAULT_LANGUAGE,
 ) -> dict[str, Any]:
     """`queue` (the kind, for kinds that are cases) puts a new case on the open-cases index.
+    `language`: the customer's, kept only when not English (an English item is as it always was).
     `fingerprint`, a keyed digest of the content, tells a write of ours that was
     applied but answered with an error from another submission under the same key."""
     partition, sort = submission_key(reference)
@@ -278,7 +283,13 @@ def submission_item(
         "personal": sealed,
         "fields": fields,
         "fingerprint": fingerprint,
+        LANGUAGE_ATTRIBUTE: language if language != DEFAULT_LANGUAGE else None,
     }
+
+
+def language_of(item: Mapping[str, Any]) -> str:
+    """The language a submission's customer reads (English unless one was stored)."""
+    return str(item.get(LANGUAGE_ATTRIBUTE) or DEFAULT_LANGUAGE)
 
 
 def submission_payload(item: Mapping[str, Any], personal: Mapping[str, Any]) -> dict[str, Any]:

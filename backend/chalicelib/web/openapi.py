@@ -118,6 +118,17 @@ SHARED_PARAMETERS: dict[str, Any] = {
         "description": "Sent by browsers; `cross-site` is refused (403), a value browsers never send (400).",
         "schema": {"type": "string", "enum": list(FETCH_SITES)},
     },
+    "AcceptLanguage": {
+        "name": "Accept-Language",
+        "in": "header",
+        "required": False,
+        "description": "The language of the answer's words (messages, errors) for a client that is not a "
+                       "page of the site (no Sec-Fetch-Site): the first of these the site is written in, "
+                       "else English. A page of the site sends its own as the field `language` "
+                       "(`hi` from a Hindi page), which is never stored as part of the form. Any value "
+                       "is taken: one naming no language of the site is answered in English.",
+        "schema": {"type": "string"},
+    },
 }
 # A look-up stores nothing, so it is not refused for its speed: any fill time will do.
 SHARED_PARAMETERS["LookupFillMs"] = {
@@ -128,11 +139,11 @@ SHARED_PARAMETERS["LookupFillMs"] = {
     "schema": {"type": "integer", "minimum": 0, "maximum": MAX_FILL_MILLISECONDS},
 }
 SCREENING_PARAMETERS = [{"$ref": f"#/components/parameters/{name}"}
-                        for name in ("FormFillMs", "Origin", "SecFetchSite")]
+                        for name in ("FormFillMs", "Origin", "SecFetchSite", "AcceptLanguage")]
 VOTE_SCREENING_PARAMETERS = [{"$ref": f"#/components/parameters/{name}"}
-                             for name in ("VoteFillMs", "Origin", "SecFetchSite")]
+                             for name in ("VoteFillMs", "Origin", "SecFetchSite", "AcceptLanguage")]
 LOOKUP_PARAMETERS = [{"$ref": f"#/components/parameters/{name}"}
-                     for name in ("LookupFillMs", "Origin", "SecFetchSite")]
+                     for name in ("LookupFillMs", "Origin", "SecFetchSite", "AcceptLanguage")]
 # An upload is asked for by the site's script mid-form: screened by where it comes from only.
 UPLOAD_PARAMETERS = [{"$ref": f"#/components/parameters/{name}"} for name in ("Origin", "SecFetchSite")]
 

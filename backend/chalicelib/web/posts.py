@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 from chalicelib.forms import FieldError
 from chalicelib.forms.answers import WarrantyStatus
 from chalicelib.forms.tracking import CaseProgress
+from chalicelib.languages import N_, SOURCE_LANGUAGE, answer_language, say
 from chalicelib.links import API_BASE as API_BASE  # re-exported: the doors build paths on it
 from chalicelib.web import pages, progress_page
 
@@ -42,7 +43,8 @@ MAX_FILL_MILLISECONDS = 999_999_999  # eleven days and a half: more is not a fil
 
 # The request headers the API reads from a browser (lower case): the CDN passes on
 # these and no others (infra/resources.yaml, ApiOriginRequestPolicy).
-VIEWER_HEADERS = ("content-type", "idempotency-key", "x-form-fill-ms", "origin", "referer", "sec-fetch-site")
+VIEWER_HEADERS = ("content-type", "idempotency-key", "x-form-fill-ms", "origin", "referer", "sec-fetch-site",
+                  "accept-language")
 # Where a post came from, by what the browser says (a script may say anything).
 SAME_SITE = "same-site"
 CROSS_SITE = "cross-site"
@@ -75,7 +77,9 @@ class FormPost:
     referer_path: str = "/"
     site_origin: str | None = None  # the origin of the page that posted (Origin, else Referer)
     site: str = UNKNOWN_SITE  # SAME_SITE, CROSS_SITE or UNKNOWN_SITE (see `origin_of`)
-    language: str | None = None  # as the page sent it (LANGUAGE_FIELD); unchecked: a hint only
+    # The language to answer in: the page's (LANGUAGE_FIELD), else the client's Accept-Language, else
+    # English; always one of the site's languages (`answer_language`).
+    language: str = SOURCE_LANGUAGE
 
 
 def decode(headers: dict[str, str], body: bytes | None, site_origins: tuple[str, ...] = ()) -> FormPost:
@@ -114,7 +118,10 @@ def decode(headers: dict[str, str], body: bytes | None, site_origins: tuple[str,
         referer_path=_same_site_path(headers.get("referer")),
         site_origin=_origin(headers.get("origin")) or _origin(headers.get("referer")),
         site=origin_of(headers, site_origins),
-        language=language if isinstance(language, str) and len(language) <= 16 else None,
+        # A page of the site says its language in the form; its browser's Accept-Language is the
+        # reader's, not the page's, so it counts for other clients only (no Sec-Fetch-Site).
+        language=answer_language(
+            language, None if "sec-fetch-site" in headers else headers.get("accept-language")),
     )
 
 
@@ -269,7 +276,7 @@ class Answer:
 
 # The write may have been applied before the answer was lost: a retry with the same
 # Idempotency-Key (or the same plain HTML form, resent) answers the first reference.
-UNAVAILABLE_MESSAGE = (
+UNAVAILABLE_MESSAGE = N_(
     "We could not confirm that your form was saved; it may have been. Please try again in a moment: "
     "we recognise the same form sent again and do not store it twice."
 )
@@ -296,26 +303,31 @@ class Reply:
     form_kind: str | None = None
     # What the browser posted, to show its form again with what was typed.
     typed: Mapping[str, str] = field(default_factory=dict)
+    # The language of the page that posted (see FormPost.language): every word of the answer is in it.
+    language: str = SOURCE_LANGUAGE
 
     @classmethod
     def to(cls, post: FormPost, page: str, form_kind: str | None = None) -> Reply:
         """Back to the page that posted, or else the form's own page."""
         typed = {name: value for name, value in post.fields.items() if isinstance(value, str)}
-        back_to = post.referer_path if post.referer_path != "/" else page
-        return cls(post.from_browser_form, back_to, form_kind, typed)
+        back_to = post.referer_path if post.referer_path != "/" else pages.in_language(page, post.language)
+        return cls(post.from_browser_form, back_to, form_kind, typed, post.language)
 
     def invalid(
-        self, errors: list[FieldError], status: int = 400, message: str = "Please correct the fields listed.",
+        self, errors: list[FieldError], status: int = 400,
+        message: str = N_("Please correct the fields listed."),
         *, extra: dict[str, Any] | None = None, more: str | None = None,
     ) -> Answer:
         """Every field to correct: the form itself again for a browser, the list for a script.
 
         `extra`: more members of the JSON answer; `more`: their HTML, shown after the form.
         """
+        errors = [FieldError(e.field, say(self.language, e.message)) for e in errors]
+        message = say(self.language, message)
         if self.html:
-            again = pages.form_page(self.form_kind, self.typed, errors, after_form=more or "") if (
-                self.form_kind) else None
-            return html_answer(status, again or pages.errors_page(errors, self.back_to, more))
+            again = pages.form_page(self.form_kind, self.typed, errors, after_form=more or "",
+                                    language=self.language) if self.form_kind else None
+            return html_answer(status, again or pages.errors_page(errors, self.back_to, more, self.language))
         return json_answer(status, {
             "message": message,
             "errors": [{"field": e.field, "message": e.message} for e in errors],
@@ -330,8 +342,10 @@ class Reply:
 
         `extra`: more members of the JSON answer; `more`: their HTML for the page.
         """
+        message = say(self.language, message)
         if self.html:
-            page = pages.problem_page(message, self.back_to, more, kind=self.form_kind)
+            page = pages.problem_page(message, self.back_to, more, kind=self.form_kind,
+                                      language=self.language)
             return html_answer(status, page, headers)
         body: dict[str, Any] = {"message": message, **(extra or {})}
         if status == 400:
@@ -343,7 +357,7 @@ class Reply:
 
     def failed(self) -> Answer:
         """An error of ours that nothing in the request explains: no detail."""
-        return self.problem(500, "Something went wrong on our side. Please try again later.")
+        return self.problem(500, N_("Something went wrong on our side. Please try again later."))
 
     def stored(
         self, answer: dict[str, Any], *, replayed: bool, receipt: Callable[[], str],
@@ -352,17 +366,17 @@ class Reply:
         """A browser goes back to its page's own thanks (`returns_to`, a vote) or on to the
         thank-you page with a signed `receipt`; a script reads the answer (201)."""
         if self.html:
-            return Answer(303, "", {"Location": returns_to or thanks_location(receipt())})
+            return Answer(303, "", {"Location": returns_to or thanks_location(receipt(), self.language)})
         return json_answer(201, answer, {"Idempotent-Replayed": "true"} if replayed else {})
 
     def warranty(self, status: WarrantyStatus) -> Answer:
         if self.html:
-            return html_answer(200, pages.warranty_status_page(status, self.back_to))
+            return html_answer(200, pages.warranty_status_page(status, self.back_to, self.language))
         return json_answer(200, status.model_dump(mode="json"))
 
     def case_progress(self, progress: CaseProgress) -> Answer:
         if self.html:
-            return html_answer(200, progress_page.case_progress_page(progress, self.back_to))
+            return html_answer(200, progress_page.case_progress_page(progress, self.back_to, self.language))
         return json_answer(200, progress.model_dump(mode="json"))
 
 
@@ -371,11 +385,17 @@ MAX_PREFILLED = 200  # characters a link may put in one field
 
 def prefilled(kind: str, page: str, fields: tuple[str, ...], query: Mapping[str, str]) -> Answer:
     """A form's page with the values a link carries (`?page=/guides/...`), for `fields` only
-    (those that hold nothing personal: a link's address is not private); else the plain page."""
+    (those that hold nothing personal: a link's address is not private); else the plain page.
+    `?language=hi` (an email's link in Hindi) shows the page in that language."""
+    language = answer_language(query.get(LANGUAGE_FIELD))
     typed = {name: value for name, value in query.items() if name in fields and len(value) <= MAX_PREFILLED}
-    shown = pages.form_page(kind, typed, [], posted=False)
-    return html_answer(200, shown) if shown else Answer(303, "", {"Location": page})
+    shown = pages.form_page(kind, typed, [], posted=False, language=language)
+    if shown is None:
+        return Answer(303, "", {"Location": pages.in_language(page, language)})
+    return html_answer(200, shown)
 
 
-def thanks_location(receipt: str) -> str:
-    return f"{API_BASE}/thanks?receipt={quote(receipt)}"
+def thanks_location(receipt: str, language: str = SOURCE_LANGUAGE) -> str:
+    """The thank-you page; in another language than English, it says which (nothing personal)."""
+    in_language = f"&{LANGUAGE_FIELD}={quote(language)}" if language != SOURCE_LANGUAGE else ""
+    return f"{API_BASE}/thanks?receipt={quote(receipt)}{in_language}"

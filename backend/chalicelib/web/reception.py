@@ -145,7 +145,8 @@ class Reception:
                 raise
             return replay
         return self.intake.receive(
-            form, submission, post.idempotency_key, named, from_browser_form=post.from_browser_form
+            form, submission, post.idempotency_key, named, from_browser_form=post.from_browser_form,
+            language=post.language,
         )
 
     @property
@@ -201,4 +202,4 @@ class Reception:
         if self._tracker is None:
             assert self.connect_tracker is not None, "Reception(connect_tracker=...) is needed to track"
             self._tracker = self.connect_tracker(lambda: self.clock())
-        return self._tracker.progress(query.reference, query.email)
+        return self._tracker.progress(query.reference, query.email, post.language)

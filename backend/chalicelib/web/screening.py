@@ -44,12 +44,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
+from chalicelib.languages import N_
 from chalicelib.web.posts import CROSS_SITE, SAME_SITE, FormPost
 
 MINIMUM_FILL_MILLISECONDS = 2000
-TOO_FAST_MESSAGE = "That was quicker than we expected. Please check the form and send it again."
-CROSS_SITE_MESSAGE = "We only take forms sent from our own site. Please use the form on our help centre."
-RATE_LIMITED_MESSAGE = "We have had a lot of forms from your connection just now. Please try again later."
+TOO_FAST_MESSAGE = N_("That was quicker than we expected. Please check the form and send it again.")
+CROSS_SITE_MESSAGE = N_("We only take forms sent from our own site. Please use the form on our help centre.")
+RATE_LIMITED_MESSAGE = N_("We have had a lot of forms from your connection just now. Please try again later.")
 PLAIN_POST_WINDOW_SECONDS = 600
 PLAIN_FORMS_PER_WINDOW = 60  # forms stored and look-ups answered (see the module's docstring)
 PLAIN_VOTES_PER_WINDOW = 120  # "Was this page helpful?" votes and their comments
