@@ -132,6 +132,8 @@ def moto_account(monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoAccount]:
         monkeypatch.setenv("AFTERCARE_SUBJECT_KEY_ID", subject_key)
         monkeypatch.delenv("AFTERCARE_LOCAL_KEY_DIR", raising=False)
         monkeypatch.delenv("AFTERCARE_DYNAMODB_ENDPOINT", raising=False)
+        # A session-wide live stack names its S3 engine in the environment; moto is the only S3 here.
+        monkeypatch.delenv("AFTERCARE_S3_ENDPOINT", raising=False)
         yield MotoAccount(TEST_TABLE, data_key, subject_key)
 
 
