@@ -25,7 +25,7 @@ from chalicelib.staff.exceptions import ServiceUnavailable, StaffError
 from chalicelib.staff.export import Window
 from chalicelib.staff.outbox import is_known_message
 from chalicelib.staff.pipeline import default_workers, make_pool
-from chalicelib.staff.records import exportable_kinds, known_statuses
+from chalicelib.staff.records import exportable_kinds, known_statuses, product_ids
 from chalicelib.staff.sheets import FORMATS, sink_for
 from chalicelib.staff.subject_copy import as_html
 from chalicelib.store.items import CONSENT_KIND, CONSENT_KINDS, RETRY_AT_ATTRIBUTE, SENDING
@@ -246,6 +246,8 @@ def _output(path: str, binary: bool) -> Iterator[IO[Any]]:
               help="Up to this date (the whole day) or time (UTC), inclusive.")
 @click.option("--status", type=click.Choice(known_statuses()),
               help="Only items with this status.")
+@click.option("--product", type=click.Choice(product_ids()),
+              help="Only this product's submissions (only the forms that ask which product).")
 @click.option("--format", "file_format", type=click.Choice(FORMATS),
               help="Output format (default: from the file's suffix, else csv).")
 @click.option("-o", "--output", default="-", show_default=True, metavar="FILE",
@@ -255,7 +257,8 @@ def _output(path: str, binary: bool) -> Iterator[IO[Any]]:
                    "16 with KMS).")
 @click.pass_obj
 def export(lazy: _LazyStaff, kinds: list[str], since: datetime | None, until: datetime | None,
-           status: str | None, file_format: str | None, output: str, workers: int | None) -> None:
+           status: str | None, product: str | None, file_format: str | None, output: str,
+           workers: int | None) -> None:
     """Export submissions, personal fields decrypted, to CSV, JSON Lines or XLSX.
 
     Columns follow each form's fields in order, headed (in CSV and XLSX) by
@@ -272,6 +275,7 @@ def export(lazy: _LazyStaff, kinds: list[str], since: datetime | None, until: da
     Examples:
       aftercare export --kind enquiry --since 2026-01-01 -o enquiries.xlsx
       aftercare export --kind complaint --status received --format jsonl
+      aftercare export --kind return_request --product <id> -o returns.csv
       aftercare export --kind consents -o mailing.csv
     """
     window = _window(since, until)
@@ -293,6 +297,7 @@ def export(lazy: _LazyStaff, kinds: list[str], since: datetime | None, until: da
                 kinds, window, status, sink_for(file_format, stream, kinds), pool=pool,
                 in_flight=max(2, workers * 2), progress=TerminalProgress.for_terminal(),
                 file_format=file_format, described={"since": _text(since), "until": _text(until)},
+                product=product,
             )
         finally:
             pool.shutdown(wait=True, cancel_futures=True)

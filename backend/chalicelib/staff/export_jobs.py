@@ -38,13 +38,15 @@ MAX_STATE_BYTES = 64 * 1024
 
 @dataclass(frozen=True)
 class ExportRequest:
-    """What to export: the command's filter (kinds, received between two days, a status) and a format."""
+    """What to export: the command's filter (kinds, received between two days, a status, a product)
+    and a format."""
 
     kinds: list[str]
     since: str = ""  # YYYY-MM-DD
     until: str = ""
     status: str = ""
     file_format: str = "xlsx"
+    product: str = ""  # a catalog product id: only the kinds that ask for one, that product's items
 
     def window(self) -> Window:
         def day(text: str) -> datetime | None:
@@ -148,6 +150,7 @@ class ExportJobs:
                             sink_for(request.file_format, stream, request.kinds), pool=pool, in_flight=2,
                             progress=_Progress(self, job), file_format=request.file_format,
                             described={"since": request.since, "until": request.until, "door": "console"},
+                            product=request.product or None,
                         )
                     finally:
                         pool.shutdown(wait=True, cancel_futures=True)
