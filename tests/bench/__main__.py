@@ -37,12 +37,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="a few requests and rows: does it run?")
     parser.add_argument("--rows", type=int, help="export rows (default 100,000; smoke 300)")
+    parser.add_argument("--runs", type=int, help="runs of each measure (default 3; smoke 1)")
     parser.add_argument("--export-only", action="store_true",
                         help="only the exports: aftercare export and the console's export job")
     arguments = parser.parse_args()
     size = dict(SMOKE if arguments.smoke else FULL)
     if arguments.rows:
         size["rows"] = arguments.rows
+    if arguments.runs:
+        size["runs"] = arguments.runs
     started = time.perf_counter()
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
           f"load average {os.getloadavg()[0]:.1f}", flush=True)
