@@ -108,7 +108,7 @@ def export_kinds(
 # A position in the list: the last row shown, by its kind, the moment it came and its reference.
 # None of them is personal, so the position can travel in a URL as the next page's start.
 _POSITION = re.compile(r"(?P<kind>[a-z_]{1,40})~(?P<at>[0-9T:.Z-]{20,32})~(?P<reference>[A-Z0-9-]{1,40})")
-# A page of the list reads at most this many items a query (filtered ones count too).
+# A filtered page of the list reads this many items a query (those filtered out count too).
 LIST_QUERY_LIMIT = 200
 
 
@@ -153,8 +153,10 @@ def list_page(
     found: list[dict[str, Any]] = []
     for kind in kinds:
         start = after.keys() if after is not None and after.kind == kind else None
-        pages = _pages(staff, kind, window, status, product, now_epoch,
-                       page_size=min(LIST_QUERY_LIMIT, rows + 1), after=start)
+        # Unfiltered, a query of one page's rows is enough; a status or product filters after
+        # reading, so each query reads more to find a page's worth in fewer round trips.
+        size = max(LIST_QUERY_LIMIT, rows + 1) if status or product else rows + 1
+        pages = _pages(staff, kind, window, status, product, now_epoch, page_size=size, after=start)
         for page in pages:
             found += [item for item in map(from_dynamodb, page) if not is_expired(item, now_epoch)]
             if len(found) > rows:
