@@ -154,8 +154,8 @@ class ExportJobs:
                         )
                     finally:
                         pool.shutdown(wait=True, cancel_futures=True)
-                self.bucket.write(job.file_key, path.read_bytes(),
-                                  content_type=CONTENT_TYPES[request.file_format])
+                with path.open("rb") as written:  # sent as read: a large export is never in memory
+                    self.bucket.write(job.file_key, written, content_type=CONTENT_TYPES[request.file_format])
         except StaffError as problem:
             job.status, job.message = "failed", str(problem)
         except Exception as error:  # noqa: BLE001 - the page must say it failed, not wait for ever
