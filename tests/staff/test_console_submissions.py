@@ -67,6 +67,7 @@ def test_the_list_pages_through_the_exports_rows_with_nothing_personal_in_its_ur
     handler = Browser(console, HANDLER, ("handlers",))
 
     seen, urls = walk(handler, kind="complaint")
+    complaint_position = parse_qs(urlsplit(urls[0]).query)["after"][0]
     assert seen == complaints  # oldest first, each once, over three pages
     assert len(urls) == 2
     every, urls = walk(handler)  # every form: kind by kind, across the kinds' boundary
@@ -83,6 +84,10 @@ def test_the_list_pages_through_the_exports_rows_with_nothing_personal_in_its_ur
             yield found
 
     monkeypatch.setattr(SubmissionTable, "_pages", counted)
+    elsewhere = handler.get("/staff/submissions", kind="complaint", since="2020-01-01", until="2020-01-31",
+                            after=complaint_position)
+    assert elsewhere.status == 200 and references(elsewhere) == []  # another filter's position: the top
+    read.clear()
     page = handler.get("/staff/submissions", kind="complaint")
     assert sum(read) <= 3  # a page of two of five reads three rows at most (the third: more follow)
     assert "Zoë 0" in text(page) and "Zoë 1" in text(page)  # the name, decrypted through the desk

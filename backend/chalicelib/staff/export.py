@@ -41,6 +41,10 @@ class Window:
     def of(cls, since: datetime | None, until: datetime | None) -> Window:
         return cls(_bound(since, start=True), _bound(until, start=False))
 
+    def holds(self, created_at: str) -> bool:
+        return ((self.since is None or created_at >= self.since)
+                and (self.until is None or created_at <= self.until))
+
 
 def _bound(moment: datetime | None, *, start: bool) -> str | None:
     if moment is None:
@@ -148,6 +152,8 @@ def list_page(
     from the export's own query continued after `after`."""
     now_epoch = epoch(staff.now())
     kinds = filtered_kinds(kinds, product)
+    if after is not None and not window.holds(after.created_at):
+        after = None  # a position from another filter's URL: DynamoDB refuses to start outside the range
     if after is not None and after.kind in kinds:
         kinds = kinds[kinds.index(after.kind):]
     found: list[dict[str, Any]] = []
