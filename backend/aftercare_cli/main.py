@@ -22,10 +22,10 @@ from chalicelib.settings import ConfigurationError
 from chalicelib.staff import cases
 from chalicelib.staff.desk import StaffDesk
 from chalicelib.staff.exceptions import ServiceUnavailable, StaffError
-from chalicelib.staff.export import Window
+from chalicelib.staff.export import Position, Window
 from chalicelib.staff.outbox import is_known_message
 from chalicelib.staff.pipeline import default_workers, make_pool
-from chalicelib.staff.records import exportable_kinds, known_statuses
+from chalicelib.staff.records import exportable_kinds, known_statuses, product_ids
 from chalicelib.staff.sheets import FORMATS, sink_for
 from chalicelib.staff.subject_copy import as_html
 from chalicelib.store.items import CONSENT_KIND, CONSENT_KINDS, RETRY_AT_ATTRIBUTE, SENDING
@@ -246,6 +246,8 @@ def _output(path: str, binary: bool) -> Iterator[IO[Any]]:
               help="Up to this date (the whole day) or time (UTC), inclusive.")
 @click.option("--status", type=click.Choice(known_statuses()),
               help="Only items with this status.")
+@click.option("--product", type=click.Choice(product_ids()),
+              help="Only this product's submissions (only the forms that ask which product).")
 @click.option("--format", "file_format", type=click.Choice(FORMATS),
               help="Output format (default: from the file's suffix, else csv).")
 @click.option("-o", "--output", default="-", show_default=True, metavar="FILE",
@@ -255,7 +257,8 @@ def _output(path: str, binary: bool) -> Iterator[IO[Any]]:
                    "16 with KMS).")
 @click.pass_obj
 def export(lazy: _LazyStaff, kinds: list[str], since: datetime | None, until: datetime | None,
-           status: str | None, file_format: str | None, output: str, workers: int | None) -> None:
+           status: str | None, product: str | None, file_format: str | None, output: str,
+           workers: int | None) -> None:
     """Export submissions, personal fields decrypted, to CSV, JSON Lines or XLSX.
 
     Columns follow each form's fields in order, headed (in CSV and XLSX) by
@@ -272,6 +275,7 @@ def export(lazy: _LazyStaff, kinds: list[str], since: datetime | None, until: da
     Examples:
       aftercare export --kind enquiry --since 2026-01-01 -o enquiries.xlsx
       aftercare export --kind complaint --status received --format jsonl
+      aftercare export --kind return_request --product <id> -o returns.csv
       aftercare export --kind consents -o mailing.csv
     """
     window = _window(since, until)
@@ -293,11 +297,42 @@ def export(lazy: _LazyStaff, kinds: list[str], since: datetime | None, until: da
                 kinds, window, status, sink_for(file_format, stream, kinds), pool=pool,
                 in_flight=max(2, workers * 2), progress=TerminalProgress.for_terminal(),
                 file_format=file_format, described={"since": _text(since), "until": _text(until)},
+                product=product,
             )
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
     summary = ", ".join(f"{kind} {count}" for kind, count in counts.items())
     click.echo(f"exported {sum(counts.values())} rows ({summary})", err=True)
+
+
+SUBMISSIONS_TABLE = {"reference": "reference", "kind": "kind", "created_at": "received (UTC)",
+                     "status": "status", "product": "product", "name": "name"}
+
+
+@cli.command()
+@click.option("--kind", "kinds", multiple=True, callback=_kinds, metavar="KIND",
+              help="A kind (repeat for several), or `all` (default: every form).")
+@click.option("--since", type=DATES, metavar="DATE", help=f"From this date or time (UTC). {DATE_HELP}")
+@click.option("--until", type=DATES, metavar="DATE", help="Up to this date (the whole day) or time (UTC).")
+@click.option("--status", type=click.Choice(known_statuses()), help="Only items with this status.")
+@click.option("--product", type=click.Choice(product_ids()), help="Only this product's submissions.")
+@click.option("--rows", type=click.IntRange(1, 500), default=50, show_default=True, help="Rows a page.")
+@click.option("--after", metavar="POSITION", default="",
+              help="Start after this position (printed at the foot of the page before).")
+@FORMAT_OPTION
+@click.pass_obj
+def submissions(lazy: _LazyStaff, kinds: list[str], since: datetime | None, until: datetime | None,
+                status: str | None, product: str | None, rows: int, after: str, list_format: str) -> None:
+    """List a page of what `aftercare export` would write for the same filter: reference, kind,
+    received, status, product and the name (decrypted), as the console's Submissions page does.
+
+    A table on a terminal, JSON lines when piped; the next page's --after is printed last."""
+    with _plainly(lazy):
+        shown, following = lazy.get().submissions(
+            kinds, _window(since, until), status, product, after=Position.parse(after, kinds), rows=rows)
+    show(shown, SUBMISSIONS_TABLE, list_format)
+    click.echo(f"{len(shown)} submission(s)" + (f"; next page: --after {following.token}" if following
+                                                 else "; the last page"), err=True)
 
 
 def _format_of(output: str) -> str | None:

@@ -37,27 +37,36 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="a few requests and rows: does it run?")
     parser.add_argument("--rows", type=int, help="export rows (default 100,000; smoke 300)")
+    parser.add_argument("--runs", type=int, help="runs of each measure (default 3; smoke 1)")
+    parser.add_argument("--export-only", action="store_true",
+                        help="only the exports: aftercare export and the console's export job")
     arguments = parser.parse_args()
     size = dict(SMOKE if arguments.smoke else FULL)
     if arguments.rows:
         size["rows"] = arguments.rows
+    if arguments.runs:
+        size["runs"] = arguments.runs
     started = time.perf_counter()
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
           f"load average {os.getloadavg()[0]:.1f}", flush=True)
-    lines: list[str] = [figure.line() for figure in measure_imports(size["imports"])]
-    intake, kms = measure_intake(size["n"], size["warmup"], size["runs"])
-    lines += [figure.line() for figure in intake] + [kms]
+    lines: list[str] = []
+    if not arguments.export_only:
+        lines += [figure.line() for figure in measure_imports(size["imports"])]
+        intake, kms = measure_intake(size["n"], size["warmup"], size["runs"])
+        lines += [figure.line() for figure in intake] + [kms]
     with tempfile.TemporaryDirectory() as scratch_dir, \
             dynamodb_local.running(free_port(), data_dir=None) as endpoint:
         key_dir = Path(scratch_dir) / "keys"
         ensure_local_keys(key_dir)
-        lines += [figure.line() for figure in measure_cold_start(endpoint, key_dir, size["runs"])]
-        server_table = "aftercare-bench-server"
-        dynamodb_local.ensure_table(local_client(endpoint), server_table)
-        server, problems = measure_server(endpoint, server_table, key_dir, size["seconds"], size["runs"])
-        lines += [server.line(), problems]
-        export, memory = measure_export(endpoint, key_dir, size["rows"], size["runs"])
-        lines += [export.line(), memory]
+        if not arguments.export_only:
+            lines += [figure.line() for figure in measure_cold_start(endpoint, key_dir, size["runs"])]
+            server_table = "aftercare-bench-server"
+            dynamodb_local.ensure_table(local_client(endpoint), server_table)
+            server, problems = measure_server(endpoint, server_table, key_dir, size["seconds"], size["runs"])
+            lines += [server.line(), problems]
+        export, memory, console, console_memory = measure_export(
+            endpoint, key_dir, size["rows"], size["runs"])
+        lines += [export.line(), memory, console.line(), console_memory]
     print()
     for line in lines:
         print(line)

@@ -19,6 +19,7 @@ class Figure:
     floor: list[float]
     n: str
     note: str = ""  # anything more the line should say, after the spread
+    against: str = "floor"  # what the project is measured beside
 
     def ratios(self) -> list[float]:
         return [p / f if f else float("inf") for p, f in zip(self.project, self.floor, strict=True)]
@@ -28,8 +29,8 @@ class Figure:
         spread = f"{min(ratios):.2f}-{max(ratios):.2f}x" if len(ratios) > 1 else "one run"
         return (
             f"{self.measure}: {statistics.median(self.project):,.2f} {self.unit} / "
-            f"floor {statistics.median(self.floor):,.2f} {self.unit} / "
-            f"{statistics.median(ratios):.2f}x floor "
+            f"{self.against} {statistics.median(self.floor):,.2f} {self.unit} / "
+            f"{statistics.median(ratios):.2f}x {self.against} "
             f"(n={self.n}; {len(ratios)} runs: {spread})"
             f"{f'; {self.note}' if self.note else ''}"
         )

@@ -18,6 +18,8 @@ MEASURES = (
     "local server enquiries/s at 32 concurrent",
     "staff export rows/s",
     "staff export peak memory:",
+    "console export job rows/s (beside: aftercare export)",
+    "console export job peak memory:",
 )
 
 

@@ -5,76 +5,23 @@ track page and by email (MailDev), sign out; with JavaScript and without it."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-from aftercare_local import dynamodb as dynamodb_local
-from aftercare_local import mail, oidc
-from aftercare_local.paths import REPO
-from chalicelib.crypto.keys import ensure_local_keys
-
-from tests.conftest import free_port, local_client, serving
-from tests.mailstack import MailStack
+from aftercare_local import mail
 
 from .conftest import form_pages
+from .console_stack import HANDLER, ConsoleStack, sign_in
+from .console_stack import console_mail as console_mail  # noqa: F401, PLC0414 - the fixture
+from .console_stack import console_stack as console_stack  # noqa: F401, PLC0414 - the fixture
 
 pytestmark = pytest.mark.browser
 
-HANDLER = "sam.lee@shop.example"
 CUSTOMER = "hal.ito@example.com"
 MESSAGE = "Sam will call you tomorrow about the faulty drum."
 HOSTILE_NAME = "<script>alert(1)</script><img src=x onerror=alert(2)> Hal"
-
-
-@dataclass
-class ConsoleStack:
-    stack: MailStack
-    provider: oidc.LocalProvider
-    accounts: Path
-
-    @property
-    def base_url(self) -> str:
-        return self.stack.base_url
-
-    def staff_add(self, email: str, group: str) -> str:
-        """The command a person runs; its last word is the new password."""
-        finished = subprocess.run(
-            [sys.executable, "-m", "aftercare_local", "staff", "add", email, "--group", group,
-             "--state-dir", str(self.accounts)],
-            capture_output=True, text=True, check=True, timeout=60, cwd=REPO,
-        )
-        return finished.stdout.split()[-1]
-
-
-@pytest.fixture(scope="module")
-def console_mail(tmp_path_factory: pytest.TempPathFactory) -> Iterator[mail.MailDev]:
-    with mail.running(free_port(), free_port(), tmp_path_factory.mktemp("maildev")) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def console_stack(dynamodb_local_endpoint: str, console_mail: mail.MailDev,
-                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleStack]:
-    state = tmp_path_factory.mktemp("console")
-    key_dir = state / "keys"
-    ensure_local_keys(key_dir)
-    table_name = f"aftercare-console-{uuid.uuid4().hex[:8]}"
-    dynamodb_local.ensure_table(local_client(dynamodb_local_endpoint), table_name)
-    port = free_port()
-    with oidc.running(free_port(), state / "oidc", site_port=port) as provider:
-        environment = {**oidc.console_environment(provider), "AFTERCARE_SITE_URL": f"http://127.0.0.1:{port}"}
-        with serving(dynamodb_local_endpoint, table_name, key_dir, port=port,
-                     extra_environment=environment) as base_url:
-            stack = MailStack(base_url, table_name, dynamodb_local_endpoint, key_dir,
-                              maildev=console_mail, state_dir=state / "streams")
-            yield ConsoleStack(stack, provider, state / "oidc")
 
 
 @pytest.fixture(params=[True, False], ids=["js", "no-js"])
@@ -86,15 +33,6 @@ def staff_page(request: pytest.FixtureRequest, browser: Any, console_stack: Cons
     page.on("request", lambda sent: page.requests.append(sent.url))  # type: ignore[attr-defined]
     yield page
     context.close()
-
-
-def sign_in(page: Any, stack: ConsoleStack, path: str, password: str) -> None:
-    page.goto(stack.base_url + path)
-    page.wait_for_url(re.compile(re.escape(stack.provider.issuer) + r"/interaction/"))
-    page.fill("#email", HANDLER)
-    page.fill("#password", password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(re.escape(stack.base_url) + "/staff/"))
 
 
 def wait_for_mail(maildev: mail.MailDev, reference: str, text: str, timeout: float = 60) -> dict[str, Any]:
@@ -177,8 +115,10 @@ def test_the_console_pages_fit_a_phone(browser: Any, console_stack: ConsoleStack
     page = context.new_page()
     try:
         sign_in(page, console_stack, "/staff/", password)
-        width = page.evaluate("document.documentElement.scrollWidth")
-        assert width <= 390
+        for path in ("/staff/", "/staff/submissions", "/staff/exports", "/staff/outbox"):
+            page.goto(console_stack.base_url + path)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, path
     finally:
         context.close()
 

@@ -91,6 +91,8 @@ EXPECTED = {
     ("POST", "/staff/cases/REF"): {"handlers": 303, "privacy": 403, "admins": 303},
     ("GET", "/staff/cases/REF/files/1"): {"handlers": 404, "privacy": 403, "admins": 404},
     ("POST", "/staff/signout"): {"handlers": 303, "privacy": 303, "admins": 303},
+    ("GET", "/staff/submissions"): {"handlers": 200, "privacy": 403, "admins": 200},
+    ("GET", "/staff/submissions/REF"): {"handlers": 303, "privacy": 403, "admins": 303},  # a case: its page
     ("GET", "/staff/exports"): {"handlers": 200, "privacy": 403, "admins": 200},
     # This console has no bucket for exports: a plain 503, never a traceback.
     ("POST", "/staff/exports"): {"handlers": 503, "privacy": 403, "admins": 503},
@@ -313,20 +315,18 @@ def test_the_outbox_resends_and_the_audit_trail_downloads(console: Console, help
     assert any("outbox.retry" in line and "sam.lee@shop.example" in line for line in lines[1:])
 
 
-def test_a_handler_downloads_the_filtered_submissions_as_a_spreadsheet(
-        help_desk: HelpDesk) -> None:
-    import io
+@pytest.fixture
+def exports_console(help_desk: HelpDesk) -> tuple[Console, list[tuple[str, str]]]:
+    """A console with a bucket for exports (moto's S3, whatever engine another test pointed the
+    environment at), and the jobs it was asked to start, for the test to run."""
     import os
 
     import boto3
-    import openpyxl
-    from chalicelib.console.function import run_export
     from chalicelib.settings import Settings
     from chalicelib.staff.export_jobs import ExportJobs
 
     boto3.client("s3", region_name="eu-west-1").create_bucket(
         Bucket="exports-test", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-    # moto's S3, whatever engine another test pointed the environment at
     settings = Settings.from_environ({**os.environ, "AFTERCARE_EXPORTS_BUCKET": "exports-test",
                                       "AFTERCARE_S3_ENDPOINT": ""})
     started: list[tuple[str, str]] = []
@@ -334,6 +334,18 @@ def test_a_handler_downloads_the_filtered_submissions_as_a_spreadsheet(
     console = Console(lambda actor: StaffDesk.for_actor(settings, actor), signin, SECRET, SITE,
                       export_jobs=lambda: ExportJobs(settings.export_bucket()),
                       start_export=lambda job_id, actor: started.append((job_id, actor)))
+    return console, started
+
+
+def test_a_handler_downloads_the_filtered_submissions_as_a_spreadsheet(
+        exports_console: tuple[Console, list[tuple[str, str]]], help_desk: HelpDesk) -> None:
+    import io
+
+    import boto3
+    import openpyxl
+    from chalicelib.console.function import run_export
+
+    console, started = exports_console
     complaints = {help_desk.submit("complaint", name=f"Zoë {number}") for number in range(3)}
     help_desk.submit("enquiry")
     handler = Browser(console, "sam.lee@shop.example", ("handlers",))

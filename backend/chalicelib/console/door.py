@@ -84,6 +84,8 @@ ROUTES = (
     _route("GET", r"/staff/cases/" + REFERENCE, HANDLERS, "case_page"),
     _route("POST", r"/staff/cases/" + REFERENCE, HANDLERS, "case_action"),
     _route("GET", r"/staff/cases/" + REFERENCE + r"/files/(?P<number>[0-9]{1,3})", HANDLERS, "case_file"),
+    _route("GET", r"/staff/submissions", HANDLERS, "submissions"),
+    _route("GET", r"/staff/submissions/" + REFERENCE, HANDLERS, "submission_page"),
     _route("GET", r"/staff/exports", HANDLERS, "exports"),
     _route("POST", r"/staff/exports", HANDLERS, "exports_post"),
     _route("GET", r"/staff/exports/(?P<job_id>[0-9a-f]{1,40})", HANDLERS, "export_page"),

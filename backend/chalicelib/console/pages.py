@@ -18,7 +18,7 @@ from chalicelib.console import queues
 from chalicelib.console.session import StaffSession
 from chalicelib.forms import FORMS
 from chalicelib.notify.attachment_notices import size_words
-from chalicelib.rules.lifecycles import case_policy
+from chalicelib.rules.lifecycles import IllegalMove, case_policy
 from chalicelib.rules.saved_replies import for_status
 from chalicelib.rules.visit_windows import window_words
 from chalicelib.staff.attachments import OPENS_IN_BROWSER
@@ -72,7 +72,7 @@ def render(template: str, session: StaffSession | None, **context: Any) -> str:
 def status_words(kind: str, status: str) -> str:
     try:
         return case_policy().lifecycle(kind).status(status).words
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, IllegalMove):  # no case, or not one of its statuses: as stored
         return status
 
 

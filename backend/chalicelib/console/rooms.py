@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -301,31 +301,132 @@ def _cell(value: Any) -> str:
     return neutralise("" if value is None else str(value))
 
 
-# -- exports ------------------------------------------------------------------------------
+# -- submissions and exports: one filter, read from the URL or a form ---------------------
+
+SUBMISSION_PAGE_ROWS = 50
+FILTER_FIELDS = ("kind", "since", "until", "status", "product")
 
 
-def _export_request(values: Any) -> ExportRequest:
-    from chalicelib.console.queues import CASE_KINDS, _day
+def _listed_kinds() -> list[str]:
     from chalicelib.staff.records import exportable_kinds
 
-    known = [kind for kind in exportable_kinds() if kind not in CONSENT_KINDS]
-    wanted = values.get("kind", "") if hasattr(values, "get") else ""
+    return [kind for kind in exportable_kinds() if kind not in CONSENT_KINDS]
+
+
+def _export_request(
+    values: Mapping[str, str], *, default_format: str = "xlsx"
+) -> tuple[ExportRequest, list[str]]:
+    """The command's filter (kind, dates, status, product) and a format from a URL's query or a form,
+    and what in it is wrong, by field name (nothing wrong is guessed: a bad field is named, not dropped)."""
+    from chalicelib.console.queues import CASE_KINDS, _day
+    from chalicelib.staff.records import known_statuses, product_ids
+
+    known = _listed_kinds()
+    wrong: list[str] = []
+    wanted = values.get("kind", "")
+    if wanted and wanted != "cases" and wanted not in known:
+        wrong.append("kind")
     kinds = [wanted] if wanted in known else (list(CASE_KINDS) if wanted == "cases" else known)
-    file_format = values.get("format", "xlsx")
-    return ExportRequest(
-        kinds=kinds,
-        since=_day(values.get("since", "")),
-        until=_day(values.get("until", "")),
-        status=values.get("status", "")[:60],
-        file_format=file_format,
-    )
+    days = {}
+    for name in ("since", "until"):
+        days[name] = _day(values.get(name, ""))
+        if values.get(name, "").strip() and not days[name]:
+            wrong.append(name)
+    status = values.get("status", "").strip()
+    if status and status not in known_statuses():
+        wrong.append("status")
+    product = values.get("product", "").strip()
+    if product and product not in product_ids():
+        wrong.append("product")
+    file_format = values.get("format", "") or default_format
+    if file_format not in FORMATS:
+        wrong.append("format")
+    if days["since"] and days["until"] and days["since"] > days["until"]:
+        wrong.append("until")
+    request = ExportRequest(kinds=kinds, since=days["since"], until=days["until"],
+                            status=status if "status" not in wrong else "",
+                            product=product if "product" not in wrong else "",
+                            file_format=file_format if file_format in FORMATS else default_format)
+    return request, wrong
+
+
+def _wrong_filter(session: StaffSession, wrong: list[str]) -> Answer:
+    words = {
+        "kind": "the kind is not one of our forms",
+        "since": "“from” is not a date",
+        "until": "“to” is not a date on or after “from”",
+        "status": "the status is not one we use",
+        "product": "the product is not one we sell",
+        "format": "the format is not XLSX, CSV or JSON Lines",
+    }
+    return _answer(400, pages.message_page(
+        "Check the filter", "; ".join(f"{name}: {words[name]}" for name in wrong) + ". Nothing was read.",
+        session))
+
+
+def _filter_choices() -> dict[str, Any]:
+    """What the filter's lists offer: every form, status and product, in words."""
+    from chalicelib.rules.catalog import catalog
+    from chalicelib.staff.records import known_statuses
+
+    statuses: dict[str, str] = {}
+    for kind in _listed_kinds():
+        for status in known_statuses():
+            words = pages.status_words(kind, status)
+            if words != status:
+                statuses.setdefault(status, words)
+    return {
+        "export_kinds": _listed_kinds(),
+        "statuses": [(status, statuses.get(status, status.replace("_", " ")))
+                     for status in known_statuses() if status not in ("opted_in", "withdrawn")],
+        "products": catalog().product_names(),
+        "formats": FORMATS,
+    }
+
+
+def submissions(console: Services, request: Request, session: StaffSession) -> Answer:
+    """The export's rows for the filter in the URL, a page at a time: the open columns and the name.
+
+    The next page starts after the last row shown (its kind, time and reference: nothing personal
+    in the URL), so each page reads only its own rows with the export's own query."""
+    from chalicelib.console.queues import CASE_KINDS
+    from chalicelib.staff.export import Position
+
+    wanted, wrong = _export_request(request.query)
+    if wrong:
+        return _wrong_filter(session, wrong)
+    after = Position.parse(request.query.get("after", ""), wanted.kinds)
+    try:
+        rows, following = console.desk_for(session.identity.email).submissions(
+            wanted.kinds, wanted.window(), wanted.status or None, wanted.product or None,
+            after=after, rows=SUBMISSION_PAGE_ROWS)
+    except StaffError as problem:
+        return _refused(problem, session)
+    chosen = {name: request.query.get(name, "") for name in FILTER_FIELDS}
+    chosen.update(since=wanted.since, until=wanted.until, status=wanted.status, product=wanted.product)
+    return _answer(200, pages.render(
+        "submissions.html", session, title="Submissions", wanted=wanted, chosen=chosen, rows=rows,
+        following=following.token if following else "", first_page=after is None,
+        case_kinds=CASE_KINDS, **_filter_choices()))
+
+
+def submission_page(console: Services, request: Request, session: StaffSession, reference: str) -> Answer:
+    """One submission of a kind that is no case (an enquiry, feedback, a registration), as exported."""
+    from chalicelib.console.queues import CASE_KINDS
+
+    try:
+        shown = console.desk_for(session.identity.email).submission(reference)
+    except StaffError as problem:
+        answer = _refused(problem, session, "No such submission")
+        answer.status = 503 if answer.status == 503 else 404
+        return answer
+    if shown["kind"] in CASE_KINDS:
+        return Answer(303, b"", {"Location": f"/staff/cases/{shown['reference']}"})
+    return _answer(200, pages.render("submission.html", session, title=shown["reference"], row=shown))
 
 
 def exports(console: Services, request: Request, session: StaffSession) -> Answer:
-    from chalicelib.staff.records import exportable_kinds
-
-    wanted = _export_request(request.query)
-    kinds = [kind for kind in exportable_kinds() if kind not in CONSENT_KINDS]
+    wanted, _ = _export_request(request.query)
     return _answer(
         200,
         pages.render(
@@ -333,15 +434,17 @@ def exports(console: Services, request: Request, session: StaffSession) -> Answe
             session,
             title="Download submissions",
             wanted=wanted,
-            chosen=request.query.get("kind", ""),
-            export_kinds=kinds,
-            formats=FORMATS,
+            chosen={name: request.query.get(name, "") for name in FILTER_FIELDS},
+            **_filter_choices(),
         ),
     )
 
 
 def exports_post(console: Services, request: Request, session: StaffSession) -> Answer:
-    wanted = _export_request(request.form())
+    """Start the export job for a filter (the downloads page's form, or a list of submissions')."""
+    wanted, wrong = _export_request(request.form())
+    if wrong:
+        return _wrong_filter(session, wrong)
     try:
         job = console.export_jobs().create(session.identity.email, wanted)
     except StaffError as problem:
@@ -372,6 +475,8 @@ def export_file(console: Services, request: Request, session: StaffSession, job_
 
 
 VIEWS: dict[str, Callable[..., Answer]] = {
+    "submissions": submissions,
+    "submission_page": submission_page,
     "exports": exports,
     "exports_post": exports_post,
     "export_page": export_page,

@@ -26,7 +26,15 @@ from chalicelib.staff.audit import audited
 from chalicelib.staff.cases import StaffCases
 from chalicelib.staff.context import StaffContext
 from chalicelib.staff.exceptions import CaseChanged, ServiceUnavailable, StaffError, SubjectRequestError
-from chalicelib.staff.export import Progress, Window, export_kinds
+from chalicelib.staff.export import (
+    Position,
+    Progress,
+    Window,
+    export_kinds,
+    filtered_kinds,
+    list_page,
+    submission_row,
+)
 from chalicelib.staff.sheets import Sink
 from chalicelib.staff.subject_copy import readable_copy
 from chalicelib.store.bucket import BucketUnavailable
@@ -212,14 +220,40 @@ class StaffDesk:
 
     def export(self, kinds: list[str], window: Window, status: str | None, sink: Sink, *,
                pool: Executor, in_flight: int, progress: Progress, file_format: str,
-               described: dict[str, str] | None = None) -> Counter[str]:
-        """Write the kinds' live items to the sink, decrypted on the pool; answers rows per kind."""
-        detail = {"format": file_format, "status": status or "", **(described or {})}
-        with plainly(), audited(self.context, "export", kinds, detail=detail) as action:
-            counts = export_kinds(self.context, kinds, window, status, sink,
-                                  pool=pool, in_flight=in_flight, progress=progress)
+               described: dict[str, str] | None = None, product: str | None = None) -> Counter[str]:
+        """Write the kinds' live items to the sink, decrypted on the pool; answers rows per kind.
+
+        With a product, only the kinds whose form asks for one, and only that product's items."""
+        detail = {"format": file_format, "status": status or "", "product": product or "",
+                  **(described or {})}
+        with plainly(), audited(self.context, "export", filtered_kinds(kinds, product),
+                                detail=detail) as action:
+            counts = export_kinds(self.context, kinds, window, status, sink, pool=pool,
+                                  in_flight=in_flight, progress=progress, product=product)
             action.item_count = sum(counts.values())
         return counts
+
+    def submissions(self, kinds: list[str], window: Window, status: str | None, product: str | None, *,
+                    after: Position | None, rows: int) -> tuple[list[dict[str, Any]], Position | None]:
+        """One page of what `export` would write for the same filter: the open columns and the
+        name, and where the next page starts. Audited with the filter and the rows shown."""
+        detail = {"status": status or "", "product": product or "", "since": window.since or "",
+                  "until": window.until or ""}
+        with plainly(), audited(self.context, "submissions.list", filtered_kinds(kinds, product),
+                                detail=detail) as action:
+            shown, following = list_page(self.context, kinds, window, status, product,
+                                         after=after, rows=rows)
+            action.item_count = len(shown)
+        return shown, following
+
+    def submission(self, reference: str) -> dict[str, Any]:
+        """One submission as an export row has it (fields decrypted, files by name), for any kind."""
+        reference = as_stored(reference)
+        with plainly(), audited(self.context, "submission.show", [],
+                                detail={"reference": reference}) as action:
+            shown = submission_row(self.context, reference)
+            action.kinds, action.item_count = [shown["kind"]], 1
+        return shown
 
     # -- the outbox ----------------------------------------------------------------------
 

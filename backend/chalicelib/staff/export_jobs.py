@@ -38,13 +38,15 @@ MAX_STATE_BYTES = 64 * 1024
 
 @dataclass(frozen=True)
 class ExportRequest:
-    """What to export: the command's filter (kinds, received between two days, a status) and a format."""
+    """What to export: the command's filter (kinds, received between two days, a status, a product)
+    and a format."""
 
     kinds: list[str]
     since: str = ""  # YYYY-MM-DD
     until: str = ""
     status: str = ""
     file_format: str = "xlsx"
+    product: str = ""  # a catalog product id: only the kinds that ask for one, that product's items
 
     def window(self) -> Window:
         def day(text: str) -> datetime | None:
@@ -148,11 +150,12 @@ class ExportJobs:
                             sink_for(request.file_format, stream, request.kinds), pool=pool, in_flight=2,
                             progress=_Progress(self, job), file_format=request.file_format,
                             described={"since": request.since, "until": request.until, "door": "console"},
+                            product=request.product or None,
                         )
                     finally:
                         pool.shutdown(wait=True, cancel_futures=True)
-                self.bucket.write(job.file_key, path.read_bytes(),
-                                  content_type=CONTENT_TYPES[request.file_format])
+                with path.open("rb") as written:  # sent as read: a large export is never in memory
+                    self.bucket.write(job.file_key, written, content_type=CONTENT_TYPES[request.file_format])
         except StaffError as problem:
             job.status, job.message = "failed", str(problem)
         except Exception as error:  # noqa: BLE001 - the page must say it failed, not wait for ever

@@ -12,6 +12,7 @@ from chalicelib.cases.follow_up import TOKEN_FIELD
 from chalicelib.crypto.keys import SubmissionCipher
 from chalicelib.forms import FORMS
 from chalicelib.forms.attachments import MAX_FILES
+from chalicelib.rules.catalog import catalog
 from chalicelib.rules.lifecycles import case_policy
 from chalicelib.staff.attachments import attachments_of
 from chalicelib.store.items import (
@@ -68,6 +69,19 @@ def known_statuses() -> list[str]:
 
 def exportable_kinds() -> list[str]:
     return [*FORMS, *CONSENT_KINDS]
+
+
+PRODUCT_FIELD = "product"
+
+
+def product_ids() -> list[str]:
+    """Every product a filter may name: the catalog's ids."""
+    return list(catalog().products)
+
+
+def product_kinds() -> list[str]:
+    """The kinds whose form asks which product (a filter by product leaves the others out)."""
+    return [kind for kind, form in FORMS.items() if PRODUCT_FIELD in form.model.model_fields]
 
 
 def columns_for(kind: str) -> tuple[str, ...]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import IO, Any
 from urllib.parse import quote
 
 import boto3
@@ -93,7 +93,8 @@ class AttachmentBucket:
         except BotoCoreError as error:
             raise BucketUnavailable(type(error).__name__) from None
 
-    def write(self, key: str, body: bytes, *, content_type: str) -> None:
+    def write(self, key: str, body: bytes | IO[bytes], *, content_type: str) -> None:
+        """One object; a file is sent as it is read (an export's file is never held in memory)."""
         try:
             self.client.put_object(Bucket=self.bucket_name, Key=key, Body=body, ContentType=content_type)
         except (ClientError, BotoCoreError) as error:

@@ -208,13 +208,15 @@ class SubmissionTable:
 
     def query_kind_pages(
         self, kind: str, *, since: str | None = None, until: str | None = None,
-        status: str | None = None, now_epoch: int, page_size: int = EXPORT_PAGE_SIZE,
+        status: str | None = None, product: str | None = None, now_epoch: int,
+        page_size: int = EXPORT_PAGE_SIZE, after: dict[str, str] | None = None,
     ) -> Iterator[list[dict[str, Any]]]:
         """Pages of one kind's items in created_at order, still in DynamoDB's wire format.
 
-        The by-kind index answers a time range in order; expired items and other
-        statuses are filtered out by DynamoDB before they travel. Callers that
-        decode in other processes take the raw pages (cheap to pass along).
+        The by-kind index answers a time range in order; expired items, other
+        statuses and other products are filtered out by DynamoDB before they travel.
+        Callers that decode in other processes take the raw pages (cheap to pass along).
+        `after` (an item's keys, see `position_key`) starts just past that item.
         """
         names = {"#kind": "kind", "#created": "created_at", "#expires": EXPIRY_ATTRIBUTE}
         values: dict[str, Any] = {":kind": kind, ":now": now_epoch}
@@ -235,6 +237,10 @@ class SubmissionTable:
             filters += " AND #status = :status"
             names["#status"] = "status"
             values[":status"] = status
+        if product:
+            filters += " AND #fields.#product = :product"
+            names.update({"#fields": "fields", "#product": "product"})
+            values[":product"] = product
         request: dict[str, Any] = {
             "TableName": self.table_name,
             "IndexName": KIND_INDEX,
@@ -244,6 +250,8 @@ class SubmissionTable:
             "ExpressionAttributeValues": to_dynamodb(values),
             "Limit": page_size,
         }
+        if after is not None:
+            request["ExclusiveStartKey"] = to_dynamodb(after)
         yield from self._pages(request)
 
     def _pages(self, request: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
