@@ -13,7 +13,7 @@ import pytest
 from chalicelib.insight import tally
 from chalicelib.rules.lifecycles import case_policy
 
-from tests.browser.test_console import HANDLER, ConsoleStack, console_mail, console_stack, sign_in  # noqa: F401 - the console on the local stack
+from tests.browser.console_stack import HANDLER, ConsoleStack, console_mail, console_stack, sign_in  # noqa: F401 - the console on the local stack
 
 pytestmark = pytest.mark.browser
 
@@ -70,7 +70,12 @@ def test_without_javascript_every_chart_has_its_table_and_a_bar_opens_its_list(
         reasons = page.locator('#reasons svg a[aria-label^="Complaint:"]').first
         query = parse_qs(urlsplit(reasons.get_attribute("href")).query)
         assert urlsplit(reasons.get_attribute("href")).path == "/staff/submissions"
-        assert query["kind"] == ["complaint"] and set(query) == {"kind", "from", "to"}
+        assert query["kind"] == ["complaint"] and set(query) == {"kind", "since", "until"}
+        reasons.click()
+        page.wait_for_url(re.compile(r"/staff/submissions\?"))
+        listed = page.locator("main table").inner_text()
+        assert all(reference in listed for reference in seeded["complaints"])
+        assert seeded["enquiry"] not in listed
         ours = (console_stack.base_url, console_stack.provider.issuer)
         assert all(url.startswith(ours) for url in requests)
     finally:

@@ -69,7 +69,7 @@ def test_the_page_shows_the_counted_figures_each_chart_with_its_table(console: C
     assert links and all(link.startswith(("/staff/submissions?", "/staff/cases?")) for link in links)
     yesterday = (NOW - timedelta(days=1)).date().isoformat()
     assert any("kind=feedback" in unescape(link) for link in links)
-    assert all(re.search(r"from=\d{4}-\d\d-\d\d&amp;to=\d{4}-\d\d-\d\d", link) for link in links
+    assert all(re.search(r"since=\d{4}-\d\d-\d\d&amp;until=\d{4}-\d\d-\d\d", link) for link in links
                if link.startswith("/staff/submissions"))
     assert yesterday
 

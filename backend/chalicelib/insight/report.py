@@ -158,7 +158,7 @@ class Table:
 
 def _list_link(kind: str, product: str, period: Period) -> str:
     query = {"kind": kind, "product": "" if product in (counters.NONE, counters.OTHER) else product,
-             "from": period.start.isoformat(), "to": period.end.isoformat()}
+             "since": period.start.isoformat(), "until": period.end.isoformat()}
     return SUBMISSIONS_LIST + "?" + urlencode({name: value for name, value in query.items() if value})
 
 
