@@ -49,6 +49,8 @@ DATA_WORDS: dict[str, tuple[str, ...]] = {
     "retailer": ("contact.hours",),
     "lifecycles": ("promises.*.words", "kinds.*.statuses.*.words", "kinds.*.statuses.*.next_step"),
     "notifications": ("next_steps.*",),
+    # Staff start a reply to the customer from these (the console's case page, in the case's language).
+    "saved_replies": ("*.*.*.title", "*.*.*.text"),
     "data_policy": (
         "storage", "backups", "field_labels.*", "consent_record_labels.*", "lawful_bases.*.name",
         "kinds.*.title", "kinds.*.purpose", "kinds.*.who_can_see", "kinds.*.lawful_basis_why",

@@ -28,6 +28,7 @@ from tests.attachments.conftest import AttachmentStack
 from tests.inbound.mails import reply
 from tests.mailstack import CUSTOMER, MailStack, raw_source, recipient
 from tests.mailstack import maildev as maildev  # a fixture
+from tests.unit.test_emails_in_languages import REPLY_INVITE
 
 pytestmark = [pytest.mark.dynamodb_local, pytest.mark.slow]
 DOMAIN = "reply.aftercare.localhost"
@@ -77,6 +78,7 @@ def test_a_reply_to_a_confirmation_over_smtp_lands_on_its_case(
     sent = email.message_from_string(raw_source(maildev, confirmation), policy=email.policy.default)
     reply_to = str(sent["Reply-To"])
     assert reply_to.startswith(f"reply+{reference}.") and reply_to.endswith(f"@{DOMAIN}")
+    assert REPLY_INVITE in sent.get_body(("plain",)).get_content()  # and the customer is told so
     settings = Settings.from_environ(attachment_stack.live_environment())
     book = CaseBook(settings.table(), settings.cipher(), case_policy(), lambda: datetime.now(UTC))
     book.change(reference, Change(status="acknowledged", handler="Sam Patel"), actor="staff")

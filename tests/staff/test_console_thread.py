@@ -60,6 +60,25 @@ def test_a_saved_reply_of_the_case_s_status_starts_the_reply_box_without_javascr
                                                                      saved=wrong).body.decode()
 
 
+def test_a_hindi_case_offers_its_saved_replies_in_hindi_on_a_page_that_stays_english(
+    console: Console, help_desk: HelpDesk
+) -> None:
+    browser = Browser(console, HANDLER, ("handlers",))
+    hindi_case, english_case = help_desk.submit("complaint", language="hi"), help_desk.submit("complaint")
+    [hindi], [english] = for_status("complaint", "received", "hi"), for_status("complaint", "received")
+    assert hindi.id == english.id and hindi.text != english.text
+    page = browser.get(f"/staff/cases/{hindi_case}").body.decode()
+    assert "Start from a saved reply in Hindi (hi), the customer's language:" in page
+    assert f'?saved=1#message" lang="hi">{hindi.title}</a>' in page and english.title not in page
+    assert '<html lang="en">' in page and "Message to the customer" in page  # the chrome stays English
+    started = browser.get(f"/staff/cases/{hindi_case}", saved="1").body.decode()
+    assert f'name="message" rows="4">{hindi.text}</textarea>' in started
+    other = browser.get(f"/staff/cases/{english_case}", saved="1").body.decode()
+    assert "Start from a saved reply in English, the customer's language:" in other
+    assert f'name="message" rows="4">{english.text}</textarea>' in other and hindi.title not in other
+
+
+
 def test_a_reply_from_the_box_without_a_move_is_emailed_to_the_customer(
     console: Console, help_desk: HelpDesk
 ) -> None:
@@ -77,7 +96,20 @@ def test_a_reply_from_the_box_without_a_move_is_emailed_to_the_customer(
 
 def test_saved_replies_name_only_statuses_the_lifecycles_have() -> None:
     assert saved_replies()  # the file parses against the lifecycles
+    assert saved_replies("hi").keys() == saved_replies().keys()
+    with pytest.raises(ValueError, match="an id of its own"):
+        parse_saved_replies('[[complaint.received]]\ntitle = "x"\ntext = "y"\n', case_policy())
+    with pytest.raises(ValueError, match="an id of its own"):
+        parse_saved_replies('[[complaint.received]]\nid = "a"\ntitle = "x"\ntext = "y"\n'
+                            '[[complaint.received]]\nid = "a"\ntitle = "z"\ntext = "w"\n', case_policy())
     with pytest.raises(ValueError, match="not one of its statuses"):
         parse_saved_replies('[[complaint.lost]]\ntitle = "x"\ntext = "y"\n', case_policy())
     with pytest.raises(ValueError, match="not a case"):
         parse_saved_replies('[[warranty_registration.received]]\ntitle = "x"\ntext = "y"\n', case_policy())
+
+
+def test_saved_replies_are_offered_in_english_only_for_a_language_the_site_does_not_speak() -> None:
+    from chalicelib.console.pages import reply_language
+
+    assert reply_language({"language_code": "hi"}) == "hi"
+    assert reply_language({"language_code": "ta"}) == reply_language({}) == "en"

@@ -9,7 +9,8 @@ from datetime import date
 from typing import Any
 
 import pytest
-from chalicelib.languages import languages
+from chalicelib.cases.notices import MESSAGE_TEMPLATE
+from chalicelib.languages import languages, say
 from chalicelib.notify import emails, follow_up_mail
 from chalicelib.notify.attachment_notices import SentFile, refusal_words
 from chalicelib.notify.emails import StaffAlert, notification_policy
@@ -47,7 +48,9 @@ def test_a_confirmation_is_in_the_stored_language_with_nothing_left_in_english(
     kind: str, language: str, keys: Any,  # noqa: F811
 ) -> None:
     item = in_language(stored(kind, keys, marketing_consent=True), language)
-    mail = emails.confirmation(item, CUSTOMER, LETTERHEAD, notification_policy(), "https://help.example.com/u")
+    mail = emails.confirmation(item, CUSTOMER, LETTERHEAD, notification_policy(), "https://help.example.com/u",
+                               replies_home=True)
+    assert say(language, REPLY_INVITE) in mail.text
     assert DEVANAGARI.search(mail.subject) and item["reference"] in mail.subject
     assert english_left(mail.text, *product_names()) == [], mail.text
     assert mail.html is not None and f'<html lang="{language}">' in mail.html
@@ -79,10 +82,34 @@ def test_an_english_confirmation_is_as_it_was(keys: Any) -> None:  # noqa: F811
 @pytest.mark.parametrize("template", templates_needed(emails.case_policy()))
 def test_every_case_update_is_in_the_customer_s_language(template: str, language: str) -> None:
     mail = emails.case_update(update(template, language=language), CUSTOMER, LETTERHEAD,
-                              notification_policy())
+                              notification_policy(), replies_home=True)
     assert DEVANAGARI.search(mail.subject)
     left = english_left(mail.text, "Sam", "Your engineer will bring the <new> bracket & screws.")
     assert left == [], mail.text
+
+
+# What an email carrying the case's reply address says of it (notifier.replies_come_home).
+REPLY_INVITE = "To add anything to your request, reply to this email. Photos are welcome."
+
+
+@pytest.mark.parametrize("language", languages())
+def test_only_an_email_with_the_case_s_reply_address_invites_a_reply_in_the_customer_s_language(
+    language: str, keys: Any,  # noqa: F811
+) -> None:
+    invite = say(language, REPLY_INVITE)
+    assert (invite == REPLY_INVITE) == (language == "en")
+    item, policy = in_language(stored("complaint", keys), language), notification_policy()
+    moved, closed = update("case_complaint_acknowledged", language=language), update(
+        MESSAGE_TEMPLATE, language=language)  # a message on a closed case: a reply is kept nowhere
+    for mail, invited in (
+        (emails.confirmation(item, CUSTOMER, LETTERHEAD, policy, replies_home=True), True),
+        (emails.confirmation(item, CUSTOMER, LETTERHEAD, policy), False),
+        (emails.case_update(moved, CUSTOMER, LETTERHEAD, policy, replies_home=True), True),
+        (emails.case_update(moved, CUSTOMER, LETTERHEAD, policy), False),
+        (emails.case_update(closed, CUSTOMER, LETTERHEAD, policy, replies_home=True), False),
+    ):
+        assert mail.html is not None
+        assert (invite in mail.text, f"<p>{invite}</p>" in mail.html) == (invited, invited), mail.subject
 
 
 def test_a_visit_window_reads_as_hindi_writes_it() -> None:

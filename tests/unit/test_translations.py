@@ -10,6 +10,7 @@ language, and they hold every language to its glossary.
 from __future__ import annotations
 
 import ast
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 import yaml
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
+from chalicelib import languages as languages_module
 from chalicelib.forms import FORMS, TRACK, WARRANTY_STATUS
 from chalicelib.languages import (
     ANSWERS,
@@ -26,13 +28,16 @@ from chalicelib.languages import (
     DOMAINS,
     LOCALE_DIR,
     data_word,
+    data_words,
     glossary,
     languages,
     source_words,
     translator,
 )
 from chalicelib.rules.catalog import catalog
+from chalicelib.rules.lifecycles import case_policy
 from chalicelib.rules.retailer import retailer
+from chalicelib.rules.saved_replies import parse_saved_replies, saved_replies
 
 from .test_site_hooks import load_hook
 
@@ -308,6 +313,52 @@ def test_every_word_of_the_data_files_has_its_translation(language: str, name: s
         if isinstance(english, list):
             assert isinstance(words, list) and len(words) == len(english), path
     assert missing == [], f"locale/{language}/data/{name}.toml lacks: {missing}"
+
+
+def test_the_data_check_covers_every_saved_reply() -> None:
+    """Each saved reply's title and text are words each language translates (DATA_WORDS)."""
+    words = source_words("saved_replies")
+    offered = [(f"{kind}.{status}.{reply.id}", reply)
+               for (kind, status), replies in saved_replies().items() for reply in replies]
+    assert offered and len(words) == 2 * len(offered)
+    for where, reply in offered:
+        assert (words[f"{where}.title"], words[f"{where}.text"]) == (reply.title, reply.text)
+
+
+@pytest.mark.parametrize("language", OTHER_LANGUAGES)
+def test_a_saved_reply_without_its_translation_is_missing_not_english(
+    language: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One reply taken out of a language's saved_replies.toml: the data check names it, and the
+    console's replies in that language refuse to load rather than offer it in English."""
+    folder = tmp_path / language / "data"
+    folder.mkdir(parents=True)
+    with (LOCALE_DIR / language / "data" / "saved_replies.toml").open("rb") as words_file:
+        translated = tomllib.load(words_file)
+    kind, statuses = next(iter(translated.items()))
+    status, replies = next(iter(statuses.items()))
+    reply_id = next(iter(replies))
+    del replies[reply_id]
+    (folder / "saved_replies.toml").write_text(toml_of(translated), encoding="utf-8")
+    monkeypatch.setattr(languages_module, "LOCALE_DIR", tmp_path)
+    data_words.cache_clear()
+    try:
+        with pytest.raises(AssertionError, match=f"lacks: \\['{kind}.{status}.{reply_id}.title'"):
+            test_every_word_of_the_data_files_has_its_translation(language, "saved_replies")
+        source = (REPO / "backend" / "chalicelib" / "data" / "saved_replies.toml").read_text(encoding="utf-8")
+        with pytest.raises(LookupError, match=f"{kind}.{status}.{reply_id}"):
+            parse_saved_replies(source, case_policy(), language)
+    finally:
+        data_words.cache_clear()
+
+
+def toml_of(tables: dict[str, Any], path: tuple[str, ...] = ()) -> str:
+    """A translation file's tables of words written back as TOML (strings only, as they hold)."""
+    lines = [f"{key} = {json.dumps(value, ensure_ascii=False)}" for key, value in tables.items()
+             if isinstance(value, str)]
+    text = (f"[{'.'.join(path)}]\n" if path and lines else "") + "".join(line + "\n" for line in lines)
+    return text + "".join(toml_of(value, (*path, key)) for key, value in tables.items()
+                          if isinstance(value, dict))
 
 
 # -- What the hooks generate, in each language -------------------------------------

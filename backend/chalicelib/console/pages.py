@@ -17,6 +17,7 @@ import jinja2
 from chalicelib.console import queues
 from chalicelib.console.session import StaffSession
 from chalicelib.forms import FORMS
+from chalicelib.languages import SOURCE_LANGUAGE, language_name, languages
 from chalicelib.notify.attachment_notices import size_words
 from chalicelib.rules.lifecycles import IllegalMove, case_policy
 from chalicelib.rules.saved_replies import for_status
@@ -45,6 +46,7 @@ def _environment() -> jinja2.Environment:
         label=label,
         answer=answer,
         window_words=window_words,
+        language_name=language_name,
         size_words=lambda size: size_words(size) or "size unknown",
         opens=OPENS_IN_BROWSER,
         queues=queues.QUEUES,
@@ -166,11 +168,19 @@ def search_page(session: StaffSession, search: str, cases: list[dict[str, Any]] 
     return render("search.html", session, title="Find a case", search=search, cases=cases)
 
 
+def reply_language(case: Mapping[str, Any]) -> str:
+    """The language the case's saved replies are offered in: the customer's, when the customer
+    side speaks it (else English, and the page says so)."""
+    code = str(case.get("language_code") or SOURCE_LANGUAGE)
+    return code if code in languages() else SOURCE_LANGUAGE
+
+
 def started_reply(case: dict[str, Any], saved: str) -> dict[str, str]:
-    """The reply box started from saved reply number `saved` (from 1) of the case's status, or empty.
+    """The reply box started from saved reply number `saved` (from 1) of the case's status, in the
+    customer's language, or empty.
 
     A link per saved reply (a GET: it changes nothing) fills the box, so it works without JavaScript."""
-    replies = for_status(case["kind"], case["status"])
+    replies = for_status(case["kind"], case["status"], reply_language(case))
     if not saved.isdigit() or not 1 <= int(saved) <= len(replies):
         return {}
     return {"message": replies[int(saved) - 1].text}
@@ -197,7 +207,8 @@ def case_page(
         title=f"{case['reference']}",
         case=case,
         moves=moves,
-        saved=for_status(case["kind"], case["status"]),
+        saved=for_status(case["kind"], case["status"], reply_language(case)),
+        saved_in=reply_language(case),
         thread=[entry for entry in case["history"]
                 if entry.get("told_customer") or entry.get("customer_wrote")],
         problem=problem,

@@ -75,7 +75,10 @@ class CaseMail:
 
     def compose(
         self, about: Mapping[str, Any], message: str, unsubscribe_url: Callable[[str, str], str],
+        *, replies_home: bool = False,
     ) -> Mail:
+        """The email of a case message; `replies_home`: it carries the case's reply address, so it
+        says a reply to it is added to the case."""
         if message == OVERDUE_DIGEST:
             if self.policy.overdue_digest is None:
                 raise MailRejected("no staff address for the overdue digest")
@@ -103,7 +106,8 @@ class CaseMail:
         )
         consented = bool((case.get("fields") or {}).get("marketing_consent"))
         return emails.case_update(update, recipient, self.letterhead, self.policy,
-                                  unsubscribe_url(reference, update.language) if consented else None)
+                                  unsubscribe_url(reference, update.language) if consented else None,
+                                  replies_home=replies_home)
 
     def _customer_message(self, entry: Mapping[str, Any]) -> str | None:
         if self.messages is None:

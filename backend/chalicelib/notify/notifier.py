@@ -240,11 +240,16 @@ class Notifier:
         log.info("sent %s for %s", message, reference)
         return SENT
 
-    def threaded(self, item: dict[str, Any], message: str, mail: Mail) -> Mail:
-        """An email to the customer about a case, with the case's reply address and its thread."""
+    def replies_come_home(self, item: dict[str, Any], message: str) -> bool:
+        """Whether an email carries the case's reply address: one to the customer about a case,
+        when replies are received (a reply domain). Only such an email invites a reply."""
         to_customer = message == CONFIRMATION or message.startswith(case_emails.CASE_UPDATE) \
             or attachment_notices.refused_upload_of(message) is not None
-        if not (self.reply_domain and to_customer and item.get("kind") in self.policy.cases.lifecycles):
+        return bool(self.reply_domain and to_customer and item.get("kind") in self.policy.cases.lifecycles)
+
+    def threaded(self, item: dict[str, Any], message: str, mail: Mail) -> Mail:
+        """An email to the customer about a case, with the case's reply address and its thread."""
+        if not self.reply_domain or not self.replies_come_home(item, message):
             return mail
         from chalicelib.inbound.address import thread_headers
 
@@ -291,7 +296,8 @@ class Notifier:
 
     def compose(self, item: dict[str, Any], message: str) -> Mail:
         if case_emails.is_case_message(message):
-            return self.case_mail().compose(item, message, self.unsubscribe_url)
+            return self.case_mail().compose(item, message, self.unsubscribe_url,
+                                            replies_home=self.replies_come_home(item, message))
         if message == DIGEST:
             return emails.staff_digest(item["kind"], self.policy.staff_alerts[item["kind"]],
                                        item["digest_items"], item["day"], self.letterhead)
@@ -314,7 +320,7 @@ class Notifier:
             if (item.get("fields") or {}).get("marketing_consent"):
                 unsubscribe_url = self.unsubscribe_url(item["reference"], items.language_of(item))
             return emails.confirmation(item, recipient, self.letterhead, self.policy, unsubscribe_url,
-                                       files)
+                                       files, replies_home=self.replies_come_home(item, message))
         alert = self.policy.staff_alerts.get(item["kind"])
         if alert is None:
             raise MailRejected(f"no staff address for {item['kind']}")

@@ -133,6 +133,7 @@ class StaffCases:
             "rated_at": item.get(items.RATED_AT_ATTRIBUTE),
             # The customer's language (their emails are in it); the staff side stays in English.
             "language": language_name(items.language_of(item)),
+            "language_code": items.language_of(item),  # what the saved replies are offered in
             "rating_feedback": item.get(items.RATING_REFERENCE_ATTRIBUTE),
             # Files by name, size and check state; the upload ids they go by stay internal.
             "fields": {name: value for name, value in {**(item.get("fields") or {}), **personal}.items()

@@ -254,10 +254,11 @@ def render(name: str, language: str = SOURCE_LANGUAGE, **context: Any) -> str:
 
 def confirmation(
     item: dict[str, Any], recipient: str, letterhead: Letterhead, policy: NotificationPolicy,
-    unsubscribe_url: str | None = None, files: list[SentFile] | None = None,
+    unsubscribe_url: str | None = None, files: list[SentFile] | None = None, *, replies_home: bool = False,
 ) -> Mail:
     """The customer's confirmation: reference, what they asked for, the files received (and any
-    refused, and why), what happens next and by when."""
+    refused, and why), what happens next and by when, and, when it carries the case's reply
+    address (`replies_home`), that a reply to it is added to the case."""
     kind, reference = item["kind"], item["reference"]
     language = language_of(item)
     policy = policy.in_language(language)
@@ -279,6 +280,7 @@ def confirmation(
             language, next_step.words),
         "promise": promise,
         "track_url": track_url(letterhead.site_url, reference, language) if kind in cases else None,
+        "replies_home": replies_home,
         **frame(letterhead, unsubscribe_url),
         "files": [said_in(file, language) for file in files or []],
     }
@@ -322,10 +324,11 @@ class CaseUpdate:
 
 def case_update(
     update: CaseUpdate, recipient: str, letterhead: Letterhead, policy: NotificationPolicy,
-    unsubscribe_url: str | None = None,
+    unsubscribe_url: str | None = None, *, replies_home: bool = False,
 ) -> Mail:
     """The status in plain words, the message for the customer, the next step and its promised
-    date, and a link to follow the case; one template per status gives the subject and lead."""
+    date, and a link to follow the case; one template per status gives the subject and lead.
+    `replies_home`: the email carries the case's reply address, and says so."""
     language = update.language
     cases = policy.in_language(language).cases
     status = cases.lifecycle(update.kind).status(update.status)
@@ -348,6 +351,8 @@ def case_update(
         "window": window_words(update.window, language),
         "customer_message": update.customer_message,
         "track_url": track_url(letterhead.site_url, update.reference, language),
+        # A reply to a closed case is not added to it (its history is final): none is invited.
+        "replies_home": replies_home and not status.closed,
         **frame(letterhead, unsubscribe_url),
     }
     lead = _environment(language).get_template(f"cases/{update.template}.txt").make_module(context)
