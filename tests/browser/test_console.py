@@ -115,7 +115,7 @@ def test_the_console_pages_fit_a_phone(browser: Any, console_stack: ConsoleStack
     page = context.new_page()
     try:
         sign_in(page, console_stack, "/staff/", password)
-        for path in ("/staff/", "/staff/submissions", "/staff/exports", "/staff/outbox"):
+        for path in ("/staff/", "/staff/submissions", "/staff/exports", "/staff/outbox", "/staff/insight"):
             page.goto(console_stack.base_url + path)
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= 390, path
