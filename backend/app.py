@@ -369,6 +369,16 @@ def console(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return handle_event(event)
 
 
+# The console's exports: invoked by the console only (asynchronously, one job an invocation),
+# with the time and memory a large spreadsheet needs and a role that can only read, decrypt and
+# write the file (infra/console.yaml).
+@app.lambda_function(name="console_exports")
+def console_exports(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from chalicelib.console.function import handle_export_event
+
+    return handle_export_event(event)
+
+
 @app.route("/openapi.json", methods=["GET"])
 @guarded("describe the API")
 def get_openapi() -> Response:

@@ -48,6 +48,9 @@ class Settings:
     # Where SES stores the raw replies it receives (private, expired within a day); locally none:
     # the SMTP listener hands each message straight to the inbound handler.
     inbound_bucket: str | None = None
+    # The function the console invokes to run an export off the request (in AWS); locally none:
+    # the local stack runs each job in a thread beside its server.
+    exports_function: str | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], base_dir: Path | None = None) -> Settings:
@@ -72,6 +75,7 @@ class Settings:
             exports_bucket=(environ.get("AFTERCARE_EXPORTS_BUCKET")
                             or environ.get("AFTERCARE_ATTACHMENTS_BUCKET") or None),
             inbound_bucket=environ.get("AFTERCARE_INBOUND_BUCKET") or None,
+            exports_function=environ.get("AFTERCARE_EXPORTS_FUNCTION") or None,
         )
         if not settings.local_key_dir and not (settings.kms_key_id and settings.subject_key_id):
             raise ConfigurationError(

@@ -3,7 +3,7 @@
 Run as its own process (so its peak memory is its own) on the benchmark's table and a local
 S3 engine (`AFTERCARE_EXPORTS_BUCKET`, `AFTERCARE_S3_ENDPOINT`): a signed-in handler posts the
 downloads form for every form as CSV, the job runs beside the console as it does on the local
-stack (a thread; in AWS the function invoking itself), the page is read until it says the file
+stack (a thread; in AWS the exports function), the page is read until it says the file
 is ready, then the short-lived link is followed and the file's rows counted. Prints the rows.
 
     python -m tests.bench.console_export

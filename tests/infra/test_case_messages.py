@@ -37,9 +37,12 @@ def test_the_public_function_still_cannot_decrypt(public_policy: dict[str, Any])
 def test_only_staff_and_the_case_message_role_may_decrypt_with_the_key(resources: dict[str, Any]) -> None:
     deciders = [s for s in key_statements(resources)
                 if "kms:Decrypt" in as_list(s["Action"]) and "kms:ViaService" not in json.dumps(s)]
-    # And the notifier, for recipient addresses and customer messages only (test_notifier_template.py).
+    # And the notifier, for recipient addresses and customer messages only (test_notifier_template.py);
+    # and the console's exports function, for the staff member who started the export
+    # (test_console_template.py).
     assert {s["Sid"] for s in deciders} == {"StaffDecrypts", "TrackOpensCaseMessagesOnly",
-                                            "NotifierDecryptsRecipientsOnly", "NotifierOpensCaseMessagesOnly"}
+                                            "NotifierDecryptsRecipientsOnly", "NotifierOpensCaseMessagesOnly",
+                                            "ConsoleExportsDecrypt"}
     (track,) = [s for s in deciders if s["Sid"] == "TrackOpensCaseMessagesOnly"]
     assert as_list(track["Action"]) == ["kms:Decrypt"]
     assert "-case-messages" in principal_of(track) and "-api" not in principal_of(track)

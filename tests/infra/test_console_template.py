@@ -123,9 +123,11 @@ def test_the_console_is_told_its_issuer_client_site_table_keys_and_bucket(packag
     assert set(variables) == {
         "AFTERCARE_TABLE_NAME", "AFTERCARE_KMS_KEY_ID", "AFTERCARE_SUBJECT_KEY_ID",
         "AFTERCARE_ATTACHMENTS_BUCKET", "AFTERCARE_STAFF_ISSUER", "AFTERCARE_STAFF_CLIENT_ID",
-        "AFTERCARE_SITE_URL", "AFTERCARE_EXPORTS_BUCKET",
+        "AFTERCARE_SITE_URL", "AFTERCARE_EXPORTS_BUCKET", "AFTERCARE_EXPORTS_FUNCTION",
     }
     assert refers_to(variables["AFTERCARE_EXPORTS_BUCKET"], "ExportsBucket")
+    assert refers_to(variables["AFTERCARE_EXPORTS_FUNCTION"], "ConsoleExports")
+    assert '"AFTERCARE_EXPORTS_FUNCTION"' in (ROOT / "backend" / "chalicelib" / "settings.py").read_text()
     # Under the names the console reads.
     source = (CONSOLE / "function.py").read_text()
     for name in ("AFTERCARE_STAFF_ISSUER", "AFTERCARE_STAFF_CLIENT_ID", "AFTERCARE_SITE_URL"):
@@ -164,19 +166,20 @@ def test_the_console_role_holds_the_staff_roles_permissions_and_its_log_group_on
         "s3:GetObject", "s3:DeleteObject", "s3:DeleteObjectVersion",
         "s3:ListBucket", "s3:ListBucketVersions",
         "logs:CreateLogStream", "logs:PutLogEvents",
-        # Its downloads: written to and read from its own bucket, by the function invoking itself.
+        # Its downloads: the job's state written to and read from their bucket, the file written
+        # there by the exports function it starts.
         "s3:PutObject", "lambda:InvokeFunction",
     }
     # The same documents as the staff role's, so the two cannot drift; and its own log group.
     staff = role_policies(packaged, "StaffRole")
     assert all(document in console for document in staff)
     (own,) = [d for d in console if d not in staff]
-    logs, exports, exports_key, itself = statements(own)
+    logs, exports, exports_key, starts = statements(own)
     assert refers_to(logs["Resource"], "ConsoleLogGroup")
     assert exports["Resource"] == {
         "Fn::Sub": "arn:${AWS::Partition}:s3:::${AWS::StackName}-exports-${AWS::AccountId}/*"}
     assert refers_to(exports_key["Resource"], "AttachmentsKey") and "kms:ViaService" in str(exports_key)
-    assert itself["Resource"]["Fn::Sub"].endswith(":function:${AWS::StackName}-console")
+    assert starts["Resource"]["Fn::Sub"].endswith(":function:${AWS::StackName}-console-exports")
     assert packaged["Resources"]["Console"]["Properties"]["FunctionName"] == {
         "Fn::Sub": "${AWS::StackName}-console"}
     properties = packaged["Resources"]["ConsoleRole"]["Properties"]
@@ -185,6 +188,91 @@ def test_the_console_role_holds_the_staff_roles_permissions_and_its_log_group_on
         "Service": "lambda.amazonaws.com"
     }
     assert refers_to(packaged["Resources"]["Console"]["Properties"]["Role"], "ConsoleRole")
+
+
+# -- The exports function ------------------------------------------------------------------------
+
+EXPORTS_ARN = ("arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}"
+               ":function:${AWS::StackName}-console-exports")
+
+
+def test_exports_run_in_a_function_of_their_own_with_the_time_a_large_one_needs(packaged):
+    function = packaged["Resources"]["ConsoleExports"]
+    properties = function["Properties"]
+    assert function["Type"] == "AWS::Serverless::Function"
+    assert properties["Handler"] == "app.console_exports"
+    assert properties["CodeUri"] == packaged["Resources"]["Console"]["Properties"]["CodeUri"]
+    assert properties["Timeout"] == 900 > packaged["Resources"]["Console"]["Properties"]["Timeout"]
+    assert properties["MemorySize"] >= 1024  # a 100,000-row spreadsheet, and the CPU to write it
+    assert properties["FunctionName"] == {"Fn::Sub": "${AWS::StackName}-console-exports"}
+    assert properties["EventInvokeConfig"]["MaximumRetryAttempts"] == 0
+    assert refers_to(properties["Role"], "ConsoleExportsRole")
+    assert packaged["Resources"]["ConsoleExportsRole"]["Properties"]["RoleName"] == {
+        "Fn::Sub": "${AWS::StackName}-console-exports"}
+    assert refers_to(properties["LoggingConfig"]["LogGroup"], "ConsoleExportsLogGroup")
+    logs = packaged["Resources"]["ConsoleExportsLogGroup"]["Properties"]
+    assert logs["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${AWS::StackName}-console-exports"}
+    assert logs["RetentionInDays"] == 30
+    variables = properties["Environment"]["Variables"]
+    assert set(variables) == {"AFTERCARE_TABLE_NAME", "AFTERCARE_KMS_KEY_ID", "AFTERCARE_SUBJECT_KEY_ID",
+                              "AFTERCARE_EXPORTS_BUCKET"}
+    assert refers_to(variables["AFTERCARE_EXPORTS_BUCKET"], "ExportsBucket")
+    # The page gives a job up once it is older than this timeout (chalicelib.console.function).
+    assert "EXPORT_SECONDS = 900" in (CONSOLE / "function.py").read_text()
+
+
+def test_the_console_may_invoke_the_exports_function_and_nothing_else(packaged):
+    invoking = [s for d in role_policies(packaged, "ConsoleRole") for s in statements(d)
+                if any(a.startswith("lambda:") for a in as_list(s["Action"]))]
+    (only,) = invoking
+    assert only["Effect"] == "Allow" and as_list(only["Action"]) == ["lambda:InvokeFunction"]
+    assert only["Resource"] == {"Fn::Sub": EXPORTS_ARN}
+    assert "lambda:" not in json.dumps(role_policies(packaged, "ConsoleExportsRole"))
+
+
+def test_the_exports_role_reads_decrypts_and_writes_the_export_and_nothing_else(packaged):
+    documents = role_policies(packaged, "ConsoleExportsRole")
+    assert "ManagedPolicyArns" not in packaged["Resources"]["ConsoleExportsRole"]["Properties"]
+    granted = set().union(*map(actions, documents))
+    assert granted == {
+        "logs:CreateLogStream", "logs:PutLogEvents", "dynamodb:Query", "dynamodb:PutItem",
+        "kms:Decrypt", "kms:GenerateDataKey", "s3:GetObject", "s3:PutObject",
+    }
+    by_sid = {s["Sid"]: s for d in documents for s in statements(d)}
+    assert refers_to(by_sid["OwnLogGroup"]["Resource"], "ConsoleExportsLogGroup")
+    audit = by_sid["WritesItsAuditRecord"]
+    assert audit["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] == ["AUDIT#*"]
+    assert as_list(by_sid["OpensWhatItExports"]["Action"]) == ["kms:Decrypt"]
+    assert refers_to(by_sid["OpensWhatItExports"]["Resource"], "DataKey")
+    for statement in by_sid.values():
+        if any(a.startswith("s3:") for a in as_list(statement["Action"])):
+            assert statement["Resource"] == {
+                "Fn::Sub": "arn:${AWS::Partition}:s3:::${AWS::StackName}-exports-${AWS::AccountId}/*"}
+    # Not the attachments bucket (its key, AttachmentsKey, also encrypts the exports bucket:
+    # the key's policy holds this role to that bucket), nor the subject key.
+    text = json.dumps(documents)
+    assert "-attachments-" not in text and "AttachmentsBucket" not in text and "SubjectHashKey" not in text
+    # Nor does any policy elsewhere in the stack reach it (the attachments read policy names its roles).
+    for name, r in packaged["Resources"].items():
+        if r["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            assert "ConsoleExportsRole" not in json.dumps(r["Properties"].get("Roles", [])), name
+
+
+def statements_naming(policy: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    return [s for s in statements(policy) if name in principal_names(s)]
+
+
+def test_the_keys_let_the_exports_function_open_submissions_and_use_the_exports_bucket_only(packaged):
+    keys = {key: packaged["Resources"][key]["Properties"]["KeyPolicy"]
+            for key in ("DataKey", "SubjectHashKey", "AttachmentsKey")}
+    (data,) = statements_naming(keys["DataKey"], "exports")
+    assert as_list(data["Action"]) == ["kms:Decrypt"]
+    assert statements_naming(keys["SubjectHashKey"], "exports") == []
+    (files,) = statements_naming(keys["AttachmentsKey"], "exports")
+    assert set(as_list(files["Action"])) == {"kms:Decrypt", "kms:GenerateDataKey"}
+    assert "kms:ViaService" in files["Condition"]["StringEquals"]
+    assert files["Condition"]["StringLike"]["kms:EncryptionContext:aws:s3:arn"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:s3:::${AWS::StackName}-exports-${AWS::AccountId}*"}
 
 
 def principal_names(statement: dict[str, Any]) -> set[str]:

@@ -113,9 +113,11 @@ def test_only_the_staff_role_and_the_services_may_decrypt_with_the_data_key(reso
             assert condition["StringEquals"] in ({"kms:EncryptionContext:aftercare:field": "recipient"},
                                                  {"kms:EncryptionContext:aftercare:kind": "case_message"})
             continue
-        # Staff (the command's role, the console's role); the track page's own role (customer
-        # messages only: test_case_messages.py); the services.
-        assert (named and all(n.endswith(('-staff"}', '-console"}', '-case-messages"}')) for n in named)) \
+        # Staff (the command's role, the console's role and its exports function's, which may only
+        # decrypt: test_console_template.py); the track page's own role (customer messages only:
+        # test_case_messages.py); the services.
+        staff = ('-staff"}', '-console"}', '-console-exports"}', '-case-messages"}')
+        assert (named and all(n.endswith(staff) for n in named)) \
             or through_service, statement["Sid"]
         if through_service:
             assert all(re.match(r"(dynamodb|backup)\.", s["Fn::Sub"]) for s in through_service)

@@ -374,3 +374,63 @@ def test_a_handler_downloads_the_filtered_submissions_as_a_spreadsheet(
     (audit,) = [record for record in help_desk.audit_records() if record["action"] == "export"]
     assert audit["actor"] == "sam.lee@shop.example" and audit["item_count"] == 3
     assert audit["kinds"] == ["complaint"] and audit["detail"]["format"] == "xlsx"
+
+
+def test_the_exports_function_runs_the_job_the_console_started(
+        exports_console: tuple[Console, list[tuple[str, str]]], help_desk: HelpDesk,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """In AWS the console's call (export_event) reaches the exports function, which builds the job's
+    desk from its own settings alone (no sign-in, no session key) and writes the file."""
+    import os
+
+    from chalicelib.console import function
+    from chalicelib.settings import Settings
+
+    console, started = exports_console
+    help_desk.submit("complaint")
+    handler = Browser(console, "sam.lee@shop.example", ("handlers",))
+    page = handler.post("/staff/exports", {"kind": "complaint", "format": "csv"}).headers["Location"]
+    settings = Settings.from_environ({**os.environ, "AFTERCARE_EXPORTS_BUCKET": "exports-test",
+                                      "AFTERCARE_S3_ENDPOINT": ""})
+    monkeypatch.setattr(function, "_settings", lambda: settings)
+    (job_id, actor), = started
+    answer = function.handle_export_event(function.export_event(job_id, actor))
+    assert answer == {"export": job_id, "status": "done"}
+    assert "Ready: 1 row" in text(handler.get(page))
+    # Invoked again (a retry), it does not write the file twice: the job has started already.
+    assert function.handle_export_event(function.export_event(job_id, actor))["status"] == "done"
+    assert len([r for r in help_desk.audit_records() if r["action"] == "export"]) == 1
+
+
+def test_a_job_left_unfinished_past_the_functions_timeout_shows_as_failed(
+        exports_console: tuple[Console, list[tuple[str, str]]]) -> None:
+    """A job cut off by its function's timeout never writes "failed" itself: its page, by the clock,
+    says it did not finish once it is older than that timeout; a finished job stays as it was."""
+    from chalicelib.staff.export_jobs import ExportJobs, ExportRequest
+
+    console, _ = exports_console
+    made = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    now = [made]
+    jobs = ExportJobs(console.export_jobs().bucket, clock=lambda: now[0],
+                      cut_off_after=timedelta(seconds=900))
+    job = jobs.create("sam.lee@shop.example", ExportRequest(["complaint"], file_format="csv"))
+    job.status = "running"
+    jobs.save(job)
+    console.export_jobs = lambda: jobs
+    handler = Browser(console, "sam.lee@shop.example", ("handlers",))
+    page = f"/staff/exports/{job.job_id}"
+
+    now[0] = made + timedelta(seconds=900)
+    waiting = handler.get(page)
+    assert "Working" in text(waiting) and waiting.headers["Refresh"] == "2"
+    now[0] = made + timedelta(seconds=901)
+    failed = handler.get(page)
+    assert "did not finish" in text(failed) and "start it again" in text(failed)
+    assert "Refresh" not in failed.headers
+    assert handler.get(page + "/file").status == 400  # no link to a file that was never written
+
+    done = jobs.create("sam.lee@shop.example", ExportRequest(["complaint"], file_format="csv"))
+    done.status = "done"
+    jobs.save(done)
+    now[0] += timedelta(days=1)
+    assert jobs.load(done.job_id, "sam.lee@shop.example").status == "done"

@@ -121,7 +121,7 @@ class Console:
     secret: bytes
     site_url: str
     # Exports run off the request: the jobs' bucket, and how to start one (a thread locally,
-    # the function invoking itself in AWS).
+    # the exports function in AWS).
     export_jobs: Callable[[], ExportJobs] = _no_exports
     start_export: Callable[[str, str], None] = lambda job_id, actor: None
     clock: Callable[[], float] = time.time

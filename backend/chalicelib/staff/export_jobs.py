@@ -15,7 +15,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -100,6 +100,9 @@ class ExportJobs:
     bucket: AttachmentBucket
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     new_id: Callable[[], str] = field(default=lambda: secrets.token_hex(10))
+    # How long a job may run (its function's timeout): one not finished that long after it was
+    # made was cut off (or never started), and nothing else will ever mark it failed.
+    cut_off_after: timedelta | None = None
 
     def create(self, actor: str, request: ExportRequest) -> ExportJob:
         if request.file_format not in FORMATS:
@@ -127,6 +130,16 @@ class ExportJobs:
         job = ExportJob(**{**state, "request": ExportRequest(**state["request"])})
         if job.actor != actor:
             raise SubjectRequestError("there is no such export")
+        return self._cut_off(job)
+
+    def _cut_off(self, job: ExportJob) -> ExportJob:
+        """The job as the page shows it: failed, once older than the time it may run unfinished."""
+        if job.finished or self.cut_off_after is None or not job.created_at:
+            return job
+        if self.clock() - datetime.fromisoformat(job.created_at) <= self.cut_off_after:
+            return job
+        job.status = "failed"
+        job.message = "it ran longer than an export may and was stopped; start it again"
         return job
 
     def run(self, desk: StaffDesk, job_id: str) -> ExportJob:
