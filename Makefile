@@ -59,7 +59,7 @@ run: setup site
 
 # The infra tests package offline (cached Lambda wheels) and run cfn-lint and checkov.
 test: setup site lint typecheck $(LAMBDA_WHEELS)/.downloaded $(CHECKOV_VENV)/.installed
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=25
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check backend tests hooks infra
