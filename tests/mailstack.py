@@ -47,6 +47,18 @@ class MailStack(LiveStack):
         client = self.dynamodb()
         return SubmissionTable(self.table_name, lambda: client)
 
+    def environment(self) -> dict[str, str]:
+        """What the app and `aftercare` need to work on this stack's table and keys."""
+        return {"AFTERCARE_TABLE_NAME": self.table_name, "AFTERCARE_DYNAMODB_ENDPOINT": self.endpoint,
+                "AFTERCARE_LOCAL_KEY_DIR": str(self.key_dir)}
+
+    def point_here(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """This test's environment names this stack (and no AWS key: the local keys serve)."""
+        for name, value in self.environment().items():
+            monkeypatch.setenv(name, value)
+        for name in ("AFTERCARE_KMS_KEY_ID", "AFTERCARE_SUBJECT_KEY_ID"):
+            monkeypatch.delenv(name, raising=False)
+
     def post(self, kind: str, language: str | None = None, **changes: Any) -> str:
         """A form sent as the site's script sends it; `language`: from that language's page."""
         form = FORMS[kind]

@@ -34,15 +34,8 @@ CATCH_UP_SECONDS = 180
 
 
 def settings_of(stack: MailStack, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    for name, value in (("AFTERCARE_TABLE_NAME", stack.table_name),
-                        ("AFTERCARE_DYNAMODB_ENDPOINT", stack.endpoint),
-                        ("AFTERCARE_LOCAL_KEY_DIR", str(stack.key_dir))):
-        monkeypatch.setenv(name, value)
-    for name in ("AFTERCARE_KMS_KEY_ID", "AFTERCARE_SUBJECT_KEY_ID"):
-        monkeypatch.delenv(name, raising=False)
-    return Settings.from_environ({"AFTERCARE_TABLE_NAME": stack.table_name,
-                                  "AFTERCARE_DYNAMODB_ENDPOINT": stack.endpoint,
-                                  "AFTERCARE_LOCAL_KEY_DIR": str(stack.key_dir)})
+    stack.point_here(monkeypatch)
+    return Settings.from_environ(stack.environment())
 
 
 def caught_up(stack: MailStack) -> None:

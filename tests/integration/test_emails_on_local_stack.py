@@ -146,12 +146,7 @@ def test_a_case_update_with_a_message_for_the_customer_brings_exactly_one_email(
     mail_stack: MailStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reference = mail_stack.post("complaint", email=CUSTOMER)
-    for name, value in (("AFTERCARE_TABLE_NAME", mail_stack.table_name),
-                        ("AFTERCARE_DYNAMODB_ENDPOINT", mail_stack.endpoint),
-                        ("AFTERCARE_LOCAL_KEY_DIR", str(mail_stack.key_dir))):
-        monkeypatch.setenv(name, value)
-    for name in ("AFTERCARE_KMS_KEY_ID", "AFTERCARE_SUBJECT_KEY_ID"):
-        monkeypatch.delenv(name, raising=False)
+    mail_stack.point_here(monkeypatch)
     note = "Courier admitted losing the parcel"
     staff = CliRunner().invoke(cli, ["case", "update", reference, "--status", "acknowledged",
                                      "--handler", "Sam Patel", "--note", note,
